@@ -1,0 +1,2 @@
+//! Benchmark placeholder until the module lands.
+fn main() {}

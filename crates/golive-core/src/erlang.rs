@@ -1,0 +1,1 @@
+//! Erlang C staffing mathematics (being written).

@@ -1,0 +1,127 @@
+//! The events that make up golive's log, the one source of truth.
+//!
+//! Every accepted write becomes exactly one event with a gap-free sequence
+//! number. Tables, the aggregator and the live board are all folds of this
+//! stream, so a restart is a replay. Events are facts that were already
+//! validated: applying them never fails.
+
+use crate::model::{CallEventKind, Category, Channel, QueueSettings, Severity, TicketStatus};
+use crate::time::Millis;
+use serde::{Deserialize, Serialize};
+
+/// Server-made ticket identifier: the sequence number of the event that
+/// created the ticket, so it is unique across writers without coordination
+/// beyond the log itself.
+pub type TicketId = u64;
+
+/// An event as stored: its place in the log and when it was recorded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordedEvent {
+    pub seq: u64,
+    pub recorded_at: Millis,
+    pub event: Event,
+}
+
+/// One accepted write.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    TicketCreated(TicketCreated),
+    TicketChanged(TicketChanged),
+    CallRecorded(CallRecorded),
+    QueueConfigured(QueueConfigured),
+}
+
+impl Event {
+    /// The short name stored beside the payload (for inspection in SQL).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::TicketCreated(_) => "ticket_created",
+            Event::TicketChanged(_) => "ticket_changed",
+            Event::CallRecorded(_) => "call_recorded",
+            Event::QueueConfigured(_) => "queue_configured",
+        }
+    }
+}
+
+/// A ticket was logged. `status` is where it starts; a ticket created
+/// already done carries its `resolved_at` (first-contact resolution).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TicketCreated {
+    pub id: TicketId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    pub opened_at: Millis,
+    pub site: String,
+    pub department: String,
+    pub application: String,
+    pub category: Category,
+    pub severity: Severity,
+    pub channel: Channel,
+    /// Free text that may hold PHI: stored, never logged, never on a board.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporter_role: Option<String>,
+    pub status: TicketStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<u8>,
+}
+
+/// A ticket moved (status) or was reassigned. Only the fields that changed
+/// are present. `at` is never before the ticket's previous change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TicketChanged {
+    pub id: TicketId,
+    pub at: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<TicketStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<u8>,
+}
+
+/// One ACD event for a call. Events of a call may be recorded in any order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CallRecorded {
+    pub call_id: String,
+    pub queue: String,
+    pub event: CallEventKind,
+    pub at: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrap_seconds: Option<f64>,
+}
+
+/// A queue's settings after a change (the whole set, not the difference).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueueConfigured {
+    pub queue: String,
+    pub settings: QueueSettings,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_as_json() {
+        let event = Event::CallRecorded(CallRecorded {
+            call_id: "c-1".into(),
+            queue: "Physician Line".into(),
+            event: CallEventKind::Answered,
+            at: 1_772_435_645_000,
+            agent: Some("a-17".into()),
+            wrap_seconds: None,
+        });
+        let text = serde_json::to_string(&event).unwrap();
+        assert!(text.contains("\"type\":\"call_recorded\""));
+        assert_eq!(serde_json::from_str::<Event>(&text).unwrap(), event);
+    }
+}

@@ -1,0 +1,16 @@
+//! golive-core: the pure domain of golive.
+//!
+//! Everything here is deterministic and free of I/O: the vocabulary of a
+//! go-live (tickets, calls, queues), validation of what clients send, the
+//! events that make up the log, the ledger that decides whether a command is
+//! allowed, the aggregator that turns events into command-center figures and
+//! the staffing mathematics. Storage, HTTP and the binary wrap this crate.
+
+pub mod aggregate;
+pub mod erlang;
+pub mod event;
+pub mod input;
+pub mod ledger;
+pub mod model;
+pub mod record;
+pub mod time;

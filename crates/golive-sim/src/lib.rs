@@ -1,0 +1,1 @@
+//! Go-live traffic simulator (being written).
