@@ -146,10 +146,8 @@ impl TicketBody {
             (None, true) => Some(opened_at.max(now)),
             (None, false) => None,
         };
-        if let Some(resolved) = resolved_at {
-            if resolved < opened_at {
-                return Err(Rejection::invalid("resolved_at", "is before opened_at"));
-            }
+        if resolved_at.is_some_and(|resolved| resolved < opened_at) {
+            return Err(Rejection::invalid("resolved_at", "is before opened_at"));
         }
         let summary = match self.summary {
             Some(text) if text.chars().count() > MAX_SUMMARY_CHARS => {

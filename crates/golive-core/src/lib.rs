@@ -7,8 +7,10 @@
 //! the staffing mathematics. Storage, HTTP and the binary wrap this crate.
 
 pub mod aggregate;
+pub mod ate_model;
 pub mod erlang;
 pub mod event;
+pub mod forecast;
 pub mod input;
 pub mod ledger;
 pub mod model;

@@ -66,3 +66,31 @@ pub struct CallRecord {
     pub agent: Option<String>,
     pub wrap_seconds: Option<f64>,
 }
+
+impl TicketRecord {
+    /// The row of a ticket just created from `new` with server id `id`.
+    pub fn from_new(id: TicketId, new: &crate::input::NewTicket) -> Self {
+        TicketRecord {
+            id,
+            external_id: new.external_id.clone(),
+            opened_at: new.opened_at,
+            site: new.site.clone(),
+            department: new.department.clone(),
+            application: new.application.clone(),
+            category: new.category,
+            severity: new.severity,
+            channel: new.channel,
+            summary: new.summary.clone(),
+            reporter_role: new.reporter_role.clone(),
+            status: new.status,
+            resolved_at: if new.status.is_done() {
+                new.resolved_at
+            } else {
+                None
+            },
+            assignee: new.assignee.clone(),
+            tier: new.tier,
+            updated_at: new.resolved_at.unwrap_or(new.opened_at),
+        }
+    }
+}

@@ -1,1 +1,154 @@
-//! placeholder
+//! golive-store: the durable event log and its projections.
+//!
+//! One trait, [`Store`], with a SQLite implementation (the embedded
+//! default) and a PostgreSQL one (production), both through sqlx and both
+//! held to one conformance suite. The log is append-only with gap-free
+//! sequence numbers; `tickets`, `calls` and `queues` are projections written
+//! in the same transaction as the events they come from.
+
+mod error;
+mod postgres;
+mod shared;
+mod sqlite;
+pub mod token;
+
+pub use error::StoreError;
+
+use async_trait::async_trait;
+use golive_core::event::{RecordedEvent, TicketId};
+use golive_core::model::{QueueSettings, Role, TicketStatus};
+use golive_core::record::{CallRecord, TicketRecord};
+use golive_core::time::Millis;
+use std::sync::Arc;
+
+/// What one commit writes: the new events and the projection rows they
+/// touched (full rows; a ticket's summary only when it was created in this
+/// batch, since only then is it written).
+#[derive(Clone, Debug, Default)]
+pub struct CommitBatch {
+    pub events: Vec<RecordedEvent>,
+    pub tickets: Vec<TicketRecord>,
+    pub calls: Vec<CallRecord>,
+    pub queues: Vec<(String, QueueSettings)>,
+}
+
+/// Builds a batch inside the commit, after the writer holds the log's lock.
+/// It receives the events other writers committed since `known_last` (to
+/// fold in before deciding) and returns what to write, numbered from the
+/// last of those + 1.
+pub type BatchBuilder<'a> = dyn FnMut(Vec<RecordedEvent>) -> CommitBatch + Send + 'a;
+
+/// Filters for listing tickets, newest first.
+#[derive(Clone, Debug, Default)]
+pub struct TicketFilter {
+    pub status: Option<TicketStatus>,
+    pub site: Option<String>,
+    pub application: Option<String>,
+    pub assignee: Option<String>,
+    /// Only tickets with an id below this (the previous page's last id).
+    pub before_id: Option<TicketId>,
+    pub limit: u32,
+}
+
+/// A stored token, without its secret.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub created_at: Millis,
+    pub revoked_at: Option<Millis>,
+}
+
+/// The durable side of golive. See the crate documentation.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+
+    /// Cheap round trip to the database (readiness).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Takes the log's write lock, hands `build` the events committed by
+    /// others since `known_last`, writes what it returns and commits.
+    /// Returns the last sequence number now in the log. Nothing of the
+    /// batch is visible unless this returns `Ok`.
+    async fn commit(
+        &self,
+        known_last: u64,
+        build: &mut BatchBuilder<'_>,
+    ) -> Result<u64, StoreError>;
+
+    /// Events with `seq > after`, in order, at most `limit`.
+    async fn events_after(&self, after: u64, limit: u32) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// The last committed sequence number.
+    async fn last_seq(&self) -> Result<u64, StoreError>;
+
+    async fn ticket(&self, id: TicketId) -> Result<Option<TicketRecord>, StoreError>;
+
+    async fn tickets(&self, filter: &TicketFilter) -> Result<Vec<TicketRecord>, StoreError>;
+
+    async fn call(&self, call_id: &str) -> Result<Option<CallRecord>, StoreError>;
+
+    /// Stores a new token by its hash; returns its id.
+    async fn create_token(
+        &self,
+        name: &str,
+        role: Role,
+        token_hash: &str,
+        now: Millis,
+    ) -> Result<i64, StoreError>;
+
+    /// The role of an unrevoked token with this hash.
+    async fn token_role(&self, token_hash: &str) -> Result<Option<Role>, StoreError>;
+
+    async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError>;
+
+    /// Revokes a token by id; false when there is no such active token.
+    async fn revoke_token(&self, id: i64, now: Millis) -> Result<bool, StoreError>;
+}
+
+/// Opens the database named by `url` (`sqlite://…` or `postgres://…`),
+/// creating a SQLite file if missing, and runs the migrations.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::open(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(redact(url)))
+    }
+}
+
+/// A database URL with any password replaced, safe for logs and errors.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}://{}:***{}",
+                    &url[..scheme_end],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(super::redact("sqlite://golive.db"), "sqlite://golive.db");
+    }
+}

@@ -1,0 +1,158 @@
+//! The API's one error type, rendered as the contract's JSON error body:
+//! `{"error": {"code": "snake_case", "message": "...", "details": ...}}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use golive_core::input::{Rejection, RejectionKind};
+use golive_store::StoreError;
+use serde_json::{Value, json};
+
+/// An error answer: status, machine code, human message, optional details.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed_json", message)
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid bearer token is required (Authorization: Bearer TOKEN)",
+        )
+    }
+
+    pub fn forbidden(needed: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("this token's role may not do this; needs {needed}"),
+        )
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            format!("{field}: {}", message.into()),
+        )
+        .with_details(json!({ "field": field }))
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
+    /// The JSON body without the status (bulk ingest reports per line).
+    pub fn body(&self) -> Value {
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let (Some(details), Some(map)) = (&self.details, error.as_object_mut()) {
+            map.insert("details".into(), details.clone());
+        }
+        json!({ "error": error })
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body())).into_response()
+    }
+}
+
+impl From<Rejection> for ApiError {
+    fn from(r: Rejection) -> Self {
+        let status = match r.kind {
+            RejectionKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            RejectionKind::NotFound => StatusCode::NOT_FOUND,
+            RejectionKind::Conflict => StatusCode::CONFLICT,
+        };
+        let error = ApiError::new(status, r.code, r.message);
+        match r.field {
+            Some(field) => error.with_details(json!({ "field": field })),
+            None => error,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        // Store errors never contain ticket text, so logging them is safe.
+        tracing::error!(error = %e, "store operation failed");
+        ApiError::unavailable("the database is not available; nothing was changed, try again")
+    }
+}
+
+/// Turns a serde_json error (with the path to the failing field) into the
+/// contract's 400 (not JSON) or 422 (JSON, but not what the field needs).
+pub fn from_json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = error.path().to_string();
+    let inner = error.into_inner();
+    let message = inner.to_string();
+    match inner.classify() {
+        serde_json::error::Category::Syntax
+        | serde_json::error::Category::Eof
+        | serde_json::error::Category::Io => {
+            ApiError::malformed(format!("body is not valid JSON: {message}"))
+        }
+        serde_json::error::Category::Data => {
+            if path == "." && message.starts_with("invalid type") {
+                return ApiError::malformed(format!("body must be a JSON object: {message}"));
+            }
+            let (code, field) = if let Some(name) = backticked(&message, "missing field `") {
+                ("missing_field", name)
+            } else if let Some(name) = backticked(&message, "unknown field `") {
+                ("unknown_field", name)
+            } else if message.starts_with("invalid type") {
+                ("invalid_type", path.clone())
+            } else {
+                ("invalid_field", path.clone())
+            };
+            let message = strip_position(&message);
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                format!("{field}: {message}"),
+            )
+            .with_details(json!({ "field": field }))
+        }
+    }
+}
+
+fn backticked(message: &str, prefix: &str) -> Option<String> {
+    let rest = message.strip_prefix(prefix)?;
+    rest.split('`').next().map(str::to_string)
+}
+
+/// serde_json appends " at line 1 column 42"; useless to API clients.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}

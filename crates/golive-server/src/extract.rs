@@ -1,0 +1,117 @@
+//! Request extractors that answer in the contract's error shape: JSON
+//! bodies (415 on the wrong content type, 413 over the limit, 400 when not
+//! JSON, 422 naming the field), NDJSON bodies and query strings.
+
+use crate::error::{ApiError, from_json_error};
+use crate::state::AppState;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+
+/// A JSON body deserialized into `T`.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        require_content_type(&req, &["application/json"])?;
+        let bytes = read_body(req.into_body(), state.config.max_body_bytes).await?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses one JSON document into `T` with field-level errors.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(from_json_error)?;
+    deserializer.end().map_err(|e| {
+        ApiError::malformed(format!("body is not valid JSON: trailing characters ({e})"))
+    })?;
+    Ok(value)
+}
+
+/// An NDJSON body (bulk ingest), size-limited by `max_ingest_bytes`.
+pub struct Ndjson(pub Bytes);
+
+impl FromRequest<Arc<AppState>> for Ndjson {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        require_content_type(
+            &req,
+            &[
+                "application/x-ndjson",
+                "application/ndjson",
+                "application/jsonl",
+            ],
+        )?;
+        read_body(req.into_body(), state.config.max_ingest_bytes)
+            .await
+            .map(Ndjson)
+    }
+}
+
+/// A query string deserialized into `T`; bad values are 422 naming the field.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let field = e.path().to_string();
+                let message = e.into_inner().to_string();
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_parameter",
+                    format!("{field}: {message}"),
+                )
+                .with_details(serde_json::json!({ "field": field }))
+            })
+    }
+}
+
+fn require_content_type(req: &Request, accepted: &[&str]) -> Result<(), ApiError> {
+    let given = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
+    match given {
+        Some(mime) if accepted.contains(&mime.as_str()) => Ok(()),
+        other => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "Content-Type must be {}, got {}",
+                accepted.join(" or "),
+                other.as_deref().unwrap_or("none")
+            ),
+        )),
+    }
+}
+
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("body is larger than the limit of {limit} bytes"),
+        )
+    })
+}

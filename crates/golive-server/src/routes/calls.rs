@@ -1,0 +1,34 @@
+//! Call events from the phone system (ACD).
+
+use crate::auth::{Caller, FEEDERS};
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::routes::writer;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use golive_core::input::CallBody;
+use golive_core::ledger::{Command, Outcome};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+pub async fn record(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CallBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(FEEDERS)?;
+    let call = body.validate()?;
+    let (call_id, event) = (call.call_id.clone(), call.event);
+    let outcome = writer(&state)?
+        .submit_one(Command::RecordCall(call))
+        .await??;
+    let duplicate = matches!(outcome, Outcome::CallRecorded { duplicate: true });
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(
+            json!({ "call_id": call_id, "event": event, "status": if duplicate { "duplicate" } else { "recorded" } }),
+        ),
+    ))
+}

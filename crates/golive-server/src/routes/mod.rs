@@ -1,0 +1,59 @@
+//! HTTP handlers, one module per resource, and the route table.
+
+pub mod calls;
+pub mod health;
+pub mod ingest;
+pub mod queues;
+pub mod tickets;
+pub mod tokens;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::writer::{WriteError, Writer};
+
+/// Every path the API serves, as the router and the OpenAPI document name
+/// it (a test checks the two agree).
+pub mod paths {
+    pub const TICKETS: &str = "/api/v1/tickets";
+    pub const TICKET: &str = "/api/v1/tickets/{id}";
+    pub const CALL_EVENTS: &str = "/api/v1/calls/events";
+    pub const QUEUES: &str = "/api/v1/queues";
+    pub const QUEUE: &str = "/api/v1/queues/{queue}";
+    pub const INGEST: &str = "/api/v1/ingest";
+    pub const TOKENS: &str = "/api/v1/tokens";
+    pub const TOKEN: &str = "/api/v1/tokens/{id}";
+    pub const SESSION: &str = "/api/v1/session";
+    pub const OPENAPI: &str = "/api/v1/openapi.json";
+    pub const HEALTHZ: &str = "/healthz";
+    pub const READYZ: &str = "/readyz";
+
+    /// All of the above.
+    pub const ALL: &[&str] = &[
+        TICKETS,
+        TICKET,
+        CALL_EVENTS,
+        QUEUES,
+        QUEUE,
+        INGEST,
+        TOKENS,
+        TOKEN,
+        SESSION,
+        OPENAPI,
+        HEALTHZ,
+        READYZ,
+    ];
+}
+
+/// The writer, or 503 while the log is still being replayed at start.
+pub(crate) fn writer(state: &AppState) -> Result<&Writer, ApiError> {
+    state.writer().ok_or_else(|| {
+        ApiError::unavailable("golive is starting (replaying its log); try again shortly")
+    })
+}
+
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> Self {
+        tracing::error!(error = %e, "write not committed");
+        ApiError::unavailable("the write could not be committed; nothing was changed, try again")
+    }
+}

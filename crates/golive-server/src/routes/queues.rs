@@ -1,0 +1,75 @@
+//! Phone queue settings: answer target, service level target, occupancy
+//! cap, shrinkage and agents staffed.
+
+use crate::auth::{Caller, LEADS, READERS};
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::routes::writer;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use golive_core::input::{QueueBody, queue_name};
+use golive_core::ledger::{Command, Outcome};
+use golive_core::model::QueueSettings;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+pub async fn put(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(queue): Path<String>,
+    ApiJson(body): ApiJson<QueueBody>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(LEADS)?;
+    let queue = queue_name(&queue)?;
+    match writer(&state)?
+        .submit_one(Command::ConfigureQueue {
+            queue: queue.clone(),
+            body,
+        })
+        .await??
+    {
+        Outcome::QueueConfigured(settings) => Ok(Json(queue_json(&queue, &settings, true))),
+        other => {
+            tracing::error!(?other, "unexpected outcome for a queue command");
+            Err(ApiError::unavailable("unexpected outcome"))
+        }
+    }
+}
+
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(queue): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(READERS)?;
+    let queue = queue_name(&queue)?;
+    let (settings, configured) = state.views.queue(&queue);
+    Ok(Json(queue_json(&queue, &settings, configured)))
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(READERS)?;
+    let queues: Vec<Value> = state
+        .views
+        .queues()
+        .iter()
+        .map(|(name, settings, configured)| queue_json(name, settings, *configured))
+        .collect();
+    Ok(Json(json!({ "queues": queues })))
+}
+
+fn queue_json(name: &str, s: &QueueSettings, configured: bool) -> Value {
+    json!({
+        "queue": name,
+        "answer_target_seconds": s.answer_target_seconds,
+        "service_level_target": s.service_level_target,
+        "max_occupancy": s.max_occupancy,
+        "shrinkage": s.shrinkage,
+        "agents_staffed": s.agents_staffed,
+        "configured": configured,
+    })
+}

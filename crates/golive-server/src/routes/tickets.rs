@@ -1,0 +1,147 @@
+//! Tickets: create (idempotent by `external_id`), change, read, list.
+
+use crate::auth::{Caller, TICKET_READERS, TICKET_WRITERS};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::writer;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use golive_core::input::{Rejection, TicketBody, TicketPatchBody, TicketRef};
+use golive_core::ledger::{Command, Outcome};
+use golive_core::model::TicketStatus;
+use golive_core::record::TicketRecord;
+use golive_core::time::now_millis;
+use golive_store::TicketFilter;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Most tickets one page lists.
+const MAX_PAGE: u32 = 500;
+const DEFAULT_PAGE: u32 = 50;
+
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    ApiJson(body): ApiJson<TicketBody>,
+) -> Result<(StatusCode, Json<TicketRecord>), ApiError> {
+    caller.require(TICKET_WRITERS)?;
+    let ticket = body.validate(now_millis())?;
+    match writer(&state)?
+        .submit_one(Command::CreateTicket(ticket.clone()))
+        .await??
+    {
+        Outcome::TicketCreated(id) => Ok((
+            StatusCode::CREATED,
+            Json(TicketRecord::from_new(id, &ticket)),
+        )),
+        Outcome::TicketExists(id) => Ok((StatusCode::OK, Json(stored(&state, id).await?))),
+        other => Err(unexpected(other)),
+    }
+}
+
+pub async fn update(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<TicketPatchBody>,
+) -> Result<Json<TicketRecord>, ApiError> {
+    caller.require(TICKET_WRITERS)?;
+    let id = parse_id(&id)?;
+    let patch = body.validate(now_millis())?;
+    match writer(&state)?
+        .submit_one(Command::UpdateTicket(TicketRef::Id(id), patch))
+        .await??
+    {
+        Outcome::TicketUpdated { id, .. } => Ok(Json(stored(&state, id).await?)),
+        other => Err(unexpected(other)),
+    }
+}
+
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<TicketRecord>, ApiError> {
+    caller.require(TICKET_READERS)?;
+    let id = parse_id(&id)?;
+    Ok(Json(stored(&state, id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    status: Option<String>,
+    site: Option<String>,
+    application: Option<String>,
+    assignee: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+    /// Accepted so that `?token=` links work; authentication reads it.
+    #[allow(dead_code)]
+    token: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(TICKET_READERS)?;
+    let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(text) => Some(TicketStatus::parse(text).ok_or_else(|| {
+            ApiError::invalid(
+                "status",
+                "must be one of open, in_progress, pending, escalated, resolved, closed",
+            )
+        })?),
+    };
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(ApiError::invalid("limit", format!("must be 1..{MAX_PAGE}")));
+    }
+    let before_id =
+        match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+            None => None,
+            Some(cursor) => Some(TicketRef::parse_id(cursor).ok_or_else(|| {
+                ApiError::invalid("cursor", "is not a cursor from a previous page")
+            })?),
+        };
+    let nonempty = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let filter = TicketFilter {
+        status,
+        site: nonempty(query.site),
+        application: nonempty(query.application),
+        assignee: nonempty(query.assignee),
+        before_id,
+        limit,
+    };
+    let tickets = state.store.tickets(&filter).await?;
+    let next_cursor = (tickets.len() == limit as usize)
+        .then(|| tickets.last().map(|t| t.id.to_string()))
+        .flatten();
+    Ok(Json(
+        json!({ "tickets": tickets, "next_cursor": next_cursor }),
+    ))
+}
+
+fn parse_id(text: &str) -> Result<u64, ApiError> {
+    TicketRef::parse_id(text)
+        .ok_or_else(|| ApiError::not_found(format!("no ticket with id {text:?}")))
+}
+
+async fn stored(state: &AppState, id: u64) -> Result<TicketRecord, ApiError> {
+    state
+        .store
+        .ticket(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no ticket with id \"{id}\"")))
+}
+
+fn unexpected(outcome: Outcome) -> ApiError {
+    tracing::error!(?outcome, "unexpected outcome for a ticket command");
+    ApiError::from(Rejection::not_found("unexpected outcome"))
+}

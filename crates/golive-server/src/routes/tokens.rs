@@ -1,0 +1,74 @@
+//! Token administration over HTTP (admin only), beside `golive token`.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use golive_core::model::Role;
+use golive_core::time::now_millis;
+use golive_store::token;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    role: Role,
+    name: String,
+}
+
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewToken>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(&[])?;
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(ApiError::invalid("name", "must be 1..64 characters"));
+    }
+    let secret = token::generate();
+    let id = state
+        .store
+        .create_token(name, body.role, &token::hash(&secret), now_millis())
+        .await?;
+    tracing::info!(token_id = id, role = %body.role, "token created");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "name": name, "role": body.role, "token": secret })),
+    ))
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&[])?;
+    Ok(Json(json!({ "tokens": state.store.tokens().await? })))
+}
+
+pub async fn revoke(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(&[])?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("no token with id {id:?}")))?;
+    if !state.store.revoke_token(id, now_millis()).await? {
+        return Err(ApiError::not_found(format!("no active token with id {id}")));
+    }
+    state.auth.forget_all();
+    tracing::info!(token_id = id, "token revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who am I: lets the web UI check a token and show what it may do.
+pub async fn session(caller: Caller) -> Json<Value> {
+    Json(json!({ "role": caller.role }))
+}

@@ -1,0 +1,240 @@
+//! The single writer: group commit of validated commands.
+//!
+//! Handlers send commands here and wait. The writer drains whatever has
+//! queued up, decides every command against the ledger inside one store
+//! transaction, commits once (one fsync shared by every request in the
+//! batch), then answers each request and hands the committed events to the
+//! read side. A request is answered only after its commit.
+
+use crate::views::Views;
+use golive_core::event::{Event, RecordedEvent, TicketId};
+use golive_core::input::Rejection;
+use golive_core::ledger::{Command, Ledger, Outcome};
+use golive_core::time::now_millis;
+use golive_store::{CommitBatch, Store};
+use std::collections::HashSet;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Upper bound of commands decided in one transaction when many small
+/// requests are queued (one bulk request may exceed it on its own).
+const MAX_BATCH_COMMANDS: usize = 8192;
+
+/// Per command: what it did, or why it was refused.
+pub type Decisions = Vec<Result<Outcome, Rejection>>;
+
+/// Why a whole request could not be committed.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("the database refused the commit: {0}")]
+    Commit(String),
+    #[error("the writer has stopped")]
+    Stopped,
+}
+
+enum Message {
+    Write(WriteRequest),
+    /// Sent after the HTTP server has finished its in-flight requests.
+    Close(oneshot::Sender<()>),
+}
+
+struct WriteRequest {
+    commands: Vec<Command>,
+    reply: oneshot::Sender<Result<Decisions, String>>,
+}
+
+/// Cheap handle for submitting commands to the writer.
+#[derive(Clone)]
+pub struct Writer {
+    sender: mpsc::Sender<Message>,
+}
+
+impl Writer {
+    /// Starts the writer task over a ledger already caught up with the log.
+    pub fn start(
+        store: Arc<dyn Store>,
+        ledger: Ledger,
+        views: Arc<Views>,
+    ) -> (Writer, tokio::task::JoinHandle<()>) {
+        let (sender, receiver) = mpsc::channel(4096);
+        let task = tokio::spawn(run(receiver, store, ledger, views));
+        (Writer { sender }, task)
+    }
+
+    /// Submits commands and waits until they are committed (or refused).
+    pub async fn submit(&self, commands: Vec<Command>) -> Result<Decisions, WriteError> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(Message::Write(WriteRequest { commands, reply }))
+            .await
+            .map_err(|_| WriteError::Stopped)?;
+        match answer.await {
+            Ok(Ok(decisions)) => Ok(decisions),
+            Ok(Err(message)) => Err(WriteError::Commit(message)),
+            Err(_) => Err(WriteError::Stopped),
+        }
+    }
+
+    /// Stops the writer once everything queued before is committed.
+    pub async fn close(&self) {
+        let (done, finished) = oneshot::channel();
+        if self.sender.send(Message::Close(done)).await.is_ok() {
+            let _ = finished.await;
+        }
+    }
+
+    /// Submits one command.
+    pub async fn submit_one(
+        &self,
+        command: Command,
+    ) -> Result<Result<Outcome, Rejection>, WriteError> {
+        let mut decisions = self.submit(vec![command]).await?;
+        decisions.pop().ok_or(WriteError::Stopped)
+    }
+}
+
+async fn run(
+    mut receiver: mpsc::Receiver<Message>,
+    store: Arc<dyn Store>,
+    mut ledger: Ledger,
+    views: Arc<Views>,
+) {
+    let mut closing = None;
+    while let Some(message) = receiver.recv().await {
+        let first = match message {
+            Message::Write(request) => request,
+            Message::Close(done) => {
+                closing = Some(done);
+                break;
+            }
+        };
+        let mut queued = first.commands.len();
+        let mut requests = vec![first];
+        while queued < MAX_BATCH_COMMANDS {
+            match receiver.try_recv() {
+                Ok(Message::Write(more)) => {
+                    queued += more.commands.len();
+                    requests.push(more);
+                }
+                Ok(Message::Close(done)) => {
+                    closing = Some(done);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        commit_requests(&store, &mut ledger, &views, requests).await;
+        if closing.is_some() {
+            break;
+        }
+    }
+    tracing::info!("writer stopped: every accepted write is committed");
+    if let Some(done) = closing {
+        let _ = done.send(());
+    }
+}
+
+async fn commit_requests(
+    store: &Arc<dyn Store>,
+    ledger: &mut Ledger,
+    views: &Views,
+    mut requests: Vec<WriteRequest>,
+) {
+    let recorded_at = now_millis();
+    let mut caught_up = Vec::new();
+    let mut decided: Vec<Decisions> = Vec::new();
+    let mut new_events: Vec<RecordedEvent> = Vec::new();
+    let result = store
+        .commit(ledger.last_seq(), &mut |missed: Vec<RecordedEvent>| {
+            for event in &missed {
+                ledger.apply(event);
+            }
+            caught_up = missed;
+            ledger.begin_batch();
+            decided.clear();
+            new_events.clear();
+            for request in requests.iter_mut() {
+                let decisions = std::mem::take(&mut request.commands)
+                    .into_iter()
+                    .map(|command| {
+                        let (outcome, event) = ledger.decide(command)?;
+                        if let Some(event) = event {
+                            new_events.push(RecordedEvent {
+                                seq: ledger.last_seq(),
+                                recorded_at,
+                                event,
+                            });
+                        }
+                        Ok(outcome)
+                    })
+                    .collect();
+                decided.push(decisions);
+            }
+            build_batch(ledger, &new_events)
+        })
+        .await;
+    // Events other writers committed are real whether or not ours landed.
+    if !caught_up.is_empty() {
+        views.apply(&caught_up);
+    }
+    match result {
+        Ok(_) => {
+            ledger.commit_batch();
+            if !new_events.is_empty() {
+                views.apply(&new_events);
+            }
+            for (request, decisions) in requests.into_iter().zip(decided) {
+                // A client that went away still had its write committed.
+                let _ = request.reply.send(Ok(decisions));
+            }
+        }
+        Err(error) => {
+            ledger.rollback_batch();
+            tracing::error!(error = %error, "commit failed; the batch was rolled back");
+            for request in requests {
+                let _ = request.reply.send(Err(error.to_string()));
+            }
+        }
+    }
+}
+
+/// Projection rows for everything the batch touched, from the ledger's
+/// state after the batch (so a ticket created and updated in one batch is
+/// written once, as it ends up).
+fn build_batch(ledger: &Ledger, events: &[RecordedEvent]) -> CommitBatch {
+    let mut batch = CommitBatch::default();
+    let mut ticket_rows: HashSet<TicketId> = HashSet::new();
+    let mut call_rows: HashSet<&str> = HashSet::new();
+    for recorded in events {
+        match &recorded.event {
+            Event::TicketCreated(created) => {
+                if let Some(mut row) = ledger.ticket_record(created.id) {
+                    row.summary = created.summary.clone();
+                    row.reporter_role = created.reporter_role.clone();
+                    ticket_rows.insert(created.id);
+                    batch.tickets.push(row);
+                }
+            }
+            Event::TicketChanged(changed) => {
+                if ticket_rows.insert(changed.id)
+                    && let Some(row) = ledger.ticket_record(changed.id)
+                {
+                    batch.tickets.push(row);
+                }
+            }
+            Event::CallRecorded(call) => {
+                if call_rows.insert(call.call_id.as_str())
+                    && let Some(row) = ledger.call_record(&call.call_id)
+                {
+                    batch.calls.push(row);
+                }
+            }
+            Event::QueueConfigured(q) => {
+                batch.queues.retain(|(name, _)| name != &q.queue);
+                batch.queues.push((q.queue.clone(), q.settings));
+            }
+        }
+    }
+    batch.events = events.to_vec();
+    batch
+}

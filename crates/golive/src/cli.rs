@@ -1,0 +1,244 @@
+//! Command-line interface: flags, environment and the subcommands.
+
+use crate::config;
+use clap::{Parser, Subcommand};
+use golive_core::model::Role;
+use golive_core::time::now_millis;
+use golive_server::{ServeOptions, serve};
+use golive_store::{Store, connect, redact, token};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+#[derive(Parser)]
+#[command(
+    name = "golive",
+    version,
+    about = "Go-live command center metrics service"
+)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "GOLIVE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Database URL: sqlite://FILE (created if missing) or postgres://…
+    /// (falls back to DATABASE_URL).
+    #[arg(long, env = "GOLIVE_DATABASE_URL")]
+    database: Option<String>,
+    /// Optional TOML configuration file.
+    #[arg(long, env = "GOLIVE_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct DatabaseArgs {
+    /// Database URL (falls back to GOLIVE_DATABASE_URL, DATABASE_URL,
+    /// then sqlite://golive.db).
+    #[arg(long, env = "GOLIVE_DATABASE_URL")]
+    database: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service.
+    Serve(ServeArgs),
+    /// Run the service on a fresh embedded database with simulated go-live
+    /// traffic.
+    Demo(ServeArgs),
+    /// Create or upgrade the database schema, then exit.
+    Migrate(DatabaseArgs),
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Create a token and print it (it is shown only this once).
+    Create {
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// List tokens (without secrets).
+    List {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        id: i64,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+const DEFAULT_DATABASE: &str = "sqlite://golive.db";
+
+fn database_url(flag: Option<String>) -> String {
+    flag.or_else(|| std::env::var("DATABASE_URL").ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| DEFAULT_DATABASE.to_string())
+}
+
+pub async fn run(args: Args) -> Result<(), String> {
+    match args.command {
+        Command::Serve(serve_args) => {
+            let url = database_url(serve_args.database.clone());
+            run_server(serve_args, url, None).await
+        }
+        Command::Demo(serve_args) => run_demo(serve_args).await,
+        Command::Migrate(db) => {
+            let url = database_url(db.database);
+            open(&url).await?;
+            println!("database {} is up to date", redact(&url));
+            Ok(())
+        }
+        Command::Token { action } => run_token(action).await,
+    }
+}
+
+async fn open(url: &str) -> Result<Arc<dyn Store>, String> {
+    connect(url)
+        .await
+        .map_err(|e| format!("cannot open database {}: {e}", redact(url)))
+}
+
+async fn run_server(args: ServeArgs, url: String, banner: Option<String>) -> Result<(), String> {
+    let config = config::load(args.config.as_deref())?;
+    let store = open(&url).await?;
+    let listener = TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    // Tests and scripts read this line to find the port (`--listen …:0`).
+    println!(
+        "golive listening on http://{address} (database: {}, {})",
+        redact(&url),
+        store.backend()
+    );
+    if let Some(banner) = banner {
+        println!("{banner}");
+    }
+    let admin_token = std::env::var("GOLIVE_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty());
+    let options = ServeOptions {
+        listener,
+        store,
+        admin_token,
+        config,
+    };
+    serve(options, shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))
+}
+
+async fn run_demo(mut args: ServeArgs) -> Result<(), String> {
+    let url = match args.database.take() {
+        Some(url) => url,
+        None => {
+            let dir = std::env::temp_dir().join(format!("golive-demo-{}", std::process::id()));
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            format!("sqlite://{}", dir.join("demo.db").display())
+        }
+    };
+    let admin = match std::env::var("GOLIVE_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+    {
+        Some(token) => token,
+        None => {
+            let generated = token::generate();
+            // SAFETY of the environment write: done before any other thread
+            // reads the environment (the runtime's workers do not).
+            unsafe { std::env::set_var("GOLIVE_ADMIN_TOKEN", &generated) };
+            generated
+        }
+    };
+    let banner = format!(
+        "demo admin token: {admin}\nopen http://{}/?token={admin}",
+        args.listen
+    );
+    run_server(args, url, Some(banner)).await
+}
+
+async fn run_token(action: TokenAction) -> Result<(), String> {
+    match action {
+        TokenAction::Create { role, name, db } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                format!("unknown role {role:?}: use admin, lead, agent, integration or display")
+            })?;
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 64 {
+                return Err("--name must be 1..64 characters".into());
+            }
+            let store = open(&database_url(db.database)).await?;
+            let secret = token::generate();
+            let id = store
+                .create_token(name, role, &token::hash(&secret), now_millis())
+                .await
+                .map_err(|e| e.to_string())?;
+            eprintln!("created token {id} ({name}, {role}); it is shown only now:");
+            println!("{secret}");
+            Ok(())
+        }
+        TokenAction::List { db } => {
+            let store = open(&database_url(db.database)).await?;
+            for t in store.tokens().await.map_err(|e| e.to_string())? {
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!("{}\t{}\t{}\t{}", t.id, t.role, t.name, state);
+            }
+            Ok(())
+        }
+        TokenAction::Revoke { id, db } => {
+            let store = open(&database_url(db.database)).await?;
+            if store
+                .revoke_token(id, now_millis())
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                println!("revoked token {id}");
+                Ok(())
+            } else {
+                Err(format!("no active token with id {id}"))
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested: finishing in-flight requests");
+}
