@@ -1,0 +1,388 @@
+//! Test harness: starts the real `golive` binary on a free port against a
+//! fresh SQLite file or a fresh PostgreSQL database, and talks to it over
+//! HTTP like any client.
+//!
+//! PostgreSQL: `GOLIVE_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`) names a server where the
+//! tests may create databases. If it cannot be reached the PostgreSQL
+//! tests fail, unless `GOLIVE_SKIP_POSTGRES=1` says to skip them.
+
+#![allow(dead_code)]
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::Value;
+use sqlx::Connection;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+/// Which database a test runs against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an async test body once per backend (as two separate tests).
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$body($crate::support::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::support::skip_postgres() {
+                    eprintln!("GOLIVE_SKIP_POSTGRES=1: skipping");
+                    return;
+                }
+                super::$body($crate::support::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+pub fn skip_postgres() -> bool {
+    std::env::var("GOLIVE_SKIP_POSTGRES").is_ok_and(|v| v == "1")
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("GOLIVE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A fresh, empty database that is removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    pub backend: Backend,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("golive.db").display());
+                TestDb {
+                    url,
+                    backend,
+                    _dir: Some(dir),
+                    pg_name: None,
+                }
+            }
+            Backend::Postgres => {
+                let admin = postgres_admin_url();
+                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+                    panic!("PostgreSQL is not reachable at {admin}: {e}. Start it or set GOLIVE_SKIP_POSTGRES=1")
+                });
+                let name = format!("golive_t_{}_{}", std::process::id(), rand_suffix());
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create database");
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_string())
+                    .unwrap_or(admin.clone());
+                TestDb {
+                    url: format!("{base}/{name}"),
+                    backend,
+                    _dir: None,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
+        let admin = postgres_admin_url();
+        // Drop runs outside async context: use a small runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{nanos}_{}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A running `golive serve` process.
+pub struct Server {
+    child: Option<Child>,
+    pub base: String,
+    pub db_url: String,
+    pub client: Client,
+}
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_golive")
+}
+
+impl Server {
+    /// Starts the binary on a free port and waits until `/readyz` is 200.
+    pub async fn start(db: &TestDb) -> Server {
+        Self::start_with(db, &[], &[]).await
+    }
+
+    pub async fn start_with(db: &TestDb, extra_args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut command = Command::new(binary());
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
+            .args(extra_args)
+            .env("GOLIVE_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("spawn golive");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            // Keep draining so the child never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("golive printed its address");
+        let base = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("address in the first line")
+            .to_string();
+        let server = Server {
+            child: Some(child),
+            base,
+            db_url: db.url.clone(),
+            client: Client::new(),
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    pub async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = self.client.get(self.url("/readyz")).send().await {
+                if r.status() == StatusCode::OK {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "server did not become ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Sends a request with an optional JSON body and bearer token.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(ADMIN_TOKEN), None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(ADMIN_TOKEN), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, Some(ADMIN_TOKEN), Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, Some(ADMIN_TOKEN), Some(body))
+            .await
+    }
+
+    /// Posts an NDJSON body to the bulk ingest endpoint.
+    pub async fn ingest(&self, token: &str, body: String) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(self.url("/api/v1/ingest"))
+            .bearer_auth(token)
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+            .await
+            .expect("ingest sent");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Creates a token with `role` through the admin API.
+    pub async fn token(&self, role: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/api/v1/tokens",
+                &serde_json::json!({"role": role, "name": format!("test-{role}")}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["token"].as_str().expect("token").to_string()
+    }
+
+    /// Every ticket, following the cursor.
+    pub async fn all_tickets(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/api/v1/tickets?limit=500&cursor={c}"),
+                None => "/api/v1/tickets?limit=500".to_string(),
+            };
+            let (status, body) = self.get(&path).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            out.extend(body["tickets"].as_array().cloned().unwrap_or_default());
+            match body["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return out,
+            }
+        }
+    }
+
+    /// `kill -9`: no chance to flush anything.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return child.wait().ok();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Opens the test database directly (to check projections).
+pub async fn count_rows(db_url: &str, sql: &str) -> i64 {
+    if db_url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(db_url)
+            .await
+            .expect("sqlite connect");
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&mut conn)
+            .await
+            .expect("count")
+    } else {
+        let mut conn = sqlx::PgConnection::connect(db_url)
+            .await
+            .expect("pg connect");
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&mut conn)
+            .await
+            .expect("count")
+    }
+}
+
+/// Runs a golive subcommand to completion and returns its stdout.
+pub fn run_cli(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(binary())
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run golive");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
+}
+
+/// A valid ticket body with `overrides` applied.
+pub fn ticket(overrides: Value) -> Value {
+    let mut base = serde_json::json!({
+        "site": "Main Campus", "department": "Emergency", "application": "Orders",
+        "category": "how_to", "severity": 3, "channel": "phone"
+    });
+    if let (Some(b), Some(o)) = (base.as_object_mut(), overrides.as_object()) {
+        for (k, v) in o {
+            b.insert(k.clone(), v.clone());
+        }
+    }
+    base
+}
