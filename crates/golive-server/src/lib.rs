@@ -71,7 +71,7 @@ pub fn router(state: Arc<AppState>) -> Router {
                 "this path does not take that method",
             )
         })
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(()))
         .with_state(state)
 }
 

@@ -94,7 +94,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     match args.command {
         Command::Serve(serve_args) => {
             let url = database_url(serve_args.database.clone());
-            run_server(serve_args, url, None).await
+            run_server(serve_args, url, admin_token_from_env(), false).await
         }
         Command::Demo(serve_args) => run_demo(serve_args).await,
         Command::Migrate(db) => {
@@ -113,7 +113,14 @@ async fn open(url: &str) -> Result<Arc<dyn Store>, String> {
         .map_err(|e| format!("cannot open database {}: {e}", redact(url)))
 }
 
-async fn run_server(args: ServeArgs, url: String, banner: Option<String>) -> Result<(), String> {
+/// Runs the server until SIGTERM or Ctrl-C; in a demo, also the traffic
+/// simulator, which feeds the public API with the admin token.
+async fn run_server(
+    args: ServeArgs,
+    url: String,
+    admin_token: Option<String>,
+    demo: bool,
+) -> Result<(), String> {
     let config = config::load(args.config.as_deref())?;
     let store = open(&url).await?;
     let listener = TcpListener::bind(&args.listen)
@@ -126,21 +133,35 @@ async fn run_server(args: ServeArgs, url: String, banner: Option<String>) -> Res
         redact(&url),
         store.backend()
     );
-    if let Some(banner) = banner {
-        println!("{banner}");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    if let (true, Some(token)) = (demo, admin_token.clone()) {
+        println!("demo admin token: {token}");
+        println!("live board: http://{address}/?token={token}");
+        let config = golive_sim::SimConfig::demo(format!("http://{address}"), token);
+        let mut stopped = stopped.clone();
+        tokio::spawn(golive_sim::Simulator::new(config).run(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }));
     }
-    let admin_token = std::env::var("GOLIVE_ADMIN_TOKEN")
-        .ok()
-        .filter(|t| !t.is_empty());
     let options = ServeOptions {
         listener,
         store,
         admin_token,
         config,
     };
-    serve(options, shutdown_signal())
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    };
+    serve(options, shutdown)
         .await
         .map_err(|e| format!("server error: {e}"))
+}
+
+fn admin_token_from_env() -> Option<String> {
+    std::env::var("GOLIVE_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
 }
 
 async fn run_demo(mut args: ServeArgs) -> Result<(), String> {
@@ -153,24 +174,8 @@ async fn run_demo(mut args: ServeArgs) -> Result<(), String> {
             format!("sqlite://{}", dir.join("demo.db").display())
         }
     };
-    let admin = match std::env::var("GOLIVE_ADMIN_TOKEN")
-        .ok()
-        .filter(|t| !t.is_empty())
-    {
-        Some(token) => token,
-        None => {
-            let generated = token::generate();
-            // SAFETY of the environment write: done before any other thread
-            // reads the environment (the runtime's workers do not).
-            unsafe { std::env::set_var("GOLIVE_ADMIN_TOKEN", &generated) };
-            generated
-        }
-    };
-    let banner = format!(
-        "demo admin token: {admin}\nopen http://{}/?token={admin}",
-        args.listen
-    );
-    run_server(args, url, Some(banner)).await
+    let admin = admin_token_from_env().unwrap_or_else(token::generate);
+    run_server(args, url, Some(admin), true).await
 }
 
 async fn run_token(action: TokenAction) -> Result<(), String> {
