@@ -10,6 +10,7 @@ pub mod extract;
 pub mod openapi;
 pub mod routes;
 pub mod state;
+pub mod ui;
 pub mod views;
 pub mod writer;
 
@@ -60,6 +61,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(paths::SESSION, get(routes::tokens::session))
         .route(paths::OPENAPI, get(openapi::document))
         .route(paths::HEALTHZ, get(routes::health::healthz))
+        .route(paths::UI_BOARD, get(ui::board))
+        .route(paths::UI_CONSOLE, get(ui::console))
+        .route(paths::UI_ASSET, get(ui::asset))
         .route(paths::READYZ, get(routes::health::readyz))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "no such path")

@@ -26,6 +26,9 @@ pub mod paths {
     pub const OPENAPI: &str = "/api/v1/openapi.json";
     pub const HEALTHZ: &str = "/healthz";
     pub const READYZ: &str = "/readyz";
+    pub const UI_BOARD: &str = "/";
+    pub const UI_CONSOLE: &str = "/console";
+    pub const UI_ASSET: &str = "/assets/{file}";
 
     /// All of the above.
     pub const ALL: &[&str] = &[
@@ -41,6 +44,9 @@ pub mod paths {
         OPENAPI,
         HEALTHZ,
         READYZ,
+        UI_BOARD,
+        UI_CONSOLE,
+        UI_ASSET,
     ];
 }
 

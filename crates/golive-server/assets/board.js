@@ -1,0 +1,1 @@
+// golive board.js

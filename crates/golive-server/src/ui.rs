@@ -1,0 +1,34 @@
+//! The web UI: the live board (`/`), the agent console (`/console`) and
+//! their static assets, compiled into the binary so a deployment is one
+//! file. Plain HTML, CSS and JavaScript: no Node build step.
+
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+const BOARD_HTML: &str = include_str!("../assets/board.html");
+const CONSOLE_HTML: &str = include_str!("../assets/console.html");
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("app.css", "text/css; charset=utf-8", include_str!("../assets/app.css")),
+    ("common.js", "text/javascript; charset=utf-8", include_str!("../assets/common.js")),
+    ("board.js", "text/javascript; charset=utf-8", include_str!("../assets/board.js")),
+    ("console.js", "text/javascript; charset=utf-8", include_str!("../assets/console.js")),
+];
+
+/// `GET /`: the live board for command-center displays.
+pub async fn board() -> Html<&'static str> {
+    Html(BOARD_HTML)
+}
+
+/// `GET /console`: the agent ticket console.
+pub async fn console() -> Html<&'static str> {
+    Html(CONSOLE_HTML)
+}
+
+/// `GET /assets/{file}`.
+pub async fn asset(Path(file): Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, _, _)| *name == file) {
+        Some((_, content_type, body)) => ([(header::CONTENT_TYPE, *content_type), (header::CACHE_CONTROL, "no-cache")], *body).into_response(),
+        None => (StatusCode::NOT_FOUND, "no such asset").into_response(),
+    }
+}
