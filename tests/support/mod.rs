@@ -199,10 +199,10 @@ impl Server {
     pub async fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(r) = self.client.get(self.url("/readyz")).send().await {
-                if r.status() == StatusCode::OK {
-                    return;
-                }
+            if let Ok(r) = self.client.get(self.url("/readyz")).send().await
+                && r.status() == StatusCode::OK
+            {
+                return;
             }
             assert!(Instant::now() < deadline, "server did not become ready");
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -256,6 +256,44 @@ impl Server {
     pub async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
         self.call(Method::PUT, path, Some(ADMIN_TOKEN), Some(body))
             .await
+    }
+
+    /// Sends a request exactly as given: an optional raw `Authorization`
+    /// header value, an optional `Content-Type` and optional body bytes.
+    /// Returns the status, the response's content type and the body (JSON
+    /// when it parses, else a string).
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        authorization: Option<&str>,
+        content_type: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> (StatusCode, Option<String>, Value) {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        if let Some(value) = content_type {
+            request = request.header("content-type", value);
+        }
+        if let Some(bytes) = body {
+            request = request.body(bytes);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let text = response.text().await.unwrap_or_default();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, content_type, value)
     }
 
     /// Posts an NDJSON body to the bulk ingest endpoint.
@@ -356,6 +394,28 @@ pub async fn count_rows(db_url: &str, sql: &str) -> i64 {
             .fetch_one(&mut conn)
             .await
             .expect("count")
+    }
+}
+
+/// Runs a query whose first column is text (cast it in SQL) and returns
+/// that column of every row, in the query's order.
+pub async fn query_strings(db_url: &str, sql: &str) -> Vec<String> {
+    if db_url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(db_url)
+            .await
+            .expect("sqlite connect");
+        sqlx::query_scalar::<_, String>(sql)
+            .fetch_all(&mut conn)
+            .await
+            .expect("query")
+    } else {
+        let mut conn = sqlx::PgConnection::connect(db_url)
+            .await
+            .expect("pg connect");
+        sqlx::query_scalar::<_, String>(sql)
+            .fetch_all(&mut conn)
+            .await
+            .expect("query")
     }
 }
 

@@ -7,6 +7,7 @@
 //! the staffing mathematics. Storage, HTTP and the binary wrap this crate.
 
 pub mod aggregate;
+pub mod alerts;
 pub mod ate_model;
 pub mod erlang;
 pub mod event;
@@ -15,4 +16,5 @@ pub mod input;
 pub mod ledger;
 pub mod model;
 pub mod record;
+pub mod staffing;
 pub mod time;

@@ -24,8 +24,21 @@ impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for ApiJson<T> {
     }
 }
 
-/// Parses one JSON document into `T` with field-level errors.
+/// Parses one JSON document into `T` with field-level errors. Every body
+/// the API takes is a JSON object: anything else is malformed (400), even
+/// an array, which serde would otherwise read as the struct's fields in
+/// declaration order.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        None => return Err(ApiError::malformed("body is empty; expected a JSON object")),
+        Some(b'[') => {
+            return Err(ApiError::malformed(
+                "body must be a JSON object, not an array",
+            ));
+        }
+        Some(_) => return Err(ApiError::malformed("body must be a JSON object")),
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(from_json_error)?;
     deserializer.end().map_err(|e| {

@@ -7,6 +7,8 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod live;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod state;
@@ -60,6 +62,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(paths::TOKEN, axum::routing::delete(routes::tokens::revoke))
         .route(paths::SESSION, get(routes::tokens::session))
         .route(paths::OPENAPI, get(openapi::document))
+        .route(paths::REPORT, get(routes::report::report))
+        .route(paths::BOARD, get(routes::report::board))
+        .route(paths::STAFFING, get(routes::report::staffing))
+        .route(paths::ERLANG_C, get(routes::report::erlang_c))
+        .route(paths::LIVE, get(live::live))
+        .route(paths::METRICS, get(routes::health::metrics))
         .route(paths::HEALTHZ, get(routes::health::healthz))
         .route(paths::UI_BOARD, get(ui::board))
         .route(paths::UI_CONSOLE, get(ui::console))
@@ -76,6 +84,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             )
         })
         .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(()))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }
 
@@ -93,14 +105,25 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let views = Arc::new(Views::new());
+    let go_live_start = options.config.validate().map_err(std::io::Error::other)?;
+    let metrics = metrics::Metrics::new(options.config.max_label_values);
+    let views = Arc::new(Views::new(
+        options.config.staffing.clone(),
+        options.config.alerts.clone(),
+        go_live_start,
+        metrics.clone(),
+    ));
+    metrics.attach(&views);
+    let push_interval = Duration::from_millis(options.config.push_interval_ms);
     let state = Arc::new(AppState::new(
         options.config,
         options.store.clone(),
         options.admin_token.as_deref(),
         views.clone(),
+        metrics,
     ));
     let replay = tokio::spawn(replay_then_open(state.clone(), options.store, views));
+    let publisher = tokio::spawn(live::publish_loop(state.clone(), push_interval));
     let app = router(state.clone());
     axum::serve(
         options.listener,
@@ -109,6 +132,7 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await?;
     replay.abort();
+    publisher.abort();
     if let Some(writer) = state.writer() {
         writer.close().await;
     }

@@ -1,8 +1,13 @@
 //! Shared server state and configuration.
 
 use crate::auth::Authenticator;
+use crate::live::LiveHub;
+use crate::metrics::Metrics;
 use crate::views::Views;
 use crate::writer::Writer;
+use golive_core::alerts::AlertRules;
+use golive_core::staffing::StaffingSettings;
+use golive_core::time::{Millis, parse_rfc3339};
 use golive_store::Store;
 use serde::Deserialize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +23,17 @@ pub struct ServerConfig {
     pub max_ingest_bytes: usize,
     /// Require a token (any role) on `/metrics`.
     pub metrics_require_token: bool,
+    /// Distinct values per metric label before further ones become `other`.
+    pub max_label_values: usize,
+    /// Least time between two boards pushed to live displays.
+    pub push_interval_ms: u64,
+    /// When the go-live started (RFC 3339): adds a `since_go_live` window
+    /// to the board.
+    pub go_live_start: Option<String>,
+    /// How staffing recommendations are made.
+    pub staffing: StaffingSettings,
+    /// Alert thresholds.
+    pub alerts: AlertRules,
 }
 
 impl Default for ServerConfig {
@@ -26,6 +42,41 @@ impl Default for ServerConfig {
             max_body_bytes: 1 << 20,
             max_ingest_bytes: 32 << 20,
             metrics_require_token: false,
+            max_label_values: 200,
+            push_interval_ms: 1000,
+            go_live_start: None,
+            staffing: StaffingSettings::default(),
+            alerts: AlertRules::default(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Checks values the type system cannot; returns the go-live start.
+    pub fn validate(&self) -> Result<Option<Millis>, String> {
+        if self.max_body_bytes < 1024 || self.max_ingest_bytes < 1024 {
+            return Err("max_body_bytes and max_ingest_bytes must be at least 1024".into());
+        }
+        if self.max_label_values == 0 {
+            return Err("max_label_values must be at least 1".into());
+        }
+        if !(50..=60_000).contains(&self.push_interval_ms) {
+            return Err("push_interval_ms must be from 50 to 60000".into());
+        }
+        self.staffing
+            .ate
+            .validate()
+            .map_err(|e| format!("staffing.ate: {e}"))?;
+        if !(self.staffing.default_aht_seconds.is_finite()
+            && self.staffing.default_aht_seconds > 0.0)
+        {
+            return Err("staffing.default_aht_seconds must be a positive number".into());
+        }
+        match &self.go_live_start {
+            None => Ok(None),
+            Some(text) => parse_rfc3339(text).map(Some).ok_or_else(|| {
+                format!("go_live_start {text:?} is not an RFC 3339 timestamp with an offset")
+            }),
         }
     }
 }
@@ -36,6 +87,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub auth: Authenticator,
     pub views: Arc<Views>,
+    pub hub: LiveHub,
+    pub metrics: Arc<Metrics>,
     writer: OnceLock<Writer>,
     ready: AtomicBool,
 }
@@ -46,12 +99,15 @@ impl AppState {
         store: Arc<dyn Store>,
         admin_token: Option<&str>,
         views: Arc<Views>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         AppState {
             config,
             store,
             auth: Authenticator::new(admin_token),
             views,
+            hub: LiveHub::new(),
+            metrics,
             writer: OnceLock::new(),
             ready: AtomicBool::new(false),
         }

@@ -2,6 +2,7 @@
 //! their static assets, compiled into the binary so a deployment is one
 //! file. Plain HTML, CSS and JavaScript: no Node build step.
 
+use crate::error::ApiError;
 use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -9,10 +10,26 @@ use axum::response::{Html, IntoResponse, Response};
 const BOARD_HTML: &str = include_str!("../assets/board.html");
 const CONSOLE_HTML: &str = include_str!("../assets/console.html");
 const ASSETS: &[(&str, &str, &str)] = &[
-    ("app.css", "text/css; charset=utf-8", include_str!("../assets/app.css")),
-    ("common.js", "text/javascript; charset=utf-8", include_str!("../assets/common.js")),
-    ("board.js", "text/javascript; charset=utf-8", include_str!("../assets/board.js")),
-    ("console.js", "text/javascript; charset=utf-8", include_str!("../assets/console.js")),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("../assets/app.css"),
+    ),
+    (
+        "common.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/common.js"),
+    ),
+    (
+        "board.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/board.js"),
+    ),
+    (
+        "console.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/console.js"),
+    ),
 ];
 
 /// `GET /`: the live board for command-center displays.
@@ -28,7 +45,19 @@ pub async fn console() -> Html<&'static str> {
 /// `GET /assets/{file}`.
 pub async fn asset(Path(file): Path<String>) -> Response {
     match ASSETS.iter().find(|(name, _, _)| *name == file) {
-        Some((_, content_type, body)) => ([(header::CONTENT_TYPE, *content_type), (header::CACHE_CONTROL, "no-cache")], *body).into_response(),
-        None => (StatusCode::NOT_FOUND, "no such asset").into_response(),
+        Some((_, content_type, body)) => (
+            [
+                (header::CONTENT_TYPE, *content_type),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            *body,
+        )
+            .into_response(),
+        None => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no asset named {file:?}"),
+        )
+        .into_response(),
     }
 }

@@ -1,50 +1,108 @@
 //! The read side: everything answered from memory, fed with committed
 //! events in sequence order (replay at start, then each commit).
+//!
+//! One aggregator serves reports, the board, staffing, alerts and the live
+//! feed, so every figure comes from the same definitions.
 
+use crate::metrics::Metrics;
+use golive_core::aggregate::{Aggregator, Board, Report};
+use golive_core::alerts::{AlertRules, BACKLOG_STEP_MINUTES, Condition};
 use golive_core::event::{Event, RecordedEvent};
-use golive_core::model::QueueSettings;
-use std::collections::BTreeMap;
-use std::sync::RwLock;
+use golive_core::model::{QueueSettings, TicketDimension};
+use golive_core::staffing::{self, LiveStaffing, StaffingSettings};
+use golive_core::time::Millis;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 use tokio::sync::watch;
+
+const MINUTE_MS: Millis = 60_000;
 
 /// In-memory state derived from the log.
 pub struct Views {
     committed: watch::Sender<u64>,
-    queues: RwLock<BTreeMap<String, Option<QueueSettings>>>,
+    configured_queues: RwLock<BTreeSet<String>>,
+    aggregator: RwLock<Aggregator>,
+    staffing: StaffingSettings,
+    rules: AlertRules,
+    go_live_start: Option<Millis>,
+    metrics: Arc<Metrics>,
 }
 
-impl Default for Views {
-    fn default() -> Self {
-        Self::new()
+/// Everything one board is made of, computed under one read lock.
+pub struct BoardParts {
+    pub board: Board,
+    pub live: LiveStaffing,
+    /// Staffing over each board window, by window name.
+    pub window_staffing: Vec<(&'static str, Value)>,
+    /// Open backlog every 5 minutes back over the rising-backlog rule's
+    /// span, oldest first, ending now.
+    pub backlog_samples: Vec<u64>,
+}
+
+impl BoardParts {
+    /// The conditions the alert rules find in these figures.
+    pub fn conditions(&self, rules: &AlertRules) -> Vec<Condition> {
+        golive_core::alerts::evaluate(rules, &self.board, &self.live.queues, &self.backlog_samples)
+    }
+
+    /// The board's JSON: each window is the report body for that window
+    /// (the numbers `GET /api/v1/report` gives, with its `staffing`), plus
+    /// the live staffing, the at-the-elbow lines, the forecast and alerts.
+    pub fn to_json(&self, alerts: Value) -> Value {
+        let mut body = serde_json::to_value(&self.board).unwrap_or(Value::Null);
+        for (name, lines) in &self.window_staffing {
+            if let Some(window) = body
+                .pointer_mut(&format!("/windows/{name}"))
+                .and_then(Value::as_object_mut)
+            {
+                window.insert("staffing".into(), lines.clone());
+            }
+        }
+        if let Some(map) = body.as_object_mut() {
+            map.insert("staffing".into(), json!(self.live.queues));
+            map.insert("ate".into(), json!(self.live.sites));
+            map.insert("forecast".into(), json!(self.live.applications));
+            map.insert("alerts".into(), alerts);
+        }
+        body
     }
 }
 
 impl Views {
-    pub fn new() -> Self {
+    pub fn new(
+        staffing: StaffingSettings,
+        rules: AlertRules,
+        go_live_start: Option<Millis>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Views {
             committed: watch::Sender::new(0),
-            queues: RwLock::new(BTreeMap::new()),
+            configured_queues: RwLock::new(BTreeSet::new()),
+            aggregator: RwLock::new(Aggregator::new()),
+            staffing,
+            rules,
+            go_live_start,
+            metrics,
         }
     }
 
     /// Folds committed events in; must be called in sequence order.
     pub fn apply(&self, events: &[RecordedEvent]) {
         let Some(last) = events.last() else { return };
-        if let Ok(mut queues) = self.queues.write() {
+        if let Ok(mut configured) = self.configured_queues.write() {
             for recorded in events {
-                match &recorded.event {
-                    Event::QueueConfigured(q) => {
-                        queues.insert(q.queue.clone(), Some(q.settings));
-                    }
-                    Event::CallRecorded(call) => {
-                        if !queues.contains_key(&call.queue) {
-                            queues.insert(call.queue.clone(), None);
-                        }
-                    }
-                    Event::TicketCreated(_) | Event::TicketChanged(_) => {}
+                if let Event::QueueConfigured(q) = &recorded.event {
+                    configured.insert(q.queue.clone());
                 }
             }
         }
+        if let Ok(mut aggregator) = self.aggregator.write() {
+            for recorded in events {
+                aggregator.apply(recorded);
+            }
+        }
+        self.metrics.record_events(events);
         self.committed.send_replace(last.seq);
     }
 
@@ -53,34 +111,122 @@ impl Views {
         *self.committed.borrow()
     }
 
-    /// Subscribes to the last committed sequence number.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.committed.subscribe()
+    /// Read access to the aggregator (held briefly: the writer waits on it).
+    pub fn aggregator(&self) -> Option<RwLockReadGuard<'_, Aggregator>> {
+        self.aggregator.read().ok()
+    }
+
+    pub fn staffing_settings(&self) -> &StaffingSettings {
+        &self.staffing
+    }
+
+    pub fn alert_rules(&self) -> &AlertRules {
+        &self.rules
     }
 
     /// Every queue configured or seen in a call: its settings, and whether
     /// they were configured (otherwise the defaults apply).
     pub fn queues(&self) -> Vec<(String, QueueSettings, bool)> {
-        match self.queues.read() {
-            Ok(queues) => queues
-                .iter()
-                .map(|(name, settings)| {
-                    (
-                        name.clone(),
-                        settings.unwrap_or_default(),
-                        settings.is_some(),
-                    )
-                })
-                .collect(),
-            Err(_) => Vec::new(),
-        }
+        let configured = self
+            .configured_queues
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_default();
+        self.aggregator()
+            .map(|a| a.queues())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, settings)| {
+                let is_configured = configured.contains(&name);
+                (name, settings, is_configured)
+            })
+            .collect()
     }
 
     /// One queue's settings and whether it was ever configured.
     pub fn queue(&self, name: &str) -> (QueueSettings, bool) {
-        match self.queues.read().ok().and_then(|q| q.get(name).copied()) {
-            Some(Some(settings)) => (settings, true),
-            _ => (QueueSettings::default(), false),
-        }
+        let configured = self
+            .configured_queues
+            .read()
+            .is_ok_and(|c| c.contains(name));
+        let settings = self
+            .aggregator()
+            .map(|a| a.queue_settings(name))
+            .unwrap_or_default();
+        (settings, configured)
     }
+
+    /// `GET /api/v1/report`: figures for `[from, to)` plus staffing.
+    pub fn report(&self, from: Millis, to: Millis, group_by: Option<TicketDimension>) -> Value {
+        let Some(aggregator) = self.aggregator() else {
+            return Value::Null;
+        };
+        report_json(&aggregator, &self.staffing, from, to, group_by.as_slice())
+    }
+
+    /// The live staffing recommendation as of `now`.
+    pub fn live_staffing(&self, now: Millis) -> Option<LiveStaffing> {
+        let aggregator = self.aggregator()?;
+        Some(staffing::live(&aggregator, now, &self.staffing))
+    }
+
+    /// The pieces of the board as of `now`.
+    pub fn board_parts(&self, now: Millis) -> Option<BoardParts> {
+        let aggregator = self.aggregator()?;
+        let board = aggregator.board(now, self.go_live_start);
+        let window_staffing = |report: &Report, from: Millis| {
+            json!(staffing::for_report(
+                &aggregator,
+                report,
+                from,
+                now,
+                &self.staffing
+            ))
+        };
+        let mut windows = vec![
+            (
+                "15m",
+                window_staffing(&board.windows.last_15m, now - 15 * MINUTE_MS),
+            ),
+            (
+                "60m",
+                window_staffing(&board.windows.last_60m, now - 60 * MINUTE_MS),
+            ),
+        ];
+        if let (Some(report), Some(start)) = (&board.windows.since_go_live, self.go_live_start) {
+            windows.push(("since_go_live", window_staffing(report, start)));
+        }
+        let live = staffing::live(&aggregator, now, &self.staffing);
+        let steps = self.rules.backlog_rising_minutes / BACKLOG_STEP_MINUTES;
+        let backlog_samples = (0..=steps)
+            .rev()
+            .map(|k| {
+                let at = now - Millis::from(k * BACKLOG_STEP_MINUTES) * MINUTE_MS;
+                aggregator.report(at - 1, at, None).tickets.backlog
+            })
+            .collect();
+        Some(BoardParts {
+            board,
+            live,
+            window_staffing: windows,
+            backlog_samples,
+        })
+    }
+}
+
+/// A report body with its `staffing` section, for any set of groupings.
+pub fn report_json(
+    aggregator: &Aggregator,
+    settings: &StaffingSettings,
+    from: Millis,
+    to: Millis,
+    group_by: &[TicketDimension],
+) -> Value {
+    let report = aggregator.report_grouped(from, to, group_by);
+    let lines = staffing::for_report(aggregator, &report, from, to, settings);
+    let mut body = serde_json::to_value(&report).unwrap_or(Value::Null);
+    if let Some(map) = body.as_object_mut() {
+        map.insert("staffing".into(), json!(lines));
+    }
+    body
 }

@@ -1,1 +1,518 @@
-//! The aggregator (being written).
+//! The aggregator: folds the event log into the command center's figures.
+//!
+//! It is pure and free of I/O. The server feeds it every committed event in
+//! sequence order ([`Aggregator::apply`]) and asks it for reports, the live
+//! board, trends, arrival series for forecasting, surges and waiting calls.
+//! A restart is a replay, so nothing here is persisted.
+//!
+//! # Metric semantics
+//!
+//! One definition is used everywhere (reports, board, trend, arrivals).
+//! Every window is half-open, `[from, to)`: an event at exactly `from`
+//! counts, one at exactly `to` does not.
+//!
+//! Tickets:
+//! - `open`, `in_progress`, `pending` and `escalated` are active; `resolved`
+//!   and `closed` are done.
+//! - A ticket created active is active from `opened_at`; created
+//!   `escalated`, that is also one escalation at `opened_at`. A ticket created
+//!   done is active during `[opened_at, resolved_at)` and has one resolution
+//!   at `resolved_at`, a *first-contact* resolution. A missing `resolved_at`
+//!   is taken as `opened_at`.
+//! - A status change `previous → new` at `at`: active → done is a resolution
+//!   (MTTR sample `at - opened_at`, not first contact); done → active is a
+//!   reopen; into `escalated` from any other status is an escalation (so
+//!   done → escalated is both a reopen and an escalation). resolved ↔ closed,
+//!   same status, and changes without a status (assignee or tier only) count
+//!   for nothing. Changes to unknown tickets and second creations of a known
+//!   id are ignored.
+//! - A change stamped before the ticket's opening or its previous status
+//!   change (the creation resolution included) is taken as happening at that
+//!   moment, so a ticket's own timeline never runs backwards. The ledger
+//!   already guarantees this; the clamp only keeps bad input consistent.
+//! - `opened` counts tickets with `opened_at` in the window; `resolved`,
+//!   `reopened`, `escalated` count the transitions above whose time is in the
+//!   window. `backlog` is the number of tickets with `opened_at < to` whose
+//!   status after every change with time `< to` is active: a ticket opened at
+//!   `t0` and created resolved at `t1` is in the backlog for `to` in
+//!   `(t0, t1]`.
+//! - `resolution_rate` = resolved / opened; `first_contact_resolution_rate`
+//!   = first-contact resolutions / resolutions (both in the window).
+//!   `mttr_seconds` is taken over the window's resolutions: arithmetic mean,
+//!   and exact nearest-rank p50 and p90 (the ⌈p·n⌉-th smallest sample).
+//!   Durations are seconds as `f64` (milliseconds / 1000). Every rate and
+//!   mean is `null` when its denominator is zero.
+//!
+//! Calls:
+//! - A call counts in a window iff it has an `offered` event with `at` in
+//!   the window; its queue is that event's queue. Events of a call may
+//!   arrive in any order: a call whose `offered` has not arrived yet is kept
+//!   and counted once it does.
+//! - Per call, the first event of each kind wins and a later duplicate is
+//!   ignored entirely; `answered` and `abandoned` exclude each other (the
+//!   first one wins). The call's wrap time is the first `wrap_seconds` any
+//!   of its accepted events carries (normally `ended`), else 0.
+//! - `answered` / `abandoned`: calls with such an event. `abandonment_rate` =
+//!   abandoned / offered. `service_level` = answered calls with
+//!   `answered_at - offered_at <= answer_target_seconds * 1000` ms, over
+//!   offered, using the queue's *current* settings (latest
+//!   `QueueConfigured`, else [`QueueSettings::default`]). `asa_seconds` =
+//!   mean wait of answered calls; `aht_seconds` = mean of
+//!   `(ended_at - answered_at) / 1000 + wrap` over answered calls that ended.
+//!
+//! Groupings: `tickets_by` holds, per dimension, the groups with any
+//! non-zero count (opened, resolved, reopened, escalated, backlog), keyed by
+//! the dimension's value (wire name for category and channel, "1".."4" for
+//! severity). `calls_by_queue` holds the queues with calls offered in the
+//! window.
+//!
+//! Surges ([`Aggregator::surges`]): an application or site surges when the
+//! tickets opened in `[now - 15 min, now)` number at least 6 and at least
+//! 3 × its baseline, the mean tickets opened per 15 minutes over the two
+//! hours before that, `[now - 2 h 15 min, now - 15 min)`. The baseline is
+//! floored at 1 in the comparison so a quiet application needs real volume
+//! to flag. `ratio` = last_15m / max(baseline_15m, 1).
+//!
+//! Waiting calls ([`Aggregator::calls_waiting`]): calls offered in
+//! `(now - 4 h, now]` that the feed has not reported answered, abandoned or
+//! ended. The cutoff drops calls whose end the ACD never sent.
+//!
+//! # Layout
+//!
+//! Strings (site, department, application, queue) are interned to `u32`
+//! ids; tickets (32 bytes) and calls (40 bytes) are fixed-size records in
+//! two vectors; call ids live back to back in one string. With the indexes
+//! that is about 86 bytes per ticket and 86 per call, so a go-live week of
+//! 200 000 tickets and 500 000 calls holds about 60 MB.
+//! Every fact that has a time (a ticket's opening, a counted status change,
+//! a call's offer) is also filed in a per-minute bucket of a sparse,
+//! time-ordered index, whatever order it arrives in, so a window costs time
+//! proportional to what happened in it. The backlog as of `to` is either
+//! summed from the start or taken from running totals minus whatever lies
+//! at or after `to`, whichever side is shorter, so the live board (where
+//! `to` is now) never scans history.
+
+mod board;
+mod figures;
+mod intern;
+#[cfg(test)]
+mod proptests;
+mod sites;
+#[cfg(test)]
+mod tests;
+mod timeline;
+mod totals;
+
+pub use board::{Arrivals, Board, BoardWindows, MAX_BUCKETS, Surge, Trend, TrendPoint};
+pub use figures::{CallFigures, Mttr, Report, TicketFigures};
+pub use totals::{HistogramBounds, HistogramTotals, QueueTotals, TicketLabels, Totals};
+
+use crate::event::{
+    CallRecorded, Event, QueueConfigured, RecordedEvent, TicketChanged, TicketCreated, TicketId,
+};
+use crate::model::{
+    CallEventKind, Category, Channel, QueueSettings, TicketDimension, TicketStatus,
+};
+use crate::time::Millis;
+use intern::{CallIds, FastState, Interner, table_bytes};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use timeline::{Timeline, change};
+
+/// One ticket as the aggregator needs it: when it opened, where it belongs
+/// and where it stands. 32 bytes.
+#[derive(Clone, Copy, Debug)]
+struct Ticket {
+    opened_at: Millis,
+    /// Time of the latest status change (or of the creation resolution):
+    /// an earlier-stamped change is moved up to it.
+    last_at: Millis,
+    site: u32,
+    department: u32,
+    application: u32,
+    /// Index into `Category::ALL`.
+    category: u8,
+    /// Severity level minus one.
+    severity: u8,
+    /// Index into `Channel::ALL`.
+    channel: u8,
+    status: TicketStatus,
+}
+
+impl Ticket {
+    /// Dense group index of this ticket in `dimension`.
+    fn group(&self, dimension: TicketDimension) -> usize {
+        match dimension {
+            TicketDimension::Site => self.site as usize,
+            TicketDimension::Department => self.department as usize,
+            TicketDimension::Application => self.application as usize,
+            TicketDimension::Category => usize::from(self.category),
+            TicketDimension::Severity => usize::from(self.severity),
+            TicketDimension::Channel => usize::from(self.channel),
+        }
+    }
+}
+
+/// Flags of a [`Call`]: which events were accepted.
+mod call_flag {
+    pub const OFFERED: u8 = 1;
+    pub const ANSWERED: u8 = 2;
+    pub const ABANDONED: u8 = 4;
+    pub const ENDED: u8 = 8;
+    pub const WRAP: u8 = 16;
+}
+
+/// One call, assembled from its events in whatever order they came.
+/// A time is meaningful only when its flag is set. 40 bytes.
+#[derive(Clone, Copy, Debug)]
+struct Call {
+    offered_at: Millis,
+    answered_at: Millis,
+    ended_at: Millis,
+    wrap_seconds: f64,
+    queue: u32,
+    flags: u8,
+}
+
+impl Call {
+    fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+}
+
+/// Current backlog per group of every dimension, including facts dated in
+/// the future, so a backlog as of a recent `to` only has to subtract the
+/// few facts at or after `to`.
+#[derive(Clone, Debug, Default)]
+struct BacklogTotals {
+    overall: i64,
+    /// Indexed by [`dimension_index`], then by group.
+    by_dimension: [Vec<i64>; 6],
+}
+
+impl BacklogTotals {
+    fn adjust(&mut self, ticket: &Ticket, delta: i64) {
+        self.overall += delta;
+        for (dimension, counts) in TicketDimension::ALL.iter().zip(&mut self.by_dimension) {
+            let group = ticket.group(*dimension);
+            if counts.len() <= group {
+                counts.resize(group + 1, 0);
+            }
+            counts[group] += delta;
+        }
+    }
+
+    fn get(&self, dimension: TicketDimension, group: usize) -> i64 {
+        self.by_dimension[dimension_index(dimension)]
+            .get(group)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// Position of `dimension` in `TicketDimension::ALL`.
+fn dimension_index(dimension: TicketDimension) -> usize {
+    match dimension {
+        TicketDimension::Site => 0,
+        TicketDimension::Department => 1,
+        TicketDimension::Application => 2,
+        TicketDimension::Category => 3,
+        TicketDimension::Severity => 4,
+        TicketDimension::Channel => 5,
+    }
+}
+
+/// The in-memory fold of the event log that every figure is computed from.
+#[derive(Clone, Debug, Default)]
+pub struct Aggregator {
+    last_seq: u64,
+    tickets: Vec<Ticket>,
+    ticket_index: HashMap<TicketId, u32, FastState>,
+    calls: Vec<Call>,
+    call_ids: CallIds,
+    sites: Interner,
+    departments: Interner,
+    applications: Interner,
+    queues: Interner,
+    /// Indexed by queue id; `None` until the queue is configured.
+    queue_settings: Vec<Option<QueueSettings>>,
+    timeline: Timeline,
+    backlog: BacklogTotals,
+}
+
+impl Aggregator {
+    /// An empty aggregator, as before the first event.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies one committed event. The caller passes every event exactly
+    /// once, in sequence order.
+    pub fn apply(&mut self, event: &RecordedEvent) {
+        self.last_seq = self.last_seq.max(event.seq);
+        match &event.event {
+            Event::TicketCreated(created) => self.ticket_created(created),
+            Event::TicketChanged(changed) => self.ticket_changed(changed),
+            Event::CallRecorded(call) => self.call_recorded(call),
+            Event::QueueConfigured(configured) => self.queue_configured(configured),
+        }
+    }
+
+    /// Sequence number of the latest applied event (0 before any).
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// Number of tickets and of calls (including calls whose `offered`
+    /// event has not arrived yet).
+    pub fn counts(&self) -> (usize, usize) {
+        (self.tickets.len(), self.calls.len())
+    }
+
+    /// A queue's current settings, the defaults when never configured.
+    pub fn queue_settings(&self, queue: &str) -> QueueSettings {
+        self.queues
+            .get(queue)
+            .map(|id| self.settings_of(id))
+            .unwrap_or_default()
+    }
+
+    /// Every queue seen in a call event or configured, with its current
+    /// settings, sorted by name.
+    pub fn queues(&self) -> Vec<(String, QueueSettings)> {
+        let mut queues: Vec<(String, QueueSettings)> = (0..self.queues.len())
+            .map(|id| (self.queues.name(id).to_owned(), self.settings_of(id)))
+            .collect();
+        queues.sort_by(|a, b| a.0.cmp(&b.0));
+        queues
+    }
+
+    /// Approximate heap bytes held, from the capacities of its containers.
+    pub fn heap_bytes(&self) -> usize {
+        self.tickets.capacity() * size_of::<Ticket>()
+            + table_bytes(self.ticket_index.capacity(), size_of::<(TicketId, u32)>())
+            + self.calls.capacity() * size_of::<Call>()
+            + self.call_ids.heap_bytes()
+            + self.sites.heap_bytes()
+            + self.departments.heap_bytes()
+            + self.applications.heap_bytes()
+            + self.queues.heap_bytes()
+            + self.queue_settings.capacity() * size_of::<Option<QueueSettings>>()
+            + self.timeline.heap_bytes()
+            + self
+                .backlog
+                .by_dimension
+                .iter()
+                .map(|counts| counts.capacity() * size_of::<i64>())
+                .sum::<usize>()
+    }
+
+    fn settings_of(&self, queue: usize) -> QueueSettings {
+        self.queue_settings
+            .get(queue)
+            .copied()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    fn ticket_created(&mut self, created: &TicketCreated) {
+        let Ok(index) = u32::try_from(self.tickets.len()) else {
+            return;
+        };
+        match self.ticket_index.entry(created.id) {
+            Entry::Occupied(_) => return,
+            Entry::Vacant(slot) => {
+                slot.insert(index);
+            }
+        }
+        let opened_at = created.opened_at;
+        let mut ticket = Ticket {
+            opened_at,
+            last_at: opened_at,
+            site: self.sites.intern(&created.site),
+            department: self.departments.intern(&created.department),
+            application: self.applications.intern(&created.application),
+            category: category_index(created.category),
+            severity: created.severity.level().saturating_sub(1),
+            channel: channel_index(created.channel),
+            status: created.status,
+        };
+        self.timeline.bucket_mut(opened_at).opened.push(index);
+        self.backlog.adjust(&ticket, 1);
+        if created.status.is_done() {
+            let resolved_at = created.resolved_at.unwrap_or(opened_at).max(opened_at);
+            ticket.last_at = resolved_at;
+            self.timeline.push_change(
+                resolved_at,
+                index,
+                change::RESOLVED | change::FIRST_CONTACT | change::BECAME_DONE,
+            );
+            self.backlog.adjust(&ticket, -1);
+        } else if created.status == TicketStatus::Escalated {
+            self.timeline
+                .push_change(opened_at, index, change::ESCALATED);
+        }
+        self.tickets.push(ticket);
+    }
+
+    fn ticket_changed(&mut self, changed: &TicketChanged) {
+        let Some(status) = changed.status else {
+            return;
+        };
+        let Some(&index) = self.ticket_index.get(&changed.id) else {
+            return;
+        };
+        let ticket = &mut self.tickets[index as usize];
+        let previous = ticket.status;
+        if previous == status {
+            return;
+        }
+        let at = changed.at.max(ticket.last_at);
+        ticket.last_at = at;
+        ticket.status = status;
+        let ticket = *ticket;
+        let kind = transition(previous, status);
+        if kind != 0 {
+            self.timeline.push_change(at, index, kind);
+            let delta = change::backlog_delta(kind);
+            if delta != 0 {
+                self.backlog.adjust(&ticket, delta);
+            }
+        }
+    }
+
+    fn call_recorded(&mut self, recorded: &CallRecorded) {
+        use call_flag::{ABANDONED, ANSWERED, ENDED, OFFERED, WRAP};
+        let queue = self.queues.intern(&recorded.queue);
+        if self.queue_settings.len() < self.queues.len() {
+            self.queue_settings.resize(self.queues.len(), None);
+        }
+        let Some(index) = self.call_ids.find_or_insert(&recorded.call_id) else {
+            return;
+        };
+        if index as usize == self.calls.len() {
+            self.calls.push(Call {
+                offered_at: 0,
+                answered_at: 0,
+                ended_at: 0,
+                wrap_seconds: 0.0,
+                queue,
+                flags: 0,
+            });
+        }
+        let call = &mut self.calls[index as usize];
+        match recorded.event {
+            CallEventKind::Offered => {
+                if call.has(OFFERED) {
+                    return;
+                }
+                call.flags |= OFFERED;
+                call.offered_at = recorded.at;
+                call.queue = queue;
+            }
+            CallEventKind::Answered => {
+                if call.has(ANSWERED | ABANDONED) {
+                    return;
+                }
+                call.flags |= ANSWERED;
+                call.answered_at = recorded.at;
+            }
+            CallEventKind::Abandoned => {
+                if call.has(ANSWERED | ABANDONED) {
+                    return;
+                }
+                call.flags |= ABANDONED;
+            }
+            CallEventKind::Ended => {
+                if call.has(ENDED) {
+                    return;
+                }
+                call.flags |= ENDED;
+                call.ended_at = recorded.at;
+            }
+        }
+        if let Some(wrap) = recorded.wrap_seconds
+            && !call.has(WRAP)
+        {
+            call.flags |= WRAP;
+            call.wrap_seconds = wrap;
+        }
+        if recorded.event == CallEventKind::Offered {
+            self.timeline.bucket_mut(recorded.at).offered.push(index);
+        }
+    }
+
+    fn queue_configured(&mut self, configured: &QueueConfigured) {
+        let queue = self.queues.intern(&configured.queue) as usize;
+        if self.queue_settings.len() <= queue {
+            self.queue_settings.resize(queue + 1, None);
+        }
+        self.queue_settings[queue] = Some(configured.settings);
+    }
+
+    /// Number of dense groups `dimension` has right now.
+    fn group_count(&self, dimension: TicketDimension) -> usize {
+        match dimension {
+            TicketDimension::Site => self.sites.len(),
+            TicketDimension::Department => self.departments.len(),
+            TicketDimension::Application => self.applications.len(),
+            TicketDimension::Category => Category::ALL.len(),
+            TicketDimension::Severity => 4,
+            TicketDimension::Channel => Channel::ALL.len(),
+        }
+    }
+
+    /// The wire value of a dense group.
+    fn group_name(&self, dimension: TicketDimension, group: usize) -> String {
+        let name = match dimension {
+            TicketDimension::Site => self.sites.name(group),
+            TicketDimension::Department => self.departments.name(group),
+            TicketDimension::Application => self.applications.name(group),
+            TicketDimension::Category => Category::ALL.get(group).map_or("", |c| c.as_str()),
+            TicketDimension::Severity => ["1", "2", "3", "4"].get(group).copied().unwrap_or(""),
+            TicketDimension::Channel => Channel::ALL.get(group).map_or("", |c| c.as_str()),
+        };
+        name.to_owned()
+    }
+
+    /// The dense group of a wire value, if any ticket could have it.
+    fn group_of_value(&self, dimension: TicketDimension, value: &str) -> Option<usize> {
+        match dimension {
+            TicketDimension::Site => self.sites.get(value),
+            TicketDimension::Department => self.departments.get(value),
+            TicketDimension::Application => self.applications.get(value),
+            TicketDimension::Category => Category::parse(value).map(|c| category_index(c).into()),
+            TicketDimension::Severity => value
+                .parse::<u8>()
+                .ok()
+                .and_then(crate::model::Severity::new)
+                .map(|s| usize::from(s.level() - 1)),
+            TicketDimension::Channel => Channel::parse(value).map(|c| channel_index(c).into()),
+        }
+    }
+}
+
+/// Which counted facts a status change `previous → new` is (see the
+/// module documentation); 0 when it counts for nothing.
+fn transition(previous: TicketStatus, new: TicketStatus) -> u8 {
+    let mut kind = 0;
+    if previous.is_active() && new.is_done() {
+        kind |= change::RESOLVED | change::BECAME_DONE;
+    }
+    if previous.is_done() && new.is_active() {
+        kind |= change::REOPENED | change::BECAME_ACTIVE;
+    }
+    if new == TicketStatus::Escalated && previous != TicketStatus::Escalated {
+        kind |= change::ESCALATED;
+    }
+    kind
+}
+
+fn category_index(category: Category) -> u8 {
+    // Declaration order is the order of `Category::ALL` (tested).
+    category as u8
+}
+
+fn channel_index(channel: Channel) -> u8 {
+    channel as u8
+}

@@ -16,9 +16,11 @@ use std::sync::Arc;
 pub async fn record(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    ApiJson(body): ApiJson<CallBody>,
+    body: Result<ApiJson<CallBody>, ApiError>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    // Role before body: see tickets::create.
     caller.require(FEEDERS)?;
+    let ApiJson(body) = body?;
     let call = body.validate()?;
     let (call_id, event) = (call.call_id.clone(), call.event);
     let outcome = writer(&state)?

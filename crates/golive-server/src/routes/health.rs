@@ -36,3 +36,25 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Val
         }
     }
 }
+
+/// `GET /metrics` in the Prometheus text format; behind a token (any role)
+/// when `metrics_require_token` is set.
+pub async fn metrics(
+    State(state): State<Arc<AppState>>,
+    caller: Result<crate::auth::Caller, crate::error::ApiError>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if state.config.metrics_require_token
+        && let Err(error) = caller
+    {
+        return error.into_response();
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}

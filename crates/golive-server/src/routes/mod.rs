@@ -4,6 +4,7 @@ pub mod calls;
 pub mod health;
 pub mod ingest;
 pub mod queues;
+pub mod report;
 pub mod tickets;
 pub mod tokens;
 
@@ -23,6 +24,12 @@ pub mod paths {
     pub const TOKENS: &str = "/api/v1/tokens";
     pub const TOKEN: &str = "/api/v1/tokens/{id}";
     pub const SESSION: &str = "/api/v1/session";
+    pub const REPORT: &str = "/api/v1/report";
+    pub const BOARD: &str = "/api/v1/board";
+    pub const STAFFING: &str = "/api/v1/staffing";
+    pub const ERLANG_C: &str = "/api/v1/staffing/erlang-c";
+    pub const LIVE: &str = "/api/v1/live";
+    pub const METRICS: &str = "/metrics";
     pub const OPENAPI: &str = "/api/v1/openapi.json";
     pub const HEALTHZ: &str = "/healthz";
     pub const READYZ: &str = "/readyz";
@@ -47,6 +54,12 @@ pub mod paths {
         UI_BOARD,
         UI_CONSOLE,
         UI_ASSET,
+        REPORT,
+        BOARD,
+        STAFFING,
+        ERLANG_C,
+        LIVE,
+        METRICS,
     ];
 }
 

@@ -18,9 +18,11 @@ pub async fn put(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(queue): Path<String>,
-    ApiJson(body): ApiJson<QueueBody>,
+    body: Result<ApiJson<QueueBody>, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
+    // Role before body: see tickets::create.
     caller.require(LEADS)?;
+    let ApiJson(body) = body?;
     let queue = queue_name(&queue)?;
     match writer(&state)?
         .submit_one(Command::ConfigureQueue {

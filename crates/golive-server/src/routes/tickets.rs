@@ -25,9 +25,12 @@ const DEFAULT_PAGE: u32 = 50;
 pub async fn create(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    ApiJson(body): ApiJson<TicketBody>,
+    body: Result<ApiJson<TicketBody>, ApiError>,
 ) -> Result<(StatusCode, Json<TicketRecord>), ApiError> {
+    // The role is checked before the body: a caller who may not write
+    // learns nothing about validation.
     caller.require(TICKET_WRITERS)?;
+    let ApiJson(body) = body?;
     let ticket = body.validate(now_millis())?;
     match writer(&state)?
         .submit_one(Command::CreateTicket(ticket.clone()))
@@ -46,9 +49,10 @@ pub async fn update(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<TicketPatchBody>,
+    body: Result<ApiJson<TicketPatchBody>, ApiError>,
 ) -> Result<Json<TicketRecord>, ApiError> {
     caller.require(TICKET_WRITERS)?;
+    let ApiJson(body) = body?;
     let id = parse_id(&id)?;
     let patch = body.validate(now_millis())?;
     match writer(&state)?
@@ -87,9 +91,10 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    query: Result<ApiQuery<ListQuery>, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(TICKET_READERS)?;
+    let ApiQuery(query) = query?;
     let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(text) => Some(TicketStatus::parse(text).ok_or_else(|| {

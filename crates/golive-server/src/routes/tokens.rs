@@ -24,9 +24,11 @@ pub struct NewToken {
 pub async fn create(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    ApiJson(body): ApiJson<NewToken>,
+    body: Result<ApiJson<NewToken>, ApiError>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    // Role before body: see tickets::create.
     caller.require(&[])?;
+    let ApiJson(body) = body?;
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 64 {
         return Err(ApiError::invalid("name", "must be 1..64 characters"));

@@ -1,0 +1,371 @@
+//! The live side of the aggregator: the big-screen board, per-minute
+//! trends, arrival series for forecasting, surges and waiting calls.
+//! Everything here is counts; no ticket text, names or assignees.
+
+use super::figures::{GroupTally, Report, TicketTally};
+use super::timeline::change;
+use super::{Aggregator, call_flag};
+use crate::model::TicketDimension;
+use crate::time::{Millis, format_rfc3339};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+const MINUTE_MS: Millis = 60_000;
+/// The board's two live windows.
+const SHORT_WINDOW_MS: Millis = 15 * MINUTE_MS;
+const LONG_WINDOW_MS: Millis = 60 * MINUTE_MS;
+/// Length of a surge's recent window.
+const SURGE_WINDOW_MS: Millis = 15 * MINUTE_MS;
+/// How far before the recent window a surge's baseline reaches.
+const SURGE_BASELINE_MS: Millis = 120 * MINUTE_MS;
+/// Fewest tickets in the recent window that can make a surge.
+const SURGE_MIN_COUNT: u64 = 6;
+/// How many times its baseline the recent window must reach.
+const SURGE_FACTOR: f64 = 3.0;
+/// Floor of the baseline in the comparison, so a quiet group needs real
+/// volume to flag.
+const SURGE_BASELINE_FLOOR: f64 = 1.0;
+/// A call offered longer ago than this is no longer counted as waiting:
+/// its end was most likely lost by the ACD feed.
+const WAITING_CUTOFF_MS: Millis = 4 * 60 * MINUTE_MS;
+/// Span and step of the board's trend.
+const TREND_MINUTES: i64 = 120;
+/// Most buckets a trend or arrival series returns; later ones are left out.
+pub const MAX_BUCKETS: usize = 100_000;
+
+/// Everything the command center's big screen shows, as of one moment.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Board {
+    /// RFC 3339.
+    pub as_of: String,
+    /// Reports ending now.
+    pub windows: BoardWindows,
+    /// Per-minute counts of the last two hours.
+    pub trend: Trend,
+    /// Applications and sites surging now.
+    pub surges: Vec<Surge>,
+    /// Queue name → calls waiting now, for every known queue.
+    pub calls_waiting: BTreeMap<String, u64>,
+    /// Severity "1".."4" → active tickets now.
+    pub backlog_by_severity: BTreeMap<String, u64>,
+    /// Active severity-1 tickets now: the tile nobody may miss.
+    pub open_sev1: u64,
+}
+
+/// The board's report windows, all ending now, with tickets grouped by
+/// application and by site.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BoardWindows {
+    /// The last 15 minutes.
+    #[serde(rename = "15m")]
+    pub last_15m: Report,
+    /// The last 60 minutes.
+    #[serde(rename = "60m")]
+    pub last_60m: Report,
+    /// From the go-live start, when one is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since_go_live: Option<Report>,
+}
+
+/// Counts per bucket, for a sparkline.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Trend {
+    /// Width of a bucket.
+    pub bucket_seconds: i64,
+    /// Oldest first; the last bucket is cut at the board's `as_of`.
+    pub points: Vec<TrendPoint>,
+}
+
+/// One bucket of a trend; calls are counted by their offered time, so
+/// `abandoned` is among the calls offered in the bucket.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TrendPoint {
+    /// Bucket start (RFC 3339 on the wire).
+    #[serde(serialize_with = "crate::time::rfc3339::serialize")]
+    pub at: Millis,
+    /// Tickets opened.
+    pub opened: u64,
+    /// Resolutions.
+    pub resolved: u64,
+    /// Calls offered.
+    pub offered: u64,
+    /// Of the calls offered, those abandoned.
+    pub abandoned: u64,
+}
+
+/// An application or site opening tickets far faster than its own recent
+/// baseline (the rule is in the module documentation).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Surge {
+    /// `application` or `site`.
+    pub dimension: TicketDimension,
+    /// The application or site name.
+    pub value: String,
+    /// Tickets opened in the last 15 minutes.
+    pub last_15m: u64,
+    /// Mean tickets opened per 15 minutes over the two hours before.
+    pub baseline_15m: f64,
+    /// `last_15m / max(baseline_15m, 1)`.
+    pub ratio: f64,
+}
+
+/// Which arrivals [`Aggregator::arrivals_per_bucket`] counts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Arrivals<'a> {
+    /// Tickets opened; only those with `dimension` = `value` when given.
+    Tickets(Option<(TicketDimension, &'a str)>),
+    /// Calls offered; only to the named queue when given.
+    Calls(Option<&'a str>),
+}
+
+impl Aggregator {
+    /// The board as of `now`: 15- and 60-minute windows (and since the
+    /// go-live start, if set), the per-minute trend of the last two hours,
+    /// surges, waiting calls and the backlog by severity.
+    pub fn board(&self, now: Millis, go_live_start: Option<Millis>) -> Board {
+        let grouped = [TicketDimension::Application, TicketDimension::Site];
+        let window =
+            |length: Millis| self.report_grouped(now.saturating_sub(length), now, &grouped);
+        // Whole minutes, the last one ending at or just after `now`, so the
+        // sparkline does not shift every second.
+        let last_minute = now.saturating_sub(1).div_euclid(MINUTE_MS) * MINUTE_MS;
+        let trend_from = last_minute - (TREND_MINUTES - 1) * MINUTE_MS;
+
+        let mut overall = TicketTally::default();
+        let mut severities = [GroupTally::new(TicketDimension::Severity, 4)];
+        self.fill_backlog(now, &mut overall, &mut severities);
+        let backlog_by_severity: BTreeMap<String, u64> = severities[0]
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(group, tally)| {
+                let name = self.group_name(TicketDimension::Severity, group);
+                (name, u64::try_from(tally.backlog).unwrap_or(0))
+            })
+            .collect();
+
+        Board {
+            as_of: format_rfc3339(now),
+            windows: BoardWindows {
+                last_15m: window(SHORT_WINDOW_MS),
+                last_60m: window(LONG_WINDOW_MS),
+                since_go_live: go_live_start.map(|start| self.report_grouped(start, now, &grouped)),
+            },
+            trend: Trend {
+                bucket_seconds: MINUTE_MS / 1000,
+                points: self.trend(trend_from, now, MINUTE_MS),
+            },
+            surges: self.surges(now),
+            calls_waiting: self.calls_waiting(now).into_iter().collect(),
+            open_sev1: backlog_by_severity.get("1").copied().unwrap_or(0),
+            backlog_by_severity,
+        }
+    }
+
+    /// Tickets opened and resolved, calls offered and abandoned, per bucket
+    /// of `bucket_ms` from `from` (the last bucket is cut at `to`). Empty if
+    /// `bucket_ms <= 0` or `from >= to`; at most [`MAX_BUCKETS`] points.
+    pub fn trend(&self, from: Millis, to: Millis, bucket_ms: i64) -> Vec<TrendPoint> {
+        let mut points: Vec<TrendPoint> = (0..bucket_count(from, to, bucket_ms))
+            .map(|i| TrendPoint {
+                at: from + i as i64 * bucket_ms,
+                opened: 0,
+                resolved: 0,
+                offered: 0,
+                abandoned: 0,
+            })
+            .collect();
+        if points.is_empty() {
+            return points;
+        }
+        let slot = |at: Millis| bucket_index(from, to, bucket_ms, at);
+        for (start, bucket) in self.timeline.window(from, to) {
+            for &index in &bucket.opened {
+                let ticket = &self.tickets[index as usize];
+                if let Some(point) = slot(ticket.opened_at).and_then(|i| points.get_mut(i)) {
+                    point.opened += 1;
+                }
+            }
+            for change in &bucket.changes {
+                if change.kind & change::RESOLVED != 0
+                    && let Some(point) = slot(change.at(start)).and_then(|i| points.get_mut(i))
+                {
+                    point.resolved += 1;
+                }
+            }
+            for &index in &bucket.offered {
+                let call = &self.calls[index as usize];
+                if let Some(point) = slot(call.offered_at).and_then(|i| points.get_mut(i)) {
+                    point.offered += 1;
+                    point.abandoned += u64::from(call.has(call_flag::ABANDONED));
+                }
+            }
+        }
+        points
+    }
+
+    /// Arrivals per bucket of `bucket_ms` from `from` (the last bucket is cut
+    /// at `to`), for forecasting: tickets opened or calls offered, optionally
+    /// for one dimension value or queue. An unknown value gives zeros.
+    /// Empty if `bucket_ms <= 0` or `from >= to`; at most [`MAX_BUCKETS`].
+    pub fn arrivals_per_bucket(
+        &self,
+        source: Arrivals<'_>,
+        from: Millis,
+        to: Millis,
+        bucket_ms: i64,
+    ) -> Vec<u64> {
+        let mut counts = vec![0u64; bucket_count(from, to, bucket_ms)];
+        let slot = |at: Millis| bucket_index(from, to, bucket_ms, at);
+        let add = |counts: &mut Vec<u64>, at: Millis| {
+            if let Some(count) = slot(at).and_then(|i| counts.get_mut(i)) {
+                *count += 1;
+            }
+        };
+        match source {
+            Arrivals::Tickets(filter) => {
+                // `None`: a value no ticket has, so nothing to count.
+                let wanted = match filter {
+                    Some((dimension, value)) => self
+                        .group_of_value(dimension, value)
+                        .map(|group| Some((dimension, group))),
+                    None => Some(None),
+                };
+                let Some(wanted) = wanted else {
+                    return counts;
+                };
+                for (_, bucket) in self.timeline.window(from, to) {
+                    for &index in &bucket.opened {
+                        let ticket = &self.tickets[index as usize];
+                        if wanted.is_none_or(|(dimension, group)| ticket.group(dimension) == group)
+                        {
+                            add(&mut counts, ticket.opened_at);
+                        }
+                    }
+                }
+            }
+            Arrivals::Calls(queue) => {
+                let wanted = match queue {
+                    Some(name) => self.queues.get(name).map(Some),
+                    None => Some(None),
+                };
+                let Some(wanted) = wanted else {
+                    return counts;
+                };
+                for (_, bucket) in self.timeline.window(from, to) {
+                    for &index in &bucket.offered {
+                        let call = &self.calls[index as usize];
+                        if wanted.is_none_or(|id| call.queue as usize == id) {
+                            add(&mut counts, call.offered_at);
+                        }
+                    }
+                }
+            }
+        }
+        counts
+    }
+
+    /// Applications and sites whose tickets opened in the last 15 minutes
+    /// are at least 6 and at least 3 × their baseline; highest ratio first.
+    pub fn surges(&self, now: Millis) -> Vec<Surge> {
+        let recent_from = now.saturating_sub(SURGE_WINDOW_MS);
+        let baseline_from = recent_from.saturating_sub(SURGE_BASELINE_MS);
+        let dimensions = [TicketDimension::Application, TicketDimension::Site];
+        // Per dimension, per group: (recent, baseline) counts.
+        let mut counts: Vec<Vec<(u64, u64)>> = dimensions
+            .iter()
+            .map(|&dimension| vec![(0, 0); self.group_count(dimension)])
+            .collect();
+        for (_, bucket) in self.timeline.window(baseline_from, now) {
+            for &index in &bucket.opened {
+                let ticket = &self.tickets[index as usize];
+                let at = ticket.opened_at;
+                if at < baseline_from || at >= now {
+                    continue;
+                }
+                for (dimension, groups) in dimensions.iter().zip(&mut counts) {
+                    let (recent, baseline) = &mut groups[ticket.group(*dimension)];
+                    if at >= recent_from {
+                        *recent += 1;
+                    } else {
+                        *baseline += 1;
+                    }
+                }
+            }
+        }
+        let periods = SURGE_BASELINE_MS as f64 / SURGE_WINDOW_MS as f64;
+        let mut surges: Vec<Surge> = Vec::new();
+        for (&dimension, groups) in dimensions.iter().zip(&counts) {
+            for (group, &(recent, baseline)) in groups.iter().enumerate() {
+                let baseline_15m = baseline as f64 / periods;
+                let ratio = recent as f64 / baseline_15m.max(SURGE_BASELINE_FLOOR);
+                if recent >= SURGE_MIN_COUNT && ratio >= SURGE_FACTOR {
+                    surges.push(Surge {
+                        dimension,
+                        value: self.group_name(dimension, group),
+                        last_15m: recent,
+                        baseline_15m,
+                        ratio,
+                    });
+                }
+            }
+        }
+        surges.sort_by(|a, b| {
+            b.ratio
+                .total_cmp(&a.ratio)
+                .then_with(|| a.dimension.as_str().cmp(b.dimension.as_str()))
+                .then_with(|| a.value.cmp(&b.value))
+        });
+        surges
+    }
+
+    /// Per known queue (sorted by name), the calls offered in
+    /// `(now - 4 h, now]` that the feed has not reported answered,
+    /// abandoned or ended.
+    pub fn calls_waiting(&self, now: Millis) -> Vec<(String, u64)> {
+        let mut waiting = vec![0u64; self.queues.len()];
+        let from = now.saturating_sub(WAITING_CUTOFF_MS);
+        let settled = call_flag::ANSWERED | call_flag::ABANDONED | call_flag::ENDED;
+        for (_, bucket) in self
+            .timeline
+            .window(from.saturating_add(1), now.saturating_add(1))
+        {
+            for &index in &bucket.offered {
+                let call = &self.calls[index as usize];
+                if call.offered_at > from
+                    && call.offered_at <= now
+                    && !call.has(settled)
+                    && let Some(count) = waiting.get_mut(call.queue as usize)
+                {
+                    *count += 1;
+                }
+            }
+        }
+        let mut queues: Vec<(String, u64)> = waiting
+            .into_iter()
+            .enumerate()
+            .map(|(queue, count)| (self.queues.name(queue).to_owned(), count))
+            .collect();
+        queues.sort_by(|a, b| a.0.cmp(&b.0));
+        queues
+    }
+}
+
+/// Number of buckets of `bucket_ms` covering `[from, to)`, capped.
+fn bucket_count(from: Millis, to: Millis, bucket_ms: i64) -> usize {
+    if bucket_ms <= 0 || from >= to {
+        return 0;
+    }
+    let span = i128::from(to) - i128::from(from);
+    let count = (span + i128::from(bucket_ms) - 1) / i128::from(bucket_ms);
+    usize::try_from(count).map_or(MAX_BUCKETS, |count| count.min(MAX_BUCKETS))
+}
+
+/// The bucket of `at`, if it is in `[from, to)`.
+fn bucket_index(from: Millis, to: Millis, bucket_ms: i64, at: Millis) -> Option<usize> {
+    if at < from || at >= to {
+        return None;
+    }
+    let offset = i128::from(at) - i128::from(from);
+    usize::try_from(offset / i128::from(bucket_ms)).ok()
+}

@@ -1,0 +1,373 @@
+//! Reports: ticket and call figures for a window, overall and grouped,
+//! computed from the aggregator's time index.
+
+use super::timeline::{Bucket, change};
+use super::{Aggregator, Call, Ticket, call_flag};
+use crate::model::TicketDimension;
+use crate::time::{Millis, format_rfc3339};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The figures of one window `[from, to)`, the body of `GET /api/v1/report`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    /// Window start, RFC 3339.
+    pub from: String,
+    /// Window end (excluded), RFC 3339.
+    pub to: String,
+    /// All tickets.
+    pub tickets: TicketFigures,
+    /// Dimension name → dimension value → figures; only with a grouping.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tickets_by: Option<BTreeMap<String, BTreeMap<String, TicketFigures>>>,
+    /// All calls.
+    pub calls: CallFigures,
+    /// Queue name → figures, for queues with calls offered in the window.
+    pub calls_by_queue: BTreeMap<String, CallFigures>,
+}
+
+/// Ticket figures of a window (see the module documentation for each).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TicketFigures {
+    /// Tickets opened.
+    pub opened: u64,
+    /// Transitions from active to done (and creations already done).
+    pub resolved: u64,
+    /// Transitions from done back to active.
+    pub reopened: u64,
+    /// Transitions into escalated (and creations escalated).
+    pub escalated: u64,
+    /// Active tickets as of the window's end.
+    pub backlog: u64,
+    /// resolved / opened.
+    pub resolution_rate: Option<f64>,
+    /// Share of the resolutions that are creations already resolved.
+    pub first_contact_resolution_rate: Option<f64>,
+    /// Time to resolve of the window's resolutions.
+    pub mttr_seconds: Mttr,
+}
+
+/// Time to resolve, in seconds, over the window's resolutions.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Mttr {
+    /// Arithmetic mean.
+    pub mean: Option<f64>,
+    /// Exact nearest-rank median.
+    pub p50: Option<f64>,
+    /// Exact nearest-rank 90th percentile.
+    pub p90: Option<f64>,
+}
+
+/// Call figures of a window, counted by the calls' `offered` time.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CallFigures {
+    /// Calls offered in the window.
+    pub offered: u64,
+    /// Of those, answered.
+    pub answered: u64,
+    /// Of those, abandoned.
+    pub abandoned: u64,
+    /// abandoned / offered.
+    pub abandonment_rate: Option<f64>,
+    /// Answered within the queue's answer target, over offered.
+    pub service_level: Option<f64>,
+    /// Mean wait of the answered calls.
+    pub asa_seconds: Option<f64>,
+    /// Mean talk plus wrap time of the answered calls that ended.
+    pub aht_seconds: Option<f64>,
+}
+
+/// Running ticket counts of one group while a window is scanned.
+#[derive(Clone, Debug, Default)]
+pub(super) struct TicketTally {
+    opened: u64,
+    resolved: u64,
+    reopened: u64,
+    escalated: u64,
+    first_contact: u64,
+    pub(super) backlog: i64,
+    mttr_ms: Vec<i64>,
+}
+
+impl TicketTally {
+    fn add_change(&mut self, kind: u8, resolve_ms: i64) {
+        if kind & change::RESOLVED != 0 {
+            self.resolved += 1;
+            self.first_contact += u64::from(kind & change::FIRST_CONTACT != 0);
+            self.mttr_ms.push(resolve_ms);
+        }
+        self.reopened += u64::from(kind & change::REOPENED != 0);
+        self.escalated += u64::from(kind & change::ESCALATED != 0);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.opened == 0
+            && self.resolved == 0
+            && self.reopened == 0
+            && self.escalated == 0
+            && self.backlog == 0
+    }
+
+    fn figures(&mut self) -> TicketFigures {
+        TicketFigures {
+            opened: self.opened,
+            resolved: self.resolved,
+            reopened: self.reopened,
+            escalated: self.escalated,
+            backlog: u64::try_from(self.backlog).unwrap_or(0),
+            resolution_rate: ratio(self.resolved, self.opened),
+            first_contact_resolution_rate: ratio(self.first_contact, self.resolved),
+            mttr_seconds: mttr(&mut self.mttr_ms),
+        }
+    }
+}
+
+/// Ticket tallies of every group of one dimension.
+#[derive(Clone, Debug)]
+pub(super) struct GroupTally {
+    pub(super) dimension: TicketDimension,
+    pub(super) groups: Vec<TicketTally>,
+}
+
+impl GroupTally {
+    pub(super) fn new(dimension: TicketDimension, count: usize) -> Self {
+        GroupTally {
+            dimension,
+            groups: vec![TicketTally::default(); count],
+        }
+    }
+
+    fn of(&mut self, ticket: &Ticket) -> &mut TicketTally {
+        &mut self.groups[ticket.group(self.dimension)]
+    }
+}
+
+/// Running call counts of one queue (or of all) while a window is scanned.
+#[derive(Clone, Copy, Debug, Default)]
+struct CallTally {
+    offered: u64,
+    answered: u64,
+    abandoned: u64,
+    within_target: u64,
+    wait_ms: i128,
+    handled: u64,
+    handle_seconds: f64,
+}
+
+impl CallTally {
+    fn add(&mut self, call: &Call, target_ms: f64) {
+        self.offered += 1;
+        if call.has(call_flag::ANSWERED) {
+            let wait_ms = call.answered_at - call.offered_at;
+            self.answered += 1;
+            self.wait_ms += i128::from(wait_ms);
+            self.within_target += u64::from(wait_ms as f64 <= target_ms);
+            if call.has(call_flag::ENDED) {
+                self.handled += 1;
+                self.handle_seconds +=
+                    (call.ended_at - call.answered_at) as f64 / 1000.0 + call.wrap_seconds;
+            }
+        }
+        self.abandoned += u64::from(call.has(call_flag::ABANDONED));
+    }
+
+    fn figures(&self) -> CallFigures {
+        CallFigures {
+            offered: self.offered,
+            answered: self.answered,
+            abandoned: self.abandoned,
+            abandonment_rate: ratio(self.abandoned, self.offered),
+            service_level: ratio(self.within_target, self.offered),
+            asa_seconds: (self.answered > 0)
+                .then(|| self.wait_ms as f64 / self.answered as f64 / 1000.0),
+            aht_seconds: (self.handled > 0).then(|| self.handle_seconds / self.handled as f64),
+        }
+    }
+}
+
+impl Aggregator {
+    /// Figures for `[from, to)`, with tickets grouped by `group_by` if given.
+    pub fn report(&self, from: Millis, to: Millis, group_by: Option<TicketDimension>) -> Report {
+        self.report_grouped(from, to, group_by.as_slice())
+    }
+
+    /// Figures for `[from, to)` with tickets grouped by each of
+    /// `dimensions` (one entry each in `tickets_by`; none without any).
+    pub fn report_grouped(
+        &self,
+        from: Millis,
+        to: Millis,
+        dimensions: &[TicketDimension],
+    ) -> Report {
+        let in_window = |at: Millis| from <= at && at < to;
+        let mut overall = TicketTally::default();
+        let mut groupings: Vec<GroupTally> = dimensions
+            .iter()
+            .map(|&dimension| GroupTally::new(dimension, self.group_count(dimension)))
+            .collect();
+        let targets_ms: Vec<f64> = (0..self.queues.len())
+            .map(|queue| self.settings_of(queue).answer_target_seconds * 1000.0)
+            .collect();
+        let mut calls = CallTally::default();
+        let mut by_queue = vec![CallTally::default(); self.queues.len()];
+
+        for (start, bucket) in self.timeline.window(from, to) {
+            for &index in &bucket.opened {
+                let ticket = &self.tickets[index as usize];
+                if in_window(ticket.opened_at) {
+                    overall.opened += 1;
+                    for grouping in &mut groupings {
+                        grouping.of(ticket).opened += 1;
+                    }
+                }
+            }
+            for change in &bucket.changes {
+                let at = change.at(start);
+                if in_window(at) {
+                    let ticket = &self.tickets[change.ticket as usize];
+                    let resolve_ms = at - ticket.opened_at;
+                    overall.add_change(change.kind, resolve_ms);
+                    for grouping in &mut groupings {
+                        grouping.of(ticket).add_change(change.kind, resolve_ms);
+                    }
+                }
+            }
+            for &index in &bucket.offered {
+                let call = &self.calls[index as usize];
+                if in_window(call.offered_at) {
+                    let queue = call.queue as usize;
+                    let target_ms = targets_ms[queue];
+                    calls.add(call, target_ms);
+                    if let Some(tally) = by_queue.get_mut(queue) {
+                        tally.add(call, target_ms);
+                    }
+                }
+            }
+        }
+        self.fill_backlog(to, &mut overall, &mut groupings);
+
+        let tickets_by = (!dimensions.is_empty()).then(|| {
+            groupings
+                .iter_mut()
+                .map(|grouping| {
+                    let dimension = grouping.dimension;
+                    let groups = grouping
+                        .groups
+                        .iter_mut()
+                        .enumerate()
+                        .filter(|(_, tally)| !tally.is_empty())
+                        .map(|(group, tally)| (self.group_name(dimension, group), tally.figures()))
+                        .collect();
+                    (dimension.as_str().to_owned(), groups)
+                })
+                .collect()
+        });
+        Report {
+            from: format_rfc3339(from),
+            to: format_rfc3339(to),
+            tickets: overall.figures(),
+            tickets_by,
+            calls: calls.figures(),
+            calls_by_queue: by_queue
+                .iter()
+                .enumerate()
+                .filter(|(_, tally)| tally.offered > 0)
+                .map(|(queue, tally)| (self.queues.name(queue).to_owned(), tally.figures()))
+                .collect(),
+        }
+    }
+
+    /// Sets `backlog` as of `to` on `overall` and on every group, walking
+    /// whichever side of `to` spans less time.
+    pub(super) fn fill_backlog(
+        &self,
+        to: Millis,
+        overall: &mut TicketTally,
+        groupings: &mut [GroupTally],
+    ) {
+        if self.timeline.shorter_before(to) {
+            overall.backlog = 0;
+            for grouping in groupings.iter_mut() {
+                grouping
+                    .groups
+                    .iter_mut()
+                    .for_each(|tally| tally.backlog = 0);
+            }
+            let buckets = self.timeline.before(to);
+            self.add_backlog_deltas(buckets, |at| at < to, 1, overall, groupings);
+        } else {
+            overall.backlog = self.backlog.overall;
+            for grouping in groupings.iter_mut() {
+                let dimension = grouping.dimension;
+                for (group, tally) in grouping.groups.iter_mut().enumerate() {
+                    tally.backlog = self.backlog.get(dimension, group);
+                }
+            }
+            let buckets = self.timeline.since(to);
+            self.add_backlog_deltas(buckets, |at| at >= to, -1, overall, groupings);
+        }
+    }
+
+    /// Adds `sign` × the backlog effect of every fact kept by `keep`.
+    fn add_backlog_deltas<'a>(
+        &self,
+        buckets: impl Iterator<Item = (Millis, &'a Bucket)>,
+        keep: impl Fn(Millis) -> bool,
+        sign: i64,
+        overall: &mut TicketTally,
+        groupings: &mut [GroupTally],
+    ) {
+        for (start, bucket) in buckets {
+            for &index in &bucket.opened {
+                let ticket = &self.tickets[index as usize];
+                if keep(ticket.opened_at) {
+                    overall.backlog += sign;
+                    for grouping in groupings.iter_mut() {
+                        grouping.of(ticket).backlog += sign;
+                    }
+                }
+            }
+            for change in &bucket.changes {
+                let delta = change::backlog_delta(change.kind);
+                if delta != 0 && keep(change.at(start)) {
+                    let ticket = &self.tickets[change.ticket as usize];
+                    overall.backlog += sign * delta;
+                    for grouping in groupings.iter_mut() {
+                        grouping.of(ticket).backlog += sign * delta;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `part / whole`, `None` when `whole` is 0.
+fn ratio(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// Mean and exact nearest-rank p50 / p90 of durations in milliseconds,
+/// as seconds. Reorders `samples`.
+fn mttr(samples: &mut [i64]) -> Mttr {
+    let n = samples.len();
+    if n == 0 {
+        return Mttr {
+            mean: None,
+            p50: None,
+            p90: None,
+        };
+    }
+    let sum: i128 = samples.iter().map(|&ms| i128::from(ms)).sum();
+    Mttr {
+        mean: Some(sum as f64 / n as f64 / 1000.0),
+        // ⌈p·n⌉ in integer arithmetic, exact without arguing about rounding.
+        p50: Some(nth_smallest(samples, n.div_ceil(2)) as f64 / 1000.0),
+        p90: Some(nth_smallest(samples, (9 * n).div_ceil(10)) as f64 / 1000.0),
+    }
+}
+
+/// The `rank`-th smallest (1-based, `1 <= rank <= len`) in linear time.
+fn nth_smallest(samples: &mut [i64], rank: usize) -> i64 {
+    let index = rank.clamp(1, samples.len()) - 1;
+    *samples.select_nth_unstable(index).1
+}

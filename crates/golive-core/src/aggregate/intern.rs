@@ -1,0 +1,236 @@
+//! String interning for the aggregator: names to dense `u32` ids, call ids
+//! to call indices without one allocation per call, and the fast hasher
+//! both use.
+
+use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+
+/// Dense ids for a small set of names (sites, departments, applications,
+/// queues), in order of first appearance.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Interner {
+    names: Vec<Box<str>>,
+    ids: HashMap<Box<str>, u32, FastState>,
+}
+
+impl Interner {
+    /// The id of `name`, assigning the next one on first sight.
+    pub(super) fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let Ok(id) = u32::try_from(self.names.len()) else {
+            // Four billion distinct names cannot fit in memory anyway; fold
+            // the impossible overflow into the last id rather than panic.
+            return u32::MAX;
+        };
+        self.names.push(name.into());
+        self.ids.insert(name.into(), id);
+        id
+    }
+
+    /// The id of `name` if it was ever interned.
+    pub(super) fn get(&self, name: &str) -> Option<usize> {
+        self.ids.get(name).map(|&id| id as usize)
+    }
+
+    /// The name of `id` (empty for an id never handed out).
+    pub(super) fn name(&self, id: usize) -> &str {
+        self.names.get(id).map_or("", |name| name)
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub(super) fn heap_bytes(&self) -> usize {
+        let names: usize = self.names.iter().map(|name| name.len()).sum();
+        self.names.capacity() * size_of::<Box<str>>()
+            + table_bytes(self.ids.capacity(), size_of::<(Box<str>, u32)>())
+            + 2 * names
+    }
+}
+
+/// Call id → call index. There are hundreds of thousands of calls, so the
+/// ids live back to back in one string and the table maps 32 bits of a
+/// keyed hash of the id to the index: about `id length + 24` bytes per call
+/// and no allocation per call. Ids come from outside, so the hash is std's
+/// keyed SipHash: nobody can aim for collisions, and the few natural ones
+/// (dozens in a million calls) go to a side table.
+#[derive(Clone, Debug, Default)]
+pub(super) struct CallIds {
+    text: String,
+    /// End of call `i`'s id in `text`; it starts where call `i - 1` ends.
+    ends: Vec<u32>,
+    by_hash: HashMap<u32, u32, FastState>,
+    /// Calls whose id shares its 32 hash bits with an earlier call's.
+    collisions: HashMap<Box<str>, u32>,
+    keys: RandomState,
+}
+
+impl CallIds {
+    /// The index of call `id`, assigning the next one (= the number of
+    /// calls so far) on first sight; `None` once 4 GiB of ids or `u32`
+    /// indices run out.
+    pub(super) fn find_or_insert(&mut self, id: &str) -> Option<u32> {
+        // Any 32 bits of SipHash are as good as any other.
+        let hash = self.keys.hash_one(id) as u32;
+        let shares_hash = match self.by_hash.get(&hash) {
+            Some(&index) if self.id(index) == id => return Some(index),
+            Some(_) => {
+                if let Some(&index) = self.collisions.get(id) {
+                    return Some(index);
+                }
+                true
+            }
+            None => false,
+        };
+        // A new call. Past 2^32 calls or 4 GiB of ids the offsets no longer
+        // fit: the call is dropped rather than mislabelled.
+        let index = u32::try_from(self.ends.len()).ok()?;
+        let end = u32::try_from(self.text.len() + id.len()).ok()?;
+        if shares_hash {
+            self.collisions.insert(id.into(), index);
+        } else {
+            self.by_hash.insert(hash, index);
+        }
+        self.text.push_str(id);
+        self.ends.push(end);
+        Some(index)
+    }
+
+    fn id(&self, index: u32) -> &str {
+        let index = index as usize;
+        let start = match index {
+            0 => 0,
+            _ => self.ends.get(index - 1).copied().unwrap_or(0) as usize,
+        };
+        let end = self.ends.get(index).copied().unwrap_or(0) as usize;
+        self.text.get(start..end).unwrap_or("")
+    }
+
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.text.capacity()
+            + self.ends.capacity() * size_of::<u32>()
+            + table_bytes(self.by_hash.capacity(), size_of::<(u32, u32)>())
+            + table_bytes(self.collisions.capacity(), size_of::<(Box<str>, u32)>())
+    }
+}
+
+/// Heap bytes of a std hash table with room for `capacity` entries: a
+/// power of two of slots at most 7/8 full, plus a control byte each.
+pub(super) fn table_bytes(capacity: usize, entry: usize) -> usize {
+    if capacity == 0 {
+        return 0;
+    }
+    let slots = (capacity * 8 / 7).next_power_of_two();
+    slots * (entry + 1)
+}
+
+/// Builds [`FastHasher`]s. For keys the server made (ticket ids), keyed
+/// hashes (call ids) and the few names of a go-live, where std's SipHash
+/// would only cost time.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct FastState;
+
+impl BuildHasher for FastState {
+    type Hasher = FastHasher;
+
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
+}
+
+/// Multiply-rotate over 8-byte words with a murmur3 finish, so the top
+/// bits the table uses as tags are as mixed as the bottom ones.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct FastHasher(u64);
+
+impl FastHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for chunk in &mut words {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_ids_are_dense_and_stable() {
+        let mut ids = CallIds::default();
+        assert_eq!(ids.find_or_insert("a"), Some(0));
+        assert_eq!(ids.find_or_insert(""), Some(1));
+        assert_eq!(ids.find_or_insert("bb"), Some(2));
+        assert_eq!(ids.find_or_insert("a"), Some(0));
+        assert_eq!(ids.find_or_insert(""), Some(1));
+        assert_eq!((ids.id(0), ids.id(1), ids.id(2)), ("a", "", "bb"));
+    }
+
+    #[test]
+    fn call_ids_sharing_a_hash_stay_apart() {
+        let mut ids = CallIds::default();
+        assert_eq!(ids.find_or_insert("first"), Some(0));
+        // Force a collision: file "second" under the hash of "first".
+        let hash = ids.keys.hash_one("second") as u32;
+        let first = ids.keys.hash_one("first") as u32;
+        ids.by_hash.remove(&first);
+        ids.by_hash.insert(hash, 0);
+        assert_eq!(ids.find_or_insert("second"), Some(1));
+        assert_eq!(ids.find_or_insert("second"), Some(1));
+        assert_eq!(ids.id(1), "second");
+    }
+
+    #[test]
+    fn interner_hands_out_ids_in_order() {
+        let mut names = Interner::default();
+        assert_eq!(names.intern("Orders"), 0);
+        assert_eq!(names.intern("MAR"), 1);
+        assert_eq!(names.intern("Orders"), 0);
+        assert_eq!((names.get("MAR"), names.get("none")), (Some(1), None));
+        assert_eq!((names.name(1), names.len()), ("MAR", 2));
+    }
+}

@@ -1,0 +1,1051 @@
+//! Property tests: on random valid event streams, every figure the
+//! aggregator gives equals a brute-force oracle that recomputes the metric
+//! definitions straight from the raw event list.
+
+use super::*;
+use crate::event::{CallRecorded, QueueConfigured, TicketChanged, TicketCreated};
+use crate::model::{Severity, TicketDimension};
+use proptest::prelude::*;
+use std::collections::{BTreeMap, BTreeSet, HashMap as StdHashMap};
+
+/// 2026-03-02T00:00:00Z.
+const T0: Millis = 1_772_409_600_000;
+const MINUTE: Millis = 60_000;
+/// Event times are multiples of these, so window edges often hit them.
+const STEP: Millis = 20_000;
+const CALL_STEP: Millis = 5_000;
+
+const SITES: [&str; 3] = ["Main Campus", "North Clinic", "Children's"];
+const DEPARTMENTS: [&str; 4] = ["ED", "ICU", "Pharmacy", "Radiology"];
+const APPLICATIONS: [&str; 5] = ["Orders", "MAR", "Scheduling", "Billing", "Notes"];
+const QUEUES: [&str; 4] = ["Physician Line", "Nursing", "Pharmacy", "Rev Cycle"];
+const TARGETS: [f64; 4] = [10.0, 20.0, 30.0, 15.5];
+
+// ---------------------------------------------------------------- plans
+
+#[derive(Clone, Debug)]
+struct TicketPlan {
+    arrival: u32,
+    opened_at: Millis,
+    site: usize,
+    department: usize,
+    application: usize,
+    category: usize,
+    severity: u8,
+    channel: usize,
+    status: usize,
+    resolve_after: Millis,
+    changes: Vec<ChangePlan>,
+}
+
+#[derive(Clone, Debug)]
+struct ChangePlan {
+    arrival_gap: u32,
+    after: Millis,
+    status: Option<usize>,
+}
+
+#[derive(Clone, Debug)]
+struct CallPlan {
+    queue: usize,
+    /// Queue carried by the events other than `offered`.
+    other_queue: usize,
+    offered: bool,
+    offered_at: Millis,
+    /// 0 neither, 1 answered, 2 abandoned, 3 answered and a conflicting
+    /// abandoned, 4 abandoned and a conflicting answered.
+    outcome: u8,
+    wait: Millis,
+    talk: Millis,
+    ended: bool,
+    /// Wrap seconds carried by offered, answered/abandoned, ended.
+    wraps: [Option<f64>; 3],
+    /// A second `offered` (other time and queue) and a second `answered`.
+    duplicates: bool,
+    arrivals: Vec<u32>,
+}
+
+#[derive(Clone, Debug)]
+struct QueuePlan {
+    arrival: u32,
+    queue: usize,
+    target: usize,
+}
+
+#[derive(Clone, Debug)]
+struct Plan {
+    tickets: Vec<TicketPlan>,
+    calls: Vec<CallPlan>,
+    queues: Vec<QueuePlan>,
+    ghosts: Vec<u32>,
+}
+
+fn change_plan() -> impl Strategy<Value = ChangePlan> {
+    (
+        1u32..5_000,
+        prop_oneof![1 => Just(0i64), 3 => 0i64..1_080],
+        prop_oneof![3 => (0usize..6).prop_map(Some), 1 => Just(None)],
+    )
+        .prop_map(|(arrival_gap, after, status)| ChangePlan {
+            arrival_gap,
+            after: after * STEP,
+            status,
+        })
+}
+
+fn ticket_plan() -> impl Strategy<Value = TicketPlan> {
+    (
+        0u32..1_000_000,
+        // Mostly spread over a day, some crowded into 15 minutes (surges).
+        prop_oneof![4 => 0i64..4_320, 1 => 1_800i64..1_845],
+        (0usize..3, 0usize..4, 0usize..5),
+        (0usize..8, 1u8..=4, 0usize..6),
+        0usize..6,
+        prop_oneof![1 => Just(0i64), 3 => 0i64..720],
+        prop::collection::vec(change_plan(), 0..5),
+    )
+        .prop_map(
+            |(
+                arrival,
+                opened,
+                (site, department, application),
+                (category, severity, channel),
+                status,
+                resolve_after,
+                changes,
+            )| {
+                TicketPlan {
+                    arrival,
+                    opened_at: T0 + opened * STEP,
+                    site,
+                    department,
+                    application,
+                    category,
+                    severity,
+                    channel,
+                    status,
+                    resolve_after: resolve_after * STEP,
+                    changes,
+                }
+            },
+        )
+}
+
+fn wrap() -> impl Strategy<Value = Option<f64>> {
+    prop_oneof![1 => Just(None), 1 => (0u8..24).prop_map(|w| Some(f64::from(w) * 2.5))]
+}
+
+fn call_plan() -> impl Strategy<Value = CallPlan> {
+    (
+        (
+            0usize..4,
+            prop_oneof![3 => Just(None), 1 => (0usize..4).prop_map(Some)],
+        ),
+        prop_oneof![9 => Just(true), 1 => Just(false)],
+        0i64..17_280,
+        prop_oneof![2 => Just(1u8), 1 => Just(2u8), 1 => Just(0u8), 1 => 3u8..5],
+        (0i64..13, 0i64..120),
+        prop_oneof![4 => Just(true), 1 => Just(false)],
+        (wrap(), wrap(), wrap()),
+        prop_oneof![6 => Just(false), 1 => Just(true)],
+        prop::collection::vec(0u32..1_000_000, 7),
+    )
+        .prop_map(
+            |(
+                (queue, other),
+                offered,
+                offered_at,
+                outcome,
+                (wait, talk),
+                ended,
+                wraps,
+                duplicates,
+                arrivals,
+            )| {
+                CallPlan {
+                    queue,
+                    other_queue: other.unwrap_or(queue),
+                    offered,
+                    offered_at: T0 + offered_at * CALL_STEP,
+                    outcome,
+                    wait: wait * CALL_STEP,
+                    talk: talk * CALL_STEP,
+                    ended,
+                    wraps: [wraps.0, wraps.1, wraps.2],
+                    duplicates,
+                    arrivals,
+                }
+            },
+        )
+}
+
+fn plan() -> impl Strategy<Value = Plan> {
+    (
+        prop::collection::vec(ticket_plan(), 100..700),
+        prop::collection::vec(call_plan(), 100..800),
+        prop::collection::vec(
+            (0u32..1_000_000, 0usize..4, 0usize..4).prop_map(|(arrival, queue, target)| {
+                QueuePlan {
+                    arrival,
+                    queue,
+                    target,
+                }
+            }),
+            0..6,
+        ),
+        prop::collection::vec(0u32..1_000_000, 0..3),
+    )
+        .prop_map(|(tickets, calls, queues, ghosts)| Plan {
+            tickets,
+            calls,
+            queues,
+            ghosts,
+        })
+}
+
+/// Turns a plan into the event stream a ledger would commit: ticket
+/// changes after their ticket's creation and in time order, everything
+/// else in any order, ticket ids = seq of the creating event.
+fn events_of(plan: &Plan) -> Vec<RecordedEvent> {
+    enum Item<'a> {
+        Created(usize),
+        Changed(usize, Millis, &'a ChangePlan),
+        Call(Event),
+        Ghost(u32),
+    }
+    let mut items: Vec<(u64, Item)> = Vec::new();
+    for (index, ticket) in plan.tickets.iter().enumerate() {
+        let mut arrival = u64::from(ticket.arrival);
+        items.push((arrival, Item::Created(index)));
+        let mut at = ticket.opened_at;
+        if TicketStatus::ALL[ticket.status].is_done() {
+            at += ticket.resolve_after;
+        }
+        for change in &ticket.changes {
+            arrival += u64::from(change.arrival_gap);
+            at += change.after;
+            items.push((arrival, Item::Changed(index, at, change)));
+        }
+    }
+    for call in plan.calls.iter().enumerate() {
+        for (arrival, event) in call_events(call.0, call.1) {
+            items.push((arrival, Item::Call(event)));
+        }
+    }
+    for queue in &plan.queues {
+        let event = Event::QueueConfigured(QueueConfigured {
+            queue: QUEUES[queue.queue].into(),
+            settings: QueueSettings {
+                answer_target_seconds: TARGETS[queue.target],
+                ..QueueSettings::default()
+            },
+        });
+        items.push((u64::from(queue.arrival), Item::Call(event)));
+    }
+    for &ghost in &plan.ghosts {
+        items.push((u64::from(ghost), Item::Ghost(ghost)));
+    }
+    items.sort_by_key(|(arrival, _)| *arrival);
+
+    let mut ids: StdHashMap<usize, u64> = StdHashMap::new();
+    let mut events = Vec::with_capacity(items.len());
+    for (position, (_, item)) in items.into_iter().enumerate() {
+        let seq = position as u64 + 1;
+        let event = match item {
+            Item::Created(index) => {
+                let plan = &plan.tickets[index];
+                ids.insert(index, seq);
+                let status = TicketStatus::ALL[plan.status];
+                Event::TicketCreated(TicketCreated {
+                    id: seq,
+                    external_id: None,
+                    opened_at: plan.opened_at,
+                    site: SITES[plan.site].into(),
+                    department: DEPARTMENTS[plan.department].into(),
+                    application: APPLICATIONS[plan.application].into(),
+                    category: Category::ALL[plan.category],
+                    severity: Severity::ALL[usize::from(plan.severity - 1)],
+                    channel: Channel::ALL[plan.channel],
+                    summary: Some("patient name here".into()),
+                    reporter_role: None,
+                    status,
+                    resolved_at: status
+                        .is_done()
+                        .then_some(plan.opened_at + plan.resolve_after),
+                    assignee: None,
+                    tier: None,
+                })
+            }
+            Item::Changed(index, at, change) => Event::TicketChanged(TicketChanged {
+                id: ids.get(&index).copied().unwrap_or(u64::MAX),
+                at,
+                status: change.status.map(|s| TicketStatus::ALL[s]),
+                assignee: change.status.is_none().then(|| "agent 7".into()),
+                tier: None,
+            }),
+            Item::Call(event) => event,
+            Item::Ghost(ghost) => Event::TicketChanged(TicketChanged {
+                id: 1 << 40 | u64::from(ghost),
+                at: T0,
+                status: Some(TicketStatus::Resolved),
+                assignee: None,
+                tier: None,
+            }),
+        };
+        events.push(RecordedEvent {
+            seq,
+            recorded_at: T0,
+            event,
+        });
+    }
+    events
+}
+
+fn call_events(index: usize, plan: &CallPlan) -> Vec<(u64, Event)> {
+    let id = format!("call-{index}");
+    let mut out: Vec<(u64, Event)> = Vec::new();
+    let mut next_arrival = plan.arrivals.iter().map(|&a| u64::from(a));
+    let mut push = |kind: CallEventKind, queue: usize, at: Millis, wrap: Option<f64>| {
+        let arrival = next_arrival.next().unwrap_or(0);
+        out.push((
+            arrival,
+            Event::CallRecorded(CallRecorded {
+                call_id: id.clone(),
+                queue: QUEUES[queue].into(),
+                event: kind,
+                at,
+                agent: None,
+                wrap_seconds: wrap,
+            }),
+        ));
+    };
+    let answered_at = plan.offered_at + plan.wait;
+    if plan.offered {
+        push(
+            CallEventKind::Offered,
+            plan.queue,
+            plan.offered_at,
+            plan.wraps[0],
+        );
+    }
+    match plan.outcome {
+        1 => push(
+            CallEventKind::Answered,
+            plan.other_queue,
+            answered_at,
+            plan.wraps[1],
+        ),
+        2 => push(
+            CallEventKind::Abandoned,
+            plan.other_queue,
+            answered_at,
+            plan.wraps[1],
+        ),
+        3 => {
+            push(
+                CallEventKind::Answered,
+                plan.other_queue,
+                answered_at,
+                plan.wraps[1],
+            );
+            push(
+                CallEventKind::Abandoned,
+                plan.other_queue,
+                answered_at + CALL_STEP,
+                None,
+            );
+        }
+        4 => {
+            push(
+                CallEventKind::Abandoned,
+                plan.other_queue,
+                answered_at,
+                plan.wraps[1],
+            );
+            push(
+                CallEventKind::Answered,
+                plan.other_queue,
+                answered_at + CALL_STEP,
+                Some(99.0),
+            );
+        }
+        _ => {}
+    }
+    if plan.ended {
+        push(
+            CallEventKind::Ended,
+            plan.other_queue,
+            answered_at + plan.talk,
+            plan.wraps[2],
+        );
+    }
+    if plan.duplicates {
+        push(
+            CallEventKind::Offered,
+            plan.other_queue,
+            plan.offered_at - CALL_STEP,
+            Some(1.0),
+        );
+        push(
+            CallEventKind::Answered,
+            plan.other_queue,
+            answered_at + 3 * CALL_STEP,
+            None,
+        );
+    }
+    out
+}
+
+// ---------------------------------------------------------------- oracle
+
+/// One ticket's life, recomputed from the raw events.
+struct OracleTicket {
+    created: TicketCreated,
+    /// (at, new status) of its status changes, in seq order.
+    changes: Vec<(Millis, TicketStatus)>,
+}
+
+/// A counted ticket transition.
+struct Transition {
+    at: Millis,
+    resolution: bool,
+    first_contact: bool,
+    reopen: bool,
+    escalation: bool,
+    resolve_ms: Millis,
+}
+
+impl OracleTicket {
+    fn key(&self, dimension: TicketDimension) -> String {
+        let c = &self.created;
+        match dimension {
+            TicketDimension::Site => c.site.clone(),
+            TicketDimension::Department => c.department.clone(),
+            TicketDimension::Application => c.application.clone(),
+            TicketDimension::Category => c.category.as_str().into(),
+            TicketDimension::Severity => c.severity.as_str().into(),
+            TicketDimension::Channel => c.channel.as_str().into(),
+        }
+    }
+
+    fn transitions(&self) -> Vec<Transition> {
+        let c = &self.created;
+        let mut out = Vec::new();
+        let mut status = c.status;
+        if c.status.is_done() {
+            let at = c.resolved_at.unwrap_or(c.opened_at);
+            out.push(Transition {
+                at,
+                resolution: true,
+                first_contact: true,
+                reopen: false,
+                escalation: false,
+                resolve_ms: at - c.opened_at,
+            });
+        }
+        if c.status == TicketStatus::Escalated {
+            out.push(Transition {
+                at: c.opened_at,
+                resolution: false,
+                first_contact: false,
+                reopen: false,
+                escalation: true,
+                resolve_ms: 0,
+            });
+        }
+        for &(at, new) in &self.changes {
+            out.push(Transition {
+                at,
+                resolution: status.is_active() && new.is_done(),
+                first_contact: false,
+                reopen: status.is_done() && new.is_active(),
+                escalation: new == TicketStatus::Escalated && status != TicketStatus::Escalated,
+                resolve_ms: at - c.opened_at,
+            });
+            status = new;
+        }
+        out
+    }
+
+    /// Whether the ticket is in the backlog as of `to`.
+    fn in_backlog(&self, to: Millis) -> bool {
+        let c = &self.created;
+        if c.opened_at >= to {
+            return false;
+        }
+        let mut active = true;
+        if c.status.is_done() && c.resolved_at.unwrap_or(c.opened_at) < to {
+            active = false;
+        }
+        for &(at, new) in &self.changes {
+            if at < to {
+                active = new.is_active();
+            }
+        }
+        active
+    }
+}
+
+/// One call, recomputed from the raw events (first event of a kind wins).
+#[derive(Default)]
+struct OracleCall {
+    offered: Option<(Millis, String)>,
+    answered: Option<Millis>,
+    abandoned: bool,
+    ended: Option<Millis>,
+    wrap: Option<f64>,
+}
+
+struct Oracle {
+    tickets: Vec<OracleTicket>,
+    calls: BTreeMap<String, OracleCall>,
+    settings: BTreeMap<String, QueueSettings>,
+    queues_seen: BTreeSet<String>,
+}
+
+impl Oracle {
+    fn new(events: &[RecordedEvent]) -> Oracle {
+        let mut tickets: Vec<OracleTicket> = Vec::new();
+        let mut calls: BTreeMap<String, OracleCall> = BTreeMap::new();
+        let mut settings = BTreeMap::new();
+        let mut queues_seen = BTreeSet::new();
+        for recorded in events {
+            match &recorded.event {
+                Event::TicketCreated(created) => {
+                    if !tickets.iter().any(|t| t.created.id == created.id) {
+                        tickets.push(OracleTicket {
+                            created: created.clone(),
+                            changes: Vec::new(),
+                        });
+                    }
+                }
+                Event::TicketChanged(changed) => {
+                    if let Some(status) = changed.status
+                        && let Some(ticket) =
+                            tickets.iter_mut().find(|t| t.created.id == changed.id)
+                    {
+                        ticket.changes.push((changed.at, status));
+                    }
+                }
+                Event::CallRecorded(event) => {
+                    queues_seen.insert(event.queue.clone());
+                    let call = calls.entry(event.call_id.clone()).or_default();
+                    let accepted = match event.event {
+                        CallEventKind::Offered if call.offered.is_none() => {
+                            call.offered = Some((event.at, event.queue.clone()));
+                            true
+                        }
+                        CallEventKind::Answered if call.answered.is_none() && !call.abandoned => {
+                            call.answered = Some(event.at);
+                            true
+                        }
+                        CallEventKind::Abandoned if call.answered.is_none() && !call.abandoned => {
+                            call.abandoned = true;
+                            true
+                        }
+                        CallEventKind::Ended if call.ended.is_none() => {
+                            call.ended = Some(event.at);
+                            true
+                        }
+                        _ => false,
+                    };
+                    if accepted && call.wrap.is_none() {
+                        call.wrap = event.wrap_seconds;
+                    }
+                }
+                Event::QueueConfigured(configured) => {
+                    queues_seen.insert(configured.queue.clone());
+                    settings.insert(configured.queue.clone(), configured.settings);
+                }
+            }
+        }
+        Oracle {
+            tickets,
+            calls,
+            settings,
+            queues_seen,
+        }
+    }
+
+    fn ticket_figures(&self, from: Millis, to: Millis, tickets: &[&OracleTicket]) -> TicketFigures {
+        let in_window = |at: Millis| from <= at && at < to;
+        let opened = tickets
+            .iter()
+            .filter(|t| in_window(t.created.opened_at))
+            .count() as u64;
+        let transitions: Vec<Transition> = tickets
+            .iter()
+            .flat_map(|t| t.transitions())
+            .filter(|tr| in_window(tr.at))
+            .collect();
+        let resolutions: Vec<&Transition> = transitions.iter().filter(|tr| tr.resolution).collect();
+        let resolved = resolutions.len() as u64;
+        let first_contact = resolutions.iter().filter(|tr| tr.first_contact).count() as u64;
+        let mut seconds: Vec<f64> = resolutions
+            .iter()
+            .map(|tr| tr.resolve_ms as f64 / 1000.0)
+            .collect();
+        seconds.sort_by(f64::total_cmp);
+        let n = seconds.len();
+        let nearest_rank = |p_tenths: usize| seconds[(p_tenths * n).div_ceil(10) - 1];
+        TicketFigures {
+            opened,
+            resolved,
+            reopened: transitions.iter().filter(|tr| tr.reopen).count() as u64,
+            escalated: transitions.iter().filter(|tr| tr.escalation).count() as u64,
+            backlog: tickets.iter().filter(|t| t.in_backlog(to)).count() as u64,
+            resolution_rate: (opened > 0).then(|| resolved as f64 / opened as f64),
+            first_contact_resolution_rate: (resolved > 0)
+                .then(|| first_contact as f64 / resolved as f64),
+            mttr_seconds: Mttr {
+                mean: (n > 0).then(|| seconds.iter().sum::<f64>() / n as f64),
+                p50: (n > 0).then(|| nearest_rank(5)),
+                p90: (n > 0).then(|| nearest_rank(9)),
+            },
+        }
+    }
+
+    fn call_figures(&self, calls: &[(&OracleCall, Millis, &str)]) -> CallFigures {
+        let offered = calls.len() as u64;
+        let answered: Vec<(&OracleCall, Millis, Millis, &str)> = calls
+            .iter()
+            .filter_map(|&(call, offered_at, queue)| {
+                call.answered.map(|a| (call, offered_at, a, queue))
+            })
+            .collect();
+        let abandoned = calls.iter().filter(|(call, _, _)| call.abandoned).count() as u64;
+        let within = answered
+            .iter()
+            .filter(|(_, offered_at, answered_at, queue)| {
+                let target = self.settings.get(*queue).copied().unwrap_or_default();
+                (answered_at - offered_at) as f64 <= target.answer_target_seconds * 1000.0
+            })
+            .count() as u64;
+        let waits: Vec<f64> = answered
+            .iter()
+            .map(|(_, o, a, _)| (a - o) as f64 / 1000.0)
+            .collect();
+        let handles: Vec<f64> = answered
+            .iter()
+            .filter_map(|(call, _, a, _)| {
+                call.ended
+                    .map(|e| (e - a) as f64 / 1000.0 + call.wrap.unwrap_or(0.0))
+            })
+            .collect();
+        let ratio = |part: u64| (offered > 0).then(|| part as f64 / offered as f64);
+        CallFigures {
+            offered,
+            answered: answered.len() as u64,
+            abandoned,
+            abandonment_rate: ratio(abandoned),
+            service_level: ratio(within),
+            asa_seconds: (!waits.is_empty())
+                .then(|| waits.iter().sum::<f64>() / waits.len() as f64),
+            aht_seconds: (!handles.is_empty())
+                .then(|| handles.iter().sum::<f64>() / handles.len() as f64),
+        }
+    }
+
+    fn report(&self, from: Millis, to: Millis, dimensions: &[TicketDimension]) -> Report {
+        let all: Vec<&OracleTicket> = self.tickets.iter().collect();
+        let tickets_by = (!dimensions.is_empty()).then(|| {
+            dimensions
+                .iter()
+                .map(|&dimension| {
+                    let keys: BTreeSet<String> = all.iter().map(|t| t.key(dimension)).collect();
+                    let groups = keys
+                        .into_iter()
+                        .filter_map(|key| {
+                            let members: Vec<&OracleTicket> = all
+                                .iter()
+                                .copied()
+                                .filter(|t| t.key(dimension) == key)
+                                .collect();
+                            let figures = self.ticket_figures(from, to, &members);
+                            let any = figures.opened
+                                + figures.resolved
+                                + figures.reopened
+                                + figures.escalated
+                                + figures.backlog;
+                            (any > 0).then_some((key, figures))
+                        })
+                        .collect();
+                    (dimension.as_str().to_owned(), groups)
+                })
+                .collect()
+        });
+        let counted: Vec<(&OracleCall, Millis, &str)> = self
+            .calls
+            .values()
+            .filter_map(|call| {
+                let (at, queue) = call.offered.as_ref()?;
+                (from <= *at && *at < to).then_some((call, *at, queue.as_str()))
+            })
+            .collect();
+        let queues: BTreeSet<&str> = counted.iter().map(|(_, _, q)| *q).collect();
+        Report {
+            from: crate::time::format_rfc3339(from),
+            to: crate::time::format_rfc3339(to),
+            tickets: self.ticket_figures(from, to, &all),
+            tickets_by,
+            calls: self.call_figures(&counted),
+            calls_by_queue: queues
+                .into_iter()
+                .map(|queue| {
+                    let mine: Vec<_> = counted
+                        .iter()
+                        .copied()
+                        .filter(|(_, _, q)| *q == queue)
+                        .collect();
+                    (queue.to_owned(), self.call_figures(&mine))
+                })
+                .collect(),
+        }
+    }
+
+    fn trend(&self, from: Millis, to: Millis, bucket_ms: i64) -> Vec<(Millis, u64, u64, u64, u64)> {
+        let mut points = Vec::new();
+        let mut start = from;
+        while start < to {
+            let end = (start + bucket_ms).min(to);
+            let inside = |at: Millis| start <= at && at < end;
+            let opened = self
+                .tickets
+                .iter()
+                .filter(|t| inside(t.created.opened_at))
+                .count() as u64;
+            let resolved = self
+                .tickets
+                .iter()
+                .flat_map(|t| t.transitions())
+                .filter(|tr| tr.resolution && inside(tr.at))
+                .count() as u64;
+            let offered: Vec<&OracleCall> = self
+                .calls
+                .values()
+                .filter(|c| c.offered.as_ref().is_some_and(|(at, _)| inside(*at)))
+                .collect();
+            let abandoned = offered.iter().filter(|c| c.abandoned).count() as u64;
+            points.push((start, opened, resolved, offered.len() as u64, abandoned));
+            start = end;
+        }
+        points
+    }
+
+    fn surges(&self, now: Millis) -> Vec<(String, String, u64, f64)> {
+        let mut out = Vec::new();
+        for dimension in [TicketDimension::Application, TicketDimension::Site] {
+            let keys: BTreeSet<String> = self.tickets.iter().map(|t| t.key(dimension)).collect();
+            for key in keys {
+                let opened_in = |from: Millis, to: Millis| {
+                    self.tickets
+                        .iter()
+                        .filter(|t| {
+                            t.key(dimension) == key
+                                && from <= t.created.opened_at
+                                && t.created.opened_at < to
+                        })
+                        .count() as u64
+                };
+                let recent = opened_in(now - 15 * MINUTE, now);
+                let baseline = opened_in(now - 135 * MINUTE, now - 15 * MINUTE) as f64 / 8.0;
+                let ratio = recent as f64 / baseline.max(1.0);
+                if recent >= 6 && ratio >= 3.0 {
+                    out.push((dimension.as_str().to_owned(), key, recent, ratio));
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            b.3.total_cmp(&a.3)
+                .then_with(|| (&a.0, &a.1).cmp(&(&b.0, &b.1)))
+        });
+        out
+    }
+
+    fn calls_waiting(&self, now: Millis) -> Vec<(String, u64)> {
+        self.queues_seen
+            .iter()
+            .map(|queue| {
+                let waiting = self
+                    .calls
+                    .values()
+                    .filter(|c| {
+                        c.offered.as_ref().is_some_and(|(at, q)| {
+                            q == queue && *at > now - 4 * 60 * MINUTE && *at <= now
+                        }) && c.answered.is_none()
+                            && !c.abandoned
+                            && c.ended.is_none()
+                    })
+                    .count() as u64;
+                (queue.clone(), waiting)
+            })
+            .collect()
+    }
+}
+
+// ---------------------------------------------------------------- comparison
+
+fn close(actual: Option<f64>, expected: Option<f64>, what: &str) {
+    match (actual, expected) {
+        (None, None) => {}
+        (Some(a), Some(e)) => {
+            let tolerance = 1e-9 * e.abs().max(1.0);
+            assert!((a - e).abs() <= tolerance, "{what}: {a} != {e}");
+        }
+        _ => panic!("{what}: {actual:?} != {expected:?}"),
+    }
+}
+
+fn assert_tickets(actual: &TicketFigures, expected: &TicketFigures, what: &str) {
+    assert_eq!(
+        (
+            actual.opened,
+            actual.resolved,
+            actual.reopened,
+            actual.escalated,
+            actual.backlog
+        ),
+        (
+            expected.opened,
+            expected.resolved,
+            expected.reopened,
+            expected.escalated,
+            expected.backlog
+        ),
+        "{what}: counts (opened, resolved, reopened, escalated, backlog)"
+    );
+    assert_eq!(
+        actual.resolution_rate, expected.resolution_rate,
+        "{what}: resolution_rate"
+    );
+    assert_eq!(
+        actual.first_contact_resolution_rate, expected.first_contact_resolution_rate,
+        "{what}: fcr"
+    );
+    close(
+        actual.mttr_seconds.mean,
+        expected.mttr_seconds.mean,
+        &format!("{what}: mttr mean"),
+    );
+    assert_eq!(
+        actual.mttr_seconds.p50, expected.mttr_seconds.p50,
+        "{what}: p50"
+    );
+    assert_eq!(
+        actual.mttr_seconds.p90, expected.mttr_seconds.p90,
+        "{what}: p90"
+    );
+}
+
+fn assert_calls(actual: &CallFigures, expected: &CallFigures, what: &str) {
+    assert_eq!(
+        (actual.offered, actual.answered, actual.abandoned),
+        (expected.offered, expected.answered, expected.abandoned),
+        "{what}: call counts"
+    );
+    assert_eq!(
+        actual.abandonment_rate, expected.abandonment_rate,
+        "{what}: abandonment"
+    );
+    assert_eq!(
+        actual.service_level, expected.service_level,
+        "{what}: service level"
+    );
+    close(
+        actual.asa_seconds,
+        expected.asa_seconds,
+        &format!("{what}: asa"),
+    );
+    close(
+        actual.aht_seconds,
+        expected.aht_seconds,
+        &format!("{what}: aht"),
+    );
+}
+
+fn assert_report(actual: &Report, expected: &Report) {
+    let what = format!("[{}, {})", expected.from, expected.to);
+    assert_eq!((&actual.from, &actual.to), (&expected.from, &expected.to));
+    assert_tickets(&actual.tickets, &expected.tickets, &what);
+    match (&actual.tickets_by, &expected.tickets_by) {
+        (None, None) => {}
+        (Some(actual), Some(expected)) => {
+            assert_eq!(
+                actual.keys().collect::<Vec<_>>(),
+                expected.keys().collect::<Vec<_>>(),
+                "{what}: dimensions"
+            );
+            for (dimension, groups) in expected {
+                let mine = &actual[dimension];
+                assert_eq!(
+                    mine.keys().collect::<Vec<_>>(),
+                    groups.keys().collect::<Vec<_>>(),
+                    "{what}: groups of {dimension}"
+                );
+                for (key, figures) in groups {
+                    assert_tickets(&mine[key], figures, &format!("{what} {dimension}={key}"));
+                }
+            }
+        }
+        _ => panic!("{what}: tickets_by presence differs"),
+    }
+    assert_calls(&actual.calls, &expected.calls, &what);
+    assert_eq!(
+        actual.calls_by_queue.keys().collect::<Vec<_>>(),
+        expected.calls_by_queue.keys().collect::<Vec<_>>(),
+        "{what}: queues"
+    );
+    for (queue, figures) in &expected.calls_by_queue {
+        assert_calls(
+            &actual.calls_by_queue[queue],
+            figures,
+            &format!("{what} queue {queue}"),
+        );
+    }
+}
+
+fn aggregate(events: &[RecordedEvent]) -> Aggregator {
+    let mut aggregator = Aggregator::new();
+    for event in events {
+        aggregator.apply(event);
+    }
+    aggregator
+}
+
+/// A window on the 20-second grid events are on, possibly empty, possibly
+/// covering everything.
+fn window() -> impl Strategy<Value = (Millis, Millis)> {
+    (
+        0i64..(26 * 180),
+        prop_oneof![1 => Just(0i64), 2 => 0i64..180, 2 => 0i64..(30 * 180)],
+    )
+        .prop_map(|(start, length)| {
+            let from = T0 - 60 * MINUTE + start * STEP;
+            (from, from + length * STEP)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    #[test]
+    fn reports_match_the_oracle(
+        plan in plan(),
+        windows in prop::collection::vec(window(), 3),
+        dimension in prop::sample::select(TicketDimension::ALL.to_vec()),
+    ) {
+        let events = events_of(&plan);
+        let aggregator = aggregate(&events);
+        let oracle = Oracle::new(&events);
+        prop_assert_eq!(aggregator.counts().0, plan.tickets.len());
+        prop_assert_eq!(aggregator.last_seq(), events.len() as u64);
+        for (from, to) in windows {
+            assert_report(&aggregator.report(from, to, None), &oracle.report(from, to, &[]));
+            assert_report(
+                &aggregator.report(from, to, Some(dimension)),
+                &oracle.report(from, to, &[dimension]),
+            );
+            assert_report(
+                &aggregator.report_grouped(from, to, &TicketDimension::ALL),
+                &oracle.report(from, to, &TicketDimension::ALL),
+            );
+        }
+        let queues: Vec<(String, f64)> = aggregator
+            .queues()
+            .into_iter()
+            .map(|(name, settings)| (name, settings.answer_target_seconds))
+            .collect();
+        let expected: Vec<(String, f64)> = oracle
+            .queues_seen
+            .iter()
+            .map(|q| (q.clone(), oracle.settings.get(q).copied().unwrap_or_default().answer_target_seconds))
+            .collect();
+        prop_assert_eq!(queues, expected);
+    }
+
+    #[test]
+    fn series_match_the_oracle(
+        plan in plan(),
+        (from, to) in window(),
+        bucket_ms in prop::sample::select(vec![7_000i64, MINUTE, 5 * MINUTE, 60 * MINUTE]),
+        now_step in 0i64..(26 * 180),
+        source in 0usize..6,
+    ) {
+        let events = events_of(&plan);
+        let aggregator = aggregate(&events);
+        let oracle = Oracle::new(&events);
+        // Keep the oracle's bucket-by-bucket rescans affordable.
+        let to = to.min(from + 400 * bucket_ms);
+
+        let trend: Vec<(Millis, u64, u64, u64, u64)> = aggregator
+            .trend(from, to, bucket_ms)
+            .into_iter()
+            .map(|p| (p.at, p.opened, p.resolved, p.offered, p.abandoned))
+            .collect();
+        let expected = oracle.trend(from, to, bucket_ms);
+        prop_assert_eq!(&trend, &expected);
+
+        let arrivals = match source {
+            0 => aggregator.arrivals_per_bucket(Arrivals::Tickets(None), from, to, bucket_ms),
+            1 => aggregator.arrivals_per_bucket(
+                Arrivals::Tickets(Some((TicketDimension::Application, "Orders"))), from, to, bucket_ms),
+            2 => aggregator.arrivals_per_bucket(
+                Arrivals::Tickets(Some((TicketDimension::Severity, "2"))), from, to, bucket_ms),
+            3 => aggregator.arrivals_per_bucket(Arrivals::Calls(None), from, to, bucket_ms),
+            4 => aggregator.arrivals_per_bucket(Arrivals::Calls(Some("Nursing")), from, to, bucket_ms),
+            _ => aggregator.arrivals_per_bucket(Arrivals::Calls(Some("nobody")), from, to, bucket_ms),
+        };
+        let expected_arrivals: Vec<u64> = match source {
+            0..=2 => {
+                let wanted = |t: &OracleTicket| match source {
+                    1 => t.created.application == "Orders",
+                    2 => t.created.severity.level() == 2,
+                    _ => true,
+                };
+                expected
+                    .iter()
+                    .map(|&(start, ..)| {
+                        let end = (start + bucket_ms).min(to);
+                        oracle.tickets.iter()
+                            .filter(|t| wanted(t) && start <= t.created.opened_at && t.created.opened_at < end)
+                            .count() as u64
+                    })
+                    .collect()
+            }
+            _ => expected
+                .iter()
+                .map(|&(start, ..)| {
+                    let end = (start + bucket_ms).min(to);
+                    oracle.calls.values()
+                        .filter(|c| c.offered.as_ref().is_some_and(|(at, q)| {
+                            start <= *at && *at < end && match source {
+                                4 => q == "Nursing",
+                                5 => false,
+                                _ => true,
+                            }
+                        }))
+                        .count() as u64
+                })
+                .collect(),
+        };
+        prop_assert_eq!(arrivals, expected_arrivals);
+
+        // Surges and waiting calls, at a moment near the crowded quarter hour
+        // half of the time.
+        let now = if now_step % 2 == 0 { T0 + 1_845 * STEP + (now_step % 40) * STEP } else { T0 + now_step * STEP };
+        let surges: Vec<(String, String, u64, f64)> = aggregator
+            .surges(now)
+            .into_iter()
+            .map(|s| (s.dimension.as_str().to_owned(), s.value, s.last_15m, s.ratio))
+            .collect();
+        prop_assert_eq!(surges, oracle.surges(now));
+        prop_assert_eq!(aggregator.calls_waiting(now), oracle.calls_waiting(now));
+
+        let board = aggregator.board(now, Some(T0));
+        prop_assert_eq!(board.trend.points.len(), 120);
+        let since = board.windows.since_go_live.as_ref().map(|r| r.tickets.opened);
+        prop_assert_eq!(since, Some(oracle.report(T0, now, &[]).tickets.opened));
+        let sev: u64 = board.backlog_by_severity.values().sum();
+        prop_assert_eq!(sev, oracle.report(now, now, &[]).tickets.backlog);
+    }
+}

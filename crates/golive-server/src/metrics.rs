@@ -1,0 +1,606 @@
+//! Prometheus metrics (`GET /metrics`).
+//!
+//! Domain series (tickets, calls, staffing) are computed at scrape time from
+//! the aggregator, the same source as the reports, so counters agree with
+//! `/api/v1/report` and survive restarts as a replay. Service series (HTTP
+//! requests, live clients, board publishing) are ordinary instruments.
+//!
+//! Label values are bounded: past `max_label_values` distinct values per
+//! label, further ones are reported as `other`, so a typo-happy feed cannot
+//! blow up Grafana. Ticket summaries never become labels: only site,
+//! application, category, severity and queue do.
+
+use crate::views::Views;
+use axum::extract::MatchedPath;
+use axum::http::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use golive_core::aggregate::{HistogramBounds, HistogramTotals};
+use golive_core::event::RecordedEvent;
+use golive_core::time::now_millis;
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::{self, MetricFamily, MetricType};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+/// Ticket resolution: minutes to days.
+pub const RESOLUTION_BUCKETS: &[f64] = &[
+    60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 172800.0, 604800.0,
+];
+/// Call waits: seconds to minutes, with a bucket at each common answer
+/// target (20 s default, 30 s, 60 s) so service level can be read off.
+pub const WAIT_BUCKETS: &[f64] = &[
+    5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0,
+];
+/// Call handle time (talk + wrap): one to sixty minutes.
+pub const HANDLE_BUCKETS: &[f64] = &[
+    60.0, 120.0, 180.0, 240.0, 300.0, 420.0, 600.0, 900.0, 1200.0, 1800.0, 3600.0,
+];
+
+/// Caps distinct values per label name.
+pub struct LabelLimiter {
+    limit: usize,
+    seen: Mutex<std::collections::HashMap<&'static str, HashSet<String>>>,
+}
+
+impl LabelLimiter {
+    pub fn new(limit: usize) -> Self {
+        LabelLimiter {
+            limit,
+            seen: Mutex::new(Default::default()),
+        }
+    }
+
+    /// `value`, or `other` once `label` already has `limit` other values.
+    pub fn bound(&self, label: &'static str, value: &str) -> String {
+        let Ok(mut seen) = self.seen.lock() else {
+            return "other".into();
+        };
+        let values = seen.entry(label).or_default();
+        if values.contains(value) {
+            return value.to_string();
+        }
+        if values.len() >= self.limit {
+            return "other".into();
+        }
+        values.insert(value.to_string());
+        value.to_string()
+    }
+}
+
+/// The service's instruments and the registry they live in.
+pub struct Metrics {
+    registry: Registry,
+    http_requests: IntCounterVec,
+    http_duration: HistogramVec,
+    live_clients: IntGauge,
+    publish_duration: Histogram,
+    events: IntCounterVec,
+    limiter: Arc<LabelLimiter>,
+}
+
+impl Metrics {
+    pub fn new(max_label_values: usize) -> Arc<Self> {
+        let registry = Registry::new();
+        let http_requests = IntCounterVec::new(
+            Opts::new(
+                "golive_http_requests_total",
+                "HTTP requests by route template, method and status.",
+            ),
+            &["route", "method", "status"],
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "golive_http_request_duration_seconds",
+                "HTTP request latency by route template.",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["route", "method"],
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let live_clients = IntGauge::new("golive_live_clients", "Connected live-board WebSockets.")
+            .unwrap_or_else(|_| unreachable_metric());
+        let publish_duration = Histogram::with_opts(
+            HistogramOpts::new(
+                "golive_board_publish_duration_seconds",
+                "Time to compute and publish a changed board to the live hub.",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+            ]),
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let events = IntCounterVec::new(
+            Opts::new(
+                "golive_events_applied_total",
+                "Events folded into memory since start (replay included).",
+            ),
+            &["kind"],
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        for collector in [
+            Box::new(http_requests.clone()) as Box<dyn Collector>,
+            Box::new(http_duration.clone()),
+            Box::new(live_clients.clone()),
+            Box::new(publish_duration.clone()),
+            Box::new(events.clone()),
+        ] {
+            let _ = registry.register(collector);
+        }
+        #[cfg(target_os = "linux")]
+        {
+            let _ = registry.register(Box::new(
+                prometheus::process_collector::ProcessCollector::for_self(),
+            ));
+        }
+        Arc::new(Metrics {
+            registry,
+            http_requests,
+            http_duration,
+            live_clients,
+            publish_duration,
+            events,
+            limiter: Arc::new(LabelLimiter::new(max_label_values)),
+        })
+    }
+
+    /// Adds the domain collector reading `views` (after both exist).
+    pub fn attach(&self, views: &Arc<Views>) {
+        let collector = DomainCollector::new(Arc::downgrade(views), self.limiter.clone());
+        let _ = self.registry.register(Box::new(collector));
+    }
+
+    pub fn record_events(&self, events: &[RecordedEvent]) {
+        for event in events {
+            self.events.with_label_values(&[event.event.kind()]).inc();
+        }
+    }
+
+    pub fn set_live_clients(&self, clients: u64) {
+        self.live_clients
+            .set(i64::try_from(clients).unwrap_or(i64::MAX));
+    }
+
+    pub fn observe_publish(&self, took: Duration) {
+        self.publish_duration.observe(took.as_secs_f64());
+    }
+
+    fn observe_request(&self, route: &str, method: &str, status: u16, took: Duration) {
+        self.http_requests
+            .with_label_values(&[route, method, &status.to_string()])
+            .inc();
+        self.http_duration
+            .with_label_values(&[route, method])
+            .observe(took.as_secs_f64());
+    }
+
+    /// The text exposition of every series.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        let encoder = TextEncoder::new();
+        if let Err(error) = encoder.encode(&self.registry.gather(), &mut buffer) {
+            tracing::error!(%error, "encoding metrics failed");
+        }
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
+/// A metric constructor failing means a malformed static name: a bug that
+/// the unit tests below would catch first.
+fn unreachable_metric<T>() -> T {
+    panic!("static metric definition is invalid")
+}
+
+/// Records request count and latency by route *template* (never the raw
+/// path, which holds ticket ids).
+pub async fn track(
+    axum::extract::State(metrics): axum::extract::State<Arc<Metrics>>,
+    request: Request<axum::body::Body>,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let method = request.method().as_str().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    metrics.observe_request(
+        &route,
+        &method,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+/// Reads the aggregator at scrape time.
+struct DomainCollector {
+    views: Weak<Views>,
+    limiter: Arc<LabelLimiter>,
+    descs: Vec<Desc>,
+}
+
+const DOMAIN_FAMILIES: &[(&str, &str)] = &[
+    (
+        "golive_tickets_opened_total",
+        "Tickets opened, by site, application, category and severity.",
+    ),
+    (
+        "golive_tickets_resolved_total",
+        "Ticket resolutions (active to resolved/closed), by site, application, category and severity.",
+    ),
+    (
+        "golive_tickets_backlog",
+        "Active tickets now, by site, application and severity.",
+    ),
+    (
+        "golive_ticket_resolution_duration_seconds",
+        "Time from opening to resolution, by application.",
+    ),
+    ("golive_calls_offered_total", "Calls offered, by queue."),
+    (
+        "golive_calls_answered_total",
+        "Offered calls answered, by queue.",
+    ),
+    (
+        "golive_calls_abandoned_total",
+        "Offered calls abandoned, by queue.",
+    ),
+    (
+        "golive_calls_waiting",
+        "Calls offered and not yet answered or abandoned, by queue.",
+    ),
+    (
+        "golive_call_wait_duration_seconds",
+        "Wait from offered to answered, by queue.",
+    ),
+    (
+        "golive_call_handle_duration_seconds",
+        "Handle time (talk plus wrap-up), by queue.",
+    ),
+    (
+        "golive_queue_agents_staffed",
+        "Agents staffed on the queue (its settings).",
+    ),
+    (
+        "golive_queue_agents_required",
+        "Agents required now by Erlang C over the recent interval.",
+    ),
+];
+
+impl DomainCollector {
+    fn new(views: Weak<Views>, limiter: Arc<LabelLimiter>) -> Self {
+        let descs = DOMAIN_FAMILIES
+            .iter()
+            .filter_map(|(name, help)| {
+                Desc::new(
+                    name.to_string(),
+                    help.to_string(),
+                    vec![],
+                    Default::default(),
+                )
+                .ok()
+            })
+            .collect();
+        DomainCollector {
+            views,
+            limiter,
+            descs,
+        }
+    }
+}
+
+impl Collector for DomainCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let Some(views) = self.views.upgrade() else {
+            return Vec::new();
+        };
+        let now = now_millis();
+        let bounds = HistogramBounds {
+            resolution: RESOLUTION_BUCKETS,
+            wait: WAIT_BUCKETS,
+            handle: HANDLE_BUCKETS,
+        };
+        let (totals, staffing) = {
+            let Some(aggregator) = views.aggregator() else {
+                return Vec::new();
+            };
+            let totals = aggregator.totals(now, &bounds);
+            let staffing =
+                golive_core::staffing::for_recent(&aggregator, now, views.staffing_settings());
+            (totals, staffing)
+        };
+        let bound = |label: &'static str, value: &str| self.limiter.bound(label, value);
+        let mut families = Families::default();
+        for ((site, application, category, severity), (opened, resolved)) in &totals.tickets {
+            let labels = [
+                ("site", bound("site", site)),
+                ("application", bound("application", application)),
+                ("category", category.to_string()),
+                ("severity", severity.to_string()),
+            ];
+            families.add(
+                "golive_tickets_opened_total",
+                MetricType::COUNTER,
+                &labels,
+                Value::Number(*opened as f64),
+            );
+            families.add(
+                "golive_tickets_resolved_total",
+                MetricType::COUNTER,
+                &labels,
+                Value::Number(*resolved as f64),
+            );
+        }
+        for ((site, application, severity), count) in &totals.backlog {
+            let labels = [
+                ("site", bound("site", site)),
+                ("application", bound("application", application)),
+                ("severity", severity.to_string()),
+            ];
+            families.add(
+                "golive_tickets_backlog",
+                MetricType::GAUGE,
+                &labels,
+                Value::Number(*count as f64),
+            );
+        }
+        for (application, histogram) in &totals.resolution_seconds {
+            let labels = [("application", bound("application", application))];
+            families.add(
+                "golive_ticket_resolution_duration_seconds",
+                MetricType::HISTOGRAM,
+                &labels,
+                Value::Histogram(RESOLUTION_BUCKETS, histogram),
+            );
+        }
+        for (queue, q) in &totals.queues {
+            let labels = [("queue", bound("queue", queue))];
+            families.add(
+                "golive_calls_offered_total",
+                MetricType::COUNTER,
+                &labels,
+                Value::Number(q.offered as f64),
+            );
+            families.add(
+                "golive_calls_answered_total",
+                MetricType::COUNTER,
+                &labels,
+                Value::Number(q.answered as f64),
+            );
+            families.add(
+                "golive_calls_abandoned_total",
+                MetricType::COUNTER,
+                &labels,
+                Value::Number(q.abandoned as f64),
+            );
+            families.add(
+                "golive_calls_waiting",
+                MetricType::GAUGE,
+                &labels,
+                Value::Number(q.waiting as f64),
+            );
+            families.add(
+                "golive_call_wait_duration_seconds",
+                MetricType::HISTOGRAM,
+                &labels,
+                Value::Histogram(WAIT_BUCKETS, &q.wait_seconds),
+            );
+            families.add(
+                "golive_call_handle_duration_seconds",
+                MetricType::HISTOGRAM,
+                &labels,
+                Value::Histogram(HANDLE_BUCKETS, &q.handle_seconds),
+            );
+        }
+        for line in &staffing {
+            let labels = [("queue", bound("queue", &line.queue))];
+            families.add(
+                "golive_queue_agents_staffed",
+                MetricType::GAUGE,
+                &labels,
+                Value::Number(f64::from(line.agents_staffed)),
+            );
+            families.add(
+                "golive_queue_agents_required",
+                MetricType::GAUGE,
+                &labels,
+                Value::Number(f64::from(line.required_agents)),
+            );
+        }
+        families.finish()
+    }
+}
+
+enum Value<'a> {
+    Number(f64),
+    Histogram(&'static [f64], &'a HistogramTotals),
+}
+
+/// Builds metric families, merging series whose bounded labels collide
+/// (several values folded into `other`).
+#[derive(Default)]
+struct Families {
+    families: Vec<MetricFamily>,
+}
+
+impl Families {
+    fn add(
+        &mut self,
+        name: &'static str,
+        kind: MetricType,
+        labels: &[(&str, String)],
+        value: Value<'_>,
+    ) {
+        let help = DOMAIN_FAMILIES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, h)| h);
+        let index = match self.families.iter().position(|f| f.name() == name) {
+            Some(index) => index,
+            None => {
+                let mut family = MetricFamily::default();
+                family.set_name(name.to_string());
+                family.set_help(help.to_string());
+                family.set_field_type(kind);
+                self.families.push(family);
+                self.families.len() - 1
+            }
+        };
+        let pairs: Vec<proto::LabelPair> = labels
+            .iter()
+            .map(|(key, value)| {
+                let mut pair = proto::LabelPair::default();
+                pair.set_name(key.to_string());
+                pair.set_value(value.clone());
+                pair
+            })
+            .collect();
+        let family = &mut self.families[index];
+        let existing = family
+            .mut_metric()
+            .iter_mut()
+            .position(|m| same_labels(m.get_label(), &pairs));
+        match (existing, value) {
+            (Some(i), Value::Number(n)) => {
+                let metric = &mut family.mut_metric()[i];
+                if kind == MetricType::COUNTER {
+                    let mut counter = proto::Counter::default();
+                    counter.set_value(metric.get_counter().get_value() + n);
+                    metric.set_counter(counter);
+                } else {
+                    let mut gauge = proto::Gauge::default();
+                    gauge.set_value(metric.get_gauge().get_value() + n);
+                    metric.set_gauge(gauge);
+                }
+            }
+            (Some(i), Value::Histogram(bounds, h)) => {
+                let metric = &mut family.mut_metric()[i];
+                let merged = merge_histogram(metric.get_histogram(), bounds, h);
+                metric.set_histogram(merged);
+            }
+            (None, value) => {
+                let mut metric = proto::Metric::from_label(pairs);
+                match value {
+                    Value::Number(n) if kind == MetricType::COUNTER => {
+                        let mut counter = proto::Counter::default();
+                        counter.set_value(n);
+                        metric.set_counter(counter);
+                    }
+                    Value::Number(n) => {
+                        let mut gauge = proto::Gauge::default();
+                        gauge.set_value(n);
+                        metric.set_gauge(gauge);
+                    }
+                    Value::Histogram(bounds, h) => {
+                        metric.set_histogram(merge_histogram(
+                            &proto::Histogram::default(),
+                            bounds,
+                            h,
+                        ));
+                    }
+                }
+                family.mut_metric().push(metric);
+            }
+        }
+    }
+
+    fn finish(self) -> Vec<MetricFamily> {
+        self.families
+            .into_iter()
+            .filter(|f| !f.get_metric().is_empty())
+            .collect()
+    }
+}
+
+fn same_labels(a: &[proto::LabelPair], b: &[proto::LabelPair]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.name() == y.name() && x.value() == y.value())
+}
+
+/// Adds `h` (per-bucket counts) to `base` (cumulative counts).
+fn merge_histogram(
+    base: &proto::Histogram,
+    bounds: &[f64],
+    h: &HistogramTotals,
+) -> proto::Histogram {
+    let mut out = proto::Histogram::default();
+    let mut cumulative = 0u64;
+    let buckets = bounds
+        .iter()
+        .enumerate()
+        .map(|(i, bound)| {
+            cumulative += h.buckets.get(i).copied().unwrap_or(0);
+            let previous = base.get_bucket().get(i).map_or(0, |b| b.cumulative_count());
+            let mut bucket = proto::Bucket::default();
+            bucket.set_upper_bound(*bound);
+            bucket.set_cumulative_count(previous + cumulative);
+            bucket
+        })
+        .collect();
+    out.set_bucket(buckets);
+    out.set_sample_count(base.get_sample_count() + h.count);
+    out.set_sample_sum(base.get_sample_sum() + h.sum);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_past_the_limit_become_other() {
+        let limiter = LabelLimiter::new(2);
+        assert_eq!(limiter.bound("site", "a"), "a");
+        assert_eq!(limiter.bound("site", "b"), "b");
+        assert_eq!(limiter.bound("site", "c"), "other");
+        assert_eq!(limiter.bound("site", "a"), "a");
+        assert_eq!(limiter.bound("queue", "c"), "c");
+    }
+
+    #[test]
+    fn service_metrics_register_and_render() {
+        let metrics = Metrics::new(200);
+        metrics.set_live_clients(3);
+        metrics.observe_request("/api/v1/tickets", "POST", 201, Duration::from_millis(3));
+        let text = metrics.render();
+        assert!(text.contains("golive_live_clients 3"));
+        assert!(text.contains(
+            "golive_http_requests_total{method=\"POST\",route=\"/api/v1/tickets\",status=\"201\"} 1"
+        ));
+    }
+
+    #[test]
+    fn merged_histograms_stay_cumulative() {
+        let h = HistogramTotals {
+            buckets: vec![1, 2, 3],
+            sum: 10.0,
+            count: 6,
+        };
+        let once = merge_histogram(&proto::Histogram::default(), &[1.0, 2.0], &h);
+        let twice = merge_histogram(&once, &[1.0, 2.0], &h);
+        let counts: Vec<u64> = twice
+            .get_bucket()
+            .iter()
+            .map(|b| b.cumulative_count())
+            .collect();
+        assert_eq!(counts, [2, 6]);
+        assert_eq!(twice.get_sample_count(), 12);
+    }
+}

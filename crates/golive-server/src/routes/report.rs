@@ -1,0 +1,141 @@
+//! Reports for any window, the live board and staffing.
+
+use crate::auth::{Caller, READERS};
+use crate::error::ApiError;
+use crate::extract::ApiQuery;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use golive_core::erlang::{self, ErlangInput};
+use golive_core::model::{QueueSettings, TicketDimension};
+use golive_core::time::{Millis, now_millis, parse_rfc3339};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Longest report window: a year, more than any go-live.
+const MAX_WINDOW_MS: Millis = 366 * 24 * 3600 * 1000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    from: Option<String>,
+    to: Option<String>,
+    group_by: Option<String>,
+    #[allow(dead_code)]
+    token: Option<String>,
+}
+
+pub async fn report(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ReportQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(READERS)?;
+    let from = query_time("from", query.from.as_deref())?;
+    let to = query_time("to", query.to.as_deref())?;
+    if from >= to {
+        return Err(ApiError::invalid("to", "must be after from"));
+    }
+    if to - from > MAX_WINDOW_MS {
+        return Err(ApiError::invalid(
+            "from",
+            "the window may span at most 366 days",
+        ));
+    }
+    let group_by = match query.group_by.as_deref().filter(|g| !g.is_empty()) {
+        None => None,
+        Some(text) => Some(TicketDimension::parse(text).ok_or_else(|| {
+            ApiError::invalid(
+                "group_by",
+                "must be one of site, department, application, category, severity, channel",
+            )
+        })?),
+    };
+    Ok(Json(state.views.report(from, to, group_by)))
+}
+
+pub async fn board(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(READERS)?;
+    let parts = state
+        .views
+        .board_parts(now_millis())
+        .ok_or_else(|| ApiError::unavailable("state unavailable"))?;
+    Ok(Json(parts.to_json(state.hub.active_alerts())))
+}
+
+pub async fn staffing(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(READERS)?;
+    let live = state
+        .views
+        .live_staffing(now_millis())
+        .ok_or_else(|| ApiError::unavailable("state unavailable"))?;
+    Ok(Json(json!(live)))
+}
+
+/// The what-if calculator. Targets default to a fresh queue's settings.
+pub async fn erlang_c(
+    caller: Caller,
+    ApiQuery(params): ApiQuery<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(READERS)?;
+    const KNOWN: [&str; 9] = [
+        "calls",
+        "interval_seconds",
+        "aht_seconds",
+        "answer_target_seconds",
+        "service_level",
+        "max_occupancy",
+        "shrinkage",
+        "asa_target_seconds",
+        "token",
+    ];
+    if let Some(unknown) = params.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(ApiError::invalid(unknown, "unknown parameter"));
+    }
+    let defaults = QueueSettings::default();
+    let number = |name: &str, default: Option<f64>| -> Result<f64, ApiError> {
+        match params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            Some(text) => text
+                .parse::<f64>()
+                .map_err(|_| ApiError::invalid(name, format!("{text:?} is not a number"))),
+            None => default.ok_or_else(|| ApiError::invalid(name, "is required")),
+        }
+    };
+    let input = ErlangInput {
+        calls: number("calls", None)?,
+        interval_seconds: number("interval_seconds", None)?,
+        aht_seconds: number("aht_seconds", None)?,
+        answer_target_seconds: number(
+            "answer_target_seconds",
+            Some(defaults.answer_target_seconds),
+        )?,
+        service_level_target: number("service_level", Some(defaults.service_level_target))?,
+        max_occupancy: number("max_occupancy", Some(defaults.max_occupancy))?,
+        shrinkage: number("shrinkage", Some(defaults.shrinkage))?,
+        asa_target_seconds: match params.contains_key("asa_target_seconds") {
+            true => Some(number("asa_target_seconds", None)?),
+            false => None,
+        },
+    };
+    let output = erlang::solve(&input).map_err(|e| ApiError::invalid(e.field, e.message))?;
+    Ok(Json(json!(output)))
+}
+
+/// Parses a timestamp from a query string. A `+` offset that arrived
+/// unencoded was turned into a space by form decoding; put it back.
+fn query_time(field: &str, text: Option<&str>) -> Result<Millis, ApiError> {
+    let text = text
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::invalid(field, "is required (RFC 3339)"))?;
+    parse_rfc3339(text)
+        .or_else(|| parse_rfc3339(&text.replace(' ', "+")))
+        .ok_or_else(|| ApiError::invalid(field, "must be an RFC 3339 timestamp with an offset"))
+}
