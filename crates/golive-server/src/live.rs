@@ -278,7 +278,14 @@ pub async fn live(
         site: query.site.filter(|s| !s.trim().is_empty()),
         queue: query.queue.filter(|q| !q.trim().is_empty()),
     };
-    Ok(upgrade.on_upgrade(move |socket| serve_socket(state, socket, scope)))
+    // Displays send nothing but pongs and closes: a small read buffer and
+    // no write buffering (boards go out whole) keep thousands of sockets
+    // cheap; the defaults (128 KiB each way) would dominate memory.
+    Ok(upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(64 * 1024)
+        .on_upgrade(move |socket| serve_socket(state, socket, scope)))
 }
 
 async fn serve_socket(state: Arc<AppState>, mut socket: WebSocket, scope: Scope) {
