@@ -38,6 +38,8 @@ pub struct Published {
     /// Publication counter (changes whenever the board does).
     pub version: u64,
     pub board: Value,
+    /// When it was published, for the push delay histogram.
+    pub published: Instant,
     scoped: Mutex<HashMap<Scope, Arc<Scoped>>>,
 }
 
@@ -53,6 +55,7 @@ impl Published {
             seq,
             version,
             board,
+            published: Instant::now(),
             scoped: Mutex::new(HashMap::new()),
         }
     }
@@ -305,6 +308,7 @@ async fn serve_socket(state: Arc<AppState>, mut socket: WebSocket, scope: Scope)
                     if changed.is_err() { break; }
                     let latest = boards.borrow_and_update().clone();
                     if !send(&mut socket, latest.for_scope(&scope).update.clone()).await { break; }
+                    state.metrics.observe_push_delay(latest.published.elapsed());
                 }
                 alert = alerts.recv() => match alert {
                     Ok(message) => if !send(&mut socket, message).await { break; },
