@@ -134,10 +134,12 @@ impl Scope {
                 .and_then(|by| by.get("site"))
                 .and_then(|s| s.get(site))
                 .cloned();
-            if let Some(by) = map.get_mut("tickets_by").and_then(Value::as_object_mut) {
-                if let Some(sites) = by.get_mut("site").and_then(Value::as_object_mut) {
-                    sites.retain(|name, _| name == site);
-                }
+            if let Some(sites) = map
+                .get_mut("tickets_by")
+                .and_then(|by| by.get_mut("site"))
+                .and_then(Value::as_object_mut)
+            {
+                sites.retain(|name, _| name == site);
             }
             map.insert("tickets".into(), figures.unwrap_or(Value::Null));
         }
