@@ -1,0 +1,712 @@
+//! Replay benchmark (issue #3): how long the real `golive serve` takes to
+//! become ready (`/readyz` 200) over a SQLite log of 1,000,000 realistic
+//! events, and how much memory the replayed state holds.
+//!
+//! The log is a generated go-live week (tickets created, worked, resolved,
+//! reopened and closed, late imports, six phone queues with ACD events out
+//! of order), decided command by command by the same `Ledger` the writer
+//! uses and committed through `Store::commit` in batches of 25,000 events
+//! with their projection rows, as `golive-server`'s writer builds them.
+//!
+//! Floor, in the same run: reading the same 1,000,000 events back with
+//! `Store::events_after` in pages of 10,000 (the server's replay page),
+//! without folding them into anything. The ratio time-to-ready / floor is
+//! what replay adds on top of reading the log.
+//!
+//! Memory: VmRSS of the server after replay, minus VmRSS of the same binary
+//! ready on an empty database, per event, per ticket and per call.
+//!
+//! Then the same ticket events and the same call events each in a log of
+//! their own, for memory per ticket and per call.
+//!
+//! Run: `cargo bench -p golive --bench replay` (`GOLIVE_BENCH_EVENTS` to
+//! change the number of events; `GOLIVE_BENCH_SPLIT=0` to skip the
+//! per-kind logs; `GOLIVE_BENCH_KEEP=1` to keep the database and print its
+//! path).
+
+use golive_core::event::{CallRecorded, Event, RecordedEvent, TicketId};
+use golive_core::input::{NewTicket, TicketPatch, TicketRef};
+use golive_core::ledger::{Command, Ledger, Outcome};
+use golive_core::model::{CallEventKind, Category, Channel, Severity, TicketStatus};
+use golive_core::time::Millis;
+use golive_store::{CommitBatch, Store};
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command as Process, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// 2026-03-02T00:00:00Z, the go-live.
+const START: Millis = 1_772_409_600_000;
+const MINUTE: Millis = 60_000;
+const HOUR: Millis = 60 * MINUTE;
+const WEEK: Millis = 7 * 24 * HOUR;
+/// Events per `Store::commit`.
+const BATCH: usize = 25_000;
+/// Events per `events_after` page: the server's replay page.
+const PAGE: u32 = 10_000;
+
+const SITES: [&str; 6] = [
+    "Main Campus",
+    "North Hospital",
+    "Children's Pavilion",
+    "East Clinic",
+    "Cancer Center",
+    "West Surgical",
+];
+const DEPARTMENTS: [&str; 16] = [
+    "Emergency",
+    "ICU",
+    "Med-Surg 4W",
+    "Med-Surg 5E",
+    "Pharmacy",
+    "Radiology",
+    "Lab",
+    "Labor & Delivery",
+    "NICU",
+    "Oncology",
+    "Cardiology",
+    "OR",
+    "PACU",
+    "Registration",
+    "Primary Care",
+    "Behavioral Health",
+];
+const APPLICATIONS: [&str; 12] = [
+    "Orders",
+    "Clinical Documentation",
+    "MAR",
+    "Pharmacy",
+    "Lab",
+    "Radiology",
+    "Scheduling",
+    "Registration",
+    "Billing",
+    "Anesthesia",
+    "Surgery",
+    "Results Review",
+];
+const QUEUES: [&str; 6] = [
+    "Physician Line",
+    "Nursing Line",
+    "Access Line",
+    "Pharmacy Line",
+    "Ancillary Line",
+    "Revenue Line",
+];
+const SUMMARIES: [&str; 6] = [
+    "Cannot find the sepsis order set in the ED order panel",
+    "MAR shows the dose as given twice after barcode scan",
+    "Needs access to the oncology treatment plan activity",
+    "Label printer at the nurses' station prints blank labels",
+    "Discharge navigator skips the medication reconciliation step",
+    "Lab results interface not filing to the chart since 07:00",
+];
+
+fn main() {
+    let events: u64 = std::env::var("GOLIVE_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(run(events));
+}
+
+async fn run(events: u64) {
+    println!(
+        "machine: {} cores; load average before: {}",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        load_average()
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("replay.db");
+    let url = format!("sqlite://{}", path.display());
+
+    // --- Write the log. -----------------------------------------------------
+    let started = Instant::now();
+    let commands = week_commands(events);
+    println!(
+        "generated {} commands in {:.1} s",
+        commands.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let store = golive_store::connect(&url).await.expect("connect");
+    let started = Instant::now();
+    let (tickets, calls, kinds) = write_log(store.as_ref(), commands, events).await;
+    let written = store.last_seq().await.expect("last seq");
+    assert_eq!(
+        written, events,
+        "the log holds exactly the events asked for"
+    );
+    let write_seconds = started.elapsed().as_secs_f64();
+    println!(
+        "wrote {written} events ({tickets} tickets, {calls} calls) through Store::commit in {write_seconds:.1} s ({:.0} events/s); database {:.0} MB",
+        written as f64 / write_seconds,
+        file_mb(&path)
+    );
+
+    // --- Floor: read the log back, no folding. -----------------------------
+    let floor_before = {
+        let first = read_floor(store.as_ref(), events).await;
+        first.min(read_floor(store.as_ref(), events).await)
+    };
+    drop(store);
+
+    // --- The real binary: empty database, then the 1M-event log. ------------
+    let empty_dir = tempfile::tempdir().expect("temp dir");
+    let empty_url = format!("sqlite://{}", empty_dir.path().join("empty.db").display());
+    let empty = Server::start(&empty_url).await;
+    let rss_empty = empty.rss_kb();
+    println!(
+        "empty database: ready after {:.3} s, VmRSS {:.1} MB",
+        empty.ready_after.as_secs_f64(),
+        rss_empty as f64 / 1024.0
+    );
+    drop(empty);
+
+    let mut readies = Vec::new();
+    let mut rss = 0;
+    let mut hwm = 0;
+    for run in 1..=3 {
+        let server = Server::start(&url).await;
+        let ready = server.ready_after.as_secs_f64();
+        let replay_log = server.replay_millis();
+        rss = server.rss_kb();
+        hwm = server.hwm_kb();
+        println!(
+            "run {run}: /readyz 200 after {ready:.2} s (server's own replay log: {}); VmRSS {:.0} MB, VmHWM {:.0} MB",
+            replay_log.map_or("n/a".into(), |ms| format!("{:.2} s", ms as f64 / 1000.0)),
+            rss as f64 / 1024.0,
+            hwm as f64 / 1024.0
+        );
+        readies.push(ready);
+    }
+    let store = golive_store::connect(&url).await.expect("connect");
+    let floor_after = read_floor(store.as_ref(), events).await;
+    drop(store);
+
+    let ready = readies.iter().copied().fold(f64::INFINITY, f64::min);
+    let floor = floor_before.min(floor_after);
+    let grown = (rss.saturating_sub(rss_empty) * 1024) as f64;
+    println!("\n== summary ({events} events, SQLite) ==");
+    println!(
+        "time to ready: best {ready:.2} s of {} runs {readies:.2?} (target < 10 s) = {:.0} events/s",
+        readies.len(),
+        events as f64 / ready
+    );
+    println!(
+        "floor, events_after pages of {PAGE} without folding: best {floor:.2} s of 3 reads (best {floor_before:.2} s of 2 before the servers, {floor_after:.2} s after) = {:.0} events/s",
+        events as f64 / floor
+    );
+    println!("ratio time-to-ready / floor: {:.2}x", ready / floor);
+    println!(
+        "memory after replay: VmRSS {:.0} MB ({:.0} MB over an empty server; peak VmHWM {:.0} MB) = {:.0} B/event; {} tickets + {} calls = {:.0} B per ticket-or-call",
+        rss as f64 / 1024.0,
+        grown / 1024.0 / 1024.0,
+        hwm as f64 / 1024.0,
+        grown / events as f64,
+        tickets,
+        calls,
+        grown / (tickets + calls) as f64
+    );
+
+    // Tickets and calls apart: the same events of each kind in a log of
+    // their own, so each gets its own figure.
+    if std::env::var("GOLIVE_BENCH_SPLIT").as_deref() != Ok("0") {
+        let ticket_events = kinds[0] + kinds[1];
+        for (name, limit, keep) in [
+            ("tickets only", ticket_events, true),
+            ("calls only", kinds[2], false),
+        ] {
+            let plan: Vec<Planned> = week_commands(events)
+                .into_iter()
+                .filter(|p| matches!(p, Planned::Call(..)) != keep)
+                .collect();
+            let split_dir = tempfile::tempdir().expect("temp dir");
+            let split_url = format!("sqlite://{}", split_dir.path().join("split.db").display());
+            let store = golive_store::connect(&split_url).await.expect("connect");
+            let (t, c, _) = write_log(store.as_ref(), plan, limit).await;
+            drop(store);
+            let server = Server::start(&split_url).await;
+            let grown = (server.rss_kb().saturating_sub(rss_empty) * 1024) as f64;
+            let per = if keep { t } else { c };
+            println!(
+                "{name}: {limit} events ({t} tickets, {c} calls) ready after {:.2} s; {:.0} MB over an empty server = {:.0} B per {}, {:.0} B/event",
+                server.ready_after.as_secs_f64(),
+                grown / 1024.0 / 1024.0,
+                grown / per as f64,
+                if keep { "ticket" } else { "call" },
+                grown / limit as f64
+            );
+        }
+    }
+    println!("load average after: {}", load_average());
+    if std::env::var("GOLIVE_BENCH_KEEP").is_ok_and(|v| v == "1") {
+        let kept = dir.keep();
+        println!("kept {}", kept.display());
+    }
+}
+
+/// Reads every event back in replay-sized pages; seconds taken.
+async fn read_floor(store: &dyn Store, events: u64) -> f64 {
+    let started = Instant::now();
+    let mut last = 0;
+    let mut count = 0u64;
+    loop {
+        let page = store.events_after(last, PAGE).await.expect("read page");
+        let Some(tail) = page.last() else { break };
+        last = tail.seq;
+        count += page.len() as u64;
+    }
+    assert_eq!(count, events);
+    started.elapsed().as_secs_f64()
+}
+
+/// Decides every command against a ledger, as the server's writer does, and
+/// commits the events with their projection rows in batches. Returns the
+/// number of tickets and calls.
+async fn write_log(
+    store: &dyn Store,
+    commands: Vec<Planned>,
+    limit: u64,
+) -> (usize, usize, [u64; 4]) {
+    let mut ledger = Ledger::new();
+    // Plan index of a creation → the id the ledger gave it.
+    let mut ids: Vec<Option<TicketId>> = Vec::new();
+    let mut pending: Vec<RecordedEvent> = Vec::with_capacity(BATCH);
+    let mut created = None;
+    let mut kinds = [0u64; 4];
+    for planned in commands {
+        if ledger.last_seq() >= limit {
+            break;
+        }
+        let (recorded_at, command) = match planned {
+            Planned::Create(at, plan, ticket) => {
+                if ids.len() <= plan {
+                    ids.resize(plan + 1, None);
+                }
+                created = Some(plan);
+                (at, Command::CreateTicket(*ticket))
+            }
+            Planned::Change(at, plan, patch) => {
+                let Some(id) = ids.get(plan).copied().flatten() else {
+                    continue;
+                };
+                (at, Command::UpdateTicket(TicketRef::Id(id), patch))
+            }
+            Planned::Call(at, call) => (at, Command::RecordCall(call)),
+        };
+        if pending.is_empty() {
+            ledger.begin_batch();
+        }
+        let (outcome, event) = ledger.decide(command).unwrap_or_else(|rejection| {
+            panic!("the generator made an invalid command: {rejection}")
+        });
+        if let (Outcome::TicketCreated(id), Some(plan)) = (outcome, created.take()) {
+            ids[plan] = Some(id);
+        }
+        if let Some(event) = event {
+            kinds[match event {
+                Event::TicketCreated(_) => 0,
+                Event::TicketChanged(_) => 1,
+                Event::CallRecorded(_) => 2,
+                Event::QueueConfigured(_) => 3,
+            }] += 1;
+            pending.push(RecordedEvent {
+                seq: ledger.last_seq(),
+                recorded_at,
+                event,
+            });
+        }
+        if pending.len() >= BATCH {
+            commit(store, &mut ledger, &mut pending).await;
+        }
+    }
+    if !pending.is_empty() {
+        commit(store, &mut ledger, &mut pending).await;
+    }
+    println!(
+        "events: {} tickets created, {} ticket changes, {} call events",
+        kinds[0], kinds[1], kinds[2]
+    );
+    let (tickets, calls) = ledger.counts();
+    (tickets, calls, kinds)
+}
+
+async fn commit(store: &dyn Store, ledger: &mut Ledger, pending: &mut Vec<RecordedEvent>) {
+    let first = pending.first().map_or(0, |e| e.seq);
+    let mut batch = Some(build_batch(ledger, pending));
+    let known = first - 1;
+    let last = store
+        .commit(known, &mut |missed: Vec<RecordedEvent>| {
+            assert!(missed.is_empty(), "nobody else writes this log");
+            batch.take().unwrap_or_default()
+        })
+        .await
+        .expect("commit");
+    assert_eq!(last, ledger.last_seq());
+    ledger.commit_batch();
+    pending.clear();
+}
+
+/// Projection rows for everything the batch touched, from the ledger's
+/// state after the batch: the writer's `build_batch`.
+fn build_batch(ledger: &Ledger, events: &[RecordedEvent]) -> CommitBatch {
+    let mut batch = CommitBatch::default();
+    let mut ticket_rows: HashSet<TicketId> = HashSet::new();
+    let mut call_rows: HashSet<&str> = HashSet::new();
+    for recorded in events {
+        match &recorded.event {
+            Event::TicketCreated(created) => {
+                if let Some(mut row) = ledger.ticket_record(created.id) {
+                    row.summary = created.summary.clone();
+                    row.reporter_role = created.reporter_role.clone();
+                    ticket_rows.insert(created.id);
+                    batch.tickets.push(row);
+                }
+            }
+            Event::TicketChanged(changed) => {
+                if ticket_rows.insert(changed.id)
+                    && let Some(row) = ledger.ticket_record(changed.id)
+                {
+                    batch.tickets.push(row);
+                }
+            }
+            Event::CallRecorded(call) => {
+                if call_rows.insert(call.call_id.as_str())
+                    && let Some(row) = ledger.call_record(&call.call_id)
+                {
+                    batch.calls.push(row);
+                }
+            }
+            Event::QueueConfigured(q) => {
+                batch.queues.retain(|(name, _)| name != &q.queue);
+                batch.queues.push((q.queue.clone(), q.settings));
+            }
+        }
+    }
+    batch.events = events.to_vec();
+    batch
+}
+
+// ---------------------------------------------------------------------------
+// The generated week.
+// ---------------------------------------------------------------------------
+
+/// A command with the time it is recorded, before ticket ids exist.
+enum Planned {
+    /// The `usize`-th ticket of the plan is created.
+    Create(Millis, usize, Box<NewTicket>),
+    /// A change of the ticket created by the `usize`-th creation.
+    Change(Millis, usize, TicketPatch),
+    Call(Millis, CallRecorded),
+}
+
+impl Planned {
+    fn recorded_at(&self) -> Millis {
+        match self {
+            Planned::Create(at, _, _) | Planned::Change(at, _, _) | Planned::Call(at, _) => *at,
+        }
+    }
+}
+
+/// splitmix64: deterministic and dependency-free.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    /// A time in the week, busier in the day than at night.
+    fn moment(&mut self) -> Millis {
+        loop {
+            let at = START + self.below(WEEK as u64) as Millis;
+            let hour = (at - START) / HOUR % 24;
+            let busy = if (7..19).contains(&hour) { 100 } else { 30 };
+            if self.chance(busy) {
+                return at;
+            }
+        }
+    }
+
+    fn pick<'a>(&mut self, names: &[&'a str]) -> &'a str {
+        names[self.below(names.len() as u64) as usize]
+    }
+}
+
+/// A go-live week of commands in recorded-time order, comfortably more than
+/// `events` accepted events (the writer stops at `events`).
+fn week_commands(events: u64) -> Vec<Planned> {
+    // About 2.5 events per ticket and 2.8 per call at these rates; 10 %
+    // spare so that truncating at `events` still ends inside the week.
+    let tickets = (events as f64 * 0.17) as usize;
+    let calls = (events as f64 * 0.24) as usize;
+    let mut rng = Rng(42);
+    let mut plan: Vec<Planned> = Vec::with_capacity(tickets * 3 + calls * 3);
+    for ticket in 0..tickets {
+        let opened_at = rng.moment();
+        let first_contact = rng.chance(25);
+        let late_import = rng.chance(5);
+        let recorded_at = if late_import {
+            opened_at + 6 * HOUR + rng.below(24 * HOUR as u64) as Millis
+        } else {
+            opened_at + rng.below(5 * MINUTE as u64) as Millis
+        };
+        let status = if first_contact {
+            TicketStatus::Resolved
+        } else if rng.chance(5) {
+            TicketStatus::Escalated
+        } else {
+            TicketStatus::Open
+        };
+        let resolved_at =
+            first_contact.then(|| opened_at + 2 * MINUTE + rng.below(13 * MINUTE as u64) as Millis);
+        plan.push(Planned::Create(
+            recorded_at,
+            ticket,
+            Box::new(NewTicket {
+                external_id: Some(format!("INC{ticket:08}")),
+                opened_at,
+                site: rng.pick(&SITES).into(),
+                department: rng.pick(&DEPARTMENTS).into(),
+                application: rng.pick(&APPLICATIONS).into(),
+                category: Category::ALL[rng.below(8) as usize],
+                severity: Severity::ALL[rng.below(4) as usize],
+                channel: Channel::ALL[rng.below(6) as usize],
+                summary: Some(SUMMARIES[rng.below(6) as usize].into()),
+                reporter_role: Some(if rng.chance(60) { "nurse" } else { "physician" }.into()),
+                status,
+                resolved_at,
+                assignee: None,
+                tier: None,
+            }),
+        ));
+        if late_import || first_contact {
+            continue;
+        }
+        // A live ticket's life: worked, maybe reassigned, resolved (some
+        // reopened and resolved again), closed a day later.
+        let mut at = recorded_at + rng.below(30 * MINUTE as u64) as Millis;
+        let mut change = |at: Millis, status: Option<TicketStatus>, rng: &mut Rng| {
+            let patch = TicketPatch {
+                status,
+                at,
+                assignee: Some(format!("desk-{}", rng.below(40))),
+                tier: status.is_none().then_some(2),
+            };
+            plan.push(Planned::Change(at, ticket, patch));
+        };
+        change(at, Some(TicketStatus::InProgress), &mut rng);
+        if rng.chance(30) {
+            at += rng.below(10 * MINUTE as u64) as Millis;
+            change(at, None, &mut rng);
+        }
+        if rng.chance(85) {
+            at += 10 * MINUTE + rng.below(8 * HOUR as u64) as Millis;
+            change(at, Some(TicketStatus::Resolved), &mut rng);
+            if rng.chance(10) {
+                at += 1 + rng.below(2 * HOUR as u64) as Millis;
+                change(at, Some(TicketStatus::Open), &mut rng);
+                at += 1 + rng.below(2 * HOUR as u64) as Millis;
+                change(at, Some(TicketStatus::Resolved), &mut rng);
+            }
+            if rng.chance(50) {
+                change(at + 24 * HOUR, Some(TicketStatus::Closed), &mut rng);
+            }
+        }
+    }
+    for call in 0..calls {
+        let call_id = format!("c-{call:09}");
+        let queue = rng.pick(&QUEUES);
+        let offered_at = rng.moment();
+        let mut push = |kind: CallEventKind, at: Millis, wrap: Option<f64>, rng: &mut Rng| {
+            // The ACD feed lags, a few events by minutes (out of order).
+            let lag = if rng.chance(3) {
+                rng.below(5 * MINUTE as u64)
+            } else {
+                rng.below(2_000)
+            };
+            let event = CallRecorded {
+                call_id: call_id.clone(),
+                queue: queue.into(),
+                event: kind,
+                at,
+                agent: (kind == CallEventKind::Answered).then(|| format!("a-{}", rng.below(60))),
+                wrap_seconds: wrap,
+            };
+            plan.push(Planned::Call(at + lag as Millis, event));
+        };
+        push(CallEventKind::Offered, offered_at, None, &mut rng);
+        let wait = rng.below(90_000) as Millis;
+        match rng.below(100) {
+            0..85 => {
+                push(CallEventKind::Answered, offered_at + wait, None, &mut rng);
+                let talk = 60_000 + rng.below(600_000) as Millis;
+                push(
+                    CallEventKind::Ended,
+                    offered_at + wait + talk,
+                    Some(30.0),
+                    &mut rng,
+                );
+            }
+            85..95 => push(CallEventKind::Abandoned, offered_at + wait, None, &mut rng),
+            _ => {}
+        }
+    }
+    plan.retain(|p| p.recorded_at() < START + WEEK);
+    plan.sort_by_key(Planned::recorded_at);
+    plan
+}
+
+// ---------------------------------------------------------------------------
+// The server process.
+// ---------------------------------------------------------------------------
+
+struct Server {
+    child: Child,
+    ready_after: Duration,
+    replay: mpsc::Receiver<u64>,
+}
+
+impl Server {
+    /// Spawns `golive serve` and waits for `/readyz` 200, timing from spawn.
+    async fn start(url: &str) -> Server {
+        let started = Instant::now();
+        let mut child = Process::new(env!("CARGO_BIN_EXE_golive"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", url])
+            .env("GOLIVE_ADMIN_TOKEN", "bench-admin-token")
+            .env("RUST_LOG", "info,sqlx=warn,tower_http=warn")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn golive");
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let (address_tx, address_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = address_tx.send(line);
+            }
+            for _ in lines {}
+        });
+        // The server logs "replay finished" with its own timing.
+        let (replay_tx, replay) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("replay finished")
+                    && let Some(ms) = field(&line, "millis=")
+                {
+                    let _ = replay_tx.send(ms);
+                }
+            }
+        });
+        let line = address_rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("golive printed its address");
+        let base = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("address in the first line")
+            .to_string();
+        let client = reqwest::Client::new();
+        let deadline = started + Duration::from_secs(600);
+        loop {
+            if let Ok(r) = client.get(format!("{base}/readyz")).send().await
+                && r.status() == reqwest::StatusCode::OK
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "server not ready after 600 s");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Server {
+            child,
+            ready_after: started.elapsed(),
+            replay,
+        }
+    }
+
+    fn status_kb(&self, key: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn rss_kb(&self) -> u64 {
+        self.status_kb("VmRSS:")
+    }
+
+    fn hwm_kb(&self) -> u64 {
+        self.status_kb("VmHWM:")
+    }
+
+    fn replay_millis(&self) -> Option<u64> {
+        self.replay.recv_timeout(Duration::from_secs(5)).ok()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The number after `key` in a log line (tracing prints `key=value`).
+fn field(line: &str, key: &str) -> Option<u64> {
+    let line = strip_ansi(line);
+    let rest = &line[line.find(key)? + key.len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// The line without ANSI colour sequences (`ESC [ … m`).
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn file_mb(path: &std::path::Path) -> f64 {
+    std::fs::metadata(path).map_or(0.0, |m| m.len() as f64 / 1e6)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "n/a".into())
+}
