@@ -19,7 +19,33 @@ use crate::model::{CallEventKind, Category, Channel, QueueSettings, Severity, Ti
 use crate::record::{CallRecord, TicketRecord};
 use crate::time::{Millis, format_rfc3339};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
+
+/// Hashes ticket ids, which the server hands out (sequence numbers), so no
+/// client can choose keys that collide: a multiply is enough, where the
+/// default SipHash costs more than the rest of a lookup. Keys that clients
+/// choose (external ids, call ids, names) keep the default hasher.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, id: u64) {
+        // Fibonacci hashing: sequential ids spread over every bucket, and
+        // the high bits (which the table also uses) are well mixed.
+        self.0 = (self.0 ^ id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
 
 /// A request to change state, already validated field by field.
 #[derive(Clone, Debug, PartialEq)]
@@ -62,25 +88,45 @@ struct TicketState {
     assignee: Option<Arc<str>>,
 }
 
-#[derive(Clone, Debug, Default)]
+/// What the ledger keeps of a call. A go-live week has half a million
+/// calls, so this is 48 plain bytes: times use `NOT_YET` for "no such event
+/// yet", names are ids in the ledger's name table, a missing wrap time is
+/// NaN.
+#[derive(Clone, Copy, Debug)]
 struct CallState {
-    queue: Option<Arc<str>>,
-    offered: Option<Millis>,
-    answered: Option<Millis>,
-    abandoned: Option<Millis>,
-    ended: Option<Millis>,
-    agent: Option<Arc<str>>,
-    wrap_seconds: Option<f64>,
+    offered: Millis,
+    answered: Millis,
+    abandoned: Millis,
+    ended: Millis,
+    wrap_seconds: f64,
+    queue: u32,
+    agent: u32,
 }
 
+/// Marks an event a call has not had.
+const NOT_YET: Millis = Millis::MIN;
+/// Marks a name a call does not have.
+const NO_NAME: u32 = u32::MAX;
+
 impl CallState {
+    const EMPTY: CallState = CallState {
+        offered: NOT_YET,
+        answered: NOT_YET,
+        abandoned: NOT_YET,
+        ended: NOT_YET,
+        wrap_seconds: f64::NAN,
+        queue: NO_NAME,
+        agent: NO_NAME,
+    };
+
     fn time_of(&self, kind: CallEventKind) -> Option<Millis> {
-        match kind {
+        let at = match kind {
             CallEventKind::Offered => self.offered,
             CallEventKind::Answered => self.answered,
             CallEventKind::Abandoned => self.abandoned,
             CallEventKind::Ended => self.ended,
-        }
+        };
+        (at != NOT_YET).then_some(at)
     }
 }
 
@@ -88,7 +134,7 @@ impl CallState {
 enum Undo {
     Ticket(TicketId, Option<TicketState>),
     External(Arc<str>, Option<TicketId>),
-    Call(Arc<str>, Option<CallState>),
+    Call(Box<str>, Option<CallState>),
     Queue(Arc<str>, Option<QueueSettings>),
     LastSeq(u64),
 }
@@ -97,9 +143,12 @@ enum Undo {
 #[derive(Default)]
 pub struct Ledger {
     last_seq: u64,
-    tickets: HashMap<TicketId, TicketState>,
+    tickets: HashMap<TicketId, TicketState, BuildHasherDefault<IdHasher>>,
     external_ids: HashMap<Arc<str>, TicketId>,
-    calls: HashMap<Arc<str>, CallState>,
+    calls: HashMap<Box<str>, CallState>,
+    /// Queue and agent names of calls, by id (see `CallState`).
+    call_names: Vec<Arc<str>>,
+    call_name_ids: HashMap<Arc<str>, u32>,
     queues: BTreeMap<Arc<str>, QueueSettings>,
     names: HashSet<Arc<str>>,
     undo: Option<Vec<Undo>>,
@@ -321,7 +370,9 @@ impl Ledger {
         self.last_seq = seq;
         match event {
             Event::TicketCreated(t) => {
-                let external_id = t.external_id.as_deref().map(|key| self.intern(key));
+                // External ids are unique per ticket: sharing them through
+                // `names` would only grow that set by one entry a ticket.
+                let external_id: Option<Arc<str>> = t.external_id.as_deref().map(Arc::from);
                 let state = TicketState {
                     external_id: external_id.clone(),
                     opened_at: t.opened_at,
@@ -373,27 +424,32 @@ impl Ledger {
                 }
             }
             Event::CallRecorded(call) => {
-                let key = self.intern_call_id(&call.call_id);
-                let queue = self.intern(&call.queue);
-                let agent = call.agent.as_deref().map(|a| self.intern(a));
-                self.remember(|l| Undo::Call(key.clone(), l.calls.get(&key).cloned()));
-                let state = self.calls.entry(key).or_default();
-                if state.queue.is_none() || call.event == CallEventKind::Offered {
-                    state.queue = Some(queue);
+                let queue = self.call_name(&call.queue);
+                let agent = call.agent.as_deref().map(|a| self.call_name(a));
+                let key = call.call_id.as_str();
+                self.remember(|l| Undo::Call(Box::from(key), l.calls.get(key).copied()));
+                if !self.calls.contains_key(key) {
+                    self.calls.insert(Box::from(key), CallState::EMPTY);
+                }
+                let Some(state) = self.calls.get_mut(key) else {
+                    return;
+                };
+                if state.queue == NO_NAME || call.event == CallEventKind::Offered {
+                    state.queue = queue;
                 }
                 match call.event {
-                    CallEventKind::Offered => state.offered = Some(call.at),
+                    CallEventKind::Offered => state.offered = call.at,
                     CallEventKind::Answered => {
-                        state.answered = Some(call.at);
-                        if agent.is_some() {
+                        state.answered = call.at;
+                        if let Some(agent) = agent {
                             state.agent = agent;
                         }
                     }
-                    CallEventKind::Abandoned => state.abandoned = Some(call.at),
+                    CallEventKind::Abandoned => state.abandoned = call.at,
                     CallEventKind::Ended => {
-                        state.ended = Some(call.at);
-                        if call.wrap_seconds.is_some() {
-                            state.wrap_seconds = call.wrap_seconds;
+                        state.ended = call.at;
+                        if let Some(wrap) = call.wrap_seconds {
+                            state.wrap_seconds = wrap;
                         }
                     }
                 }
@@ -406,13 +462,21 @@ impl Ledger {
         }
     }
 
-    /// Call ids are not interned in `names` (they are unique per call); this
-    /// reuses the map's own key when the call is known.
-    fn intern_call_id(&self, call_id: &str) -> Arc<str> {
-        match self.calls.get_key_value(call_id) {
-            Some((key, _)) => key.clone(),
-            None => Arc::from(call_id),
+    /// The id of a queue or agent name in the call name table. Names
+    /// added by a batch that is rolled back stay: they are only names.
+    fn call_name(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.call_name_ids.get(name) {
+            return id;
         }
+        let id = u32::try_from(self.call_names.len()).unwrap_or(NO_NAME - 1);
+        let shared: Arc<str> = Arc::from(name);
+        self.call_names.push(shared.clone());
+        self.call_name_ids.insert(shared, id);
+        id
+    }
+
+    fn call_name_of(&self, id: u32) -> Option<&str> {
+        self.call_names.get(id as usize).map(|name| &**name)
     }
 
     /// The queue's settings, or the contract's defaults if never configured.
@@ -449,13 +513,13 @@ impl Ledger {
         let c = self.calls.get(call_id)?;
         Some(CallRecord {
             call_id: call_id.to_string(),
-            queue: c.queue.as_deref().unwrap_or_default().to_string(),
-            offered_at: c.offered,
-            answered_at: c.answered,
-            abandoned_at: c.abandoned,
-            ended_at: c.ended,
-            agent: c.agent.as_deref().map(str::to_string),
-            wrap_seconds: c.wrap_seconds,
+            queue: self.call_name_of(c.queue).unwrap_or_default().to_string(),
+            offered_at: c.time_of(CallEventKind::Offered),
+            answered_at: c.time_of(CallEventKind::Answered),
+            abandoned_at: c.time_of(CallEventKind::Abandoned),
+            ended_at: c.time_of(CallEventKind::Ended),
+            agent: self.call_name_of(c.agent).map(str::to_string),
+            wrap_seconds: (!c.wrap_seconds.is_nan()).then_some(c.wrap_seconds),
         })
     }
 }
@@ -477,42 +541,44 @@ fn check_call_sequence(
     };
     match kind {
         CallEventKind::Offered => {
-            if let Some(later) = before("answered", state.answered)
-                .or_else(|| before("abandoned", state.abandoned))
-                .or_else(|| before("ended", state.ended))
+            if let Some(later) = before("answered", state.time_of(CallEventKind::Answered))
+                .or_else(|| before("abandoned", state.time_of(CallEventKind::Abandoned)))
+                .or_else(|| before("ended", state.time_of(CallEventKind::Ended)))
             {
                 return impossible(format!("offered at is after the call was already {later}"));
             }
         }
         CallEventKind::Answered => {
-            if state.abandoned.is_some() {
+            if state.time_of(CallEventKind::Abandoned).is_some() {
                 return impossible(
                     "the call was already abandoned; it cannot also be answered".into(),
                 );
             }
-            if let Some(first) = after("offered", state.offered) {
+            if let Some(first) = after("offered", state.time_of(CallEventKind::Offered)) {
                 return impossible(format!("answered before it was {first}"));
             }
-            if let Some(later) = before("ended", state.ended) {
+            if let Some(later) = before("ended", state.time_of(CallEventKind::Ended)) {
                 return impossible(format!("answered after the call {later}"));
             }
         }
         CallEventKind::Abandoned => {
-            if state.answered.is_some() || state.ended.is_some() {
+            if state.time_of(CallEventKind::Answered).is_some()
+                || state.time_of(CallEventKind::Ended).is_some()
+            {
                 return impossible(
                     "the call was already answered; it cannot also be abandoned".into(),
                 );
             }
-            if let Some(first) = after("offered", state.offered) {
+            if let Some(first) = after("offered", state.time_of(CallEventKind::Offered)) {
                 return impossible(format!("abandoned before it was {first}"));
             }
         }
         CallEventKind::Ended => {
-            if state.abandoned.is_some() {
+            if state.time_of(CallEventKind::Abandoned).is_some() {
                 return impossible("the call was abandoned; only answered calls end".into());
             }
-            if let Some(first) =
-                after("answered", state.answered).or_else(|| after("offered", state.offered))
+            if let Some(first) = after("answered", state.time_of(CallEventKind::Answered))
+                .or_else(|| after("offered", state.time_of(CallEventKind::Offered)))
             {
                 return impossible(format!("ended before it was {first}"));
             }
