@@ -24,7 +24,7 @@ use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
 };
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -45,7 +45,7 @@ pub const HANDLE_BUCKETS: &[f64] = &[
 /// Caps distinct values per label name.
 pub struct LabelLimiter {
     limit: usize,
-    seen: Mutex<std::collections::HashMap<&'static str, HashSet<String>>>,
+    seen: Mutex<HashMap<&'static str, HashSet<String>>>,
 }
 
 impl LabelLimiter {
@@ -80,6 +80,7 @@ pub struct Metrics {
     http_duration: HistogramVec,
     live_clients: IntGauge,
     publish_duration: Histogram,
+    push_delay: Histogram,
     events: IntCounterVec,
     limiter: Arc<LabelLimiter>,
 }
@@ -98,12 +99,12 @@ impl Metrics {
         let http_duration = HistogramVec::new(
             HistogramOpts::new(
                 "golive_http_request_duration_seconds",
-                "HTTP request latency by route template.",
+                "HTTP request latency by route template, method and status.",
             )
             .buckets(vec![
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
             ]),
-            &["route", "method"],
+            &["route", "method", "status"],
         )
         .unwrap_or_else(|_| unreachable_metric());
         let live_clients = IntGauge::new("golive_live_clients", "Connected live-board WebSockets.")
@@ -115,6 +116,16 @@ impl Metrics {
             )
             .buckets(vec![
                 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+            ]),
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let push_delay = Histogram::with_opts(
+            HistogramOpts::new(
+                "golive_live_push_delay_seconds",
+                "Time from a board's publication to its delivery to one display socket.",
+            )
+            .buckets(vec![
+                0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
             ]),
         )
         .unwrap_or_else(|_| unreachable_metric());
@@ -131,6 +142,7 @@ impl Metrics {
             Box::new(http_duration.clone()),
             Box::new(live_clients.clone()),
             Box::new(publish_duration.clone()),
+            Box::new(push_delay.clone()),
             Box::new(events.clone()),
         ] {
             let _ = registry.register(collector);
@@ -147,6 +159,7 @@ impl Metrics {
             http_duration,
             live_clients,
             publish_duration,
+            push_delay,
             events,
             limiter: Arc::new(LabelLimiter::new(max_label_values)),
         })
@@ -173,12 +186,17 @@ impl Metrics {
         self.publish_duration.observe(took.as_secs_f64());
     }
 
+    pub fn observe_push_delay(&self, took: Duration) {
+        self.push_delay.observe(took.as_secs_f64());
+    }
+
     fn observe_request(&self, route: &str, method: &str, status: u16, took: Duration) {
+        let status = status.to_string();
         self.http_requests
-            .with_label_values(&[route, method, &status.to_string()])
+            .with_label_values(&[route, method, &status])
             .inc();
         self.http_duration
-            .with_label_values(&[route, method])
+            .with_label_values(&[route, method, &status])
             .observe(took.as_secs_f64());
     }
 
@@ -199,8 +217,27 @@ fn unreachable_metric<T>() -> T {
     panic!("static metric definition is invalid")
 }
 
+/// The `method` label: the standard methods by name, anything else (a
+/// client may send any token as a method) as `other`, so the label stays
+/// bounded.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
+}
+
 /// Records request count and latency by route *template* (never the raw
-/// path, which holds ticket ids).
+/// path, which holds ticket ids) and status.
 pub async fn track(
     axum::extract::State(metrics): axum::extract::State<Arc<Metrics>>,
     request: Request<axum::body::Body>,
@@ -211,12 +248,12 @@ pub async fn track(
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".to_string());
-    let method = request.method().as_str().to_string();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     metrics.observe_request(
         &route,
-        &method,
+        method,
         response.status().as_u16(),
         started.elapsed(),
     );
@@ -324,8 +361,50 @@ impl Collector for DomainCollector {
                 golive_core::staffing::for_recent(&aggregator, now, views.staffing_settings());
             (totals, staffing)
         };
-        let bound = |label: &'static str, value: &str| self.limiter.bound(label, value);
-        let mut families = Families::default();
+        // Each distinct value is bounded once per scrape, in the order the
+        // series are written (the limiter admits first come, first served).
+        // When nothing is folded into `other`, series are unique as they
+        // come from the totals and need no collision check.
+        let mut order: Vec<(&'static str, &str)> = Vec::new();
+        for (site, application, _, _) in totals.tickets.keys() {
+            order.extend([
+                ("site", site.as_str()),
+                ("application", application.as_str()),
+            ]);
+        }
+        for (site, application, _) in totals.backlog.keys() {
+            order.extend([
+                ("site", site.as_str()),
+                ("application", application.as_str()),
+            ]);
+        }
+        order.extend(
+            totals
+                .resolution_seconds
+                .keys()
+                .map(|a| ("application", a.as_str())),
+        );
+        order.extend(totals.queues.keys().map(|q| ("queue", q.as_str())));
+        order.extend(staffing.iter().map(|line| ("queue", line.queue.as_str())));
+        let mut bounded: HashMap<(&'static str, &str), String> = HashMap::new();
+        let mut folded = false;
+        for (label, value) in order {
+            bounded.entry((label, value)).or_insert_with(|| {
+                let out = self.limiter.bound(label, value);
+                folded |= out != value;
+                out
+            });
+        }
+        let bound = |label: &'static str, value: &str| {
+            bounded
+                .get(&(label, value))
+                .cloned()
+                .unwrap_or_else(|| self.limiter.bound(label, value))
+        };
+        let mut families = Families {
+            merge: folded,
+            ..Families::default()
+        };
         for ((site, application, category, severity), (opened, resolved)) in &totals.tickets {
             let labels = [
                 ("site", bound("site", site)),
@@ -432,10 +511,16 @@ enum Value<'a> {
 }
 
 /// Builds metric families, merging series whose bounded labels collide
-/// (several values folded into `other`).
+/// (several values folded into `other`). Series are found by a hash of
+/// their label values, so a scrape stays linear in the number of series.
 #[derive(Default)]
 struct Families {
     families: Vec<MetricFamily>,
+    /// Per family (same index): label values → index of the series.
+    series: Vec<HashMap<Vec<String>, usize>>,
+    /// Whether series may collide (some value was folded into `other`);
+    /// without it every series is new and the index is skipped.
+    merge: bool,
 }
 
 impl Families {
@@ -446,35 +531,29 @@ impl Families {
         labels: &[(&str, String)],
         value: Value<'_>,
     ) {
-        let help = DOMAIN_FAMILIES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or("", |(_, h)| h);
         let index = match self.families.iter().position(|f| f.name() == name) {
             Some(index) => index,
             None => {
+                let help = DOMAIN_FAMILIES
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map_or("", |(_, h)| h);
                 let mut family = MetricFamily::default();
                 family.set_name(name.to_string());
                 family.set_help(help.to_string());
                 family.set_field_type(kind);
                 self.families.push(family);
+                self.series.push(HashMap::new());
                 self.families.len() - 1
             }
         };
-        let pairs: Vec<proto::LabelPair> = labels
-            .iter()
-            .map(|(key, value)| {
-                let mut pair = proto::LabelPair::default();
-                pair.set_name(key.to_string());
-                pair.set_value(value.clone());
-                pair
-            })
-            .collect();
+        let key: Option<Vec<String>> = self
+            .merge
+            .then(|| labels.iter().map(|(_, value)| value.clone()).collect());
         let family = &mut self.families[index];
-        let existing = family
-            .mut_metric()
-            .iter_mut()
-            .position(|m| same_labels(m.get_label(), &pairs));
+        let existing = key
+            .as_ref()
+            .and_then(|key| self.series[index].get(key).copied());
         match (existing, value) {
             (Some(i), Value::Number(n)) => {
                 let metric = &mut family.mut_metric()[i];
@@ -494,6 +573,15 @@ impl Families {
                 metric.set_histogram(merged);
             }
             (None, value) => {
+                let pairs: Vec<proto::LabelPair> = labels
+                    .iter()
+                    .map(|(key, value)| {
+                        let mut pair = proto::LabelPair::default();
+                        pair.set_name(key.to_string());
+                        pair.set_value(value.clone());
+                        pair
+                    })
+                    .collect();
                 let mut metric = proto::Metric::from_label(pairs);
                 match value {
                     Value::Number(n) if kind == MetricType::COUNTER => {
@@ -514,6 +602,9 @@ impl Families {
                         ));
                     }
                 }
+                if let Some(key) = key {
+                    self.series[index].insert(key, family.get_metric().len());
+                }
                 family.mut_metric().push(metric);
             }
         }
@@ -525,13 +616,6 @@ impl Families {
             .filter(|f| !f.get_metric().is_empty())
             .collect()
     }
-}
-
-fn same_labels(a: &[proto::LabelPair], b: &[proto::LabelPair]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(x, y)| x.name() == y.name() && x.value() == y.value())
 }
 
 /// Adds `h` (per-bucket counts) to `base` (cumulative counts).
@@ -584,6 +668,67 @@ mod tests {
         assert!(text.contains(
             "golive_http_requests_total{method=\"POST\",route=\"/api/v1/tickets\",status=\"201\"} 1"
         ));
+    }
+
+    #[test]
+    fn unknown_methods_are_one_label_value() {
+        use axum::http::Method;
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        let made_up = Method::from_bytes(b"BREW").expect("extension method");
+        assert_eq!(method_label(&made_up), "other");
+    }
+
+    #[test]
+    fn request_latency_is_labelled_by_status() {
+        let metrics = Metrics::new(200);
+        metrics.observe_request("/healthz", "GET", 200, Duration::from_millis(1));
+        assert!(metrics.render().contains(
+            "golive_http_request_duration_seconds_count{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"
+        ));
+    }
+
+    #[test]
+    fn colliding_series_merge() {
+        let h = HistogramTotals {
+            buckets: vec![1, 0, 0],
+            sum: 0.5,
+            count: 1,
+        };
+        let mut families = Families {
+            merge: true,
+            ..Families::default()
+        };
+        for queue in ["other", "other", "a"] {
+            let labels = [("queue", queue.to_string())];
+            families.add(
+                "golive_calls_offered_total",
+                MetricType::COUNTER,
+                &labels,
+                Value::Number(2.0),
+            );
+            families.add(
+                "golive_call_wait_duration_seconds",
+                MetricType::HISTOGRAM,
+                &labels,
+                Value::Histogram(&[1.0, 2.0], &h),
+            );
+        }
+        let out = families.finish();
+        let offered = out
+            .iter()
+            .find(|f| f.name() == "golive_calls_offered_total")
+            .expect("family");
+        let values: Vec<f64> = offered
+            .get_metric()
+            .iter()
+            .map(|m| m.get_counter().get_value())
+            .collect();
+        assert_eq!(values, [4.0, 2.0]);
+        let wait = out
+            .iter()
+            .find(|f| f.name() == "golive_call_wait_duration_seconds")
+            .expect("family");
+        assert_eq!(wait.get_metric()[0].get_histogram().get_sample_count(), 2);
     }
 
     #[test]

@@ -24,10 +24,14 @@ mod tests {
             .nth(1)
             .and_then(|rest| rest.split("```").next())
             .expect("a toml block in the README");
-        let config: golive_server::ServerConfig = toml::from_str(block).expect("README config parses");
+        let config: golive_server::ServerConfig =
+            toml::from_str(block).expect("README config parses");
         assert_eq!(config.push_interval_ms, 1000);
         assert_eq!(config.alerts.understaffed_by, 2);
-        assert!(config.validate().expect("valid").is_some(), "go_live_start parsed");
+        assert!(
+            config.validate().expect("valid").is_some(),
+            "go_live_start parsed"
+        );
     }
 
     #[test]
