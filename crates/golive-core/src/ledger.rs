@@ -392,13 +392,13 @@ impl Ledger {
                     tier: t.tier,
                     assignee: t.assignee.as_deref().map(|a| self.intern(a)),
                 };
-                self.remember(|l| Undo::Ticket(t.id, l.tickets.get(&t.id).cloned()));
-                self.tickets.insert(t.id, state);
+                // `insert` hands back what the undo log needs: one lookup
+                // a map instead of two.
+                let previous = self.tickets.insert(t.id, state);
+                self.remember(|_| Undo::Ticket(t.id, previous));
                 if let Some(key) = external_id {
-                    self.remember(|l| {
-                        Undo::External(key.clone(), l.external_ids.get(&key).copied())
-                    });
-                    self.external_ids.insert(key, t.id);
+                    let previous = self.external_ids.insert(key.clone(), t.id);
+                    self.remember(|_| Undo::External(key, previous));
                 }
             }
             Event::TicketChanged(change) => {

@@ -5,6 +5,10 @@
 //! transaction, commits once (one fsync shared by every request in the
 //! batch), then answers each request and hands the committed events to the
 //! read side. A request is answered only after its commit.
+//!
+//! A large batch is decided in parts of [`PART_EVENTS`] events, which the
+//! store writes while the writer decides the next part (all in the one
+//! transaction), so deciding and writing overlap instead of taking turns.
 
 use crate::views::Views;
 use golive_core::event::{Event, RecordedEvent, TicketId};
@@ -19,6 +23,11 @@ use tokio::sync::{mpsc, oneshot};
 /// Upper bound of commands decided in one transaction when many small
 /// requests are queued (one bulk request may exceed it on its own).
 const MAX_BATCH_COMMANDS: usize = 8192;
+
+/// Events per part of a large batch: the store writes one part while the
+/// writer decides the next (`Store::commit_parts`), so deciding and writing
+/// overlap. About one statement's worth of rows for either backend.
+const PART_EVENTS: usize = 1000;
 
 /// Per command: what it did, or why it was refused.
 pub type Decisions = Vec<Result<Outcome, Rejection>>;
@@ -138,39 +147,52 @@ async fn commit_requests(
     store: &Arc<dyn Store>,
     ledger: &mut Ledger,
     views: &Views,
-    mut requests: Vec<WriteRequest>,
+    requests: Vec<WriteRequest>,
 ) {
     let recorded_at = now_millis();
     let mut caught_up = Vec::new();
-    let mut decided: Vec<Decisions> = Vec::new();
-    let mut new_events: Vec<RecordedEvent> = Vec::new();
+    let mut replies = Vec::with_capacity(requests.len());
+    // Each request's commands, decided in order over the parts.
+    let mut pending = Vec::with_capacity(requests.len());
+    let mut decided: Vec<Decisions> = Vec::with_capacity(requests.len());
+    for request in requests {
+        decided.push(Vec::with_capacity(request.commands.len()));
+        pending.push(request.commands.into_iter());
+        replies.push(request.reply);
+    }
+    let mut next_request = 0;
+    let mut started = false;
     let result = store
-        .commit(ledger.last_seq(), &mut |missed: Vec<RecordedEvent>| {
-            for event in &missed {
-                ledger.apply(event);
+        .commit_parts(ledger.last_seq(), &mut |missed: Vec<RecordedEvent>| {
+            if !std::mem::replace(&mut started, true) {
+                for event in &missed {
+                    ledger.apply(event);
+                }
+                caught_up = missed;
+                ledger.begin_batch();
             }
-            caught_up = missed;
-            ledger.begin_batch();
-            decided.clear();
-            new_events.clear();
-            for request in requests.iter_mut() {
-                let decisions = std::mem::take(&mut request.commands)
-                    .into_iter()
-                    .map(|command| {
-                        let (outcome, event) = ledger.decide(command)?;
-                        if let Some(event) = event {
-                            new_events.push(RecordedEvent {
-                                seq: ledger.last_seq(),
-                                recorded_at,
-                                event,
-                            });
-                        }
-                        Ok(outcome)
-                    })
-                    .collect();
-                decided.push(decisions);
+            let mut events = Vec::with_capacity(PART_EVENTS);
+            while events.len() < PART_EVENTS && next_request < pending.len() {
+                let Some(command) = pending[next_request].next() else {
+                    next_request += 1;
+                    continue;
+                };
+                let decision = ledger.decide(command).map(|(outcome, event)| {
+                    if let Some(event) = event {
+                        events.push(RecordedEvent {
+                            seq: ledger.last_seq(),
+                            recorded_at,
+                            event,
+                        });
+                    }
+                    outcome
+                });
+                decided[next_request].push(decision);
             }
-            build_batch(ledger, &new_events)
+            let mut part = build_batch(ledger, &events);
+            // The store hands the events back once committed.
+            part.events = events;
+            part
         })
         .await;
     // Events other writers committed are real whether or not ours landed.
@@ -178,32 +200,44 @@ async fn commit_requests(
         views.apply(&caught_up);
     }
     match result {
-        Ok(_) => {
+        Ok((_, new_events)) => {
             ledger.commit_batch();
             if !new_events.is_empty() {
                 views.apply(&new_events);
             }
-            for (request, decisions) in requests.into_iter().zip(decided) {
+            for (reply, decisions) in replies.into_iter().zip(decided) {
                 // A client that went away still had its write committed.
-                let _ = request.reply.send(Ok(decisions));
+                let _ = reply.send(Ok(decisions));
             }
         }
         Err(error) => {
             ledger.rollback_batch();
             tracing::error!(error = %error, "commit failed; the batch was rolled back");
-            for request in requests {
-                let _ = request.reply.send(Err(error.to_string()));
+            for reply in replies {
+                let _ = reply.send(Err(error.to_string()));
             }
         }
     }
 }
 
-/// Projection rows for everything the batch touched, from the ledger's
-/// state after the batch (so a ticket created and updated in one batch is
-/// written once, as it ends up).
+/// Projection rows for everything one part touched, from the ledger's
+/// state after that part (so a ticket created and updated in one part is
+/// written once, as it ends up; a later part that changes it writes it
+/// again). The events themselves are moved into the part by the caller.
 fn build_batch(ledger: &Ledger, events: &[RecordedEvent]) -> CommitBatch {
     let mut batch = CommitBatch::default();
-    let mut ticket_rows: HashSet<TicketId> = HashSet::new();
+    let Some(first) = events.first().map(|e| e.seq) else {
+        return batch;
+    };
+    let ticket_events = events
+        .iter()
+        .filter(|e| matches!(e.event, Event::TicketCreated(_) | Event::TicketChanged(_)))
+        .count();
+    batch.tickets.reserve(ticket_events);
+    // Tickets changed in this batch that it did not create (a ticket's id
+    // is the seq of its creating event, so those created here are the ids
+    // from `first` on, and their rows are written with their creation).
+    let mut changed_rows: HashSet<TicketId> = HashSet::new();
     let mut call_rows: HashSet<&str> = HashSet::new();
     for recorded in events {
         match &recorded.event {
@@ -211,12 +245,12 @@ fn build_batch(ledger: &Ledger, events: &[RecordedEvent]) -> CommitBatch {
                 if let Some(mut row) = ledger.ticket_record(created.id) {
                     row.summary = created.summary.clone();
                     row.reporter_role = created.reporter_role.clone();
-                    ticket_rows.insert(created.id);
                     batch.tickets.push(row);
                 }
             }
             Event::TicketChanged(changed) => {
-                if ticket_rows.insert(changed.id)
+                if changed.id < first
+                    && changed_rows.insert(changed.id)
                     && let Some(row) = ledger.ticket_record(changed.id)
                 {
                     batch.tickets.push(row);
@@ -235,6 +269,5 @@ fn build_batch(ledger: &Ledger, events: &[RecordedEvent]) -> CommitBatch {
             }
         }
     }
-    batch.events = events.to_vec();
     batch
 }

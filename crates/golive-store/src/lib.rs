@@ -35,7 +35,7 @@ pub struct CommitBatch {
 /// Builds a batch inside the commit, after the writer holds the log's lock.
 /// It receives the events other writers committed since `known_last` (to
 /// fold in before deciding) and returns what to write, numbered from the
-/// last of those + 1.
+/// last of those + 1 (or, for [`Store::commit_parts`], one part of it).
 pub type BatchBuilder<'a> = dyn FnMut(Vec<RecordedEvent>) -> CommitBatch + Send + 'a;
 
 /// Filters for listing tickets, newest first.
@@ -50,13 +50,16 @@ pub struct TicketFilter {
     pub limit: u32,
 }
 
-/// A stored token, without its secret.
+/// A stored token, without its secret. Serialized as the API shows it
+/// (times as RFC 3339, like every timestamp in the API).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct TokenInfo {
     pub id: i64,
     pub name: String,
     pub role: Role,
+    #[serde(serialize_with = "golive_core::time::rfc3339::serialize")]
     pub created_at: Millis,
+    #[serde(serialize_with = "golive_core::time::rfc3339::option::serialize")]
     pub revoked_at: Option<Millis>,
 }
 
@@ -77,7 +80,45 @@ pub trait Store: Send + Sync + 'static {
         &self,
         known_last: u64,
         build: &mut BatchBuilder<'_>,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<u64, StoreError> {
+        self.commit_events(known_last, build)
+            .await
+            .map(|(last, _)| last)
+    }
+
+    /// [`Store::commit`], handing back the batch's events once they are
+    /// committed, so that a caller who publishes them (the server's writer)
+    /// moves them into the batch instead of keeping a copy.
+    async fn commit_events(
+        &self,
+        known_last: u64,
+        build: &mut BatchBuilder<'_>,
+    ) -> Result<(u64, Vec<RecordedEvent>), StoreError> {
+        let mut built = false;
+        self.commit_parts(known_last, &mut |missed| {
+            if std::mem::replace(&mut built, true) {
+                CommitBatch::default()
+            } else {
+                build(missed)
+            }
+        })
+        .await
+    }
+
+    /// [`Store::commit_events`] for a batch built in parts, all in one
+    /// transaction: `build` is first called with the events other writers
+    /// committed since `known_last`, then again with none after each part
+    /// it returns, until it returns a part without events. The database
+    /// writes one part while the next is being built, so deciding a large
+    /// batch overlaps with writing it. Each part's events continue the
+    /// previous part's sequence numbers; its rows are the projection rows
+    /// as they stand after that part (a row may be written by several parts
+    /// and ends up as the last one wrote it).
+    async fn commit_parts(
+        &self,
+        known_last: u64,
+        build: &mut BatchBuilder<'_>,
+    ) -> Result<(u64, Vec<RecordedEvent>), StoreError>;
 
     /// Events with `seq > after`, in order, at most `limit`.
     async fn events_after(&self, after: u64, limit: u32) -> Result<Vec<RecordedEvent>, StoreError>;

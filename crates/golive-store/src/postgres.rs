@@ -3,13 +3,66 @@
 //! (`SELECT … FOR UPDATE`), so sequence numbers are handed out gap-free and
 //! transactions commit in sequence order; a writer that finds the counter
 //! ahead of what it knows folds in the other writers' events first.
+//!
+//! Rows are written as `INSERT … SELECT * FROM UNNEST($1::bigint[], …)`:
+//! one array parameter per column whatever the row count, so a bulk insert
+//! is a handful of binds and every batch size shares one prepared statement
+//! (a multi-row `VALUES` list is a new statement for each size, and costs a
+//! parameter per value to bind and to plan). The inserts of one chunk
+//! (events, new tickets, changed tickets, calls) are one statement of
+//! data-modifying CTEs: one round trip, during which the next chunk is
+//! prepared.
 
-use crate::shared::{backend_queries, store_impl};
+use crate::shared::{
+    CALL_COLUMNS, CALL_UPSERT, Chunk, EVENT_COLUMNS, TICKET_COLUMNS, TICKET_UPSERT,
+    backend_queries, encode_event, store_impl,
+};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 backend_queries!(sqlx::Postgres);
+
+/// Rows of each kind in one statement: bounds the size of one message to
+/// the server.
+const CHUNK_ROWS: usize = 10_000;
+
+/// `UNNEST($first::type[], …)` over consecutive parameters.
+fn unnest(first: usize, types: &[&str]) -> String {
+    let arrays: Vec<String> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("${}::{t}[]", first + i))
+        .collect();
+    format!("UNNEST({})", arrays.join(", "))
+}
+
+const EVENT_TYPES: [&str; 4] = ["bigint", "bigint", "text", "text"];
+const TICKET_TYPES: [&str; 16] = [
+    "bigint", "text", "bigint", "text", "text", "text", "text", "bigint", "text", "text", "text",
+    "text", "bigint", "text", "bigint", "bigint",
+];
+const CALL_TYPES: [&str; 8] = [
+    "text", "text", "bigint", "bigint", "bigint", "bigint", "text", "float8",
+];
+
+/// A chunk's rows in one statement: the events, the tickets created in the
+/// part (plain INSERT), the other tickets it changed (upsert) and calls,
+/// as data-modifying CTEs (empty arrays insert nothing). One text for every
+/// chunk, so it is prepared once per connection.
+static WRITE_ROWS: LazyLock<String> = LazyLock::new(|| {
+    let events = unnest(1, &EVENT_TYPES);
+    let created = unnest(5, &TICKET_TYPES);
+    let changed = unnest(21, &TICKET_TYPES);
+    let calls = unnest(37, &CALL_TYPES);
+    format!(
+        "WITH new_events AS (INSERT INTO events ({EVENT_COLUMNS}) SELECT * FROM {events}), \
+         created AS (INSERT INTO tickets ({TICKET_COLUMNS}) SELECT * FROM {created}), \
+         changed AS (INSERT INTO tickets ({TICKET_COLUMNS}) SELECT * FROM {changed}{TICKET_UPSERT}) \
+         INSERT INTO calls ({CALL_COLUMNS}) SELECT * FROM {calls}{CALL_UPSERT}"
+    )
+});
 
 /// A PostgreSQL database.
 pub struct PgStore {
@@ -29,6 +82,157 @@ impl PgStore {
             .await?;
         Ok(PgStore { pool })
     }
+
+    /// PostgreSQL checkpoints on its own: nothing to do after a commit.
+    fn committed(&self) {}
 }
 
 store_impl!(PgStore, "postgres", begin = "BEGIN", lock = " FOR UPDATE");
+
+/// One array per column of a chunk's events.
+#[derive(Default)]
+struct EventColumns {
+    seq: Vec<i64>,
+    recorded_at: Vec<i64>,
+    kind: Vec<&'static str>,
+    payload: Vec<String>,
+}
+
+/// One array per column of a chunk of ticket rows.
+#[derive(Default)]
+struct TicketColumns {
+    id: Vec<i64>,
+    external_id: Vec<Option<String>>,
+    opened_at: Vec<i64>,
+    site: Vec<String>,
+    department: Vec<String>,
+    application: Vec<String>,
+    category: Vec<&'static str>,
+    severity: Vec<i64>,
+    channel: Vec<&'static str>,
+    summary: Vec<Option<String>>,
+    reporter_role: Vec<Option<String>>,
+    status: Vec<&'static str>,
+    resolved_at: Vec<Option<i64>>,
+    assignee: Vec<Option<String>>,
+    tier: Vec<Option<i64>>,
+    updated_at: Vec<i64>,
+}
+
+impl TicketColumns {
+    fn from_rows(rows: Vec<TicketRecord>) -> Self {
+        let mut c = TicketColumns::default();
+        for t in rows {
+            c.id.push(to_i64(t.id));
+            c.external_id.push(t.external_id);
+            c.opened_at.push(t.opened_at);
+            c.site.push(t.site);
+            c.department.push(t.department);
+            c.application.push(t.application);
+            c.category.push(t.category.as_str());
+            c.severity.push(i64::from(t.severity.level()));
+            c.channel.push(t.channel.as_str());
+            c.summary.push(t.summary);
+            c.reporter_role.push(t.reporter_role);
+            c.status.push(t.status.as_str());
+            c.resolved_at.push(t.resolved_at);
+            c.assignee.push(t.assignee);
+            c.tier.push(t.tier.map(i64::from));
+            c.updated_at.push(t.updated_at);
+        }
+        c
+    }
+
+    fn bind<'q>(
+        self,
+        query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        query
+            .bind(self.id)
+            .bind(self.external_id)
+            .bind(self.opened_at)
+            .bind(self.site)
+            .bind(self.department)
+            .bind(self.application)
+            .bind(self.category)
+            .bind(self.severity)
+            .bind(self.channel)
+            .bind(self.summary)
+            .bind(self.reporter_role)
+            .bind(self.status)
+            .bind(self.resolved_at)
+            .bind(self.assignee)
+            .bind(self.tier)
+            .bind(self.updated_at)
+    }
+}
+
+/// One array per column of a chunk of call rows.
+#[derive(Default)]
+struct CallColumns {
+    call_id: Vec<String>,
+    queue: Vec<String>,
+    offered_at: Vec<Option<i64>>,
+    answered_at: Vec<Option<i64>>,
+    abandoned_at: Vec<Option<i64>>,
+    ended_at: Vec<Option<i64>>,
+    agent: Vec<Option<String>>,
+    wrap_seconds: Vec<Option<f64>>,
+}
+
+/// One chunk's rows as column arrays, ready to bind.
+struct Rows {
+    events: EventColumns,
+    created: TicketColumns,
+    changed: TicketColumns,
+    calls: CallColumns,
+}
+
+fn prepare_rows(chunk: Chunk<'_>) -> Result<Rows, StoreError> {
+    let mut events = EventColumns::default();
+    for e in chunk.events {
+        events.seq.push(to_i64(e.seq));
+        events.recorded_at.push(e.recorded_at);
+        events.kind.push(e.event.kind());
+        events.payload.push(encode_event(&e.event));
+    }
+    let mut calls = CallColumns::default();
+    for c in chunk.calls {
+        calls.call_id.push(c.call_id);
+        calls.queue.push(c.queue);
+        calls.offered_at.push(c.offered_at);
+        calls.answered_at.push(c.answered_at);
+        calls.abandoned_at.push(c.abandoned_at);
+        calls.ended_at.push(c.ended_at);
+        calls.agent.push(c.agent);
+        calls.wrap_seconds.push(c.wrap_seconds);
+    }
+    Ok(Rows {
+        events,
+        created: TicketColumns::from_rows(chunk.created),
+        changed: TicketColumns::from_rows(chunk.changed),
+        calls,
+    })
+}
+
+async fn execute_rows(conn: &mut DbConnection, rows: Rows) -> Result<(), StoreError> {
+    let query = sqlx::query(&WRITE_ROWS)
+        .bind(rows.events.seq)
+        .bind(rows.events.recorded_at)
+        .bind(rows.events.kind)
+        .bind(rows.events.payload);
+    let query = rows.changed.bind(rows.created.bind(query));
+    let calls = rows.calls;
+    query
+        .bind(calls.call_id)
+        .bind(calls.queue)
+        .bind(calls.offered_at)
+        .bind(calls.answered_at)
+        .bind(calls.abandoned_at)
+        .bind(calls.ended_at)
+        .bind(calls.agent)
+        .bind(calls.wrap_seconds)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -1,18 +1,42 @@
 //! SQL shared by both backends.
 //!
 //! The statements are the same text for SQLite and PostgreSQL (`$n`
-//! placeholders work in both, `QueryBuilder` writes the right ones for bulk
-//! statements), but sqlx types are per database, so the functions are
-//! stamped out once per backend by `backend_queries!` instead of written
-//! twice.
+//! placeholders work in both), but sqlx types are per database, so the
+//! functions are stamped out once per backend by `backend_queries!` instead
+//! of written twice. The one exception is how rows get in: each backend has
+//! its fastest multi-row form (`prepare_rows` and `execute_rows` in
+//! sqlite.rs and postgres.rs), with the upsert rules shared here
+//! (`TICKET_UPSERT`, `CALL_UPSERT`), and the commit loop that feeds them
+//! (`write_parts`) is shared.
 
-use crate::StoreError;
+use crate::{CommitBatch, StoreError};
 use golive_core::event::{Event, RecordedEvent};
 use golive_core::model::{Category, Channel, Role, Severity, TicketStatus};
+use golive_core::record::{CallRecord, TicketRecord};
 
-/// Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters
-/// and PostgreSQL's 65,535 for the widest table (16 columns).
-pub(crate) const ROWS_PER_STATEMENT: usize = 1000;
+pub(crate) const EVENT_COLUMNS: &str = "seq, recorded_at, kind, payload";
+
+pub(crate) const TICKET_COLUMNS: &str = "id, external_id, opened_at, site, department, application, category, \
+     severity, channel, summary, reporter_role, status, resolved_at, assignee, tier, updated_at";
+
+/// Text given at creation (summary, reporter role) and the ticket's identity
+/// never change after the first insert.
+pub(crate) const TICKET_UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
+     resolved_at = excluded.resolved_at, assignee = excluded.assignee, tier = excluded.tier, \
+     updated_at = excluded.updated_at";
+
+pub(crate) const CALL_COLUMNS: &str =
+    "call_id, queue, offered_at, answered_at, abandoned_at, ended_at, agent, wrap_seconds";
+
+/// Merge: what a call's events recorded is never unset, so a row that does
+/// not carry a field keeps the stored value.
+pub(crate) const CALL_UPSERT: &str = " ON CONFLICT (call_id) DO UPDATE SET queue = excluded.queue, \
+     offered_at = COALESCE(excluded.offered_at, calls.offered_at), \
+     answered_at = COALESCE(excluded.answered_at, calls.answered_at), \
+     abandoned_at = COALESCE(excluded.abandoned_at, calls.abandoned_at), \
+     ended_at = COALESCE(excluded.ended_at, calls.ended_at), \
+     agent = COALESCE(excluded.agent, calls.agent), \
+     wrap_seconds = COALESCE(excluded.wrap_seconds, calls.wrap_seconds)";
 
 pub(crate) const SELECT_TICKET: &str = "SELECT id, external_id, opened_at, site, department, application, category, \
      severity, channel, summary, reporter_role, status, resolved_at, assignee, tier, updated_at FROM tickets";
@@ -78,6 +102,99 @@ pub(crate) fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
+/// Refuses events that do not continue the log from `last` one by one: the
+/// writer numbers events from the log's last, so anything else is a bug
+/// that must not reach the disk as a gap or a duplicate.
+pub(crate) fn check_sequence(events: &[RecordedEvent], last: u64) -> Result<(), StoreError> {
+    for (offset, e) in events.iter().enumerate() {
+        let expected = last + 1 + offset as u64;
+        if e.seq != expected {
+            return Err(StoreError::SequenceGap {
+                expected,
+                found: e.seq,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The rows of one statement execution: up to `CHUNK_ROWS` of each kind.
+pub(crate) struct Chunk<'e> {
+    pub events: &'e [RecordedEvent],
+    pub created: Vec<TicketRecord>,
+    pub changed: Vec<TicketRecord>,
+    pub calls: Vec<CallRecord>,
+}
+
+/// One part of a commit (see [`crate::Store::commit_parts`]), checked
+/// and cut into [`Chunk`]s of at most `rows` rows of each kind.
+pub(crate) struct Part {
+    rows: usize,
+    /// The log's last sequence number once this part is written.
+    pub last: u64,
+    events: Vec<RecordedEvent>,
+    next_event: usize,
+    created: std::vec::IntoIter<TicketRecord>,
+    changed: std::vec::IntoIter<TicketRecord>,
+    calls: std::vec::IntoIter<CallRecord>,
+    pub queues: Vec<(String, golive_core::model::QueueSettings)>,
+}
+
+impl Part {
+    /// The part that continues the log after `last`, or `None` for a batch
+    /// without events (the end of the parts).
+    pub(crate) fn start(
+        batch: CommitBatch,
+        last: u64,
+        rows: usize,
+    ) -> Result<Option<Part>, StoreError> {
+        if batch.events.is_empty() {
+            return Ok(None);
+        }
+        check_sequence(&batch.events, last)?;
+        // A ticket's id is the sequence number of the event that created
+        // it, so a row numbered after the log's last was created in this
+        // part: a plain INSERT (an upsert's conflict check costs about as
+        // much as the insert itself, and a conflict there would mean a
+        // corrupt table, which must fail the commit rather than be
+        // overwritten). Rows of older tickets are upserts (`TICKET_UPSERT`).
+        let (created, changed): (Vec<TicketRecord>, Vec<TicketRecord>) =
+            batch.tickets.into_iter().partition(|t| t.id > last);
+        Ok(Some(Part {
+            rows,
+            last: last + batch.events.len() as u64,
+            events: batch.events,
+            next_event: 0,
+            created: created.into_iter(),
+            changed: changed.into_iter(),
+            calls: batch.calls.into_iter(),
+            queues: batch.queues,
+        }))
+    }
+
+    /// The next chunk of rows, or `None` once all are handed out.
+    pub(crate) fn next_chunk(&mut self) -> Option<Chunk<'_>> {
+        let end = (self.next_event + self.rows).min(self.events.len());
+        let events = &self.events[self.next_event..end];
+        self.next_event = end;
+        let chunk = Chunk {
+            events,
+            created: self.created.by_ref().take(self.rows).collect(),
+            changed: self.changed.by_ref().take(self.rows).collect(),
+            calls: self.calls.by_ref().take(self.rows).collect(),
+        };
+        let empty = chunk.events.is_empty()
+            && chunk.created.is_empty()
+            && chunk.changed.is_empty()
+            && chunk.calls.is_empty();
+        (!empty).then_some(chunk)
+    }
+
+    pub(crate) fn into_events(self) -> Vec<RecordedEvent> {
+        self.events
+    }
+}
+
 /// Generates the backend's query functions for the sqlx database `$db`.
 macro_rules! backend_queries {
     ($db:ty) => {
@@ -114,90 +231,80 @@ macro_rules! backend_queries {
                 .collect()
         }
 
-        /// Writes a decided batch inside the caller's transaction, after
-        /// checking that it continues the log without a gap.
-        pub(crate) async fn write_batch(
+        /// Writes what `build` returns, part after part, inside the caller's
+        /// transaction, after checking that each part continues the log
+        /// without a gap. Rows go in as the backend's multi-row statements
+        /// (`prepare_rows`, `execute_rows` in sqlite.rs and postgres.rs),
+        /// a chunk at a time, and the next chunk's arguments (or, after a
+        /// part's last chunk, the next part and its first chunk's
+        /// arguments) are built while the database executes the current
+        /// one. Parts are taken by value so that row text moves into the
+        /// statements' arguments instead of being copied; the events are
+        /// handed back.
+        pub(crate) async fn write_parts(
             conn: &mut DbConnection,
             last_in_log: u64,
-            batch: &CommitBatch,
-        ) -> Result<u64, StoreError> {
-            let Some(first) = batch.events.first() else { return Ok(last_in_log) };
-            if first.seq != last_in_log + 1 {
-                return Err(StoreError::SequenceGap { expected: last_in_log + 1, found: first.seq });
+            first_part: CommitBatch,
+            build: &mut crate::BatchBuilder<'_>,
+        ) -> Result<(u64, Vec<RecordedEvent>), StoreError> {
+            /// What was built while a chunk executed.
+            enum Ahead<R> {
+                Chunk(R),
+                Part(Option<Part>, Option<R>),
             }
-            // The writer numbers events from the log's last; anything else is
-            // a bug that must not reach the disk as a gap or a duplicate.
-            for (offset, e) in batch.events.iter().enumerate() {
-                let expected = last_in_log + 1 + offset as u64;
-                if e.seq != expected {
-                    return Err(StoreError::SequenceGap { expected, found: e.seq });
+            let mut last = last_in_log;
+            let mut written: Vec<RecordedEvent> = Vec::new();
+            let mut current = Part::start(first_part, last, CHUNK_ROWS)?;
+            let mut rows = match current.as_mut() {
+                Some(part) => part.next_chunk().map(prepare_rows).transpose()?,
+                None => None,
+            };
+            while let (Some(part), Some(chunk_rows)) = (current.as_mut(), rows.take()) {
+                let execute = execute_rows(&mut *conn, chunk_rows);
+                let ahead = async {
+                    if let Some(chunk) = part.next_chunk() {
+                        return Ok(Ahead::Chunk(prepare_rows(chunk)?));
+                    }
+                    let mut next = Part::start(build(Vec::new()), part.last, CHUNK_ROWS)?;
+                    let first = match next.as_mut() {
+                        Some(next) => next.next_chunk().map(prepare_rows).transpose()?,
+                        None => None,
+                    };
+                    Ok::<_, StoreError>(Ahead::Part(next, first))
+                };
+                let (executed, ahead) = futures::join!(execute, ahead);
+                executed?;
+                match ahead? {
+                    Ahead::Chunk(next_rows) => rows = Some(next_rows),
+                    Ahead::Part(next, first) => {
+                        if let Some(done) = std::mem::replace(&mut current, next) {
+                            write_queues(&mut *conn, &done.queues).await?;
+                            last = done.last;
+                            let mut events = done.into_events();
+                            if written.is_empty() {
+                                written = events;
+                            } else {
+                                written.append(&mut events);
+                            }
+                        }
+                        rows = first;
+                    }
                 }
             }
-            let new_last = last_in_log + batch.events.len() as u64;
-            for chunk in batch.events.chunks(ROWS_PER_STATEMENT * 4) {
-                let mut qb: QueryBuilder<'_, $db> =
-                    QueryBuilder::new("INSERT INTO events (seq, recorded_at, kind, payload) ");
-                qb.push_values(chunk, |mut row, e| {
-                    row.push_bind(to_i64(e.seq))
-                        .push_bind(e.recorded_at)
-                        .push_bind(e.event.kind())
-                        .push_bind(encode_event(&e.event));
-                });
-                qb.build().execute(&mut *conn).await?;
+            if last > last_in_log {
+                sqlx::query("UPDATE event_counter SET last_seq = $1 WHERE id = 1")
+                    .bind(to_i64(last))
+                    .execute(&mut *conn)
+                    .await?;
             }
-            for chunk in batch.tickets.chunks(ROWS_PER_STATEMENT) {
-                let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
-                    "INSERT INTO tickets (id, external_id, opened_at, site, department, application, category, \
-                     severity, channel, summary, reporter_role, status, resolved_at, assignee, tier, updated_at) ",
-                );
-                qb.push_values(chunk, |mut row, t| {
-                    row.push_bind(to_i64(t.id))
-                        .push_bind(t.external_id.as_deref())
-                        .push_bind(t.opened_at)
-                        .push_bind(t.site.as_str())
-                        .push_bind(t.department.as_str())
-                        .push_bind(t.application.as_str())
-                        .push_bind(t.category.as_str())
-                        .push_bind(i64::from(t.severity.level()))
-                        .push_bind(t.channel.as_str())
-                        .push_bind(t.summary.as_deref())
-                        .push_bind(t.reporter_role.as_deref())
-                        .push_bind(t.status.as_str())
-                        .push_bind(t.resolved_at)
-                        .push_bind(t.assignee.as_deref())
-                        .push_bind(t.tier.map(i64::from))
-                        .push_bind(t.updated_at);
-                });
-                // Text given at creation (summary, reporter role) and the
-                // ticket's identity never change after the first insert.
-                qb.push(
-                    " ON CONFLICT (id) DO UPDATE SET status = excluded.status, resolved_at = excluded.resolved_at, \
-                     assignee = excluded.assignee, tier = excluded.tier, updated_at = excluded.updated_at",
-                );
-                qb.build().execute(&mut *conn).await?;
-            }
-            for chunk in batch.calls.chunks(ROWS_PER_STATEMENT) {
-                let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(
-                    "INSERT INTO calls (call_id, queue, offered_at, answered_at, abandoned_at, ended_at, agent, wrap_seconds) ",
-                );
-                qb.push_values(chunk, |mut row, c| {
-                    row.push_bind(c.call_id.as_str())
-                        .push_bind(c.queue.as_str())
-                        .push_bind(c.offered_at)
-                        .push_bind(c.answered_at)
-                        .push_bind(c.abandoned_at)
-                        .push_bind(c.ended_at)
-                        .push_bind(c.agent.as_deref())
-                        .push_bind(c.wrap_seconds);
-                });
-                qb.push(
-                    " ON CONFLICT (call_id) DO UPDATE SET queue = excluded.queue, offered_at = excluded.offered_at, \
-                     answered_at = excluded.answered_at, abandoned_at = excluded.abandoned_at, \
-                     ended_at = excluded.ended_at, agent = excluded.agent, wrap_seconds = excluded.wrap_seconds",
-                );
-                qb.build().execute(&mut *conn).await?;
-            }
-            for (name, s) in &batch.queues {
+            Ok((last, written))
+        }
+
+        async fn write_queues(
+            conn: &mut DbConnection,
+            queues: &[(String, golive_core::model::QueueSettings)],
+        ) -> Result<(), StoreError> {
+            for (name, s) in queues {
                 sqlx::query(
                     "INSERT INTO queues (name, answer_target_seconds, service_level_target, max_occupancy, shrinkage, \
                      agents_staffed) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO UPDATE SET \
@@ -214,11 +321,7 @@ macro_rules! backend_queries {
                 .execute(&mut *conn)
                 .await?;
             }
-            sqlx::query("UPDATE event_counter SET last_seq = $1 WHERE id = 1")
-                .bind(to_i64(new_last))
-                .execute(&mut *conn)
-                .await?;
-            Ok(new_last)
+            Ok(())
         }
 
         fn ticket_from_row(row: &DbRow) -> Result<TicketRecord, StoreError> {
@@ -351,9 +454,10 @@ macro_rules! backend_queries {
 
 pub(crate) use backend_queries;
 
-/// Implements [`crate::Store`] for `$store` (which has a `pool` field) with
-/// the backend's way of taking the log's write lock: the transaction's
-/// `BEGIN` statement and a clause on the counter read.
+/// Implements [`crate::Store`] for `$store` (which has a `pool` field and a
+/// `committed` method, called after each commit that wrote events) with the
+/// backend's way of taking the log's write lock: the transaction's `BEGIN`
+/// statement and a clause on the counter read.
 macro_rules! store_impl {
     ($store:ident, $name:literal, begin = $begin:literal, lock = $lock:literal) => {
         #[async_trait::async_trait]
@@ -367,11 +471,11 @@ macro_rules! store_impl {
                 Ok(())
             }
 
-            async fn commit(
+            async fn commit_parts(
                 &self,
                 known_last: u64,
                 build: &mut crate::BatchBuilder<'_>,
-            ) -> Result<u64, StoreError> {
+            ) -> Result<(u64, Vec<RecordedEvent>), StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
                 let last_in_log = read_counter(&mut tx, $lock).await?;
                 let mut missed = Vec::new();
@@ -382,10 +486,14 @@ macro_rules! store_impl {
                     cursor = last.seq;
                     missed.extend(page);
                 }
-                let batch = build(missed);
-                let new_last = write_batch(&mut tx, last_in_log, &batch).await?;
+                let first_part = build(missed);
+                let (new_last, events) =
+                    write_parts(&mut tx, last_in_log, first_part, build).await?;
                 tx.commit().await?;
-                Ok(new_last)
+                if new_last > last_in_log {
+                    self.committed();
+                }
+                Ok((new_last, events))
             }
 
             async fn events_after(

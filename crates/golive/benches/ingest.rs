@@ -96,8 +96,8 @@ fn ticket_json(n: usize) -> serde_json::Value {
         "external_id": format!("INC{n:09}"),
         "opened_at": "2026-03-02T07:14:05Z",
         "site": SITES[n % 3], "department": DEPTS[n % 6], "application": APPS[n % 8],
-        "category": if n % 2 == 0 { "how_to" } else { "access" },
-        "severity": 1 + (n % 4), "channel": if n % 3 == 0 { "ate" } else { "phone" },
+        "category": if n.is_multiple_of(2) { "how_to" } else { "access" },
+        "severity": 1 + (n % 4), "channel": if n.is_multiple_of(3) { "ate" } else { "phone" },
         "summary": "Cannot find the sepsis order set in the ED order panel",
     })
 }
@@ -351,10 +351,8 @@ impl Server {
             .to_string();
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if let Ok(r) = reqwest::blocking_get_ready(&format!("{base}/readyz")) {
-                if r {
-                    break;
-                }
+            if let Ok(true) = reqwest::blocking_get_ready(&format!("{base}/readyz")) {
+                break;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
