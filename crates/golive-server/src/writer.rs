@@ -11,12 +11,11 @@
 //! transaction), so deciding and writing overlap instead of taking turns.
 
 use crate::views::Views;
-use golive_core::event::{Event, RecordedEvent, TicketId};
+use golive_core::event::RecordedEvent;
 use golive_core::input::Rejection;
 use golive_core::ledger::{Command, Ledger, Outcome};
 use golive_core::time::now_millis;
 use golive_store::{CommitBatch, Store};
-use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -189,7 +188,7 @@ async fn commit_requests(
                 });
                 decided[next_request].push(decision);
             }
-            let mut part = build_batch(ledger, &events);
+            let mut part = CommitBatch::from_ledger(ledger, &events);
             // The store hands the events back once committed.
             part.events = events;
             part
@@ -218,56 +217,4 @@ async fn commit_requests(
             }
         }
     }
-}
-
-/// Projection rows for everything one part touched, from the ledger's
-/// state after that part (so a ticket created and updated in one part is
-/// written once, as it ends up; a later part that changes it writes it
-/// again). The events themselves are moved into the part by the caller.
-fn build_batch(ledger: &Ledger, events: &[RecordedEvent]) -> CommitBatch {
-    let mut batch = CommitBatch::default();
-    let Some(first) = events.first().map(|e| e.seq) else {
-        return batch;
-    };
-    let ticket_events = events
-        .iter()
-        .filter(|e| matches!(e.event, Event::TicketCreated(_) | Event::TicketChanged(_)))
-        .count();
-    batch.tickets.reserve(ticket_events);
-    // Tickets changed in this batch that it did not create (a ticket's id
-    // is the seq of its creating event, so those created here are the ids
-    // from `first` on, and their rows are written with their creation).
-    let mut changed_rows: HashSet<TicketId> = HashSet::new();
-    let mut call_rows: HashSet<&str> = HashSet::new();
-    for recorded in events {
-        match &recorded.event {
-            Event::TicketCreated(created) => {
-                if let Some(mut row) = ledger.ticket_record(created.id) {
-                    row.summary = created.summary.clone();
-                    row.reporter_role = created.reporter_role.clone();
-                    batch.tickets.push(row);
-                }
-            }
-            Event::TicketChanged(changed) => {
-                if changed.id < first
-                    && changed_rows.insert(changed.id)
-                    && let Some(row) = ledger.ticket_record(changed.id)
-                {
-                    batch.tickets.push(row);
-                }
-            }
-            Event::CallRecorded(call) => {
-                if call_rows.insert(call.call_id.as_str())
-                    && let Some(row) = ledger.call_record(&call.call_id)
-                {
-                    batch.calls.push(row);
-                }
-            }
-            Event::QueueConfigured(q) => {
-                batch.queues.retain(|(name, _)| name != &q.queue);
-                batch.queues.push((q.queue.clone(), q.settings));
-            }
-        }
-    }
-    batch
 }

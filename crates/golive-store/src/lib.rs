@@ -15,10 +15,12 @@ pub mod token;
 pub use error::StoreError;
 
 use async_trait::async_trait;
-use golive_core::event::{RecordedEvent, TicketId};
+use golive_core::event::{Event, RecordedEvent, TicketId};
+use golive_core::ledger::Ledger;
 use golive_core::model::{QueueSettings, Role, TicketStatus};
 use golive_core::record::{CallRecord, TicketRecord};
 use golive_core::time::Millis;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// What one commit writes: the new events and the projection rows they
@@ -178,6 +180,60 @@ pub fn redact(url: &str) -> String {
             }
         }
         _ => url.to_string(),
+    }
+}
+
+impl CommitBatch {
+    /// Projection rows for everything one part touched, from the ledger's
+    /// state after that part (so a ticket created and updated in one part is
+    /// written once, as it ends up; a later part that changes it writes it
+    /// again). The events themselves are moved into the part by the caller.
+    pub fn from_ledger(ledger: &Ledger, events: &[RecordedEvent]) -> CommitBatch {
+        let mut batch = CommitBatch::default();
+        let Some(first) = events.first().map(|e| e.seq) else {
+            return batch;
+        };
+        let ticket_events = events
+            .iter()
+            .filter(|e| matches!(e.event, Event::TicketCreated(_) | Event::TicketChanged(_)))
+            .count();
+        batch.tickets.reserve(ticket_events);
+        // Tickets changed in this batch that it did not create (a ticket's id
+        // is the seq of its creating event, so those created here are the ids
+        // from `first` on, and their rows are written with their creation).
+        let mut changed_rows: HashSet<TicketId> = HashSet::new();
+        let mut call_rows: HashSet<&str> = HashSet::new();
+        for recorded in events {
+            match &recorded.event {
+                Event::TicketCreated(created) => {
+                    if let Some(mut row) = ledger.ticket_record(created.id) {
+                        row.summary = created.summary.clone();
+                        row.reporter_role = created.reporter_role.clone();
+                        batch.tickets.push(row);
+                    }
+                }
+                Event::TicketChanged(changed) => {
+                    if changed.id < first
+                        && changed_rows.insert(changed.id)
+                        && let Some(row) = ledger.ticket_record(changed.id)
+                    {
+                        batch.tickets.push(row);
+                    }
+                }
+                Event::CallRecorded(call) => {
+                    if call_rows.insert(call.call_id.as_str())
+                        && let Some(row) = ledger.call_record(&call.call_id)
+                    {
+                        batch.calls.push(row);
+                    }
+                }
+                Event::QueueConfigured(q) => {
+                    batch.queues.retain(|(name, _)| name != &q.queue);
+                    batch.queues.push((q.queue.clone(), q.settings));
+                }
+            }
+        }
+        batch
     }
 }
 

@@ -278,7 +278,7 @@ impl Writer {
                         outcome
                     }));
                 }
-                build_batch(ledger, &new_events)
+                CommitBatch::from_ledger(ledger, &new_events)
             })
             .await;
         match result {
@@ -321,45 +321,6 @@ impl Writer {
             }
         }
     }
-}
-
-/// The projection rows of a batch, as the server's writer builds them.
-fn build_batch(ledger: &Ledger, events: &[RecordedEvent]) -> CommitBatch {
-    let mut batch = CommitBatch::default();
-    let mut tickets = HashSet::new();
-    let mut calls = HashSet::new();
-    for recorded in events {
-        match &recorded.event {
-            Event::TicketCreated(created) => {
-                if let Some(mut row) = ledger.ticket_record(created.id) {
-                    row.summary = created.summary.clone();
-                    row.reporter_role = created.reporter_role.clone();
-                    tickets.insert(created.id);
-                    batch.tickets.push(row);
-                }
-            }
-            Event::TicketChanged(changed) => {
-                if tickets.insert(changed.id)
-                    && let Some(row) = ledger.ticket_record(changed.id)
-                {
-                    batch.tickets.push(row);
-                }
-            }
-            Event::CallRecorded(c) => {
-                if calls.insert(c.call_id.clone())
-                    && let Some(row) = ledger.call_record(&c.call_id)
-                {
-                    batch.calls.push(row);
-                }
-            }
-            Event::QueueConfigured(q) => {
-                batch.queues.retain(|(name, _)| name != &q.queue);
-                batch.queues.push((q.queue.clone(), q.settings));
-            }
-        }
-    }
-    batch.events = events.to_vec();
-    batch
 }
 
 async fn all_events(store: &dyn Store) -> Vec<RecordedEvent> {

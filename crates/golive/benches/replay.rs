@@ -30,7 +30,6 @@ use golive_core::ledger::{Command, Ledger, Outcome};
 use golive_core::model::{CallEventKind, Category, Channel, Severity, TicketStatus};
 use golive_core::time::Millis;
 use golive_store::{CommitBatch, Store};
-use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command as Process, Stdio};
 use std::sync::mpsc;
@@ -338,7 +337,7 @@ async fn write_log(
 
 async fn commit(store: &dyn Store, ledger: &mut Ledger, pending: &mut Vec<RecordedEvent>) {
     let first = pending.first().map_or(0, |e| e.seq);
-    let mut batch = Some(build_batch(ledger, pending));
+    let mut batch = Some(CommitBatch::from_ledger(ledger, pending));
     let known = first - 1;
     let last = store
         .commit(known, &mut |missed: Vec<RecordedEvent>| {
@@ -350,46 +349,6 @@ async fn commit(store: &dyn Store, ledger: &mut Ledger, pending: &mut Vec<Record
     assert_eq!(last, ledger.last_seq());
     ledger.commit_batch();
     pending.clear();
-}
-
-/// Projection rows for everything the batch touched, from the ledger's
-/// state after the batch: the writer's `build_batch`.
-fn build_batch(ledger: &Ledger, events: &[RecordedEvent]) -> CommitBatch {
-    let mut batch = CommitBatch::default();
-    let mut ticket_rows: HashSet<TicketId> = HashSet::new();
-    let mut call_rows: HashSet<&str> = HashSet::new();
-    for recorded in events {
-        match &recorded.event {
-            Event::TicketCreated(created) => {
-                if let Some(mut row) = ledger.ticket_record(created.id) {
-                    row.summary = created.summary.clone();
-                    row.reporter_role = created.reporter_role.clone();
-                    ticket_rows.insert(created.id);
-                    batch.tickets.push(row);
-                }
-            }
-            Event::TicketChanged(changed) => {
-                if ticket_rows.insert(changed.id)
-                    && let Some(row) = ledger.ticket_record(changed.id)
-                {
-                    batch.tickets.push(row);
-                }
-            }
-            Event::CallRecorded(call) => {
-                if call_rows.insert(call.call_id.as_str())
-                    && let Some(row) = ledger.call_record(&call.call_id)
-                {
-                    batch.calls.push(row);
-                }
-            }
-            Event::QueueConfigured(q) => {
-                batch.queues.retain(|(name, _)| name != &q.queue);
-                batch.queues.push((q.queue.clone(), q.settings));
-            }
-        }
-    }
-    batch.events = events.to_vec();
-    batch
 }
 
 // ---------------------------------------------------------------------------
