@@ -7,14 +7,17 @@
 //! Run: `cargo bench -p golive --bench ingest` (set `GOLIVE_BENCH_SKIP_PG=1`
 //! to skip PostgreSQL; `GOLIVE_BENCH_TICKETS` to change the bulk size).
 
+mod support;
+
+use support::BenchServer;
+
 use golive_core::event::{Event, RecordedEvent, TicketCreated};
 use golive_core::model::{Category, Channel, Severity, TicketStatus};
 use golive_core::record::TicketRecord;
 use golive_store::CommitBatch;
 use serde_json::json;
 use sqlx::Connection;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -69,7 +72,7 @@ async fn run() {
         );
 
         let db = Database::new(backend).await;
-        let server = Server::start(&db.url);
+        let server = BenchServer::start(&db.url, ADMIN);
         let bulk = bulk_rate(&server, bulk_tickets).await;
         println!(
             "bulk NDJSON ingest: {bulk:.0} events/s = {:.0} % of floor",
@@ -167,7 +170,7 @@ async fn floor_rate(url: &str, tickets: usize) -> f64 {
     tickets as f64 / started.elapsed().as_secs_f64()
 }
 
-async fn bulk_rate(server: &Server, tickets: usize) -> f64 {
+async fn bulk_rate(server: &BenchServer, tickets: usize) -> f64 {
     const LINES_PER_REQUEST: usize = 20_000;
     let client = reqwest::Client::new();
     let bodies: Vec<String> = (0..tickets)
@@ -220,7 +223,7 @@ async fn bulk_rate(server: &Server, tickets: usize) -> f64 {
 }
 
 async fn single_posts(
-    server: &Server,
+    server: &BenchServer,
     connections: usize,
     duration: Duration,
 ) -> (f64, f64, f64, f64) {
@@ -322,70 +325,5 @@ impl Drop for Database {
                 .stderr(Stdio::null())
                 .status();
         }
-    }
-}
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(url: &str) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_golive"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--database", url])
-            .env("GOLIVE_ADMIN_TOKEN", ADMIN)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn golive");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("address line");
-        let base = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .expect("address")
-            .to_string();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(true) = reqwest::blocking_get_ready(&format!("{base}/readyz")) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Server { child, base }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A readiness probe without an async runtime (used before load starts).
-mod reqwest {
-    pub use ::reqwest::*;
-
-    pub fn blocking_get_ready(url: &str) -> std::io::Result<bool> {
-        use std::io::{Read, Write};
-        let rest = url.trim_start_matches("http://");
-        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let mut stream = std::net::TcpStream::connect(host)?;
-        write!(
-            stream,
-            "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-        )?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response)?;
-        Ok(response.starts_with("HTTP/1.1 200"))
     }
 }

@@ -17,11 +17,13 @@
 //! `GOLIVE_BENCH_SCRAPES` (default 300), `GOLIVE_BENCH_SPAN_HOURS` (how far
 //! back the traffic goes, default 3). The budget is p99 < 20 ms.
 
+mod support;
+
+use support::BenchServer;
+
 use prometheus::{Encoder, IntCounterVec, Opts, Registry, TextEncoder};
 use serde_json::json;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const ADMIN: &str = "bench-admin-token";
 const SITES: usize = 5;
@@ -68,7 +70,7 @@ async fn run() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let server = Server::start(&url);
+    let server = BenchServer::start(&url, ADMIN);
     let client = reqwest::Client::new();
 
     let started = Instant::now();
@@ -323,79 +325,4 @@ async fn load(
         accepted += reply["accepted"].as_u64().unwrap_or(0) as usize;
     }
     accepted
-}
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(url: &str) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_golive"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--database", url])
-            .env("GOLIVE_ADMIN_TOKEN", ADMIN)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn golive");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            for _ in lines {}
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("golive printed its address");
-        let base = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .expect("address")
-            .to_string();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let ready = std::net::TcpStream::connect(base.trim_start_matches("http://")).is_ok();
-            if ready {
-                break;
-            }
-            assert!(Instant::now() < deadline, "golive did not come up");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let server = Server { child, base };
-        server.wait_ready();
-        server
-    }
-
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let address = self.base.trim_start_matches("http://").to_string();
-        loop {
-            use std::io::{Read, Write};
-            if let Ok(mut stream) = std::net::TcpStream::connect(&address) {
-                let _ = stream.write_all(
-                    format!("GET /readyz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")
-                        .as_bytes(),
-                );
-                let mut reply = String::new();
-                let _ = stream.read_to_string(&mut reply);
-                if reply.starts_with("HTTP/1.1 200") {
-                    return;
-                }
-            }
-            assert!(Instant::now() < deadline, "golive did not become ready");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
