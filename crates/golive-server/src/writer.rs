@@ -188,10 +188,8 @@ async fn commit_requests(
                 });
                 decided[next_request].push(decision);
             }
-            let mut part = CommitBatch::from_ledger(ledger, &events);
             // The store hands the events back once committed.
-            part.events = events;
-            part
+            CommitBatch::from_ledger(ledger, events)
         })
         .await;
     // Events other writers committed are real whether or not ours landed.

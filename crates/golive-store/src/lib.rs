@@ -187,8 +187,8 @@ impl CommitBatch {
     /// Projection rows for everything one part touched, from the ledger's
     /// state after that part (so a ticket created and updated in one part is
     /// written once, as it ends up; a later part that changes it writes it
-    /// again). The events themselves are moved into the part by the caller.
-    pub fn from_ledger(ledger: &Ledger, events: &[RecordedEvent]) -> CommitBatch {
+    /// again), together with the events themselves.
+    pub fn from_ledger(ledger: &Ledger, events: Vec<RecordedEvent>) -> CommitBatch {
         let mut batch = CommitBatch::default();
         let Some(first) = events.first().map(|e| e.seq) else {
             return batch;
@@ -203,7 +203,7 @@ impl CommitBatch {
         // from `first` on, and their rows are written with their creation).
         let mut changed_rows: HashSet<TicketId> = HashSet::new();
         let mut call_rows: HashSet<&str> = HashSet::new();
-        for recorded in events {
+        for recorded in &events {
             match &recorded.event {
                 Event::TicketCreated(created) => {
                     if let Some(mut row) = ledger.ticket_record(created.id) {
@@ -233,6 +233,7 @@ impl CommitBatch {
                 }
             }
         }
+        batch.events = events;
         batch
     }
 }

@@ -278,7 +278,7 @@ impl Writer {
                         outcome
                     }));
                 }
-                CommitBatch::from_ledger(ledger, &new_events)
+                CommitBatch::from_ledger(ledger, new_events.clone())
             })
             .await;
         match result {

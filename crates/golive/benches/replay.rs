@@ -337,7 +337,7 @@ async fn write_log(
 
 async fn commit(store: &dyn Store, ledger: &mut Ledger, pending: &mut Vec<RecordedEvent>) {
     let first = pending.first().map_or(0, |e| e.seq);
-    let mut batch = Some(CommitBatch::from_ledger(ledger, pending));
+    let mut batch = Some(CommitBatch::from_ledger(ledger, std::mem::take(pending)));
     let known = first - 1;
     let last = store
         .commit(known, &mut |missed: Vec<RecordedEvent>| {
