@@ -49,12 +49,24 @@ pub async fn metrics(
     {
         return error.into_response();
     }
+    // A scrape walks the aggregator's whole state (milliseconds for a
+    // go-live day, tens for a week): keep it off the async workers so it
+    // never stalls requests and live sockets sharing them.
+    let metrics = state.metrics.clone();
+    let body = match tokio::task::spawn_blocking(move || metrics.render()).await {
+        Ok(body) => body,
+        Err(error) => {
+            tracing::error!(%error, "rendering metrics failed");
+            return crate::error::ApiError::unavailable("metrics could not be rendered")
+                .into_response();
+        }
+    };
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        body,
     )
         .into_response()
 }
