@@ -24,96 +24,22 @@ use serde::{Serialize, Serializer};
 use crate::SimConfig;
 use crate::catalog::{self, QUEUES};
 
-/// What kind of problem a ticket is about (contract §3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    HowTo,
-    BreakFix,
-    Access,
-    Hardware,
-    Workflow,
-    Data,
-    Interface,
-    Other,
-}
+// The contract's vocabulary is golive-core's, so the simulator cannot send
+// a value the server would not accept.
+pub use golive_core::model::{CallEventKind, Category, Channel, TicketStatus as Status};
 
-impl Category {
-    pub const ALL: [Category; 8] = [
-        Category::HowTo,
-        Category::Access,
-        Category::Workflow,
-        Category::BreakFix,
-        Category::Hardware,
-        Category::Data,
-        Category::Interface,
-        Category::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::HowTo => "how_to",
-            Category::BreakFix => "break_fix",
-            Category::Access => "access",
-            Category::Hardware => "hardware",
-            Category::Workflow => "workflow",
-            Category::Data => "data",
-            Category::Interface => "interface",
-            Category::Other => "other",
-        }
-    }
-}
-
-/// How a ticket reached the command center (contract §3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    Phone,
-    Ate,
-    WalkIn,
-    Chat,
-    Email,
-    Portal,
-}
-
-impl Channel {
-    pub const ALL: [Channel; 6] = [
-        Channel::Phone,
-        Channel::Ate,
-        Channel::WalkIn,
-        Channel::Chat,
-        Channel::Email,
-        Channel::Portal,
-    ];
-}
-
-/// Ticket status (contract §3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Open,
-    InProgress,
-    Pending,
-    Escalated,
-    Resolved,
-    Closed,
-}
-
-impl Status {
-    pub fn is_done(self) -> bool {
-        matches!(self, Status::Resolved | Status::Closed)
-    }
-}
-
-/// Call event type (contract §4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallEventKind {
-    Offered,
-    Answered,
-    Abandoned,
-    Ended,
-}
+/// Categories in the order of the simulator's weight tables (most frequent
+/// on day one first).
+const CATEGORY_ORDER: [Category; 8] = [
+    Category::HowTo,
+    Category::Access,
+    Category::Workflow,
+    Category::BreakFix,
+    Category::Hardware,
+    Category::Data,
+    Category::Interface,
+    Category::Other,
+];
 
 /// Body of `POST /api/v1/tickets`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -568,7 +494,7 @@ impl TrafficModel {
         // how_to dominates day 1 and fades as users learn the system; the
         // other categories keep their weights, so their shares grow.
         let how_to = 55.0 * 0.8_f64.powf(self.days_live(t));
-        // Same order as Category::ALL.
+        // Same order as CATEGORY_ORDER.
         [how_to, 13.0, 10.0, 8.0, 5.0, 4.0, 2.5, 2.5]
     }
 
@@ -652,7 +578,7 @@ impl TrafficModel {
         };
         let category = match &surge {
             Some(s) if rng.random::<f64>() < 0.8 => s.main_category,
-            _ => Category::ALL[weighted(rng, &category_weights)],
+            _ => CATEGORY_ORDER[weighted(rng, &category_weights)],
         };
         let severity = {
             // [sev1, sev2, sev3, sev4]
