@@ -177,19 +177,17 @@ fn expected_now(traffic: f64, settings: &QueueSettings, aht_seconds: f64) -> Opt
 }
 
 /// The AHT to use for `queue`: measured in the window, else over the last
-/// 24 hours before `to`, else the default.
+/// 24 hours before the window's end (`last_day`, computed at most once per
+/// set of lines), else the default.
 fn handle_time(
-    aggregator: &Aggregator,
-    queue: &str,
     figures: Option<&CallFigures>,
-    to: Millis,
+    last_day: &mut dyn FnMut() -> Option<f64>,
     settings: &StaffingSettings,
 ) -> (f64, &'static str) {
     if let Some(aht) = figures.and_then(|f| f.aht_seconds) {
         return (aht, "window");
     }
-    let day = aggregator.report(to.saturating_sub(DAY_MS), to, None);
-    match day.calls_by_queue.get(queue).and_then(|f| f.aht_seconds) {
+    match last_day() {
         Some(aht) => (aht, "last_24h"),
         None => (settings.default_aht_seconds, "default"),
     }
@@ -204,12 +202,20 @@ pub fn for_report(
     settings: &StaffingSettings,
 ) -> Vec<QueueStaffing> {
     let interval_seconds = (to - from) as f64 / 1000.0;
+    // Only queues without a handle time in the window need the last day's,
+    // and one report of that day serves all of them.
+    let mut day: Option<Report> = None;
     aggregator
         .queues()
         .into_iter()
         .map(|(queue, queue_settings)| {
             let figures = report.calls_by_queue.get(&queue);
-            let aht = handle_time(aggregator, &queue, figures, to, settings);
+            let mut last_day = || {
+                let day = day
+                    .get_or_insert_with(|| aggregator.report(to.saturating_sub(DAY_MS), to, None));
+                day.calls_by_queue.get(&queue).and_then(|f| f.aht_seconds)
+            };
+            let aht = handle_time(figures, &mut last_day, settings);
             queue_staffing(&queue, figures, interval_seconds, &queue_settings, aht)
         })
         .collect()
