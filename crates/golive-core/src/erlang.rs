@@ -152,7 +152,7 @@ pub struct ErlangError {
 }
 
 impl ErlangError {
-    fn new(field: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(field: &'static str, message: impl Into<String>) -> Self {
         ErlangError {
             field,
             message: message.into(),
@@ -330,7 +330,7 @@ fn shrinkage_units(shrinkage: f64) -> u128 {
 }
 
 /// Checks every parameter and returns the offered traffic.
-fn validate(input: &ErlangInput) -> Result<f64, ErlangError> {
+pub(crate) fn validate(input: &ErlangInput) -> Result<f64, ErlangError> {
     let finite = |field: &'static str, value: f64| {
         if value.is_finite() {
             Ok(value)

@@ -10,6 +10,7 @@ pub mod aggregate;
 pub mod alerts;
 pub mod ate_model;
 pub mod erlang;
+pub mod erlang_a;
 pub mod event;
 pub mod forecast;
 pub mod input;
