@@ -2,12 +2,16 @@
 //! run: the bare Erlang B recursion up to the same number of agents, which is
 //! the least work any solver using the contract's recursion must do.
 //!
+//! Erlang A is measured beside Erlang C's solve for the same question in
+//! the same run (the floor it is compared with), at three patiences.
+//!
 //! Run with `cargo bench --bench erlang -- --warm-up-time 1 --measurement-time 3`.
 
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use golive_core::erlang::{ErlangInput, erlang_b, solve};
+use golive_core::erlang_a::{self, ErlangAInput};
 
 /// An 80/20 question at 180 s handle time offering `traffic` erlangs.
 fn question(traffic: f64) -> ErlangInput {
@@ -76,5 +80,37 @@ fn refresh_fifty_queues(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, single_solves, refresh_fifty_queues);
+fn erlang_a_solves(c: &mut Criterion) {
+    let mut group = c.benchmark_group("erlang_a");
+    for traffic in [100.0, 1_000.0, 5_000.0] {
+        let erlang = question(traffic);
+        group.bench_with_input(
+            BenchmarkId::new("floor_erlang_c_solve", traffic),
+            &erlang,
+            |b, input| b.iter(|| solve(black_box(input))),
+        );
+        for patience in [30.0, 180.0, 3_600.0] {
+            let input = ErlangAInput {
+                erlang,
+                patience_seconds: patience,
+            };
+            if let Err(error) = erlang_a::solve(&input) {
+                panic!("benchmark question rejected: {error}");
+            }
+            group.bench_with_input(
+                BenchmarkId::new(format!("solve_patience_{patience}"), traffic),
+                &input,
+                |b, input| b.iter(|| erlang_a::solve(black_box(input))),
+            );
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    single_solves,
+    refresh_fifty_queues,
+    erlang_a_solves
+);
 criterion_main!(benches);

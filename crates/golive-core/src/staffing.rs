@@ -1,5 +1,6 @@
 //! Staffing recommendations assembled from the aggregator's figures: Erlang
-//! C per phone queue (over a report window or the recent interval), the
+//! C and Erlang A (with the patience measured from the queue's own calls)
+//! per phone queue (over a report window or the recent interval), the
 //! next hour's forecast per queue and per application, and the
 //! at-the-elbow model per site. Pure: the caller passes the clock.
 //!
@@ -11,10 +12,13 @@
 use crate::aggregate::{Aggregator, Arrivals, CallFigures, Report};
 use crate::ate_model::{self, AteRecommendation, AteSettings};
 use crate::erlang::{self, ErlangInput};
+use crate::erlang_a_line::{self, ErlangALine};
 use crate::forecast::forecast_next_hour;
 use crate::model::{QueueSettings, TicketDimension};
+use crate::patience::WaitingExposure;
 use crate::time::{Millis, format_rfc3339};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 const MINUTE_MS: Millis = 60_000;
 const DAY_MS: Millis = 24 * 60 * MINUTE_MS;
@@ -73,6 +77,9 @@ pub struct QueueStaffing {
     /// Why no recommendation could be computed, if so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Erlang A with the patience measured over the same interval, and the
+    /// advice which model to plan on.
+    pub erlang_a: ErlangALine,
     /// Next hour, live recommendations only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forecast: Option<QueueForecast>,
@@ -107,16 +114,25 @@ pub struct LiveStaffing {
     pub applications: Vec<ApplicationForecast>,
 }
 
-/// Erlang C for one queue from its measured figures over an interval.
+/// Erlang C and Erlang A for one queue from its measured figures over an
+/// interval (`exposure`: its abandons and waiting time there).
 pub fn queue_staffing(
     queue: &str,
     figures: Option<&CallFigures>,
     interval_seconds: f64,
     settings: &QueueSettings,
     aht: (f64, &'static str),
+    exposure: WaitingExposure,
 ) -> QueueStaffing {
     let calls_offered = figures.map_or(0, |f| f.offered);
     let (aht_seconds, aht_source) = aht;
+    let question = ErlangInput::for_queue(
+        calls_offered as f64,
+        interval_seconds,
+        aht_seconds,
+        settings,
+    );
+    let erlang_c = erlang::solve(&question);
     let mut line = QueueStaffing {
         queue: queue.to_string(),
         calls_offered,
@@ -136,14 +152,10 @@ pub fn queue_staffing(
         answer_target_seconds: settings.answer_target_seconds,
         service_level_target: settings.service_level_target,
         error: None,
+        erlang_a: erlang_a_line::line(&question, erlang_c.as_ref().ok(), exposure, settings),
         forecast: None,
     };
-    match erlang::solve(&ErlangInput::for_queue(
-        calls_offered as f64,
-        interval_seconds,
-        aht_seconds,
-        settings,
-    )) {
+    match erlang_c {
         Ok(out) => {
             line.traffic_erlangs = out.traffic_erlangs;
             line.required_agents = out.required_agents;
@@ -205,6 +217,8 @@ pub fn for_report(
     // Only queues without a handle time in the window need the last day's,
     // and one report of that day serves all of them.
     let mut day: Option<Report> = None;
+    let exposures: HashMap<String, WaitingExposure> =
+        aggregator.waiting_exposure(from, to).into_iter().collect();
     aggregator
         .queues()
         .into_iter()
@@ -216,7 +230,15 @@ pub fn for_report(
                 day.calls_by_queue.get(&queue).and_then(|f| f.aht_seconds)
             };
             let aht = handle_time(figures, &mut last_day, settings);
-            queue_staffing(&queue, figures, interval_seconds, &queue_settings, aht)
+            let exposure = exposures.get(&queue).copied().unwrap_or_default();
+            queue_staffing(
+                &queue,
+                figures,
+                interval_seconds,
+                &queue_settings,
+                aht,
+                exposure,
+            )
         })
         .collect()
 }

@@ -66,6 +66,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(paths::BOARD, get(routes::report::board))
         .route(paths::STAFFING, get(routes::report::staffing))
         .route(paths::ERLANG_C, get(routes::report::erlang_c))
+        .route(paths::ERLANG_A, get(routes::report::erlang_a))
         .route(paths::LIVE, get(live::live))
         .route(paths::METRICS, get(routes::health::metrics))
         .route(paths::HEALTHZ, get(routes::health::healthz))

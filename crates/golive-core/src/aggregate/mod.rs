@@ -73,6 +73,14 @@
 //! floored at 1 in the comparison so a quiet application needs real volume
 //! to flag. `ratio` = last_15m / max(baseline_15m, 1).
 //!
+//! Waiting exposure ([`Aggregator::waiting_exposure`], for measured
+//! patience): per queue, the abandons with their time in `[from, to)` and
+//! the seconds callers spent waiting inside `[from, to)`. A call waits from
+//! its `offered` until its `answered`, its `abandoned`, or — with neither —
+//! its `ended` (a call that ended unanswered hung up then, and counts as an
+//! abandon at that time); a call with none of these is still waiting, up to
+//! `to`, if it was offered in `(to - 4 h, to]` (as for waiting calls).
+//!
 //! Waiting calls ([`Aggregator::calls_waiting`]): calls offered in
 //! `(now - 4 h, now]` that the feed has not reported answered, abandoned or
 //! ended. The cutoff drops calls whose end the ACD never sent.
@@ -80,10 +88,10 @@
 //! # Layout
 //!
 //! Strings (site, department, application, queue) are interned to `u32`
-//! ids; tickets (32 bytes) and calls (40 bytes) are fixed-size records in
+//! ids; tickets (32 bytes) and calls (48 bytes) are fixed-size records in
 //! two vectors; call ids live back to back in one string. With the indexes
-//! that is about 86 bytes per ticket and 86 per call, so a go-live week of
-//! 200 000 tickets and 500 000 calls holds about 60 MB.
+//! that is about 86 bytes per ticket and 94 per call, so a go-live week of
+//! 200 000 tickets and 500 000 calls holds about 64 MB.
 //! Every fact that has a time (a ticket's opening, a counted status change,
 //! a call's offer) is also filed in a per-minute bucket of a sparse,
 //! time-ordered index, whatever order it arrives in, so a window costs time
@@ -102,6 +110,7 @@ mod sites;
 mod tests;
 mod timeline;
 mod totals;
+mod waiting;
 
 pub use board::{Arrivals, Board, BoardWindows, MAX_BUCKETS, Surge, Trend, TrendPoint};
 pub use figures::{CallFigures, Mttr, Report, TicketFigures};
@@ -163,11 +172,13 @@ mod call_flag {
 }
 
 /// One call, assembled from its events in whatever order they came.
-/// A time is meaningful only when its flag is set. 40 bytes.
+/// A time is meaningful only when its flag is set. 48 bytes.
 #[derive(Clone, Copy, Debug)]
 struct Call {
     offered_at: Millis,
     answered_at: Millis,
+    /// When the caller hung up: where his wait ends for measured patience.
+    abandoned_at: Millis,
     ended_at: Millis,
     wrap_seconds: f64,
     queue: u32,
@@ -394,6 +405,7 @@ impl Aggregator {
             self.calls.push(Call {
                 offered_at: 0,
                 answered_at: 0,
+                abandoned_at: 0,
                 ended_at: 0,
                 wrap_seconds: 0.0,
                 queue,
@@ -422,6 +434,7 @@ impl Aggregator {
                     return;
                 }
                 call.flags |= ABANDONED;
+                call.abandoned_at = recorded.at;
             }
             CallEventKind::Ended => {
                 if call.has(ENDED) {

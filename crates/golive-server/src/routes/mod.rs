@@ -28,6 +28,8 @@ pub mod paths {
     pub const BOARD: &str = "/api/v1/board";
     pub const STAFFING: &str = "/api/v1/staffing";
     pub const ERLANG_C: &str = "/api/v1/staffing/erlang-c";
+    pub const ERLANG_A: &str = "/api/v1/staffing/erlang-a";
+    pub const STAFFING_PLAN: &str = "/api/v1/staffing/plan";
     pub const LIVE: &str = "/api/v1/live";
     pub const METRICS: &str = "/metrics";
     pub const OPENAPI: &str = "/api/v1/openapi.json";
@@ -35,6 +37,7 @@ pub mod paths {
     pub const READYZ: &str = "/readyz";
     pub const UI_BOARD: &str = "/";
     pub const UI_CONSOLE: &str = "/console";
+    pub const UI_PLAN: &str = "/plan";
     pub const UI_ASSET: &str = "/assets/{file}";
 
     /// All of the above.
@@ -58,6 +61,7 @@ pub mod paths {
         BOARD,
         STAFFING,
         ERLANG_C,
+        ERLANG_A,
         LIVE,
         METRICS,
     ];

@@ -7,6 +7,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use golive_core::erlang::{self, ErlangInput};
+use golive_core::erlang_a::{self, ErlangAInput};
 use golive_core::model::{QueueSettings, TicketDimension};
 use golive_core::time::{Millis, now_millis, parse_rfc3339};
 use serde::Deserialize;
@@ -80,53 +81,94 @@ pub async fn staffing(
     Ok(Json(json!(live)))
 }
 
+/// The Erlang C parameters every calculator takes.
+const ERLANG_C_PARAMETERS: [&str; 9] = [
+    "calls",
+    "interval_seconds",
+    "aht_seconds",
+    "answer_target_seconds",
+    "service_level",
+    "max_occupancy",
+    "shrinkage",
+    "asa_target_seconds",
+    "token",
+];
+
 /// The what-if calculator. Targets default to a fresh queue's settings.
 pub async fn erlang_c(
     caller: Caller,
     ApiQuery(params): ApiQuery<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(READERS)?;
-    const KNOWN: [&str; 9] = [
-        "calls",
-        "interval_seconds",
-        "aht_seconds",
-        "answer_target_seconds",
-        "service_level",
-        "max_occupancy",
-        "shrinkage",
-        "asa_target_seconds",
-        "token",
-    ];
-    if let Some(unknown) = params.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(ApiError::invalid(unknown, "unknown parameter"));
+    let input = CalculatorQuery::new(&params, &[])?.erlang_input()?;
+    let output = erlang::solve(&input).map_err(|e| ApiError::invalid(e.field, e.message))?;
+    Ok(Json(json!(output)))
+}
+
+/// The Erlang A calculator: Erlang C's parameters plus `patience_seconds`.
+pub async fn erlang_a(
+    caller: Caller,
+    ApiQuery(params): ApiQuery<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(READERS)?;
+    let query = CalculatorQuery::new(&params, &["patience_seconds"])?;
+    let input = ErlangAInput {
+        erlang: query.erlang_input()?,
+        patience_seconds: query.number("patience_seconds", None)?,
+    };
+    let output = erlang_a::solve(&input).map_err(|e| ApiError::invalid(e.field, e.message))?;
+    Ok(Json(json!(output)))
+}
+
+/// A calculator's query string: only known parameters, numbers as text.
+struct CalculatorQuery<'a> {
+    params: &'a HashMap<String, String>,
+}
+
+impl<'a> CalculatorQuery<'a> {
+    fn new(params: &'a HashMap<String, String>, extra: &[&str]) -> Result<Self, ApiError> {
+        let known = |name: &str| ERLANG_C_PARAMETERS.contains(&name) || extra.contains(&name);
+        if let Some(unknown) = params.keys().find(|k| !known(k)) {
+            return Err(ApiError::invalid(unknown, "unknown parameter"));
+        }
+        Ok(CalculatorQuery { params })
     }
-    let defaults = QueueSettings::default();
-    let number = |name: &str, default: Option<f64>| -> Result<f64, ApiError> {
-        match params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+
+    fn number(&self, name: &str, default: Option<f64>) -> Result<f64, ApiError> {
+        match self
+            .params
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+        {
             Some(text) => text
                 .parse::<f64>()
                 .map_err(|_| ApiError::invalid(name, format!("{text:?} is not a number"))),
             None => default.ok_or_else(|| ApiError::invalid(name, "is required")),
         }
-    };
-    let input = ErlangInput {
-        calls: number("calls", None)?,
-        interval_seconds: number("interval_seconds", None)?,
-        aht_seconds: number("aht_seconds", None)?,
-        answer_target_seconds: number(
-            "answer_target_seconds",
-            Some(defaults.answer_target_seconds),
-        )?,
-        service_level_target: number("service_level", Some(defaults.service_level_target))?,
-        max_occupancy: number("max_occupancy", Some(defaults.max_occupancy))?,
-        shrinkage: number("shrinkage", Some(defaults.shrinkage))?,
-        asa_target_seconds: match params.contains_key("asa_target_seconds") {
-            true => Some(number("asa_target_seconds", None)?),
-            false => None,
-        },
-    };
-    let output = erlang::solve(&input).map_err(|e| ApiError::invalid(e.field, e.message))?;
-    Ok(Json(json!(output)))
+    }
+
+    /// The Erlang C question; targets default to a fresh queue's settings.
+    fn erlang_input(&self) -> Result<ErlangInput, ApiError> {
+        let defaults = QueueSettings::default();
+        Ok(ErlangInput {
+            calls: self.number("calls", None)?,
+            interval_seconds: self.number("interval_seconds", None)?,
+            aht_seconds: self.number("aht_seconds", None)?,
+            answer_target_seconds: self.number(
+                "answer_target_seconds",
+                Some(defaults.answer_target_seconds),
+            )?,
+            service_level_target: self
+                .number("service_level", Some(defaults.service_level_target))?,
+            max_occupancy: self.number("max_occupancy", Some(defaults.max_occupancy))?,
+            shrinkage: self.number("shrinkage", Some(defaults.shrinkage))?,
+            asa_target_seconds: match self.params.contains_key("asa_target_seconds") {
+                true => Some(self.number("asa_target_seconds", None)?),
+                false => None,
+            },
+        })
+    }
 }
 
 /// Parses a timestamp from a query string. A `+` offset that arrived
