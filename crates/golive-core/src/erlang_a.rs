@@ -219,7 +219,7 @@ pub fn solve(input: &ErlangAInput) -> Result<ErlangAOutput, ErlangError> {
             Ok(meets(&performance).then_some(performance))
         };
 
-    let start = erlang_c_start(question, traffic);
+    let start = queue.erlang_c_start(question);
     // `low` never meets the targets (0 stands for "no agents"), `high` does.
     let (mut low, mut high, mut best) = match check(&mut queue, start)? {
         Some(found) => {
@@ -368,20 +368,6 @@ fn output(
     }
 }
 
-/// Erlang C's answer to the same targets without the occupancy cap: exact
-/// in the long-patience limit and a close start otherwise.
-fn erlang_c_start(question: &ErlangInput, traffic: f64) -> u32 {
-    let uncapped = ErlangInput {
-        max_occupancy: 1.0,
-        shrinkage: 0.0,
-        ..*question
-    };
-    erlang::solve(&uncapped)
-        .map(|out| out.required_agents)
-        .unwrap_or(traffic.floor() as u32 + 1)
-        .clamp(1, MAX_AGENTS)
-}
-
 /// One queue's rates, with Erlang B values cached as the search visits
 /// different agent counts.
 struct Queue {
@@ -421,6 +407,29 @@ impl Queue {
             self.blocking.push(offered / (k + offered));
         }
         self.blocking[wanted]
+    }
+
+    /// Erlang C's answer to the same targets without the occupancy cap
+    /// (exact in the long-patience limit, a close start otherwise), from
+    /// the same cached Erlang B values.
+    fn erlang_c_start(&mut self, question: &ErlangInput) -> u32 {
+        let aht = 1.0 / self.service;
+        let mut agents = self.traffic.floor() as u32 + 1;
+        while agents < MAX_AGENTS {
+            let n = f64::from(agents);
+            let blocking = self.blocking(agents);
+            let waiting = n * blocking / (n - self.traffic * (1.0 - blocking));
+            let spare = n - self.traffic;
+            let late = waiting * (-spare * self.target / aht).exp();
+            let asa_met = question
+                .asa_target_seconds
+                .is_none_or(|asa| waiting * aht / spare <= asa);
+            if 1.0 - late >= question.service_level_target - SERVICE_LEVEL_TOLERANCE && asa_met {
+                break;
+            }
+            agents += 1;
+        }
+        agents
     }
 
     fn performance(&mut self, agents: u32) -> Result<AbandonPerformance, ErlangError> {
@@ -478,12 +487,13 @@ impl Queue {
         let mut wait_sum = 0.0_f64; // Σ_{m≤j+1} 1/(Nμ + mθ)
         let mut j = 0usize;
         loop {
-            let next_rate = n_mu + (j as f64 + 1.0) * theta;
-            let answered = n_mu / next_rate;
-            let abandoned = (j as f64 + 1.0) * theta / next_rate;
+            let ahead = j as f64 + 1.0;
+            let inverse_rate = 1.0 / (n_mu + ahead * theta);
+            let answered = n_mu * inverse_rate;
+            let abandoned = ahead * theta * inverse_rate;
             head += nb_mantissa * nb_scale;
             let head = head.min(1.0);
-            wait_sum += 1.0 / next_rate;
+            wait_sum += inverse_rate;
 
             sums.waiting += weight;
             sums.abandon += weight * abandoned;
@@ -492,17 +502,21 @@ impl Queue {
             sums.answered_in_time += weight * answered * (1.0 - head);
             sums.answered_wait += weight * answered * wait_sum;
 
-            // Next negative binomial term: ratio p(a + k)/k for k = j + 1.
-            let k = j as f64 + 1.0;
-            nb_mantissa *= p_over_theta * (n_mu + k * theta) / k;
-            if nb_mantissa > RESCALE_ABOVE {
-                nb_log += nb_mantissa.ln();
-                nb_mantissa = 1.0;
-                nb_scale = nb_log.exp();
+            // Next negative binomial term, ratio p(a + k)/k for k = j + 1;
+            // not needed once the head has reached 1.
+            if head < 1.0 {
+                nb_mantissa *= p_over_theta * (n_mu + ahead * theta) / ahead;
+                if nb_mantissa > RESCALE_ABOVE {
+                    nb_log += nb_mantissa.ln();
+                    nb_mantissa = 1.0;
+                    nb_scale = nb_log.exp();
+                }
+            } else {
+                nb_mantissa = 0.0;
             }
 
             // Next queue weight; ratios fall as j grows.
-            let ratio = lambda / next_rate;
+            let ratio = lambda * inverse_rate;
             if ratio < 1.0 && weight * ratio / (1.0 - ratio) <= NEGLIGIBLE * sums.waiting {
                 break;
             }
