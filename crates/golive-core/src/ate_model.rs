@@ -229,8 +229,7 @@ pub fn recommend(
     let dedicated = departments
         .iter()
         .fold(0u32, |total, d| total.saturating_add(d.dedicated_staff));
-    let recommended = ceil_ignoring_noise(workload / settings.utilisation)
-        .max(settings.min_per_site)
+    let recommended = staff_for_workload(workload, settings)
         // The rounding rules already guarantee this; kept so that the lines
         // can never add up to more than the site.
         .max(dedicated);
@@ -244,6 +243,13 @@ pub fn recommend(
         roaming_staff: recommended - dedicated,
         departments,
     })
+}
+
+/// Floor staff for `workload` staff-hours of hands-on work per hour:
+/// `max(min_per_site, ceil(workload / utilisation))` (the site total of the
+/// model). Also what the staffing plan uses per forecast interval.
+pub fn staff_for_workload(workload: f64, settings: &AteSettings) -> u32 {
+    ceil_ignoring_noise(workload.max(0.0) / settings.utilisation).max(settings.min_per_site)
 }
 
 /// Rounds `x >= 0` down, except that a value within 1e-9 (relative) below an
