@@ -20,5 +20,6 @@ pub mod model;
 pub mod patience;
 pub mod profile;
 pub mod record;
+pub mod shifts;
 pub mod staffing;
 pub mod time;
