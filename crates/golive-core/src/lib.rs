@@ -18,6 +18,7 @@ pub mod input;
 pub mod ledger;
 pub mod model;
 pub mod patience;
+pub mod plan;
 pub mod profile;
 pub mod record;
 pub mod shifts;

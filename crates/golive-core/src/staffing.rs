@@ -16,6 +16,7 @@ use crate::erlang_a_line::{self, ErlangALine};
 use crate::forecast::forecast_next_hour;
 use crate::model::{QueueSettings, TicketDimension};
 use crate::patience::WaitingExposure;
+use crate::plan::PlanSettings;
 use crate::time::{Millis, format_rfc3339};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -35,6 +36,8 @@ pub struct StaffingSettings {
     pub forecast_history_minutes: u32,
     /// The at-the-elbow model's settings.
     pub ate: AteSettings,
+    /// How the staffing plan for the next shifts is made.
+    pub plan: PlanSettings,
 }
 
 impl Default for StaffingSettings {
@@ -44,6 +47,7 @@ impl Default for StaffingSettings {
             default_aht_seconds: 300.0,
             forecast_history_minutes: 180,
             ate: AteSettings::default(),
+            plan: PlanSettings::default(),
         }
     }
 }

@@ -67,6 +67,10 @@ impl ServerConfig {
             .ate
             .validate()
             .map_err(|e| format!("staffing.ate: {e}"))?;
+        self.staffing
+            .plan
+            .validate()
+            .map_err(|e| format!("staffing.plan: {e}"))?;
         if !(self.staffing.default_aht_seconds.is_finite()
             && self.staffing.default_aht_seconds > 0.0)
         {
