@@ -473,6 +473,15 @@ function gapCell(q) {
   return h("td", { class: "num state-ok" }, delta < 0 ? `+${fmtInt(-delta)}` : "OK");
 }
 
+/** Erlang A's need, titled with the measured patience it rests on. */
+function erlangACell(a) {
+  if (!a) return h("td", { class: "num", text: DASH });
+  const patience = a.patience_seconds === null || a.patience_seconds === undefined
+    ? "nobody hung up: Erlang C applies"
+    : `patience ~${fmtDuration(a.patience_seconds)} (${a.patience_confidence} confidence, ${fmtInt(a.abandons)} hung up)`;
+  return h("td", { class: "num", title: patience, "data-testid": "queue-need-a" }, fmtInt(a.required_agents));
+}
+
 function renderStaffing(b) {
   const queues = [...(b.staffing || [])].sort((a, z) => (z.delta ?? 0) - (a.delta ?? 0) || a.queue.localeCompare(z.queue));
   const waiting = b.calls_waiting || {};
@@ -485,11 +494,17 @@ function renderStaffing(b) {
       h("td", { class: "num", text: fmtInt(waiting[q.queue] ?? 0) }),
       h("td", { class: "num", text: fmtInt(q.agents_staffed) }),
       h("td", { class: "num", text: fmtInt(q.required_agents) }),
+      erlangACell(q.erlang_a),
       gapCell(q),
       h("td", { class: `num state-${slState}`, title: `target ${fmtPct(q.service_level_target)} in ${fmtDuration(q.answer_target_seconds)}`, text: fmtPct(sl) }),
     );
   }));
-  if (!queues.length) body.append(h("tr", { class: "empty" }, h("td", { colspan: 6, text: "No phone queues yet" })));
+  if (!queues.length) body.append(h("tr", { class: "empty" }, h("td", { colspan: 7, text: "No phone queues yet" })));
+  // Which of Erlang C and Erlang A to plan on, per queue where it matters.
+  const advised = queues.filter((q) => q.erlang_a && q.erlang_a.advice && q.erlang_a.advice.kind !== "no_calls");
+  $("staffing-advice").replaceChildren(...advised.map((q) =>
+    h("li", { dataset: { name: q.queue, kind: q.erlang_a.advice.kind } },
+      h("strong", { text: `${q.queue}: ` }), q.erlang_a.advice.message)));
 
   const withForecast = queues.filter((q) => q.forecast);
   $("forecast-table").hidden = $("forecast-title").hidden = !withForecast.length;

@@ -67,11 +67,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(paths::STAFFING, get(routes::report::staffing))
         .route(paths::ERLANG_C, get(routes::report::erlang_c))
         .route(paths::ERLANG_A, get(routes::report::erlang_a))
+        .route(paths::STAFFING_PLAN, get(routes::plan::plan))
         .route(paths::LIVE, get(live::live))
         .route(paths::METRICS, get(routes::health::metrics))
         .route(paths::HEALTHZ, get(routes::health::healthz))
         .route(paths::UI_BOARD, get(ui::board))
         .route(paths::UI_CONSOLE, get(ui::console))
+        .route(paths::UI_PLAN, get(ui::plan))
         .route(paths::UI_ASSET, get(ui::asset))
         .route(paths::READYZ, get(routes::health::readyz))
         .fallback(|| async {

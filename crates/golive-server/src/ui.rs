@@ -1,5 +1,5 @@
-//! The web UI: the live board (`/`), the agent console (`/console`) and
-//! their static assets, compiled into the binary so a deployment is one
+//! The web UI: the live board (`/`), the agent console (`/console`), the
+//! staffing plan (`/plan`) and their static assets, compiled into the binary so a deployment is one
 //! file. Plain HTML, CSS and JavaScript: no Node build step.
 
 use crate::error::ApiError;
@@ -9,6 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 const BOARD_HTML: &str = include_str!("../assets/board.html");
 const CONSOLE_HTML: &str = include_str!("../assets/console.html");
+const PLAN_HTML: &str = include_str!("../assets/plan.html");
 const ASSETS: &[(&str, &str, &str)] = &[
     (
         "app.css",
@@ -30,6 +31,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../assets/console.js"),
     ),
+    (
+        "plan.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/plan.js"),
+    ),
 ];
 
 /// `GET /`: the live board for command-center displays.
@@ -40,6 +46,11 @@ pub async fn board() -> Html<&'static str> {
 /// `GET /console`: the agent ticket console.
 pub async fn console() -> Html<&'static str> {
     Html(CONSOLE_HTML)
+}
+
+/// `GET /plan`: the staffing plan for the next shifts.
+pub async fn plan() -> Html<&'static str> {
+    Html(PLAN_HTML)
 }
 
 /// `GET /assets/{file}`.

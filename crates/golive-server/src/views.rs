@@ -9,6 +9,7 @@ use golive_core::aggregate::{Aggregator, Board, Report};
 use golive_core::alerts::{AlertRules, BACKLOG_STEP_MINUTES, Condition};
 use golive_core::event::{Event, RecordedEvent};
 use golive_core::model::{QueueSettings, TicketDimension};
+use golive_core::plan::{self, Plan};
 use golive_core::staffing::{self, LiveStaffing, StaffingSettings};
 use golive_core::time::Millis;
 use serde_json::{Value, json};
@@ -162,6 +163,18 @@ impl Views {
             return Value::Null;
         };
         report_json(&aggregator, &self.staffing, from, to, group_by.as_slice())
+    }
+
+    /// The staffing plan for the `hours` after `now`.
+    pub fn plan(&self, now: Millis, hours: u32) -> Option<Result<Plan, String>> {
+        let aggregator = self.aggregator()?;
+        Some(plan::from_aggregator(
+            &aggregator,
+            now,
+            self.go_live_start,
+            hours,
+            &self.staffing,
+        ))
     }
 
     /// The live staffing recommendation as of `now`.

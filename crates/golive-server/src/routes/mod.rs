@@ -3,6 +3,7 @@
 pub mod calls;
 pub mod health;
 pub mod ingest;
+pub mod plan;
 pub mod queues;
 pub mod report;
 pub mod tickets;
@@ -56,12 +57,14 @@ pub mod paths {
         READYZ,
         UI_BOARD,
         UI_CONSOLE,
+        UI_PLAN,
         UI_ASSET,
         REPORT,
         BOARD,
         STAFFING,
         ERLANG_C,
         ERLANG_A,
+        STAFFING_PLAN,
         LIVE,
         METRICS,
     ];
