@@ -121,7 +121,7 @@ async fn run_server(
     admin_token: Option<String>,
     demo: bool,
 ) -> Result<(), String> {
-    let config = config::load(args.config.as_deref())?;
+    let mut config = config::load(args.config.as_deref())?;
     let store = open(&url).await?;
     let listener = TcpListener::bind(&args.listen)
         .await
@@ -137,9 +137,11 @@ async fn run_server(
     if let (true, Some(token)) = (demo, admin_token.clone()) {
         println!("demo admin token: {token}");
         println!("live board: http://{address}/?token={token}");
-        let config = golive_sim::SimConfig::demo(format!("http://{address}"), token);
+        let sim = golive_sim::SimConfig::demo(format!("http://{address}"), token);
+        // The plan's shifts start on the simulated hospital's clock.
+        config.staffing.plan.utc_offset_minutes = sim.utc_offset_minutes;
         let mut stopped = stopped.clone();
-        tokio::spawn(golive_sim::Simulator::new(config).run(async move {
+        tokio::spawn(golive_sim::Simulator::new(sim).run(async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         }));
     }
