@@ -57,22 +57,23 @@ pub struct SimConfig {
 }
 
 impl SimConfig {
-    /// A demo setup for a server at `base_url`: seed 42, go-live two days
-    /// and 2.5 hours ago (08:00 hospital time), the first 50 hours sent at
-    /// once as backfill — two days of decaying volume for the staffing plan
-    /// to learn from — and the last half hour replayed at 60× (about 30
-    /// real seconds) before running in real time. The hospital's time zone
-    /// is chosen so that it is 10:30 there right now, which puts the board
-    /// in the overloaded morning peak whatever the machine's clock says.
+    /// A demo setup for a server at `base_url`: seed 42, an overnight
+    /// cutover 36.5 hours ago (22:00 hospital time the day before
+    /// yesterday), the first 36 hours sent at once as backfill — a day and
+    /// a half of decaying volume for the staffing plan to learn from — and
+    /// the last half hour replayed at 60× (about 30 real seconds) before
+    /// running in real time. The hospital's time zone is chosen so that it
+    /// is 10:30 there right now, which puts the board in day two's
+    /// overloaded morning peak whatever the machine's clock says.
     pub fn demo(base_url: impl Into<String>, token: impl Into<String>) -> Self {
         let now = Utc::now();
-        let backfill_hours = 50.0;
+        let backfill_hours = 36.0;
         SimConfig {
             base_url: base_url.into(),
             token: token.into(),
             speed: 60.0,
             seed: 42,
-            go_live_start: now - TimeDelta::minutes(2 * 24 * 60 + 150),
+            go_live_start: now - TimeDelta::minutes(36 * 60 + 30),
             backfill_hours,
             utc_offset_minutes: offset_for_local_time(now, 10 * 60 + 30),
             tickets_per_hour_peak: 120.0,
