@@ -148,7 +148,7 @@ pub fn gamma_quantile(shape: u64, p: f64) -> f64 {
         }
         let step = (cdf - p) / density;
         let mut next = x - step;
-        if !(next > low && next < high) || !step.is_finite() {
+        if !(next > low && next < high && step.is_finite()) {
             next = 0.5 * (low + high);
         }
         if (next - x).abs() <= 1e-13 * x.max(1e-300) {

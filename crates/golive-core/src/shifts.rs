@@ -98,7 +98,7 @@ impl ShiftTemplate {
         let (hours, minutes) = self.start.split_once(':').ok_or_else(bad)?;
         let hours: u32 = hours.trim().parse().map_err(|_| bad())?;
         let minutes: u32 = minutes.trim().parse().map_err(|_| bad())?;
-        if hours > 23 || minutes > 59 || minutes % STEP_MINUTES != 0 {
+        if hours > 23 || minutes > 59 || !minutes.is_multiple_of(STEP_MINUTES) {
             return Err(bad());
         }
         Ok(hours * 60 + minutes)
@@ -110,7 +110,7 @@ impl ShiftTemplate {
         let whole = minutes.round();
         if !(self.hours > 0.0 && self.hours <= 24.0)
             || (minutes - whole).abs() > 1e-9
-            || whole as u32 % STEP_MINUTES != 0
+            || !(whole as u32).is_multiple_of(STEP_MINUTES)
         {
             return Err(format!(
                 "shift {:?}: hours must be a multiple of 0.5 from 0.5 to 24",
@@ -128,9 +128,9 @@ impl ShiftTemplate {
         let length = self.length_minutes()?;
         for b in &self.breaks {
             if b.minutes == 0
-                || b.minutes % STEP_MINUTES != 0
-                || b.after_minutes % STEP_MINUTES != 0
-                || b.window_minutes % STEP_MINUTES != 0
+                || !b.minutes.is_multiple_of(STEP_MINUTES)
+                || !b.after_minutes.is_multiple_of(STEP_MINUTES)
+                || !b.window_minutes.is_multiple_of(STEP_MINUTES)
                 || b.after_minutes + b.window_minutes + b.minutes > length
             {
                 return Err(format!(

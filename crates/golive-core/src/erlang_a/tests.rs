@@ -112,24 +112,24 @@ fn reference(traffic: f64, agents: u32, aht: f64, target: f64, patience: f64) ->
     let mut in_time = Vec::with_capacity(queue + 1);
     let mut wait = Vec::with_capacity(queue + 1);
     let mut power = first_exp.clone();
-    for m in 0..=queue {
+    for (m, inverse) in inverse_factorial.iter().enumerate() {
         let denominator = &a + big(m as f64 + 1.0, bits);
         let sign = if m % 2 == 0 {
             one.clone()
         } else {
             -one.clone()
         };
-        let base = sign * &inverse_factorial[m] / &denominator;
+        let base = sign * inverse / &denominator;
         in_time.push(&base * (&one - &power));
         wait.push(&base / &denominator);
-        power = power * &step_exp;
+        power *= &step_exp;
     }
     let mut answered_in_time = zero.clone();
     let mut answered_wait = zero.clone();
     let mut product = a.clone();
     for j in 0..=queue {
         if j > 0 {
-            product = product * (&a + big(j as f64, bits));
+            product *= &a + big(j as f64, bits);
         }
         let (mut by_t, mut w) = (zero.clone(), zero.clone());
         for m in 0..=j {
