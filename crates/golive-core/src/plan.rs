@@ -534,19 +534,16 @@ fn site_plan(
     plan
 }
 
-/// Reads the histories from the aggregator and builds the plan for the
-/// `hours` after `now`.
-///
-/// # Errors
-///
-/// As [`build`].
-pub fn from_aggregator(
+/// Reads from the aggregator everything a plan for the `hours` after `now`
+/// is computed from; [`build`] then needs no aggregator, so a caller can
+/// release its lock before the integer programs run.
+pub fn input_from(
     aggregator: &Aggregator,
     now: Millis,
     go_live_start: Option<Millis>,
     hours: u32,
     staffing: &crate::staffing::StaffingSettings,
-) -> Result<Plan, String> {
+) -> PlanInput {
     let settings = &staffing.plan;
     let offset = settings.utc_offset_minutes;
     let current = interval_floor(now, offset);
@@ -621,16 +618,13 @@ pub fn from_aggregator(
             }
         })
         .collect();
-    build(
-        &PlanInput {
-            now,
-            hours,
-            queues,
-            sites,
-            ate: staffing.ate,
-        },
-        settings,
-    )
+    PlanInput {
+        now,
+        hours,
+        queues,
+        sites,
+        ate: staffing.ate,
+    }
 }
 
 /// The plan as CSV: one row per interval of each queue and site, then one

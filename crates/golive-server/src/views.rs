@@ -165,16 +165,15 @@ impl Views {
         report_json(&aggregator, &self.staffing, from, to, group_by.as_slice())
     }
 
-    /// The staffing plan for the `hours` after `now`.
+    /// The staffing plan for the `hours` after `now`. The aggregator is
+    /// read only to gather the histories: the integer programs run after
+    /// its lock is released, so the writer never waits on them.
     pub fn plan(&self, now: Millis, hours: u32) -> Option<Result<Plan, String>> {
-        let aggregator = self.aggregator()?;
-        Some(plan::from_aggregator(
-            &aggregator,
-            now,
-            self.go_live_start,
-            hours,
-            &self.staffing,
-        ))
+        let input = {
+            let aggregator = self.aggregator()?;
+            plan::input_from(&aggregator, now, self.go_live_start, hours, &self.staffing)
+        };
+        Some(plan::build(&input, &self.staffing.plan))
     }
 
     /// The live staffing recommendation as of `now`.

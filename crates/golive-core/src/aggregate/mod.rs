@@ -79,7 +79,8 @@
 //! its `offered` until its `answered`, its `abandoned`, or — with neither —
 //! its `ended` (a call that ended unanswered hung up then, and counts as an
 //! abandon at that time); a call with none of these is still waiting, up to
-//! `to`, if it was offered in `(to - 4 h, to]` (as for waiting calls).
+//! `to`. Calls offered up to an hour before `from` count for the part of
+//! their wait inside the window.
 //!
 //! Waiting calls ([`Aggregator::calls_waiting`]): calls offered in
 //! `(now - 4 h, now]` that the feed has not reported answered, abandoned or

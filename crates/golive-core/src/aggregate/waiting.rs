@@ -6,9 +6,11 @@ use super::{Aggregator, call_flag};
 use crate::patience::WaitingExposure;
 use crate::time::Millis;
 
-/// How far before a window a call may have been offered and still be
-/// waiting in it; the same cutoff as for waiting calls.
-const LOOKBACK_MS: Millis = 4 * 3600 * 1000;
+/// How far before a window a call may have been offered and still count
+/// as waiting in it. An hour on hold is far beyond any caller's patience;
+/// a longer reach would mostly pick up calls whose end the feed lost, and
+/// cost a scan of more history on every board.
+const LOOKBACK_MS: Millis = 3600 * 1000;
 
 impl Aggregator {
     /// Per known queue (sorted by name): abandons with their time in
