@@ -23,4 +23,6 @@ pub mod profile;
 pub mod record;
 pub mod shifts;
 pub mod staffing;
+#[cfg(test)]
+mod test_curves;
 pub mod time;

@@ -405,7 +405,7 @@ fn queue_plan(
         (Some(_), _) => Basis::ErlangA,
     };
     let mut errors: Vec<String> = Vec::new();
-    let intervals: Vec<QueueInterval> = starts
+    let mut intervals: Vec<QueueInterval> = starts
         .iter()
         .map(|&start| {
             let calls = profile.expected(start);
@@ -458,30 +458,50 @@ fn queue_plan(
         })
         .collect();
     let required: Vec<u32> = intervals.iter().map(|i| i.required).collect();
-    let mut plan = QueuePlan {
+    let roster = roster(instances, starts, &required);
+    for (interval, on_duty) in intervals.iter_mut().zip(&roster.on_duty) {
+        interval.on_duty = *on_duty;
+    }
+    QueuePlan {
         queue: history.queue.clone(),
         aht_seconds: history.aht_seconds,
         patience: estimate,
         basis,
         forecast: ForecastSummary::from(&profile),
         intervals,
-        shifts: Vec::new(),
-        uncovered: Vec::new(),
-        agent_hours: 0.0,
-        error: errors.into_iter().next(),
-    };
-    match shifts::cover(instances, &required) {
-        Ok(cover) => {
-            for (interval, on_duty) in plan.intervals.iter_mut().zip(&cover.on_duty) {
-                interval.on_duty = *on_duty;
-            }
-            plan.shifts = shift_lines(instances, &cover);
-            plan.uncovered = cover.uncovered.iter().map(|&i| starts[i]).collect();
-            plan.agent_hours = cover.agent_hours;
-        }
-        Err(e) => plan.error = Some(format!("no roster: {e}")),
+        shifts: roster.shifts,
+        uncovered: roster.uncovered,
+        agent_hours: roster.hours,
+        error: roster.error.or(errors.into_iter().next()),
     }
-    plan
+}
+
+/// A requirement's roster as the plan shows it.
+struct Roster {
+    on_duty: Vec<u32>,
+    shifts: Vec<ShiftLine>,
+    uncovered: Vec<Millis>,
+    hours: f64,
+    error: Option<String>,
+}
+
+fn roster(instances: &[ShiftInstance], starts: &[Millis], required: &[u32]) -> Roster {
+    match shifts::cover(instances, required) {
+        Ok(cover) => Roster {
+            shifts: shift_lines(instances, &cover),
+            uncovered: cover.uncovered.iter().map(|&i| starts[i]).collect(),
+            hours: cover.agent_hours,
+            on_duty: cover.on_duty,
+            error: None,
+        },
+        Err(e) => Roster {
+            on_duty: vec![0; required.len()],
+            shifts: Vec::new(),
+            uncovered: Vec::new(),
+            hours: 0.0,
+            error: Some(format!("no roster: {e}")),
+        },
+    }
 }
 
 fn site_plan(
@@ -497,7 +517,7 @@ fn site_plan(
         settings.default_daily_decay,
     );
     let per_hour = (HOUR_MS / INTERVAL_MS) as f64;
-    let intervals: Vec<SiteInterval> = starts
+    let mut intervals: Vec<SiteInterval> = starts
         .iter()
         .map(|&start| {
             let tickets = profile.expected(start);
@@ -511,27 +531,19 @@ fn site_plan(
         })
         .collect();
     let required: Vec<u32> = intervals.iter().map(|i| i.required).collect();
-    let mut plan = SitePlan {
+    let roster = roster(instances, starts, &required);
+    for (interval, on_duty) in intervals.iter_mut().zip(&roster.on_duty) {
+        interval.on_duty = *on_duty;
+    }
+    SitePlan {
         site: history.site.clone(),
         forecast: ForecastSummary::from(&profile),
         intervals,
-        shifts: Vec::new(),
-        uncovered: Vec::new(),
-        staff_hours: 0.0,
-        error: None,
-    };
-    match shifts::cover(instances, &required) {
-        Ok(cover) => {
-            for (interval, on_duty) in plan.intervals.iter_mut().zip(&cover.on_duty) {
-                interval.on_duty = *on_duty;
-            }
-            plan.shifts = shift_lines(instances, &cover);
-            plan.uncovered = cover.uncovered.iter().map(|&i| starts[i]).collect();
-            plan.staff_hours = cover.agent_hours;
-        }
-        Err(e) => plan.error = Some(format!("no roster: {e}")),
+        shifts: roster.shifts,
+        uncovered: roster.uncovered,
+        staff_hours: roster.hours,
+        error: roster.error,
     }
-    plan
 }
 
 /// Reads from the aggregator everything a plan for the `hours` after `now`

@@ -217,31 +217,12 @@ fn fit_factor(counts: &[f64], days: &[f64], slots: &[usize]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_curves::day_shape;
     use rand::SeedableRng;
     use rand::rngs::StdRng;
     use rand_distr::{Distribution, Poisson};
 
     const ORIGIN: Millis = 1_772_409_600_000; // 2026-03-02T00:00:00Z
-
-    /// Share of the peak rate by hour of day (as in forecast.rs's back-test).
-    fn day_shape(hour: f64) -> f64 {
-        const POINTS: [(f64, f64); 6] = [
-            (0.0, 0.15),
-            (6.0, 0.15),
-            (10.0, 1.0),
-            (14.0, 1.0),
-            (20.0, 0.35),
-            (24.0, 0.15),
-        ];
-        POINTS
-            .windows(2)
-            .find(|pair| hour <= pair[1].0)
-            .map(|pair| {
-                let ((x0, y0), (x1, y1)) = (pair[0], pair[1]);
-                y0 + (y1 - y0) * (hour - x0) / (x1 - x0)
-            })
-            .unwrap_or(0.15)
-    }
 
     /// Expected arrivals in interval `i` (30 minutes) of a go-live peaking
     /// at `peak` calls an hour on day one and losing a quarter a day:

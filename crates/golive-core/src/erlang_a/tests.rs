@@ -199,6 +199,20 @@ fn check_against_reference(traffic: f64, agents: u32, aht: f64, target: f64, pat
     );
 }
 
+/// An 80/20 question at 180 s handle time, 85 % cap, 0.3 shrinkage.
+fn question(calls: f64, interval_seconds: f64) -> ErlangInput {
+    ErlangInput {
+        calls,
+        interval_seconds,
+        aht_seconds: 180.0,
+        answer_target_seconds: 20.0,
+        service_level_target: 0.8,
+        max_occupancy: 0.85,
+        shrinkage: 0.3,
+        asa_target_seconds: None,
+    }
+}
+
 #[test]
 fn moderate_queues_match_the_reference() {
     for patience in [30.0, 300.0, 3600.0] {
@@ -264,16 +278,7 @@ fn pyworkforce_published_example() {
     // service level 0.8584, occupancy 0.7500, abandonment 0.0253, waiting
     // 0.2265, average speed of answer 0.1258 minutes.
     let question = ErlangAInput {
-        erlang: ErlangInput {
-            calls: 100.0,
-            interval_seconds: 1800.0,
-            aht_seconds: 180.0,
-            answer_target_seconds: 20.0,
-            service_level_target: 0.8,
-            max_occupancy: 0.85,
-            shrinkage: 0.3,
-            asa_target_seconds: None,
-        },
+        erlang: question(100.0, 1800.0),
         patience_seconds: 300.0,
     };
     let out = solve(&question).expect("valid");
@@ -326,16 +331,7 @@ fn long_patience_converges_to_erlang_c() {
     // The recommendation itself: the same as Erlang C's once callers wait
     // for days, from 1 to 1,000 erlangs.
     for calls in [20.0, 200.0, 2_000.0, 20_000.0] {
-        let erlang = ErlangInput {
-            calls,
-            interval_seconds: 3600.0,
-            aht_seconds: 180.0,
-            answer_target_seconds: 20.0,
-            service_level_target: 0.8,
-            max_occupancy: 0.85,
-            shrinkage: 0.3,
-            asa_target_seconds: None,
-        };
+        let erlang = question(calls, 3600.0);
         let c = erlang::solve(&erlang).expect("valid");
         let a = solve(&ErlangAInput {
             erlang,
@@ -351,16 +347,7 @@ fn long_patience_converges_to_erlang_c() {
 #[test]
 fn zero_calls_need_one_agent() {
     let out = solve(&ErlangAInput {
-        erlang: ErlangInput {
-            calls: 0.0,
-            interval_seconds: 1800.0,
-            aht_seconds: 180.0,
-            answer_target_seconds: 20.0,
-            service_level_target: 0.8,
-            max_occupancy: 0.85,
-            shrinkage: 0.3,
-            asa_target_seconds: None,
-        },
+        erlang: question(0.0, 1800.0),
         patience_seconds: 60.0,
     })
     .expect("valid");
@@ -373,14 +360,8 @@ fn zero_calls_need_one_agent() {
 #[test]
 fn invalid_patience_is_named() {
     let erlang = ErlangInput {
-        calls: 100.0,
-        interval_seconds: 1800.0,
-        aht_seconds: 180.0,
-        answer_target_seconds: 20.0,
-        service_level_target: 0.8,
-        max_occupancy: 0.85,
         shrinkage: 0.0,
-        asa_target_seconds: None,
+        ..question(100.0, 1800.0)
     };
     for patience in [
         0.0,
@@ -411,14 +392,10 @@ fn invalid_patience_is_named() {
 #[test]
 fn asa_target_can_bind() {
     let erlang = ErlangInput {
-        calls: 100.0,
-        interval_seconds: 1800.0,
-        aht_seconds: 180.0,
-        answer_target_seconds: 20.0,
-        service_level_target: 0.8,
         max_occupancy: 1.0,
         shrinkage: 0.0,
         asa_target_seconds: Some(2.0),
+        ..question(100.0, 1800.0)
     };
     let out = solve(&ErlangAInput {
         erlang,
