@@ -14,7 +14,9 @@
 //! so the writer need not wait for that copy, and bulk commits no longer
 //! pay for it. The WAL is bounded: past [`WAL_TRUNCATE_FRAMES`] the
 //! checkpointer waits for the writer, copies everything and truncates the
-//! file, and `journal_size_limit` trims it whenever SQLite starts it over.
+//! file, `journal_size_limit` trims it whenever SQLite starts it over, and
+//! past [`WAL_BACKSTOP_FRAMES`] the committing connection checkpoints by
+//! itself.
 //!
 //! A full (or failing) disk is survivable: a commit that fails discards its
 //! connection (SQLite may have rolled the transaction back already, which
@@ -61,6 +63,14 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 /// rewrite the same few pages) this is cheap.
 const WAL_TRUNCATE_FRAMES: i64 = 256;
 
+/// WAL frames past which the committing connection checkpoints by itself
+/// (SQLite's `wal_autocheckpoint`, 8 MiB), should the background task fall
+/// behind a writer that commits faster than it checks (it looks at most
+/// every [`CHECKPOINT_INTERVAL`]). Only the writer commits, so that
+/// checkpoint finishes before the next commit, which then starts the WAL
+/// over: the WAL stays within this plus one commit.
+const WAL_BACKSTOP_FRAMES: &str = "512";
+
 /// Bytes of WAL file kept when SQLite starts the log over after a
 /// checkpoint (`journal_size_limit`): the same 4 MiB.
 const WAL_KEPT_BYTES: &str = "4194304";
@@ -84,8 +94,9 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             .page_size(PAGE_SIZE)
-            // Checkpoints are the background task's (see the module docs).
-            .pragma("wal_autocheckpoint", "0")
+            // Checkpoints are the background task's (see the module docs);
+            // SQLite's own, in the committing connection, only backs it up.
+            .pragma("wal_autocheckpoint", WAL_BACKSTOP_FRAMES)
             .pragma("journal_size_limit", WAL_KEPT_BYTES);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
