@@ -10,6 +10,7 @@ pub mod extract;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
+pub mod revocation;
 pub mod routes;
 pub mod state;
 pub mod ui;
@@ -124,6 +125,7 @@ pub async fn serve(
     ));
     let replay = tokio::spawn(replay_then_open(state.clone(), options.store, views));
     let publisher = tokio::spawn(live::publish_loop(state.clone(), push_interval));
+    let revocations = tokio::spawn(revocation::watch(state.clone()));
     let app = router(state.clone());
     axum::serve(
         options.listener,
@@ -133,6 +135,7 @@ pub async fn serve(
     .await?;
     replay.abort();
     publisher.abort();
+    revocations.abort();
     if let Some(writer) = state.writer() {
         writer.close().await;
     }

@@ -159,6 +159,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Revokes a token by id; false when there is no such active token.
     async fn revoke_token(&self, id: i64, now: Millis) -> Result<bool, StoreError>;
+
+    /// How many tokens have ever been revoked. Revocation is permanent and
+    /// tokens are never deleted, so this only grows: a change means a new
+    /// revocation, whichever process made it (a cheap poll; the tokens
+    /// table holds the tokens admins made, hundreds of rows at most).
+    async fn revoked_token_count(&self) -> Result<u64, StoreError>;
+
+    /// The hashes of every revoked token.
+    async fn revoked_token_hashes(&self) -> Result<Vec<String>, StoreError>;
 }
 
 /// Opens the database named by `url` (`sqlite://…` or `postgres://…`),

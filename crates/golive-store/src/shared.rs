@@ -493,6 +493,19 @@ macro_rules! backend_queries {
                 .await?;
             Ok(done.rows_affected() == 1)
         }
+
+        pub(crate) async fn revoked_token_count(conn: &mut DbConnection) -> Result<u64, StoreError> {
+            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tokens WHERE revoked_at IS NOT NULL")
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok(to_u64(count))
+        }
+
+        pub(crate) async fn revoked_token_hashes(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
+            Ok(sqlx::query_scalar("SELECT token_hash FROM tokens WHERE revoked_at IS NOT NULL")
+                .fetch_all(&mut *conn)
+                .await?)
+        }
     };
 }
 
@@ -630,6 +643,16 @@ macro_rules! store_impl {
             async fn revoke_token(&self, id: i64, now: Millis) -> Result<bool, StoreError> {
                 let mut conn = self.acquire().await?;
                 revoke_token(&mut conn, id, now).await
+            }
+
+            async fn revoked_token_count(&self) -> Result<u64, StoreError> {
+                let mut conn = self.acquire().await?;
+                revoked_token_count(&mut conn).await
+            }
+
+            async fn revoked_token_hashes(&self) -> Result<Vec<String>, StoreError> {
+                let mut conn = self.acquire().await?;
+                revoked_token_hashes(&mut conn).await
             }
         }
     };
