@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod revocation;
 pub mod routes;
 pub mod state;
+pub mod trace;
 pub mod ui;
 pub mod views;
 pub mod writer;
@@ -84,7 +85,11 @@ pub fn router(state: Arc<AppState>) -> Router {
                 "this path does not take that method",
             )
         })
-        .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(()))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(trace::RedactedSpan)
+                .on_failure(()),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::track,
