@@ -112,7 +112,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let go_live_start = options.config.validate().map_err(std::io::Error::other)?;
-    let metrics = metrics::Metrics::new(options.config.max_label_values);
+    let metrics = metrics::Metrics::new(options.config.series_limits());
     let views = Arc::new(Views::new(
         options.config.staffing.clone(),
         options.config.alerts.clone(),
