@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 /// Least time between two write probes while writes fail.
 const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Longest a probe waits for a pooled connection.
+pub(crate) const PROBE_WAIT: Duration = Duration::from_millis(500);
+
 /// Why writes cannot commit now.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WriteFailure {

@@ -514,9 +514,8 @@ pub(crate) use backend_queries;
 /// Implements [`crate::Store`] for `$store` (which has `pool` and `health`
 /// fields, an `acquire` method handing out a connection to a migrated
 /// database and a `committed` method, called after each commit that wrote
-/// events) with the
-/// backend's way of taking the log's write lock: the transaction's `BEGIN`
-/// statement and a clause on the counter read.
+/// events) with the backend's way of taking the log's write lock: the
+/// transaction's `BEGIN` statement and a clause on the counter read.
 macro_rules! store_impl {
     ($store:ident, $name:literal, begin = $begin:literal, lock = $lock:literal) => {
         #[async_trait::async_trait]
@@ -568,8 +567,16 @@ macro_rules! store_impl {
                 if !probe {
                     return Some(failure);
                 }
+                // Readiness must answer quickly even while the database is
+                // down (the pool would wait up to its acquire timeout for a
+                // connection): no connection soon means still failing.
+                let Ok(conn) =
+                    tokio::time::timeout(crate::health::PROBE_WAIT, self.acquire()).await
+                else {
+                    return self.health.current();
+                };
                 let probed = async {
-                    let mut conn = self.acquire().await?;
+                    let mut conn = conn?;
                     let result = probe_write(&mut conn, $begin).await;
                     if result.is_err() {
                         conn.close_on_drop();
