@@ -295,8 +295,12 @@ async fn sqlite_disk_full_then_freed_recovers_without_restart() {
     let not_ready = watch_for_not_ready(&client, &server, Duration::from_secs(4)).await;
     let body = not_ready.expect("/readyz answered 503 while the disk was full");
     assert_eq!(body["status"], "writes_failing", "{body}");
+    // SQLite says "database or disk is full" (or, creating a file, "disk
+    // I/O error").
     assert!(
-        body["reason"].as_str().is_some_and(|r| r.contains("full")),
+        body["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("full") || r.contains("I/O")),
         "{body}"
     );
     assert!(
@@ -397,13 +401,10 @@ async fn sqlite_wal_stays_bounded_under_sustained_writes() {
     // Until a fixed number of tickets rather than for a fixed time: the WAL
     // grows with what is written, and a loaded machine writes less per
     // second.
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_secs(150);
     let mut largest = 0u64;
-    while load.acknowledged() < 5000 {
-        assert!(
-            Instant::now() < deadline,
-            "5,000 tickets took over two minutes"
-        );
+    while load.acknowledged() < 10_000 {
+        assert!(Instant::now() < deadline, "10,000 tickets took over 150 s");
         largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -414,10 +415,11 @@ async fn sqlite_wal_stays_bounded_under_sustained_writes() {
         acknowledged.len()
     );
     // The checkpointer truncates the WAL past 4 MiB, and the committing
-    // connection checkpoints by itself past 8 MiB; one group commit of small
-    // tickets adds well under a MiB. (Before, 5,000 tickets left 37 MB.)
+    // connection checkpoints by itself past 8 MiB; what commits add while a
+    // checkpoint runs is a few MiB even on a busy disk. (Before, the WAL
+    // only grew: 37 MB after 5,000 tickets, twice that after 10,000.)
     assert!(
-        largest <= 16 << 20,
+        largest <= 24 << 20,
         "WAL grew to {largest} bytes beside a {database}-byte database"
     );
     assert_nothing_lost(&acknowledged, &stored_ids(&db.url).await);

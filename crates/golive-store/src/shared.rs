@@ -518,6 +518,30 @@ pub(crate) use backend_queries;
 /// transaction's `BEGIN` statement and a clause on the counter read.
 macro_rules! store_impl {
     ($store:ident, $name:literal, begin = $begin:literal, lock = $lock:literal) => {
+        impl $store {
+            /// Runs a write probe (see `probe_write`) on a pooled connection,
+            /// discarding the connection if it fails. `None` when no
+            /// connection came within `PROBE_WAIT`: readiness must answer
+            /// quickly even while the database is down, when the pool would
+            /// wait its whole acquire timeout. (Only the wait is bounded: a
+            /// probe cut off mid-transaction would leave its connection in
+            /// an unknown state.)
+            async fn probe_writes(&self) -> Option<Result<(), StoreError>> {
+                let acquired =
+                    tokio::time::timeout(crate::health::PROBE_WAIT, self.acquire()).await;
+                let mut conn = match acquired {
+                    Err(_) => return None,
+                    Ok(Err(error)) => return Some(Err(error)),
+                    Ok(Ok(conn)) => conn,
+                };
+                let result = probe_write(&mut conn, $begin).await;
+                if result.is_err() {
+                    conn.close_on_drop();
+                }
+                Some(result)
+            }
+        }
+
         #[async_trait::async_trait]
         impl crate::Store for $store {
             fn backend(&self) -> &'static str {
@@ -567,26 +591,10 @@ macro_rules! store_impl {
                 if !probe {
                     return Some(failure);
                 }
-                // Readiness must answer quickly even while the database is
-                // down (the pool would wait up to its acquire timeout for a
-                // connection): no connection soon means still failing.
-                let Ok(conn) =
-                    tokio::time::timeout(crate::health::PROBE_WAIT, self.acquire()).await
-                else {
-                    return self.health.current();
-                };
-                let probed = async {
-                    let mut conn = conn?;
-                    let result = probe_write(&mut conn, $begin).await;
-                    if result.is_err() {
-                        conn.close_on_drop();
-                    }
-                    result
-                }
-                .await;
-                match probed {
-                    Ok(()) => self.health.succeeded(),
-                    Err(error) => self.health.failed(&error),
+                match self.probe_writes().await {
+                    Some(Ok(())) => self.health.succeeded(),
+                    Some(Err(error)) => self.health.failed(&error),
+                    None => {}
                 }
                 self.health.current()
             }

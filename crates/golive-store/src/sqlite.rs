@@ -68,7 +68,8 @@ const WAL_TRUNCATE_FRAMES: i64 = 256;
 /// behind a writer that commits faster than it checks (it looks at most
 /// every [`CHECKPOINT_INTERVAL`]). Only the writer commits, so that
 /// checkpoint finishes before the next commit, which then starts the WAL
-/// over: the WAL stays within this plus one commit.
+/// over, unless the background task holds the checkpoint at that moment:
+/// the WAL stays within this plus what commits add while a checkpoint runs.
 const WAL_BACKSTOP_FRAMES: &str = "512";
 
 /// Bytes of WAL file kept when SQLite starts the log over after a
@@ -111,7 +112,15 @@ impl SqliteStore {
             checkpointer,
         };
         match store.migrate().await {
-            Ok(()) => {}
+            // A database that opens but cannot take a write (a full disk
+            // where SQLite's files already exist) is not ready: find out
+            // now, not at the first client's write.
+            Ok(()) => {
+                if let Some(Err(error)) = store.probe_writes().await {
+                    tracing::error!(%error, "the database cannot take writes; not ready until it can");
+                    store.health.failed(&error);
+                }
+            }
             Err(error) if disk_trouble(&error) => {
                 tracing::error!(
                     %error,
