@@ -9,6 +9,8 @@
 
 #![allow(dead_code)]
 
+pub mod pg_cluster;
+
 use reqwest::{Client, Method, StatusCode};
 use serde_json::Value;
 use sqlx::Connection;
@@ -101,6 +103,28 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// A SQLite database at `path` (whose directory the caller owns).
+    pub fn sqlite_at(path: &std::path::Path) -> TestDb {
+        TestDb {
+            url: format!("sqlite://{}", path.display()),
+            backend: Backend::Sqlite,
+            _dir: None,
+            pg_name: None,
+        }
+    }
+
+    /// A database named by `url` that the caller creates and removes.
+    pub fn at_url(url: &str, backend: Backend) -> TestDb {
+        TestDb {
+            url: url.to_string(),
+            backend,
+            _dir: None,
+            pg_name: None,
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let Some(name) = self.pg_name.take() else {
@@ -156,14 +180,28 @@ impl Server {
     }
 
     pub async fn start_with(db: &TestDb, extra_args: &[&str], env: &[(&str, &str)]) -> Server {
+        let server = Self::launch(&db.url, extra_args, env, Stdio::inherit());
+        server.wait_ready().await;
+        server
+    }
+
+    /// Starts the binary on a free port against `db_url` and returns once
+    /// it prints its address, without waiting for readiness; its stderr
+    /// (the logs) goes to `stderr`.
+    pub fn launch(
+        db_url: &str,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+        stderr: Stdio,
+    ) -> Server {
         let mut command = Command::new(binary());
         command
-            .args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", db_url])
             .args(extra_args)
             .env("GOLIVE_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(stderr);
         for (key, value) in env {
             command.env(key, value);
         }
@@ -186,14 +224,12 @@ impl Server {
             .find(|w| w.starts_with("http://"))
             .expect("address in the first line")
             .to_string();
-        let server = Server {
+        Server {
             child: Some(child),
             base,
-            db_url: db.url.clone(),
+            db_url: db_url.to_string(),
             client: Client::new(),
-        };
-        server.wait_ready().await;
-        server
+        }
     }
 
     pub async fn wait_ready(&self) {

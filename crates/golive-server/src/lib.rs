@@ -10,8 +10,10 @@ pub mod extract;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
+pub mod revocation;
 pub mod routes;
 pub mod state;
+pub mod trace;
 pub mod ui;
 pub mod views;
 pub mod writer;
@@ -86,7 +88,11 @@ pub fn router(state: Arc<AppState>) -> Router {
                 "this path does not take that method",
             )
         })
-        .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(()))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(trace::RedactedSpan)
+                .on_failure(()),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::track,
@@ -109,7 +115,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let go_live_start = options.config.validate().map_err(std::io::Error::other)?;
-    let metrics = metrics::Metrics::new(options.config.max_label_values);
+    let metrics = metrics::Metrics::new(options.config.series_limits());
     let views = Arc::new(Views::new(
         options.config.staffing.clone(),
         options.config.alerts.clone(),
@@ -127,6 +133,7 @@ pub async fn serve(
     ));
     let replay = tokio::spawn(replay_then_open(state.clone(), options.store, views));
     let publisher = tokio::spawn(live::publish_loop(state.clone(), push_interval));
+    let revocations = tokio::spawn(revocation::watch(state.clone()));
     let app = router(state.clone());
     axum::serve(
         options.listener,
@@ -136,6 +143,7 @@ pub async fn serve(
     .await?;
     replay.abort();
     publisher.abort();
+    revocations.abort();
     if let Some(writer) = state.writer() {
         writer.close().await;
     }

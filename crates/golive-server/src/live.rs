@@ -13,7 +13,7 @@
 use crate::auth::{Caller, READERS};
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use golive_core::alerts::{AlertBook, AlertChanges};
@@ -290,22 +290,39 @@ pub async fn live(
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
         .max_message_size(64 * 1024)
-        .on_upgrade(move |socket| serve_socket(state, socket, scope)))
+        .on_upgrade(move |socket| serve_socket(state, socket, scope, caller.token_hash)))
 }
 
-async fn serve_socket(state: Arc<AppState>, mut socket: WebSocket, scope: Scope) {
+async fn serve_socket(
+    state: Arc<AppState>,
+    mut socket: WebSocket,
+    scope: Scope,
+    token_hash: Arc<str>,
+) {
     let hub = &state.hub;
     hub.clients.fetch_add(1, Ordering::Relaxed);
     state.metrics.set_live_clients(hub.clients());
     let mut boards = hub.boards.subscribe();
     let mut alerts = hub.alerts.subscribe();
+    let mut revocations = state.auth.revocations();
     let first = boards.borrow_and_update().clone();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let mut awaiting_pong = false;
-    if send(&mut socket, first.for_scope(&scope).snapshot.clone()).await {
+    // Revoked between the upgrade request and now: never serve a board.
+    let revoked_already = revocations.borrow_and_update().contains(&*token_hash);
+    if revoked_already {
+        close_revoked(&mut socket).await;
+    } else if send(&mut socket, first.for_scope(&scope).snapshot.clone()).await {
         loop {
             tokio::select! {
+                changed = revocations.changed() => {
+                    if changed.is_err() { break; }
+                    if revocations.borrow_and_update().contains(&*token_hash) {
+                        close_revoked(&mut socket).await;
+                        break;
+                    }
+                }
                 changed = boards.changed() => {
                     if changed.is_err() { break; }
                     let latest = boards.borrow_and_update().clone();
@@ -333,6 +350,16 @@ async fn serve_socket(state: Arc<AppState>, mut socket: WebSocket, scope: Scope)
     }
     hub.clients.fetch_sub(1, Ordering::Relaxed);
     state.metrics.set_live_clients(hub.clients());
+}
+
+/// Tells the display its token was revoked (close code 1008, policy
+/// violation) before the socket is dropped.
+async fn close_revoked(socket: &mut WebSocket) {
+    let frame = CloseFrame {
+        code: close_code::POLICY,
+        reason: "token revoked".into(),
+    };
+    send_message(socket, Message::Close(Some(frame))).await;
 }
 
 async fn send(socket: &mut WebSocket, text: Utf8Bytes) -> bool {

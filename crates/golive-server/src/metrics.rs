@@ -5,17 +5,21 @@
 //! `/api/v1/report` and survive restarts as a replay. Service series (HTTP
 //! requests, live clients, board publishing) are ordinary instruments.
 //!
-//! Label values are bounded: past `max_label_values` distinct values per
-//! label, further ones are reported as `other`, so a typo-happy feed cannot
-//! blow up Grafana. Ticket summaries never become labels: only site,
-//! application, category, severity and queue do.
+//! Series are bounded, so a typo-happy feed cannot blow up Grafana: past
+//! `max_label_values` distinct values of a label, further ones are
+//! reported as `other`, and past `max_series_per_metric` label sets of a
+//! ticket metric, further ones are reported with site and application
+//! `other`. Which values and sets are kept depends only on the log (order
+//! of first appearance, see `golive_core::aggregate::SeriesLimits`), so it
+//! is the same on every replica and after a restart. Ticket summaries never
+//! become labels: only site, application, category, severity and queue do.
 
 use crate::views::Views;
 use axum::extract::MatchedPath;
 use axum::http::Request;
 use axum::middleware::Next;
 use axum::response::Response;
-use golive_core::aggregate::{HistogramBounds, HistogramTotals};
+use golive_core::aggregate::{HistogramBounds, HistogramTotals, SeriesLimits};
 use golive_core::event::RecordedEvent;
 use golive_core::time::now_millis;
 use prometheus::core::{Collector, Desc};
@@ -24,8 +28,8 @@ use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
 };
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, Weak};
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 /// Ticket resolution: minutes to days.
@@ -42,37 +46,6 @@ pub const HANDLE_BUCKETS: &[f64] = &[
     60.0, 120.0, 180.0, 240.0, 300.0, 420.0, 600.0, 900.0, 1200.0, 1800.0, 3600.0,
 ];
 
-/// Caps distinct values per label name.
-pub struct LabelLimiter {
-    limit: usize,
-    seen: Mutex<HashMap<&'static str, HashSet<String>>>,
-}
-
-impl LabelLimiter {
-    pub fn new(limit: usize) -> Self {
-        LabelLimiter {
-            limit,
-            seen: Mutex::new(Default::default()),
-        }
-    }
-
-    /// `value`, or `other` once `label` already has `limit` other values.
-    pub fn bound(&self, label: &'static str, value: &str) -> String {
-        let Ok(mut seen) = self.seen.lock() else {
-            return "other".into();
-        };
-        let values = seen.entry(label).or_default();
-        if values.contains(value) {
-            return value.to_string();
-        }
-        if values.len() >= self.limit {
-            return "other".into();
-        }
-        values.insert(value.to_string());
-        value.to_string()
-    }
-}
-
 /// The service's instruments and the registry they live in.
 pub struct Metrics {
     registry: Registry,
@@ -82,11 +55,11 @@ pub struct Metrics {
     publish_duration: Histogram,
     push_delay: Histogram,
     events: IntCounterVec,
-    limiter: Arc<LabelLimiter>,
+    limits: SeriesLimits,
 }
 
 impl Metrics {
-    pub fn new(max_label_values: usize) -> Arc<Self> {
+    pub fn new(limits: SeriesLimits) -> Arc<Self> {
         let registry = Registry::new();
         let http_requests = IntCounterVec::new(
             Opts::new(
@@ -161,13 +134,13 @@ impl Metrics {
             publish_duration,
             push_delay,
             events,
-            limiter: Arc::new(LabelLimiter::new(max_label_values)),
+            limits,
         })
     }
 
     /// Adds the domain collector reading `views` (after both exist).
     pub fn attach(&self, views: &Arc<Views>) {
-        let collector = DomainCollector::new(Arc::downgrade(views), self.limiter.clone());
+        let collector = DomainCollector::new(Arc::downgrade(views), self.limits);
         let _ = self.registry.register(Box::new(collector));
     }
 
@@ -263,7 +236,7 @@ pub async fn track(
 /// Reads the aggregator at scrape time.
 struct DomainCollector {
     views: Weak<Views>,
-    limiter: Arc<LabelLimiter>,
+    limits: SeriesLimits,
     descs: Vec<Desc>,
 }
 
@@ -316,7 +289,7 @@ const DOMAIN_FAMILIES: &[(&str, &str)] = &[
 ];
 
 impl DomainCollector {
-    fn new(views: Weak<Views>, limiter: Arc<LabelLimiter>) -> Self {
+    fn new(views: Weak<Views>, limits: SeriesLimits) -> Self {
         let descs = DOMAIN_FAMILIES
             .iter()
             .filter_map(|(name, help)| {
@@ -331,7 +304,7 @@ impl DomainCollector {
             .collect();
         DomainCollector {
             views,
-            limiter,
+            limits,
             descs,
         }
     }
@@ -356,59 +329,27 @@ impl Collector for DomainCollector {
             let Some(aggregator) = views.aggregator() else {
                 return Vec::new();
             };
-            let totals = aggregator.totals(now, &bounds);
-            let staffing =
-                golive_core::staffing::for_recent(&aggregator, now, views.staffing_settings());
+            let totals = aggregator.totals(now, &bounds, &self.limits);
+            let staffing: Vec<(String, u32, u32)> =
+                golive_core::staffing::for_recent(&aggregator, now, views.staffing_settings())
+                    .into_iter()
+                    .map(|line| {
+                        let label = aggregator
+                            .queue_label(&line.queue, &self.limits)
+                            .to_string();
+                        (label, line.agents_staffed, line.required_agents)
+                    })
+                    .collect();
             (totals, staffing)
         };
-        // Each distinct value is bounded once per scrape, in the order the
-        // series are written (the limiter admits first come, first served).
-        // When nothing is folded into `other`, series are unique as they
-        // come from the totals and need no collision check.
-        let mut order: Vec<(&'static str, &str)> = Vec::new();
-        for (site, application, _, _) in totals.tickets.keys() {
-            order.extend([
-                ("site", site.as_str()),
-                ("application", application.as_str()),
-            ]);
-        }
-        for (site, application, _) in totals.backlog.keys() {
-            order.extend([
-                ("site", site.as_str()),
-                ("application", application.as_str()),
-            ]);
-        }
-        order.extend(
-            totals
-                .resolution_seconds
-                .keys()
-                .map(|a| ("application", a.as_str())),
-        );
-        order.extend(totals.queues.keys().map(|q| ("queue", q.as_str())));
-        order.extend(staffing.iter().map(|line| ("queue", line.queue.as_str())));
-        let mut bounded: HashMap<(&'static str, &str), String> = HashMap::new();
-        let mut folded = false;
-        for (label, value) in order {
-            bounded.entry((label, value)).or_insert_with(|| {
-                let out = self.limiter.bound(label, value);
-                folded |= out != value;
-                out
-            });
-        }
-        let bound = |label: &'static str, value: &str| {
-            bounded
-                .get(&(label, value))
-                .cloned()
-                .unwrap_or_else(|| self.limiter.bound(label, value))
-        };
-        let mut families = Families {
-            merge: folded,
-            ..Families::default()
-        };
+        // The totals come bounded and merged (one entry per label set);
+        // only staffing lines may share a label (queues folded into
+        // `other`), and are merged below.
+        let mut families = Families::default();
         for ((site, application, category, severity), (opened, resolved)) in &totals.tickets {
             let labels = [
-                ("site", bound("site", site)),
-                ("application", bound("application", application)),
+                ("site", site.clone()),
+                ("application", application.clone()),
                 ("category", category.to_string()),
                 ("severity", severity.to_string()),
             ];
@@ -427,8 +368,8 @@ impl Collector for DomainCollector {
         }
         for ((site, application, severity), count) in &totals.backlog {
             let labels = [
-                ("site", bound("site", site)),
-                ("application", bound("application", application)),
+                ("site", site.clone()),
+                ("application", application.clone()),
                 ("severity", severity.to_string()),
             ];
             families.add(
@@ -439,7 +380,7 @@ impl Collector for DomainCollector {
             );
         }
         for (application, histogram) in &totals.resolution_seconds {
-            let labels = [("application", bound("application", application))];
+            let labels = [("application", application.clone())];
             families.add(
                 "golive_ticket_resolution_duration_seconds",
                 MetricType::HISTOGRAM,
@@ -448,7 +389,7 @@ impl Collector for DomainCollector {
             );
         }
         for (queue, q) in &totals.queues {
-            let labels = [("queue", bound("queue", queue))];
+            let labels = [("queue", queue.clone())];
             families.add(
                 "golive_calls_offered_total",
                 MetricType::COUNTER,
@@ -486,19 +427,20 @@ impl Collector for DomainCollector {
                 Value::Histogram(HANDLE_BUCKETS, &q.handle_seconds),
             );
         }
-        for line in &staffing {
-            let labels = [("queue", bound("queue", &line.queue))];
+        families.merge = true;
+        for (queue, staffed, required) in &staffing {
+            let labels = [("queue", queue.clone())];
             families.add(
                 "golive_queue_agents_staffed",
                 MetricType::GAUGE,
                 &labels,
-                Value::Number(f64::from(line.agents_staffed)),
+                Value::Number(f64::from(*staffed)),
             );
             families.add(
                 "golive_queue_agents_required",
                 MetricType::GAUGE,
                 &labels,
-                Value::Number(f64::from(line.required_agents)),
+                Value::Number(f64::from(*required)),
             );
         }
         families.finish()
@@ -518,7 +460,7 @@ struct Families {
     families: Vec<MetricFamily>,
     /// Per family (same index): label values → index of the series.
     series: Vec<HashMap<Vec<String>, usize>>,
-    /// Whether series may collide (some value was folded into `other`);
+    /// Whether series may collide (several queues folded into `other`);
     /// without it every series is new and the index is skipped.
     merge: bool,
 }
@@ -649,18 +591,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn labels_past_the_limit_become_other() {
-        let limiter = LabelLimiter::new(2);
-        assert_eq!(limiter.bound("site", "a"), "a");
-        assert_eq!(limiter.bound("site", "b"), "b");
-        assert_eq!(limiter.bound("site", "c"), "other");
-        assert_eq!(limiter.bound("site", "a"), "a");
-        assert_eq!(limiter.bound("queue", "c"), "c");
-    }
-
-    #[test]
     fn service_metrics_register_and_render() {
-        let metrics = Metrics::new(200);
+        let metrics = Metrics::new(SeriesLimits::NONE);
         metrics.set_live_clients(3);
         metrics.observe_request("/api/v1/tickets", "POST", 201, Duration::from_millis(3));
         let text = metrics.render();
@@ -680,7 +612,7 @@ mod tests {
 
     #[test]
     fn request_latency_is_labelled_by_status() {
-        let metrics = Metrics::new(200);
+        let metrics = Metrics::new(SeriesLimits::NONE);
         metrics.observe_request("/healthz", "GET", 200, Duration::from_millis(1));
         assert!(metrics.render().contains(
             "golive_http_request_duration_seconds_count{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"

@@ -25,6 +25,9 @@ pub struct ServerConfig {
     pub metrics_require_token: bool,
     /// Distinct values per metric label before further ones become `other`.
     pub max_label_values: usize,
+    /// Label sets per ticket metric before further ones are reported with
+    /// site and application `other`.
+    pub max_series_per_metric: usize,
     /// Least time between two boards pushed to live displays.
     pub push_interval_ms: u64,
     /// When the go-live started (RFC 3339): adds a `since_go_live` window
@@ -43,6 +46,7 @@ impl Default for ServerConfig {
             max_ingest_bytes: 32 << 20,
             metrics_require_token: false,
             max_label_values: 200,
+            max_series_per_metric: 5000,
             push_interval_ms: 1000,
             go_live_start: None,
             staffing: StaffingSettings::default(),
@@ -52,6 +56,14 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// The bounds on `/metrics` series.
+    pub fn series_limits(&self) -> golive_core::aggregate::SeriesLimits {
+        golive_core::aggregate::SeriesLimits {
+            label_values: self.max_label_values,
+            label_sets: self.max_series_per_metric,
+        }
+    }
+
     /// Checks values the type system cannot; returns the go-live start.
     pub fn validate(&self) -> Result<Option<Millis>, String> {
         if self.max_body_bytes < 1024 || self.max_ingest_bytes < 1024 {
@@ -59,6 +71,9 @@ impl ServerConfig {
         }
         if self.max_label_values == 0 {
             return Err("max_label_values must be at least 1".into());
+        }
+        if self.max_series_per_metric == 0 {
+            return Err("max_series_per_metric must be at least 1".into());
         }
         if !(50..=60_000).contains(&self.push_interval_ms) {
             return Err("push_interval_ms must be from 50 to 60000".into());

@@ -7,12 +7,14 @@
 //! in the same transaction as the events they come from.
 
 mod error;
+mod health;
 mod postgres;
 mod shared;
 mod sqlite;
 pub mod token;
 
 pub use error::StoreError;
+pub use health::WriteFailure;
 
 use async_trait::async_trait;
 use golive_core::event::{Event, RecordedEvent, TicketId};
@@ -73,6 +75,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Cheap round trip to the database (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Why writes cannot commit now: `Some` from a failed commit until one
+    /// succeeds. While writes fail, this runs a write probe (a write
+    /// transaction that changes nothing) at most once a second, so it turns
+    /// `None` once the database takes writes again even if no client
+    /// writes meanwhile (readiness).
+    async fn write_failure(&self) -> Option<WriteFailure>;
 
     /// Takes the log's write lock, hands `build` the events committed by
     /// others since `known_last`, writes what it returns and commits.
@@ -150,6 +159,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Revokes a token by id; false when there is no such active token.
     async fn revoke_token(&self, id: i64, now: Millis) -> Result<bool, StoreError>;
+
+    /// How many tokens have ever been revoked. Revocation is permanent and
+    /// tokens are never deleted, so this only grows: a change means a new
+    /// revocation, whichever process made it (a cheap poll; the tokens
+    /// table holds the tokens admins made, hundreds of rows at most).
+    async fn revoked_token_count(&self) -> Result<u64, StoreError>;
+
+    /// The hashes of every revoked token.
+    async fn revoked_token_hashes(&self) -> Result<Vec<String>, StoreError>;
 }
 
 /// Opens the database named by `url` (`sqlite://…` or `postgres://…`),

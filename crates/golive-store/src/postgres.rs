@@ -13,10 +13,12 @@
 //! data-modifying CTEs: one round trip, during which the next chunk is
 //! prepared.
 
+use crate::health::WriteHealth;
 use crate::shared::{
     CALL_COLUMNS, CALL_UPSERT, Chunk, EVENT_COLUMNS, TICKET_COLUMNS, TICKET_UPSERT,
     backend_queries, encode_event, store_impl,
 };
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
 use std::sync::LazyLock;
@@ -67,6 +69,7 @@ static WRITE_ROWS: LazyLock<String> = LazyLock::new(|| {
 /// A PostgreSQL database.
 pub struct PgStore {
     pool: PgPool,
+    health: WriteHealth,
 }
 
 impl PgStore {
@@ -80,7 +83,16 @@ impl PgStore {
         sqlx::migrate!("../../migrations/postgres")
             .run(&pool)
             .await?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            health: WriteHealth::default(),
+        })
+    }
+
+    /// A pooled connection (the pool pings it first, so one left broken by
+    /// a server restart is replaced rather than handed out).
+    async fn acquire(&self) -> Result<PoolConnection<sqlx::Postgres>, StoreError> {
+        Ok(self.pool.acquire().await?)
     }
 
     /// PostgreSQL checkpoints on its own: nothing to do after a commit.

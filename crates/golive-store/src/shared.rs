@@ -300,6 +300,50 @@ macro_rules! backend_queries {
             Ok((last, written))
         }
 
+        /// One commit on `conn`: takes the log's write lock (the
+        /// transaction's `begin` statement and the counter read's `lock`
+        /// clause), hands `build` what others committed since
+        /// `known_last`, writes its parts and commits. Returns the log's
+        /// last sequence number and the events written.
+        pub(crate) async fn commit_on(
+            conn: &mut DbConnection,
+            begin: &'static str,
+            lock: &str,
+            known_last: u64,
+            build: &mut crate::BatchBuilder<'_>,
+        ) -> Result<(u64, Vec<RecordedEvent>), StoreError> {
+            let mut tx = sqlx::Connection::begin_with(conn, begin).await?;
+            let last_in_log = read_counter(&mut tx, lock).await?;
+            let mut missed = Vec::new();
+            let mut cursor = known_last;
+            while cursor < last_in_log {
+                let page = events_after(&mut tx, cursor, 10_000).await?;
+                let Some(last) = page.last() else { break };
+                cursor = last.seq;
+                missed.extend(page);
+            }
+            let first_part = build(missed);
+            let written = write_parts(&mut tx, last_in_log, first_part, build).await?;
+            tx.commit().await?;
+            Ok(written)
+        }
+
+        /// A write transaction that changes nothing a reader could see but
+        /// must reach the disk like any commit, so it fails while commits
+        /// would: the counter goes up and back down. (Setting it to itself
+        /// would not do: SQLite skips an update that leaves a row as it was,
+        /// and commits nothing.)
+        pub(crate) async fn probe_write(conn: &mut DbConnection, begin: &'static str) -> Result<(), StoreError> {
+            let mut tx = sqlx::Connection::begin_with(conn, begin).await?;
+            for step in ["last_seq + 1", "last_seq - 1"] {
+                sqlx::query(&format!("UPDATE event_counter SET last_seq = {step} WHERE id = 1"))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+
         async fn write_queues(
             conn: &mut DbConnection,
             queues: &[(String, golive_core::model::QueueSettings)],
@@ -449,17 +493,55 @@ macro_rules! backend_queries {
                 .await?;
             Ok(done.rows_affected() == 1)
         }
+
+        pub(crate) async fn revoked_token_count(conn: &mut DbConnection) -> Result<u64, StoreError> {
+            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tokens WHERE revoked_at IS NOT NULL")
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok(to_u64(count))
+        }
+
+        pub(crate) async fn revoked_token_hashes(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
+            Ok(sqlx::query_scalar("SELECT token_hash FROM tokens WHERE revoked_at IS NOT NULL")
+                .fetch_all(&mut *conn)
+                .await?)
+        }
     };
 }
 
 pub(crate) use backend_queries;
 
-/// Implements [`crate::Store`] for `$store` (which has a `pool` field and a
-/// `committed` method, called after each commit that wrote events) with the
-/// backend's way of taking the log's write lock: the transaction's `BEGIN`
-/// statement and a clause on the counter read.
+/// Implements [`crate::Store`] for `$store` (which has `pool` and `health`
+/// fields, an `acquire` method handing out a connection to a migrated
+/// database and a `committed` method, called after each commit that wrote
+/// events) with the backend's way of taking the log's write lock: the
+/// transaction's `BEGIN` statement and a clause on the counter read.
 macro_rules! store_impl {
     ($store:ident, $name:literal, begin = $begin:literal, lock = $lock:literal) => {
+        impl $store {
+            /// Runs a write probe (see `probe_write`) on a pooled connection,
+            /// discarding the connection if it fails. `None` when no
+            /// connection came within `PROBE_WAIT`: readiness must answer
+            /// quickly even while the database is down, when the pool would
+            /// wait its whole acquire timeout. (Only the wait is bounded: a
+            /// probe cut off mid-transaction would leave its connection in
+            /// an unknown state.)
+            async fn probe_writes(&self) -> Option<Result<(), StoreError>> {
+                let acquired =
+                    tokio::time::timeout(crate::health::PROBE_WAIT, self.acquire()).await;
+                let mut conn = match acquired {
+                    Err(_) => return None,
+                    Ok(Err(error)) => return Some(Err(error)),
+                    Ok(Ok(conn)) => conn,
+                };
+                let result = probe_write(&mut conn, $begin).await;
+                if result.is_err() {
+                    conn.close_on_drop();
+                }
+                Some(result)
+            }
+        }
+
         #[async_trait::async_trait]
         impl crate::Store for $store {
             fn backend(&self) -> &'static str {
@@ -467,7 +549,8 @@ macro_rules! store_impl {
             }
 
             async fn ping(&self) -> Result<(), StoreError> {
-                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                let mut conn = self.acquire().await?;
+                sqlx::query("SELECT 1").execute(&mut *conn).await?;
                 Ok(())
             }
 
@@ -476,24 +559,44 @@ macro_rules! store_impl {
                 known_last: u64,
                 build: &mut crate::BatchBuilder<'_>,
             ) -> Result<(u64, Vec<RecordedEvent>), StoreError> {
-                let mut tx = self.pool.begin_with($begin).await?;
-                let last_in_log = read_counter(&mut tx, $lock).await?;
-                let mut missed = Vec::new();
-                let mut cursor = known_last;
-                while cursor < last_in_log {
-                    let page = events_after(&mut tx, cursor, 10_000).await?;
-                    let Some(last) = page.last() else { break };
-                    cursor = last.seq;
-                    missed.extend(page);
+                let result = async {
+                    let mut conn = self.acquire().await?;
+                    let result = commit_on(&mut conn, $begin, $lock, known_last, build).await;
+                    if result.is_err() {
+                        // A failed commit may leave the connection unusable:
+                        // SQLite rolls a transaction back by itself on a full
+                        // disk, while sqlx still counts it as open (every
+                        // later BEGIN on that connection would fail), and a
+                        // PostgreSQL connection may be talking to a server
+                        // that restarted. Never hand it out again.
+                        conn.close_on_drop();
+                    }
+                    result
                 }
-                let first_part = build(missed);
-                let (new_last, events) =
-                    write_parts(&mut tx, last_in_log, first_part, build).await?;
-                tx.commit().await?;
-                if new_last > last_in_log {
-                    self.committed();
+                .await;
+                match &result {
+                    Ok((_, events)) => {
+                        self.health.succeeded();
+                        if !events.is_empty() {
+                            self.committed();
+                        }
+                    }
+                    Err(error) => self.health.failed(error),
                 }
-                Ok((new_last, events))
+                result
+            }
+
+            async fn write_failure(&self) -> Option<crate::WriteFailure> {
+                let (failure, probe) = self.health.check()?;
+                if !probe {
+                    return Some(failure);
+                }
+                match self.probe_writes().await {
+                    Some(Ok(())) => self.health.succeeded(),
+                    Some(Err(error)) => self.health.failed(&error),
+                    None => {}
+                }
+                self.health.current()
             }
 
             async fn events_after(
@@ -501,17 +604,17 @@ macro_rules! store_impl {
                 after: u64,
                 limit: u32,
             ) -> Result<Vec<RecordedEvent>, StoreError> {
-                let mut conn = self.pool.acquire().await?;
+                let mut conn = self.acquire().await?;
                 events_after(&mut conn, after, limit).await
             }
 
             async fn last_seq(&self) -> Result<u64, StoreError> {
-                let mut conn = self.pool.acquire().await?;
+                let mut conn = self.acquire().await?;
                 read_counter(&mut conn, "").await
             }
 
             async fn ticket(&self, id: TicketId) -> Result<Option<TicketRecord>, StoreError> {
-                let mut conn = self.pool.acquire().await?;
+                let mut conn = self.acquire().await?;
                 ticket(&mut conn, id).await
             }
 
@@ -519,12 +622,12 @@ macro_rules! store_impl {
                 &self,
                 filter: &TicketFilter,
             ) -> Result<Vec<TicketRecord>, StoreError> {
-                let mut conn = self.pool.acquire().await?;
+                let mut conn = self.acquire().await?;
                 tickets(&mut conn, filter).await
             }
 
             async fn call(&self, call_id: &str) -> Result<Option<CallRecord>, StoreError> {
-                let mut conn = self.pool.acquire().await?;
+                let mut conn = self.acquire().await?;
                 call(&mut conn, call_id).await
             }
 
@@ -535,7 +638,7 @@ macro_rules! store_impl {
                 token_hash: &str,
                 now: Millis,
             ) -> Result<i64, StoreError> {
-                let mut conn = self.pool.acquire().await?;
+                let mut conn = self.acquire().await?;
                 create_token(&mut conn, name, role, token_hash, now).await
             }
 
@@ -543,18 +646,28 @@ macro_rules! store_impl {
                 &self,
                 token_hash: &str,
             ) -> Result<Option<golive_core::model::Role>, StoreError> {
-                let mut conn = self.pool.acquire().await?;
+                let mut conn = self.acquire().await?;
                 token_role(&mut conn, token_hash).await
             }
 
             async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
-                let mut conn = self.pool.acquire().await?;
+                let mut conn = self.acquire().await?;
                 tokens(&mut conn).await
             }
 
             async fn revoke_token(&self, id: i64, now: Millis) -> Result<bool, StoreError> {
-                let mut conn = self.pool.acquire().await?;
+                let mut conn = self.acquire().await?;
                 revoke_token(&mut conn, id, now).await
+            }
+
+            async fn revoked_token_count(&self) -> Result<u64, StoreError> {
+                let mut conn = self.acquire().await?;
+                revoked_token_count(&mut conn).await
+            }
+
+            async fn revoked_token_hashes(&self) -> Result<Vec<String>, StoreError> {
+                let mut conn = self.acquire().await?;
+                revoked_token_hashes(&mut conn).await
             }
         }
     };

@@ -705,6 +705,21 @@ async fn tokens(backend: Backend) {
     let listed = store.tokens().await.expect("tokens");
     assert_eq!(listed[0].revoked_at, Some(T0 + 5));
     assert_eq!(listed[1].revoked_at, None);
+
+    // What the revocation watcher polls: the count only grows, and the
+    // hashes are exactly the revoked ones.
+    assert_eq!(store.revoked_token_count().await.expect("count"), 1);
+    assert_eq!(
+        store.revoked_token_hashes().await.expect("hashes"),
+        ["hash-desk"]
+    );
+    assert!(store.revoke_token(wall, T0 + 7).await.expect("revoke"));
+    assert_eq!(store.revoked_token_count().await.expect("count"), 2);
+    let mut hashes = store.revoked_token_hashes().await.expect("hashes");
+    hashes.sort();
+    assert_eq!(hashes, ["hash-desk", "hash-wall"]);
+    // Token writes are not log commits: write health is untouched.
+    assert_eq!(store.write_failure().await, None);
 }
 
 async fn ticket_listing(backend: Backend) {

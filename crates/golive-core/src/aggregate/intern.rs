@@ -1,17 +1,23 @@
 //! String interning for the aggregator: names to dense `u32` ids, call ids
 //! to call indices without one allocation per call, and the fast hasher
-//! both use.
+//! for keys the server made.
+//!
+//! Names and call ids come from clients, so the tables keyed by them hash
+//! with a randomly seeded (keyed) hasher: nobody can precompute names that
+//! collide and turn every lookup into a scan.
 
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 
 /// Dense ids for a small set of names (sites, departments, applications,
-/// queues), in order of first appearance.
+/// queues), in order of first appearance (which `/metrics` relies on to
+/// keep label choices the same on every replica and after a restart).
+/// Keyed by client text: foldhash with a random seed per table.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Interner {
     names: Vec<Box<str>>,
-    ids: HashMap<Box<str>, u32, FastState>,
+    ids: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
 }
 
 impl Interner {
@@ -128,9 +134,9 @@ pub(super) fn table_bytes(capacity: usize, entry: usize) -> usize {
     slots * (entry + 1)
 }
 
-/// Builds [`FastHasher`]s. For keys the server made (ticket ids), keyed
-/// hashes (call ids) and the few names of a go-live, where std's SipHash
-/// would only cost time.
+/// Builds [`FastHasher`]s. Unkeyed: only for keys the server made (ticket
+/// ids, interned ids) and keyed hashes (call ids), where std's SipHash would
+/// only cost time.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct FastState;
 

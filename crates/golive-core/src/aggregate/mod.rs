@@ -115,7 +115,9 @@ mod waiting;
 
 pub use board::{Arrivals, Board, BoardWindows, MAX_BUCKETS, Surge, Trend, TrendPoint};
 pub use figures::{CallFigures, Mttr, Report, TicketFigures};
-pub use totals::{HistogramBounds, HistogramTotals, QueueTotals, TicketLabels, Totals};
+pub use totals::{
+    HistogramBounds, HistogramTotals, OTHER, QueueTotals, SeriesLimits, TicketLabels, Totals,
+};
 
 use crate::event::{
     CallRecorded, Event, QueueConfigured, RecordedEvent, TicketChanged, TicketCreated, TicketId,

@@ -4,6 +4,25 @@
 //!
 //! One pass over tickets, counted status changes and calls: a few
 //! milliseconds for a go-live week, paid once per scrape.
+//!
+//! The series are bounded ([`SeriesLimits`]), by rules that depend only on
+//! the log, so every replica and every restart (a replay of the same log)
+//! keeps the same label values and folds the same ones into `other`:
+//! - a `site`, `application` or `queue` keeps its name when it is among
+//!   the first `label_values` of its kind to appear in the log (the
+//!   interners number names in order of first appearance); later ones are
+//!   `other`;
+//! - of the label sets of a ticket metric (site, application, category,
+//!   severity; the backlog has no category), the first `label_sets` to
+//!   appear in the log (ordered by their first ticket) keep their site and
+//!   application; later ones are counted under site and application
+//!   `other`, keeping category and severity. So each ticket metric has at
+//!   most `label_sets` + 32 series (+ 4 for the backlog), whatever the
+//!   traffic.
+//!
+//! A kept value stays kept and a folded one stays folded as the log grows,
+//! so a counter never moves from one series to another (which Prometheus
+//! would read as a reset of one and a jump of the other).
 
 use super::intern::FastState;
 use super::timeline::change;
@@ -33,6 +52,15 @@ impl HistogramTotals {
         }
     }
 
+    /// Adds another histogram over the same bounds.
+    fn add(&mut self, other: &HistogramTotals) {
+        for (count, more) in self.buckets.iter_mut().zip(&other.buckets) {
+            *count += more;
+        }
+        self.sum += other.sum;
+        self.count += other.count;
+    }
+
     fn observe(&mut self, bounds: &[f64], value: f64) {
         let slot = bounds
             .iter()
@@ -57,6 +85,18 @@ pub struct QueueTotals {
     pub handle_seconds: HistogramTotals,
 }
 
+impl QueueTotals {
+    /// Adds another queue's totals (queues folded into one label).
+    fn add(&mut self, other: &QueueTotals) {
+        self.offered += other.offered;
+        self.answered += other.answered;
+        self.abandoned += other.abandoned;
+        self.waiting += other.waiting;
+        self.wait_seconds.add(&other.wait_seconds);
+        self.handle_seconds.add(&other.handle_seconds);
+    }
+}
+
 /// Everything `/metrics` reports about tickets and calls.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Totals {
@@ -70,6 +110,49 @@ pub struct Totals {
     pub queues: BTreeMap<String, QueueTotals>,
 }
 
+/// The label value that stands for every value past a bound.
+pub const OTHER: &str = "other";
+
+/// How many label values and label sets `/metrics` shows (see the module
+/// documentation for which are kept).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeriesLimits {
+    /// Distinct values of each of `site`, `application` and `queue`.
+    pub label_values: usize,
+    /// Label sets of each ticket metric before site and application fold
+    /// into `other`.
+    pub label_sets: usize,
+}
+
+impl SeriesLimits {
+    /// No bound (tests and tools that want every series).
+    pub const NONE: SeriesLimits = SeriesLimits {
+        label_values: usize::MAX,
+        label_sets: usize::MAX,
+    };
+
+    /// The label id of interned name `id`: itself when kept, else the id
+    /// standing for `other` (one past the kept ones).
+    fn bound(&self, id: u32, interned: usize) -> u32 {
+        let kept = interned.min(self.label_values);
+        if (id as usize) < kept {
+            id
+        } else {
+            u32::try_from(kept).unwrap_or(u32::MAX)
+        }
+    }
+
+    /// Label ids for `interned` names: the kept ones, plus `other` when
+    /// some are folded.
+    fn ids(&self, interned: usize) -> usize {
+        if interned > self.label_values {
+            self.label_values + 1
+        } else {
+            interned
+        }
+    }
+}
+
 /// Upper bounds of the three histograms, in seconds.
 pub struct HistogramBounds<'a> {
     pub resolution: &'a [f64],
@@ -78,36 +161,50 @@ pub struct HistogramBounds<'a> {
 }
 
 impl Aggregator {
-    /// All-time totals as of `now` (see the module documentation).
-    pub fn totals(&self, now: Millis, bounds: &HistogramBounds<'_>) -> Totals {
-        let name = |dimension, group: u32| self.group_name(dimension, group as usize);
-        // Counted on interned ids in tables indexed by them (no hashing per
-        // ticket or call); the named, ordered maps are built once per label
-        // set at the end.
-        let mut per_ticket: LabelTable<(u64, u64)> =
-            LabelTable::new(self.sites.len(), self.applications.len());
+    /// All-time totals as of `now` (see the module documentation), with
+    /// labels bounded by `limits`.
+    pub fn totals(
+        &self,
+        now: Millis,
+        bounds: &HistogramBounds<'_>,
+        limits: &SeriesLimits,
+    ) -> Totals {
+        let (sites, applications) = (self.sites.len(), self.applications.len());
+        let site_of = |ticket: &super::Ticket| limits.bound(ticket.site, sites);
+        let application_of =
+            |ticket: &super::Ticket| limits.bound(ticket.application, applications);
+        let label = |dimension, interned: usize, id: u32| {
+            if (id as usize) < interned.min(limits.label_values) {
+                self.group_name(dimension, id as usize)
+            } else {
+                OTHER.to_string()
+            }
+        };
+        // Counted on bounded label ids in tables indexed by them (no hashing
+        // per ticket or call); the named, ordered maps are built once per
+        // label set at the end.
+        let (site_ids, application_ids) = (limits.ids(sites), limits.ids(applications));
+        let mut per_ticket: LabelTable<SetCounts> = LabelTable::new(site_ids, application_ids);
         // (tickets, active) per site, application, severity (category 0).
-        let mut backlog: LabelTable<(u64, u64)> =
-            LabelTable::new(self.sites.len(), self.applications.len());
-        for ticket in &self.tickets {
+        let mut backlog: LabelTable<SetCounts> = LabelTable::new(site_ids, application_ids);
+        for (index, ticket) in self.tickets.iter().enumerate() {
+            let (site, application) = (site_of(ticket), application_of(ticket));
             per_ticket
-                .get_mut(
-                    ticket.site,
-                    ticket.application,
-                    ticket.category,
-                    ticket.severity,
-                )
+                .get_mut(site, application, ticket.category, ticket.severity)
+                .first_seen(index)
                 .0 += 1;
             // Every label set that has tickets gets a backlog series, 0 when
             // none is active, so a cleared backlog reads 0 instead of
             // vanishing (a vanished gauge is "no data" on a dashboard).
-            let counts = backlog.get_mut(ticket.site, ticket.application, 0, ticket.severity);
+            let counts = backlog
+                .get_mut(site, application, 0, ticket.severity)
+                .first_seen(index);
             counts.0 += 1;
             if ticket.status.is_active() && ticket.opened_at <= now {
                 counts.1 += 1;
             }
         }
-        let mut resolution: Vec<Option<HistogramTotals>> = vec![None; self.applications.len()];
+        let mut resolution: Vec<Option<HistogramTotals>> = vec![None; application_ids];
         for (start, bucket) in self.timeline.since(Millis::MIN) {
             for counted in &bucket.changes {
                 if counted.kind & change::RESOLVED == 0 {
@@ -116,35 +213,38 @@ impl Aggregator {
                 let Some(ticket) = self.tickets.get(counted.ticket as usize) else {
                     continue;
                 };
+                let application = application_of(ticket);
                 per_ticket
                     .get_mut(
-                        ticket.site,
-                        ticket.application,
+                        site_of(ticket),
+                        application,
                         ticket.category,
                         ticket.severity,
                     )
                     .1 += 1;
                 let at = counted.at(start);
                 let seconds = (at - ticket.opened_at).max(0) as f64 / 1000.0;
-                if let Some(slot) = resolution.get_mut(ticket.application as usize) {
+                if let Some(slot) = resolution.get_mut(application as usize) {
                     slot.get_or_insert_with(|| HistogramTotals::new(bounds.resolution))
                         .observe(bounds.resolution, seconds);
                 }
             }
         }
-        let mut queues: Vec<Option<QueueTotals>> = vec![None; self.queues.len()];
+        let queue_count = self.queues.len();
+        let new_queue = || QueueTotals {
+            wait_seconds: HistogramTotals::new(bounds.wait),
+            handle_seconds: HistogramTotals::new(bounds.handle),
+            ..QueueTotals::default()
+        };
+        let mut queues: Vec<Option<QueueTotals>> = vec![None; limits.ids(queue_count)];
         for call in &self.calls {
             if !call.has(call_flag::OFFERED) {
                 continue;
             }
-            let Some(slot) = queues.get_mut(call.queue as usize) else {
+            let Some(slot) = queues.get_mut(limits.bound(call.queue, queue_count) as usize) else {
                 continue;
             };
-            let totals = slot.get_or_insert_with(|| QueueTotals {
-                wait_seconds: HistogramTotals::new(bounds.wait),
-                handle_seconds: HistogramTotals::new(bounds.handle),
-                ..QueueTotals::default()
-            });
+            let totals = slot.get_or_insert_with(new_queue);
             totals.offered += 1;
             if call.has(call_flag::ANSWERED) {
                 totals.answered += 1;
@@ -159,60 +259,146 @@ impl Aggregator {
                 totals.abandoned += 1;
             }
         }
-        let mut out = Totals::default();
-        for ((site, application, category, severity), counts) in per_ticket.into_entries() {
-            if counts.0 == 0 {
-                continue;
+        let other_site = u32::try_from(site_ids).unwrap_or(u32::MAX);
+        let other_application = u32::try_from(application_ids).unwrap_or(u32::MAX);
+        let site_name = |id: u32| {
+            if id == other_site {
+                OTHER.to_string()
+            } else {
+                label(TicketDimension::Site, sites, id)
             }
+        };
+        let application_name = |id: u32| {
+            if id == other_application {
+                OTHER.to_string()
+            } else {
+                label(TicketDimension::Application, applications, id)
+            }
+        };
+        let mut out = Totals::default();
+        for ((site, application, category, severity), counts) in
+            kept_sets(per_ticket, limits.label_sets, other_site, other_application)
+        {
             let labels = (
-                name(TicketDimension::Site, site),
-                name(TicketDimension::Application, application),
+                site_name(site),
+                application_name(application),
                 Category::ALL
                     .get(usize::from(category))
-                    .map_or("other", |c| c.as_str()),
+                    .map_or(OTHER, |c| c.as_str()),
                 severity_label(severity),
             );
-            out.tickets.insert(labels, counts);
+            let total = out.tickets.entry(labels).or_default();
+            total.0 += counts.0;
+            total.1 += counts.1;
         }
-        for ((site, application, _, severity), (tickets, count)) in backlog.into_entries() {
-            if tickets == 0 {
-                continue;
-            }
-            out.backlog.insert(
-                (
-                    name(TicketDimension::Site, site),
-                    name(TicketDimension::Application, application),
-                    severity_label(severity),
-                ),
-                count,
+        for ((site, application, _, severity), counts) in
+            kept_sets(backlog, limits.label_sets, other_site, other_application)
+        {
+            let labels = (
+                site_name(site),
+                application_name(application),
+                severity_label(severity),
             );
+            *out.backlog.entry(labels).or_default() += counts.1;
         }
         for (application, histogram) in resolution.into_iter().enumerate() {
             if let Some(histogram) = histogram {
-                out.resolution_seconds.insert(
-                    name(TicketDimension::Application, application as u32),
-                    histogram,
-                );
+                out.resolution_seconds
+                    .entry(label(
+                        TicketDimension::Application,
+                        applications,
+                        application as u32,
+                    ))
+                    .or_insert_with(|| HistogramTotals::new(bounds.resolution))
+                    .add(&histogram);
             }
         }
+        let queue_name = |id: usize| {
+            if id < queue_count.min(limits.label_values) {
+                self.queues.name(id).to_string()
+            } else {
+                OTHER.to_string()
+            }
+        };
         for (queue, totals) in queues.into_iter().enumerate() {
             if let Some(totals) = totals {
                 out.queues
-                    .insert(self.queues.name(queue).to_string(), totals);
+                    .entry(queue_name(queue))
+                    .or_insert_with(new_queue)
+                    .add(&totals);
             }
         }
         for (queue, waiting) in self.calls_waiting(now) {
-            out.queues
-                .entry(queue)
-                .or_insert_with(|| QueueTotals {
-                    wait_seconds: HistogramTotals::new(bounds.wait),
-                    handle_seconds: HistogramTotals::new(bounds.handle),
-                    ..QueueTotals::default()
-                })
-                .waiting = waiting;
+            let label = match self.queues.get(&queue) {
+                Some(id) => queue_name(limits.bound(id as u32, queue_count) as usize),
+                None => queue,
+            };
+            out.queues.entry(label).or_insert_with(new_queue).waiting += waiting;
         }
         out
     }
+
+    /// The `queue` label `/metrics` gives queue `name` under `limits`: the
+    /// name itself, or `other` past the bound (see the module docs).
+    pub fn queue_label<'a>(&self, name: &'a str, limits: &SeriesLimits) -> &'a str {
+        match self.queues.get(name) {
+            Some(id) if id >= limits.label_values => OTHER,
+            _ => name,
+        }
+    }
+}
+
+/// Per label set: (count, second count), and the index of the first ticket
+/// with that set (the order of first appearance in the log).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct SetCounts(u64, u64, u32);
+
+impl Default for SetCounts {
+    fn default() -> Self {
+        SetCounts(0, 0, u32::MAX)
+    }
+}
+
+impl SetCounts {
+    /// Notes that ticket `index` has this label set (tickets are visited
+    /// in order, so the first call is the first ticket).
+    fn first_seen(&mut self, index: usize) -> &mut Self {
+        if self.2 == u32::MAX {
+            self.2 = u32::try_from(index).unwrap_or(u32::MAX - 1);
+        }
+        self
+    }
+}
+
+/// The label sets with tickets, the first `keep` of them (by first ticket)
+/// as they are and the rest with site and application `other`, merged.
+fn kept_sets(
+    table: LabelTable<SetCounts>,
+    keep: usize,
+    other_site: u32,
+    other_application: u32,
+) -> Vec<((u32, u32, u8, u8), SetCounts)> {
+    let mut sets: Vec<((u32, u32, u8, u8), SetCounts)> = table
+        .into_entries()
+        .into_iter()
+        .filter(|(_, counts)| counts.0 > 0)
+        .collect();
+    if sets.len() <= keep {
+        return sets;
+    }
+    sets.sort_unstable_by_key(|(_, counts)| counts.2);
+    let folded = sets.split_off(keep);
+    let mut merged: HashMap<(u32, u32, u8, u8), SetCounts, FastState> = HashMap::default();
+    for ((_, _, category, severity), counts) in folded {
+        let slot = merged
+            .entry((other_site, other_application, category, severity))
+            .or_default();
+        slot.0 += counts.0;
+        slot.1 += counts.1;
+        slot.2 = slot.2.min(counts.2);
+    }
+    sets.extend(merged);
+    sets
 }
 
 /// Values per ticket label set (site, application, category, severity) on
@@ -447,7 +633,7 @@ mod tests {
         );
 
         let now = T + 3_600_000;
-        let totals = aggregator.totals(now, &BOUNDS);
+        let totals = aggregator.totals(now, &BOUNDS, &SeriesLimits::NONE);
         let sev1 = ("Main".to_string(), "Orders".to_string(), "1");
         assert_eq!(totals.backlog.get(&sev1), Some(&0), "sev-1 cleared: 0");
         let sev3 = ("Main".to_string(), "Orders".to_string(), "3");
@@ -468,5 +654,106 @@ mod tests {
         let resolution = &totals.resolution_seconds["Orders"];
         assert_eq!(resolution.buckets, [1, 1, 0], "30 s and 120 s");
         assert_eq!(resolution.count, 2);
+    }
+
+    /// Bounded totals against a brute-force reading of the rules: values
+    /// and label sets kept in order of first appearance, the rest folded,
+    /// nothing lost, and the series count within the bound.
+    #[test]
+    fn bounded_labels_follow_the_log_order() {
+        let limits = SeriesLimits {
+            label_values: 5,
+            label_sets: 12,
+        };
+        let mut aggregator = Aggregator::new();
+        // A small deterministic generator: many sites and applications.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let mut tickets = Vec::new();
+        for seq in 1..=400u64 {
+            let site = format!("S{}", next(9));
+            let application = format!("A{}", next(8));
+            let category = Category::ALL[next(8) as usize];
+            let severity = 1 + next(4) as u8;
+            let status = if next(3) == 0 {
+                TicketStatus::Resolved
+            } else {
+                TicketStatus::Open
+            };
+            let Event::TicketCreated(mut event) = created(seq, severity, status) else {
+                unreachable!("created makes a creation")
+            };
+            event.site = site.clone();
+            event.application = application.clone();
+            event.category = category;
+            apply(&mut aggregator, seq, Event::TicketCreated(event));
+            tickets.push((site, application, category.as_str(), severity, status));
+        }
+        let totals = aggregator.totals(T + 3_600_000, &BOUNDS, &limits);
+
+        // The oracle: ranks by first appearance, then the folding rules.
+        fn rank(order: &mut Vec<String>, value: &str) -> usize {
+            match order.iter().position(|v| v == value) {
+                Some(i) => i,
+                None => {
+                    order.push(value.to_string());
+                    order.len() - 1
+                }
+            }
+        }
+        let (mut sites, mut applications) = (Vec::new(), Vec::new());
+        let mut sets: Vec<String> = Vec::new();
+        let mut backlog_sets: Vec<String> = Vec::new();
+        let mut opened: BTreeMap<TicketLabels, u64> = BTreeMap::new();
+        let mut backlog: BTreeMap<(String, String, &'static str), u64> = BTreeMap::new();
+        for (site, application, category, severity, status) in &tickets {
+            let site = if rank(&mut sites, site) < 5 {
+                site.clone()
+            } else {
+                OTHER.into()
+            };
+            let application = if rank(&mut applications, application) < 5 {
+                application.clone()
+            } else {
+                OTHER.into()
+            };
+            let severity = severity_label(severity - 1);
+            let key = format!("{site}|{application}|{category}|{severity}");
+            let labels = if rank(&mut sets, &key) < 12 {
+                (site.clone(), application.clone(), *category, severity)
+            } else {
+                (OTHER.into(), OTHER.into(), *category, severity)
+            };
+            *opened.entry(labels).or_default() += 1;
+            let key = format!("{site}|{application}|{severity}");
+            let labels = if rank(&mut backlog_sets, &key) < 12 {
+                (site, application, severity)
+            } else {
+                (OTHER.into(), OTHER.into(), severity)
+            };
+            *backlog.entry(labels).or_default() += u64::from(status.is_active());
+        }
+        let got: BTreeMap<TicketLabels, u64> = totals
+            .tickets
+            .iter()
+            .map(|(k, (o, _))| (k.clone(), *o))
+            .collect();
+        assert_eq!(got, opened);
+        assert_eq!(totals.backlog, backlog);
+        assert!(totals.tickets.len() <= 12 + 32);
+        assert!(totals.backlog.len() <= 12 + 4);
+        let resolved: u64 = totals.tickets.values().map(|(_, r)| r).sum();
+        let created_resolved = tickets.iter().filter(|t| !t.4.is_active()).count();
+        assert_eq!(resolved, created_resolved as u64, "no resolution lost");
+        // Sites past the fifth fold; the first five keep their names.
+        let kept: std::collections::BTreeSet<&str> =
+            totals.backlog.keys().map(|(s, _, _)| s.as_str()).collect();
+        assert!(kept.len() <= 6, "{kept:?}");
+        assert!(kept.contains(OTHER));
     }
 }

@@ -12,12 +12,25 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The database answers and the log has been replayed into memory.
+/// The database answers, the log has been replayed into memory and writes
+/// commit (after a failed commit, not ready until one succeeds again: the
+/// store probes at most once a second).
 pub async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
     if !state.is_ready() {
+        let mut body = json!({ "status": "replaying" });
+        if let Some(failure) = state.store.write_failure().await {
+            body["reason"] = json!(failure.reason);
+        }
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body));
+    }
+    if let Some(failure) = state.store.write_failure().await {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "replaying" })),
+            Json(json!({
+                "status": "writes_failing",
+                "reason": failure.reason,
+                "failing_for_seconds": failure.for_seconds,
+            })),
         );
     }
     match state.store.ping().await {

@@ -65,7 +65,11 @@ pub async fn revoke(
     if !state.store.revoke_token(id, now_millis()).await? {
         return Err(ApiError::not_found(format!("no active token with id {id}")));
     }
-    state.auth.forget_all();
+    // This process acts at once; every other one (and this one, should
+    // this read fail) within the revocation watcher's poll.
+    if let Err(error) = crate::revocation::refresh(&state).await {
+        tracing::warn!(%error, "revoked token hashes not read; the watcher will");
+    }
     tracing::info!(token_id = id, "token revoked");
     Ok(StatusCode::NO_CONTENT)
 }
