@@ -29,24 +29,6 @@ fn iso(ms: i64) -> String {
         .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn close(value: &Value, expected: f64) -> bool {
-    value
-        .as_f64()
-        .is_some_and(|v| (v - expected).abs() <= 1e-9 * expected.abs().max(1.0))
-}
-
-macro_rules! assert_close {
-    ($value:expr, $expected:expr) => {
-        assert!(
-            close(&$value, $expected),
-            "{} = {} but expected {}",
-            stringify!($value),
-            $value,
-            $expected
-        )
-    };
-}
-
 /// One call event, `seconds` after the scenario's start.
 struct Leg<'a> {
     call_id: &'a str,

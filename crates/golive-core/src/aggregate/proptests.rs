@@ -257,7 +257,7 @@ fn events_of(plan: &Plan) -> Vec<RecordedEvent> {
     }
     for call in plan.calls.iter().enumerate() {
         for (arrival, event) in call_events(call.0, call.1, Feed::Raw) {
-            items.push((arrival, Item::Call(event)));
+            items.push((arrival, Item::Call(Event::CallRecorded(event))));
         }
     }
     for queue in &plan.queues {
@@ -343,10 +343,10 @@ enum Feed {
 /// The events of a call, each with its arrival key: leg after leg, each
 /// offered when the previous one was transferred (after its answer or
 /// abandon and its talk).
-fn call_events(index: usize, plan: &CallPlan, feed: Feed) -> Vec<(u64, Event)> {
+fn call_events(index: usize, plan: &CallPlan, feed: Feed) -> Vec<(u64, CallRecorded)> {
     use CallEventKind::{Abandoned, Answered, Ended, Offered};
     let id = format!("call-{index}");
-    let mut out: Vec<(u64, Event)> = Vec::new();
+    let mut out: Vec<(u64, CallRecorded)> = Vec::new();
     let mut start = plan.start;
     for (number, leg) in plan.legs.iter().enumerate() {
         let offered_at = start + leg.offered_after;
@@ -361,14 +361,14 @@ fn call_events(index: usize, plan: &CallPlan, feed: Feed) -> Vec<(u64, Event)> {
         };
         let mut arrivals = leg.arrivals.iter().map(|&a| u64::from(a));
         let mut push = |kind: CallEventKind, at: Millis, wrap: Option<f64>| {
-            let event = Event::CallRecorded(CallRecorded {
+            let event = CallRecorded {
                 call_id: id.clone(),
                 queue: QUEUES[queue].into(),
                 event: kind,
                 at,
                 agent: None,
                 wrap_seconds: wrap,
-            });
+            };
             out.push((arrivals.next().unwrap_or(0), event));
         };
         let mut sent: Vec<(CallEventKind, Millis, Option<f64>)> = Vec::new();
@@ -965,17 +965,14 @@ fn oracle_legs(oracle: &Oracle) -> BTreeMap<LegKey, LegTimes> {
         .collect()
 }
 
-/// The call events of `calls` as a sane ACD sends them, in one of three
-/// arrival orders: as planned, the reverse of that, or by event time.
-fn sane_feed(calls: &[CallPlan], order: usize) -> Vec<CallRecorded> {
+/// The call events of `calls` as `feed` sends them, in one of three
+/// arrival orders: as planned (0), the reverse of that (1), or by event
+/// time.
+fn arriving(calls: &[CallPlan], feed: Feed, order: usize) -> Vec<CallRecorded> {
     let mut items: Vec<(u64, CallRecorded)> = calls
         .iter()
         .enumerate()
-        .flat_map(|(index, call)| call_events(index, call, Feed::Sane))
-        .filter_map(|(arrival, event)| match event {
-            Event::CallRecorded(call) => Some((arrival, call)),
-            _ => None,
-        })
+        .flat_map(|(index, call)| call_events(index, call, feed))
         .collect();
     items.sort_by_key(|(arrival, _)| *arrival);
     match order {
@@ -1167,7 +1164,7 @@ proptest! {
         calls in prop::collection::vec(call_plan(), 50..250),
         windows in prop::collection::vec(window(), 3),
     ) {
-        let events = sane_feed(&calls, 0);
+        let events = arriving(&calls, Feed::Sane, 0);
         let distinct: BTreeSet<(&str, &str, CallEventKind)> = events
             .iter()
             .map(|e| (e.call_id.as_str(), e.queue.as_str(), e.event))
@@ -1175,7 +1172,8 @@ proptest! {
         let repeats = events.len() - distinct.len();
         let runs: Vec<Vec<RecordedEvent>> = (0..3)
             .map(|order| {
-                let (log, duplicates, refused) = through_ledger(sane_feed(&calls, order));
+                let (log, duplicates, refused) =
+                    through_ledger(arriving(&calls, Feed::Sane, order));
                 assert_eq!(refused, Vec::<&str>::new(), "order {order}");
                 assert_eq!((log.len(), duplicates), (distinct.len(), repeats), "order {order}");
                 log
@@ -1199,18 +1197,7 @@ proptest! {
         calls in prop::collection::vec(call_plan(), 50..250),
         (from, to) in window(),
     ) {
-        let mut events: Vec<(u64, CallRecorded)> = calls
-            .iter()
-            .enumerate()
-            .flat_map(|(index, call)| call_events(index, call, Feed::Raw))
-            .filter_map(|(arrival, event)| match event {
-                Event::CallRecorded(call) => Some((arrival, call)),
-                _ => None,
-            })
-            .collect();
-        events.sort_by_key(|(arrival, _)| *arrival);
-        let (log, _, refused) =
-            through_ledger(events.into_iter().map(|(_, call)| call).collect());
+        let (log, _, refused) = through_ledger(arriving(&calls, Feed::Raw, 0));
         prop_assert!(refused.iter().all(|code| *code == "impossible_call_sequence"));
         let oracle = Oracle::new(&log);
         for ((call_id, queue), leg) in &oracle.calls {
