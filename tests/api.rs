@@ -159,7 +159,7 @@ async fn calls_out_of_order(backend: Backend) {
     let (status, _) =
         post(json!({"call_id": "c-1", "queue": "Physician Line", "event": "offered", "at": "2026-03-02T07:14:05Z"})).await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    // Idempotent per (call_id, event).
+    // Idempotent per (call_id, queue, event).
     let (status, body) =
         post(json!({"call_id": "c-1", "queue": "Physician Line", "event": "offered", "at": "2026-03-02T07:14:05Z"})).await;
     assert_eq!(status, StatusCode::ACCEPTED);

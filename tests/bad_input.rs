@@ -283,7 +283,12 @@ fn table(t: &Tokens, seed: &Seed) -> Vec<Case> {
             => 422 "invalid_parameter", "sort"),
         // --- calls ----------------------------------------------------------
         row!("answered before offered in time", POST CALLS, feed(),
-            cl(json!({"call_id": "c-offered", "event": "answered", "at": "2026-03-02T07:10:00Z"}))
+            cl(json!({"call_id": "c-offered", "queue": "Nursing Line", "event": "answered",
+                "at": "2026-03-02T07:10:00Z"}))
+            => 422 "impossible_call_sequence", "event"),
+        row!("ended before the leg was offered", POST CALLS, feed(),
+            cl(json!({"call_id": "c-offered", "queue": "Nursing Line", "event": "ended",
+                "at": "2026-03-02T07:14:00Z"}))
             => 422 "impossible_call_sequence", "event"),
         row!("abandoned after answered", POST CALLS, feed(),
             cl(json!({"call_id": "c-answered", "event": "abandoned", "at": "2026-03-02T07:16:00Z"}))
@@ -355,6 +360,15 @@ fn table(t: &Tokens, seed: &Seed) -> Vec<Case> {
         row!("agent posts a call event", POST CALLS, agent(), cl(json!({})) => 403 "forbidden"),
         row!("agent sets a queue", PUT QUEUE, agent(), js(json!({"agents_staffed": 3}))
             => 403 "forbidden"),
+        row!("integration sets shrinkage", PUT QUEUE, feed(),
+            js(json!({"agents_staffed": 3, "shrinkage": 0.2}))
+            => 403 "forbidden"),
+        row!("integration sets the answer target", PUT QUEUE, feed(),
+            js(json!({"answer_target_seconds": 30}))
+            => 403 "forbidden"),
+        row!("integration sets a bad staffed count", PUT QUEUE, feed(),
+            js(json!({"agents_staffed": 100001}))
+            => 422 "invalid_field", "agents_staffed"),
         row!("agent bulk ingest", POST "/api/v1/ingest", agent(),
             Body::Raw(Some("application/x-ndjson"), b"{}\n".to_vec())
             => 403 "forbidden"),

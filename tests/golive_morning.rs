@@ -924,24 +924,6 @@ fn figures(report: &Value) -> Value {
     body
 }
 
-fn close(value: &Value, expected: f64) -> bool {
-    value
-        .as_f64()
-        .is_some_and(|v| (v - expected).abs() <= 1e-9 * expected.abs().max(1.0))
-}
-
-macro_rules! assert_close {
-    ($value:expr, $expected:expr) => {
-        assert!(
-            close(&$value, $expected),
-            "{} = {} but expected {}",
-            stringify!($value),
-            $value,
-            $expected
-        )
-    };
-}
-
 // ---------------------------------------------------------------------------
 // Talking to the server.
 // ---------------------------------------------------------------------------

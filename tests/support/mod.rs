@@ -48,6 +48,27 @@ macro_rules! both_backends {
     };
 }
 
+/// Whether a JSON number equals `expected` to within a relative 1e-9.
+pub fn close(value: &Value, expected: f64) -> bool {
+    value
+        .as_f64()
+        .is_some_and(|v| (v - expected).abs() <= 1e-9 * expected.abs().max(1.0))
+}
+
+/// Asserts that a JSON number is [`close`] to the expected figure.
+#[macro_export]
+macro_rules! assert_close {
+    ($value:expr, $expected:expr) => {
+        assert!(
+            $crate::support::close(&$value, $expected),
+            "{} = {} but expected {}",
+            stringify!($value),
+            $value,
+            $expected
+        )
+    };
+}
+
 pub fn skip_postgres() -> bool {
     std::env::var("GOLIVE_SKIP_POSTGRES").is_ok_and(|v| v == "1")
 }

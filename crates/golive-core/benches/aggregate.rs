@@ -434,6 +434,19 @@ fn benches(c: &mut Criterion) {
     group.bench_function("floor_sum_day", |b| {
         b.iter(|| floor_sum(hint::black_box(day)))
     });
+    // The call events of that day alone: the leg lookup is most of it.
+    let calls_day: Vec<RecordedEvent> = day
+        .iter()
+        .filter(|e| matches!(e.event, Event::CallRecorded(_)))
+        .cloned()
+        .collect();
+    group.throughput(Throughput::Elements(calls_day.len() as u64));
+    group.bench_function("apply_calls_day", |b| {
+        b.iter_with_large_drop(|| load(hint::black_box(&calls_day)))
+    });
+    group.bench_function("floor_sum_calls_day", |b| {
+        b.iter(|| floor_sum(hint::black_box(&calls_day)))
+    });
     group.finish();
 
     let aggregator = load(&events);

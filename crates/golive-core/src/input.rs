@@ -330,6 +330,23 @@ pub struct QueueBody {
 }
 
 impl QueueBody {
+    /// The settings this body sets other than `agents_staffed`, by wire
+    /// name: what an `integration` token (a phone-system feed) may not set.
+    pub fn settings_beyond_staffing(&self) -> Vec<&'static str> {
+        [
+            (
+                "answer_target_seconds",
+                self.answer_target_seconds.is_some(),
+            ),
+            ("service_level_target", self.service_level_target.is_some()),
+            ("max_occupancy", self.max_occupancy.is_some()),
+            ("shrinkage", self.shrinkage.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
+
     /// Checks the ranges and returns the merged settings.
     pub fn merge_into(&self, current: QueueSettings) -> Result<QueueSettings, Rejection> {
         let mut next = current;

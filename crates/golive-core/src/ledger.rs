@@ -1,10 +1,20 @@
 //! The ledger: the write side's memory of what has been accepted, used to
 //! decide whether a command is allowed and what event it becomes.
 //!
-//! It holds just enough per ticket and per call to enforce the contract
-//! (idempotency by `external_id` and by (`call_id`, `event`), status
-//! transitions, possible call sequences) and to rebuild projection rows. It
-//! is a fold of the event log, so replaying the log rebuilds it exactly.
+//! It holds just enough per ticket and per call leg to enforce the
+//! contract (idempotency by `external_id` and by (`call_id`, `queue`,
+//! `event`), status transitions, possible call sequences) and to rebuild
+//! projection rows. It is a fold of the event log, so replaying the log
+//! rebuilds it exactly.
+//!
+//! A call offered to a second queue (a transfer) is a second **leg**: legs
+//! are keyed by (`call_id`, `queue`) and each has its own events. Within a
+//! leg the times must be possible whatever order the events arrive in:
+//! nothing before `offered`, `answered` and `abandoned` not both, and
+//! neither after `ended`. A leg with `ended` but no `answered` is an
+//! abandon (the aggregator counts it at the `ended` time), so `ended` may
+//! come with or without either, and an `answered` arriving after its
+//! `ended` is accepted when its time is before that `ended`.
 //!
 //! Decisions happen in batches inside the store's commit: `begin_batch`,
 //! any number of `decide`, then `commit_batch` once the store committed or
@@ -88,10 +98,10 @@ struct TicketState {
     assignee: Option<Arc<str>>,
 }
 
-/// What the ledger keeps of a call. A go-live week has half a million
-/// calls, so this is 48 plain bytes: times use `NOT_YET` for "no such event
-/// yet", names are ids in the ledger's name table, a missing wrap time is
-/// NaN.
+/// What the ledger keeps of a call leg. A go-live week has half a million
+/// legs, so this is 48 plain bytes: times use `NOT_YET` for "no such event
+/// yet", the agent is an id in the ledger's call name table, a missing
+/// wrap time is NaN. The queue is part of the leg's key ([`leg_key`]).
 #[derive(Clone, Copy, Debug)]
 struct CallState {
     offered: Millis,
@@ -99,7 +109,6 @@ struct CallState {
     abandoned: Millis,
     ended: Millis,
     wrap_seconds: f64,
-    queue: u32,
     agent: u32,
 }
 
@@ -115,7 +124,6 @@ impl CallState {
         abandoned: NOT_YET,
         ended: NOT_YET,
         wrap_seconds: f64::NAN,
-        queue: NO_NAME,
         agent: NO_NAME,
     };
 
@@ -130,11 +138,21 @@ impl CallState {
     }
 }
 
+/// The key of a leg in `Ledger::calls`: its queue's id in the call name
+/// table (4 bytes), then the call id. One allocation per leg, and a
+/// transfer's legs share nothing that could be confused.
+fn leg_key(queue: u32, call_id: &str) -> Box<[u8]> {
+    let mut key = Vec::with_capacity(4 + call_id.len());
+    key.extend_from_slice(&queue.to_le_bytes());
+    key.extend_from_slice(call_id.as_bytes());
+    key.into_boxed_slice()
+}
+
 /// Undo log entries: the value a key had before the batch touched it.
 enum Undo {
     Ticket(TicketId, Option<TicketState>),
     External(Arc<str>, Option<TicketId>),
-    Call(Box<str>, Option<CallState>),
+    Call(Box<[u8]>, Option<CallState>),
     Queue(Arc<str>, Option<QueueSettings>),
     LastSeq(u64),
 }
@@ -145,8 +163,9 @@ pub struct Ledger {
     last_seq: u64,
     tickets: HashMap<TicketId, TicketState, BuildHasherDefault<IdHasher>>,
     external_ids: HashMap<Arc<str>, TicketId>,
-    calls: HashMap<Box<str>, CallState>,
-    /// Queue and agent names of calls, by id (see `CallState`).
+    /// Call legs by [`leg_key`].
+    calls: HashMap<Box<[u8]>, CallState>,
+    /// Queue and agent names of call legs, by id (see `CallState`).
     call_names: Vec<Arc<str>>,
     call_name_ids: HashMap<Arc<str>, u32>,
     queues: BTreeMap<Arc<str>, QueueSettings>,
@@ -164,7 +183,7 @@ impl Ledger {
         self.last_seq
     }
 
-    /// Number of tickets and calls known.
+    /// Number of tickets and call legs known.
     pub fn counts(&self) -> (usize, usize) {
         (self.tickets.len(), self.calls.len())
     }
@@ -336,7 +355,7 @@ impl Ledger {
     }
 
     fn decide_call(&mut self, call: CallRecorded) -> Result<(Outcome, Option<Event>), Rejection> {
-        if let Some(state) = self.calls.get(call.call_id.as_str()) {
+        if let Some(state) = self.leg(&call.call_id, &call.queue) {
             if state.time_of(call.event).is_some() {
                 return Ok((Outcome::CallRecorded { duplicate: true }, None));
             }
@@ -426,17 +445,9 @@ impl Ledger {
             Event::CallRecorded(call) => {
                 let queue = self.call_name(&call.queue);
                 let agent = call.agent.as_deref().map(|a| self.call_name(a));
-                let key = call.call_id.as_str();
-                self.remember(|l| Undo::Call(Box::from(key), l.calls.get(key).copied()));
-                if !self.calls.contains_key(key) {
-                    self.calls.insert(Box::from(key), CallState::EMPTY);
-                }
-                let Some(state) = self.calls.get_mut(key) else {
-                    return;
-                };
-                if state.queue == NO_NAME || call.event == CallEventKind::Offered {
-                    state.queue = queue;
-                }
+                let key = leg_key(queue, &call.call_id);
+                self.remember(|l| Undo::Call(key.clone(), l.calls.get(&key).copied()));
+                let state = self.calls.entry(key).or_insert(CallState::EMPTY);
                 match call.event {
                     CallEventKind::Offered => state.offered = call.at,
                     CallEventKind::Answered => {
@@ -479,6 +490,12 @@ impl Ledger {
         self.call_names.get(id as usize).map(|name| &**name)
     }
 
+    /// The leg (`call_id`, `queue`), if any event of it was accepted.
+    fn leg(&self, call_id: &str, queue: &str) -> Option<&CallState> {
+        let queue = *self.call_name_ids.get(queue)?;
+        self.calls.get(&leg_key(queue, call_id))
+    }
+
     /// The queue's settings, or the contract's defaults if never configured.
     pub fn queue_settings(&self, queue: &str) -> QueueSettings {
         self.queues.get(queue).copied().unwrap_or_default()
@@ -508,12 +525,12 @@ impl Ledger {
         })
     }
 
-    /// The projection row of a call.
-    pub fn call_record(&self, call_id: &str) -> Option<CallRecord> {
-        let c = self.calls.get(call_id)?;
+    /// The projection row of the leg (`call_id`, `queue`).
+    pub fn call_record(&self, call_id: &str, queue: &str) -> Option<CallRecord> {
+        let c = self.leg(call_id, queue)?;
         Some(CallRecord {
             call_id: call_id.to_string(),
-            queue: self.call_name_of(c.queue).unwrap_or_default().to_string(),
+            queue: queue.to_string(),
             offered_at: c.time_of(CallEventKind::Offered),
             answered_at: c.time_of(CallEventKind::Answered),
             abandoned_at: c.time_of(CallEventKind::Abandoned),
@@ -524,67 +541,58 @@ impl Ledger {
     }
 }
 
-/// Refuses call events that cannot have happened given what is known.
+/// Refuses call events that cannot have happened given what the leg
+/// already has, whatever order its events arrive in: nothing before
+/// `offered`; `answered` and `abandoned` not both; neither after `ended`.
 fn check_call_sequence(
     state: &CallState,
     kind: CallEventKind,
     at: Millis,
 ) -> Result<(), Rejection> {
+    use CallEventKind::{Abandoned, Answered, Ended, Offered};
     let impossible = |message: String| {
         Err(Rejection::invalid("event", message).with_code("impossible_call_sequence"))
     };
-    let before = |field: &str, other: Option<Millis>| {
-        other.is_some_and(|t| t < at).then(|| field.to_string())
+    // The first of `kinds` the leg has at a time before (or after) `at`.
+    let earlier = |kinds: &[CallEventKind]| {
+        kinds
+            .iter()
+            .find(|k| state.time_of(**k).is_some_and(|t| t < at))
+            .map(|k| k.as_str())
     };
-    let after = |field: &str, other: Option<Millis>| {
-        other.is_some_and(|t| t > at).then(|| field.to_string())
+    let later = |kinds: &[CallEventKind]| {
+        kinds
+            .iter()
+            .find(|k| state.time_of(**k).is_some_and(|t| t > at))
+            .map(|k| k.as_str())
     };
-    match kind {
-        CallEventKind::Offered => {
-            if let Some(later) = before("answered", state.time_of(CallEventKind::Answered))
-                .or_else(|| before("abandoned", state.time_of(CallEventKind::Abandoned)))
-                .or_else(|| before("ended", state.time_of(CallEventKind::Ended)))
-            {
-                return impossible(format!("offered at is after the call was already {later}"));
-            }
-        }
-        CallEventKind::Answered => {
-            if state.time_of(CallEventKind::Abandoned).is_some() {
-                return impossible(
-                    "the call was already abandoned; it cannot also be answered".into(),
-                );
-            }
-            if let Some(first) = after("offered", state.time_of(CallEventKind::Offered)) {
-                return impossible(format!("answered before it was {first}"));
-            }
-            if let Some(later) = before("ended", state.time_of(CallEventKind::Ended)) {
-                return impossible(format!("answered after the call {later}"));
-            }
-        }
-        CallEventKind::Abandoned => {
-            if state.time_of(CallEventKind::Answered).is_some()
-                || state.time_of(CallEventKind::Ended).is_some()
-            {
-                return impossible(
-                    "the call was already answered; it cannot also be abandoned".into(),
-                );
-            }
-            if let Some(first) = after("offered", state.time_of(CallEventKind::Offered)) {
-                return impossible(format!("abandoned before it was {first}"));
-            }
-        }
-        CallEventKind::Ended => {
-            if state.time_of(CallEventKind::Abandoned).is_some() {
-                return impossible("the call was abandoned; only answered calls end".into());
-            }
-            if let Some(first) = after("answered", state.time_of(CallEventKind::Answered))
-                .or_else(|| after("offered", state.time_of(CallEventKind::Offered)))
-            {
-                return impossible(format!("ended before it was {first}"));
-            }
-        }
+    let excluded = match kind {
+        Answered => Some(Abandoned),
+        Abandoned => Some(Answered),
+        Offered | Ended => None,
+    };
+    if let Some(other) = excluded.filter(|k| state.time_of(*k).is_some()) {
+        return impossible(format!(
+            "this leg (call_id, queue) was already {}; it cannot also be {}",
+            other.as_str(),
+            kind.as_str()
+        ));
     }
-    Ok(())
+    let problem = match kind {
+        Offered => earlier(&[Answered, Abandoned, Ended])
+            .map(|other| format!("offered after this leg was already {other}")),
+        Answered | Abandoned => later(&[Offered])
+            .map(|_| format!("{} before this leg was offered", kind.as_str()))
+            .or_else(|| {
+                earlier(&[Ended]).map(|_| format!("{} after this leg ended", kind.as_str()))
+            }),
+        Ended => later(&[Offered, Answered, Abandoned])
+            .map(|other| format!("ended before this leg was {other}")),
+    };
+    match problem {
+        Some(message) => impossible(message),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -612,11 +620,22 @@ mod tests {
     }
 
     fn call(id: &str, event: &str, at: &str) -> Command {
+        leg(id, "Physician Line", event, at)
+    }
+
+    fn leg(id: &str, queue: &str, event: &str, at: &str) -> Command {
         let body: CallBody = serde_json::from_value(serde_json::json!({
-            "call_id": id, "queue": "Physician Line", "event": event, "at": at
+            "call_id": id, "queue": queue, "event": event, "at": at
         }))
         .unwrap();
         Command::RecordCall(body.validate().unwrap())
+    }
+
+    fn refusal(ledger: &mut Ledger, command: Command) -> String {
+        let rejection = ledger.decide(command).unwrap_err();
+        assert_eq!(rejection.code, "impossible_call_sequence");
+        assert_eq!(rejection.field.as_deref(), Some("event"));
+        rejection.message
     }
 
     fn patch(status: &str, at: &str) -> TicketPatch {
@@ -744,7 +763,7 @@ mod tests {
         ledger
             .decide(call("c1", "ended", "2026-03-02T07:20:00Z"))
             .unwrap();
-        let record = ledger.call_record("c1").unwrap();
+        let record = ledger.call_record("c1", "Physician Line").unwrap();
         assert_eq!(record.offered_at, Some(T0));
         assert_eq!(record.ended_at, Some(T0 + 355_000));
         ledger
@@ -755,10 +774,143 @@ mod tests {
                 .decide(call("c2", "answered", "2026-03-02T07:15:10Z"))
                 .is_err()
         );
+        // An abandoned call may also end (the caller hangs up), not before.
+        let message = refusal(&mut ledger, call("c2", "ended", "2026-03-02T07:14:50Z"));
+        assert_eq!(message, "event: ended before this leg was abandoned");
+        ledger
+            .decide(call("c2", "ended", "2026-03-02T07:15:10Z"))
+            .unwrap();
+    }
+
+    #[test]
+    fn a_transfer_is_a_second_leg_with_its_own_events() {
+        let mut ledger = Ledger::new();
+        for command in [
+            leg("c1", "Physician Line", "offered", "2026-03-02T07:14:05Z"),
+            leg("c1", "Physician Line", "answered", "2026-03-02T07:14:15Z"),
+            leg("c1", "Physician Line", "ended", "2026-03-02T07:16:00Z"),
+            // Transferred: offered to Pharmacy, which has its own answer.
+            leg("c1", "Pharmacy", "offered", "2026-03-02T07:16:00Z"),
+            leg("c1", "Pharmacy", "answered", "2026-03-02T07:17:30Z"),
+        ] {
+            let (outcome, event) = ledger.decide(command).unwrap();
+            assert_eq!(outcome, Outcome::CallRecorded { duplicate: false });
+            assert!(event.is_some());
+        }
+        assert_eq!(ledger.counts(), (0, 2));
+        // Idempotent per (call_id, queue, event).
+        let (again, event) = ledger
+            .decide(leg("c1", "Pharmacy", "offered", "2026-03-02T07:16:00Z"))
+            .unwrap();
+        assert_eq!(again, Outcome::CallRecorded { duplicate: true });
+        assert!(event.is_none());
+        // Each leg's sequence is checked on its own.
+        let message = refusal(
+            &mut ledger,
+            leg("c1", "Pharmacy", "abandoned", "2026-03-02T07:18:00Z"),
+        );
+        assert_eq!(
+            message,
+            "event: this leg (call_id, queue) was already answered; it cannot also be abandoned"
+        );
+        let first = ledger.call_record("c1", "Physician Line").unwrap();
+        let second = ledger.call_record("c1", "Pharmacy").unwrap();
+        assert_eq!(
+            (first.offered_at, first.answered_at, first.ended_at),
+            (Some(T0), Some(T0 + 10_000), Some(T0 + 115_000))
+        );
+        assert_eq!(
+            (second.queue.as_str(), second.offered_at, second.answered_at),
+            ("Pharmacy", Some(T0 + 115_000), Some(T0 + 205_000))
+        );
+        assert_eq!(second.ended_at, None);
+        assert!(ledger.call_record("c1", "Nursing").is_none());
+        assert!(ledger.call_record("c9", "Pharmacy").is_none());
+    }
+
+    #[test]
+    fn ended_without_answer_and_answered_after_ended() {
+        let mut ledger = Ledger::new();
+        // Ended arrives first, then offered: an abandon, as far as is known.
+        ledger
+            .decide(call("c1", "ended", "2026-03-02T07:15:00Z"))
+            .unwrap();
+        ledger
+            .decide(call("c1", "offered", "2026-03-02T07:14:05Z"))
+            .unwrap();
+        // The answer arrives late: the leg becomes answered.
+        ledger
+            .decide(call("c1", "answered", "2026-03-02T07:14:25Z"))
+            .unwrap();
+        let record = ledger.call_record("c1", "Physician Line").unwrap();
+        assert_eq!(
+            (record.answered_at, record.abandoned_at, record.ended_at),
+            (Some(T0 + 20_000), None, Some(T0 + 55_000))
+        );
+        // An answer stamped after the end, or before the offer, is refused.
+        ledger
+            .decide(call("c2", "offered", "2026-03-02T07:14:05Z"))
+            .unwrap();
+        ledger
+            .decide(call("c2", "ended", "2026-03-02T07:15:00Z"))
+            .unwrap();
+        let message = refusal(&mut ledger, call("c2", "answered", "2026-03-02T07:15:01Z"));
+        assert_eq!(message, "event: answered after this leg ended");
+        let message = refusal(&mut ledger, call("c2", "answered", "2026-03-02T07:14:00Z"));
+        assert_eq!(message, "event: answered before this leg was offered");
+        let message = refusal(&mut ledger, call("c2", "abandoned", "2026-03-02T07:15:30Z"));
+        assert_eq!(message, "event: abandoned after this leg ended");
+        // An explicit abandon before the end is possible; then no answer.
+        ledger
+            .decide(call("c2", "abandoned", "2026-03-02T07:14:40Z"))
+            .unwrap();
+        let message = refusal(&mut ledger, call("c2", "answered", "2026-03-02T07:14:30Z"));
+        assert_eq!(
+            message,
+            "event: this leg (call_id, queue) was already abandoned; it cannot also be answered"
+        );
+        // An offered stamped after any other event of its leg is refused.
+        ledger
+            .decide(leg("c3", "Nursing", "abandoned", "2026-03-02T07:15:00Z"))
+            .unwrap();
+        let message = refusal(
+            &mut ledger,
+            leg("c3", "Nursing", "offered", "2026-03-02T07:15:01Z"),
+        );
+        assert_eq!(
+            message,
+            "event: offered after this leg was already abandoned"
+        );
+        // Ended before the answer it follows, in either arrival order.
+        ledger
+            .decide(leg("c4", "Nursing", "answered", "2026-03-02T07:15:00Z"))
+            .unwrap();
+        let message = refusal(
+            &mut ledger,
+            leg("c4", "Nursing", "ended", "2026-03-02T07:14:59Z"),
+        );
+        assert_eq!(message, "event: ended before this leg was answered");
+    }
+
+    #[test]
+    fn rejected_events_leave_no_trace() {
+        let mut ledger = Ledger::new();
+        ledger
+            .decide(call("c1", "answered", "2026-03-02T07:15:00Z"))
+            .unwrap();
+        let before = ledger.last_seq();
         assert!(
             ledger
-                .decide(call("c2", "ended", "2026-03-02T07:15:10Z"))
+                .decide(call("c1", "abandoned", "2026-03-02T07:15:00Z"))
                 .is_err()
+        );
+        assert_eq!(ledger.last_seq(), before);
+        assert_eq!(
+            ledger
+                .call_record("c1", "Physician Line")
+                .unwrap()
+                .abandoned_at,
+            None
         );
     }
 
@@ -810,7 +962,14 @@ mod tests {
                 .find_ticket(&TicketRef::External("B".into()))
                 .is_none()
         );
-        assert_eq!(ledger.call_record("c1").unwrap().answered_at, None);
+        assert_eq!(
+            ledger
+                .call_record("c1", "Physician Line")
+                .unwrap()
+                .answered_at,
+            None
+        );
+        assert!(ledger.call_record("c9", "Physician Line").is_none());
         assert_eq!(ledger.queue_settings("Physician Line").agents_staffed, 0);
     }
 
@@ -840,6 +999,9 @@ mod tests {
         }
         assert_eq!(replayed.last_seq(), 3);
         assert_eq!(replayed.ticket_record(1), ledger.ticket_record(1));
-        assert_eq!(replayed.call_record("c1"), ledger.call_record("c1"));
+        assert_eq!(
+            replayed.call_record("c1", "Physician Line"),
+            ledger.call_record("c1", "Physician Line")
+        );
     }
 }

@@ -54,7 +54,10 @@ impl Serialize for TicketRecord {
     }
 }
 
-/// A call as stored in the `calls` projection: everything known so far.
+/// A call leg (`call_id`, `queue`) as stored in the `calls` projection:
+/// everything its events recorded so far. A leg with `ended_at` and no
+/// `answered_at` counts as abandoned at `ended_at` (`abandoned_at` is only
+/// an `abandoned` event's time).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CallRecord {
     pub call_id: String,

@@ -145,8 +145,10 @@ pub const TICKET_WRITERS: &[Role] = &[Role::Lead, Role::Agent, Role::Integration
 pub const TICKET_READERS: &[Role] = &[Role::Lead, Role::Agent, Role::Integration];
 /// Roles that feed machine data (bulk ingest, call events).
 pub const FEEDERS: &[Role] = &[Role::Integration];
-/// Roles that may change queue and staffing settings.
-pub const LEADS: &[Role] = &[Role::Lead];
+/// Roles that may change queue and staffing settings: leads, and
+/// phone-system feeds for `agents_staffed` alone (the route checks the
+/// fields).
+pub const QUEUE_SETTERS: &[Role] = &[Role::Lead, Role::Integration];
 
 impl FromRequestParts<Arc<AppState>> for Caller {
     type Rejection = ApiError;

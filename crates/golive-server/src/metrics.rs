@@ -257,18 +257,21 @@ const DOMAIN_FAMILIES: &[(&str, &str)] = &[
         "golive_ticket_resolution_duration_seconds",
         "Time from opening to resolution, by application.",
     ),
-    ("golive_calls_offered_total", "Calls offered, by queue."),
+    (
+        "golive_calls_offered_total",
+        "Call legs offered, by queue (a transferred call is a leg in each queue).",
+    ),
     (
         "golive_calls_answered_total",
-        "Offered calls answered, by queue.",
+        "Offered call legs answered, by queue.",
     ),
     (
         "golive_calls_abandoned_total",
-        "Offered calls abandoned, by queue.",
+        "Offered call legs abandoned (abandoned, or ended unanswered), by queue.",
     ),
     (
         "golive_calls_waiting",
-        "Calls offered and not yet answered or abandoned, by queue.",
+        "Call legs offered and not yet answered, abandoned or ended, by queue.",
     ),
     (
         "golive_call_wait_duration_seconds",

@@ -141,7 +141,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn tickets(&self, filter: &TicketFilter) -> Result<Vec<TicketRecord>, StoreError>;
 
-    async fn call(&self, call_id: &str) -> Result<Option<CallRecord>, StoreError>;
+    /// The projection row of the call leg (`call_id`, `queue`).
+    async fn call(&self, call_id: &str, queue: &str) -> Result<Option<CallRecord>, StoreError>;
 
     /// Stores a new token by its hash; returns its id.
     async fn create_token(
@@ -220,7 +221,9 @@ impl CommitBatch {
         // is the seq of its creating event, so those created here are the ids
         // from `first` on, and their rows are written with their creation).
         let mut changed_rows: HashSet<TicketId> = HashSet::new();
-        let mut call_rows: HashSet<&str> = HashSet::new();
+        // One row per call leg: PostgreSQL refuses an upsert that touches a
+        // row twice in one statement.
+        let mut call_rows: HashSet<(&str, &str)> = HashSet::new();
         for recorded in &events {
             match &recorded.event {
                 Event::TicketCreated(created) => {
@@ -239,8 +242,8 @@ impl CommitBatch {
                     }
                 }
                 Event::CallRecorded(call) => {
-                    if call_rows.insert(call.call_id.as_str())
-                        && let Some(row) = ledger.call_record(&call.call_id)
+                    if call_rows.insert((call.call_id.as_str(), call.queue.as_str()))
+                        && let Some(row) = ledger.call_record(&call.call_id, &call.queue)
                     {
                         batch.calls.push(row);
                     }

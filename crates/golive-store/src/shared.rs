@@ -28,9 +28,10 @@ pub(crate) const TICKET_UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET status =
 pub(crate) const CALL_COLUMNS: &str =
     "call_id, queue, offered_at, answered_at, abandoned_at, ended_at, agent, wrap_seconds";
 
-/// Merge: what a call's events recorded is never unset, so a row that does
-/// not carry a field keeps the stored value.
-pub(crate) const CALL_UPSERT: &str = " ON CONFLICT (call_id) DO UPDATE SET queue = excluded.queue, \
+/// One row per call leg (`call_id`, `queue`). Merge: what a leg's events
+/// recorded is never unset, so a row that does not carry a field keeps the
+/// stored value.
+pub(crate) const CALL_UPSERT: &str = " ON CONFLICT (call_id, queue) DO UPDATE SET \
      offered_at = COALESCE(excluded.offered_at, calls.offered_at), \
      answered_at = COALESCE(excluded.answered_at, calls.answered_at), \
      abandoned_at = COALESCE(excluded.abandoned_at, calls.abandoned_at), \
@@ -431,9 +432,9 @@ macro_rules! backend_queries {
             rows.iter().map(ticket_from_row).collect()
         }
 
-        pub(crate) async fn call(conn: &mut DbConnection, call_id: &str) -> Result<Option<CallRecord>, StoreError> {
-            let sql = format!("{SELECT_CALL} WHERE call_id = $1");
-            let row = sqlx::query(&sql).bind(call_id).fetch_optional(&mut *conn).await?;
+        pub(crate) async fn call(conn: &mut DbConnection, call_id: &str, queue: &str) -> Result<Option<CallRecord>, StoreError> {
+            let sql = format!("{SELECT_CALL} WHERE call_id = $1 AND queue = $2");
+            let row = sqlx::query(&sql).bind(call_id).bind(queue).fetch_optional(&mut *conn).await?;
             row.as_ref().map(call_from_row).transpose()
         }
 
@@ -626,9 +627,13 @@ macro_rules! store_impl {
                 tickets(&mut conn, filter).await
             }
 
-            async fn call(&self, call_id: &str) -> Result<Option<CallRecord>, StoreError> {
+            async fn call(
+                &self,
+                call_id: &str,
+                queue: &str,
+            ) -> Result<Option<CallRecord>, StoreError> {
                 let mut conn = self.acquire().await?;
-                call(&mut conn, call_id).await
+                call(&mut conn, call_id, queue).await
             }
 
             async fn create_token(

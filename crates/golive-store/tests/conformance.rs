@@ -467,7 +467,11 @@ async fn projections_upsert(backend: Backend) {
         json!({"agent": "a-17"}),
     )])
     .await;
-    let row = store.call("c-1").await.expect("call").expect("stored");
+    let row = store
+        .call("c-1", "Physician Line")
+        .await
+        .expect("call")
+        .expect("stored");
     assert_eq!((row.offered_at, row.answered_at), (None, Some(T0 + 20_000)));
     w.accept(vec![call(
         "c-1",
@@ -483,7 +487,11 @@ async fn projections_upsert(backend: Backend) {
         json!({"wrap_seconds": 30}),
     )])
     .await;
-    let row = store.call("c-1").await.expect("call").expect("stored");
+    let row = store
+        .call("c-1", "Physician Line")
+        .await
+        .expect("call")
+        .expect("stored");
     assert_eq!(
         row,
         CallRecord {
@@ -497,7 +505,67 @@ async fn projections_upsert(backend: Backend) {
             wrap_seconds: Some(30.0),
         }
     );
-    assert!(store.call("c-2").await.expect("call").is_none());
+    assert!(
+        store
+            .call("c-2", "Physician Line")
+            .await
+            .expect("call")
+            .is_none()
+    );
+
+    // Transferred: a second leg in another queue, its own row. Both legs'
+    // rows in one batch (one statement), and the first leg's row is kept.
+    w.accept(vec![
+        call(
+            "c-1",
+            "offered",
+            "2026-03-02T07:20:05Z",
+            json!({"queue": "Pharmacy"}),
+        ),
+        call(
+            "c-1",
+            "ended",
+            "2026-03-02T07:21:05Z",
+            json!({"queue": "Pharmacy"}),
+        ),
+        call(
+            "c-9",
+            "offered",
+            "2026-03-02T07:20:05Z",
+            json!({"queue": "Pharmacy"}),
+        ),
+        call(
+            "c-9",
+            "offered",
+            "2026-03-02T07:20:06Z",
+            json!({"queue": "Nursing"}),
+        ),
+    ])
+    .await;
+    let second = store
+        .call("c-1", "Pharmacy")
+        .await
+        .expect("call")
+        .expect("stored");
+    assert_eq!(
+        (second.offered_at, second.answered_at, second.ended_at),
+        (Some(T0 + 6 * MINUTE), None, Some(T0 + 7 * MINUTE)),
+        "ended without an answer"
+    );
+    assert_eq!(
+        second,
+        w.ledger.call_record("c-1", "Pharmacy").expect("leg")
+    );
+    assert_eq!(
+        store.call("c-1", "Physician Line").await.expect("call"),
+        Some(row.clone())
+    );
+    for queue in ["Pharmacy", "Nursing"] {
+        assert_eq!(
+            store.call("c-9", queue).await.expect("call"),
+            w.ledger.call_record("c-9", queue)
+        );
+    }
 
     // A row that carries only part of a call merges into what is stored:
     // a time once known is never lost.
@@ -533,7 +601,11 @@ async fn projections_upsert(backend: Backend) {
         .await
         .expect("commit");
     assert_eq!(
-        store.call("c-1").await.expect("call").expect("stored"),
+        store
+            .call("c-1", "Physician Line")
+            .await
+            .expect("call")
+            .expect("stored"),
         row,
         "the partial row merged"
     );
@@ -978,10 +1050,13 @@ async fn two_writers_share_one_log(backend: Backend) {
     }
     for round in 0..ROUNDS {
         let call_id = format!("call-{round}");
-        let expected = replay.call_record(&call_id);
+        let expected = replay.call_record(&call_id, "Physician Line");
         assert!(expected.is_some());
-        assert_eq!(a.ledger.call_record(&call_id), expected);
-        assert_eq!(b.ledger.call_record(&call_id), expected);
-        assert_eq!(store.call(&call_id).await.expect("call"), expected);
+        assert_eq!(a.ledger.call_record(&call_id, "Physician Line"), expected);
+        assert_eq!(b.ledger.call_record(&call_id, "Physician Line"), expected);
+        assert_eq!(
+            store.call(&call_id, "Physician Line").await.expect("call"),
+            expected
+        );
     }
 }

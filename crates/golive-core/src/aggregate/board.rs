@@ -2,9 +2,9 @@
 //! trends, arrival series for forecasting, surges and waiting calls.
 //! Everything here is counts; no ticket text, names or assignees.
 
+use super::Aggregator;
 use super::figures::{GroupTally, Report, TicketTally};
 use super::timeline::change;
-use super::{Aggregator, call_flag};
 use crate::model::TicketDimension;
 use crate::time::{Millis, format_rfc3339};
 use serde::Serialize;
@@ -197,7 +197,7 @@ impl Aggregator {
                 let call = &self.calls[index as usize];
                 if let Some(point) = slot(call.offered_at).and_then(|i| points.get_mut(i)) {
                     point.offered += 1;
-                    point.abandoned += u64::from(call.has(call_flag::ABANDONED));
+                    point.abandoned += u64::from(call.abandoned_at().is_some());
                 }
             }
         }
@@ -319,13 +319,12 @@ impl Aggregator {
         surges
     }
 
-    /// Per known queue (sorted by name), the calls offered in
+    /// Per known queue (sorted by name), the call legs offered there in
     /// `(now - 4 h, now]` that the feed has not reported answered,
     /// abandoned or ended.
     pub fn calls_waiting(&self, now: Millis) -> Vec<(String, u64)> {
         let mut waiting = vec![0u64; self.queues.len()];
         let from = now.saturating_sub(WAITING_CUTOFF_MS);
-        let settled = call_flag::ANSWERED | call_flag::ABANDONED | call_flag::ENDED;
         for (_, bucket) in self
             .timeline
             .window(from.saturating_add(1), now.saturating_add(1))
@@ -334,7 +333,7 @@ impl Aggregator {
                 let call = &self.calls[index as usize];
                 if call.offered_at > from
                     && call.offered_at <= now
-                    && !call.has(settled)
+                    && !call.is_settled()
                     && let Some(count) = waiting.get_mut(call.queue as usize)
                 {
                     *count += 1;

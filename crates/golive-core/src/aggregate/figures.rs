@@ -58,14 +58,16 @@ pub struct Mttr {
     pub p90: Option<f64>,
 }
 
-/// Call figures of a window, counted by the calls' `offered` time.
+/// Call figures of a window, counted by call leg (`call_id`, `queue`) at
+/// the leg's `offered` time: a transferred call counts once per queue.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CallFigures {
-    /// Calls offered in the window.
+    /// Call legs offered in the window.
     pub offered: u64,
     /// Of those, answered.
     pub answered: u64,
-    /// Of those, abandoned.
+    /// Of those, abandoned (an `abandoned` event, or `ended` without
+    /// `answered`).
     pub abandoned: u64,
     /// abandoned / offered.
     pub abandonment_rate: Option<f64>,
@@ -157,18 +159,18 @@ struct CallTally {
 impl CallTally {
     fn add(&mut self, call: &Call, target_ms: f64) {
         self.offered += 1;
-        if call.has(call_flag::ANSWERED) {
-            let wait_ms = call.answered_at - call.offered_at;
+        if let Some(answered_at) = call.answered_at() {
+            let wait_ms = answered_at - call.offered_at;
             self.answered += 1;
             self.wait_ms += i128::from(wait_ms);
             self.within_target += u64::from(wait_ms as f64 <= target_ms);
             if call.has(call_flag::ENDED) {
                 self.handled += 1;
                 self.handle_seconds +=
-                    (call.ended_at - call.answered_at) as f64 / 1000.0 + call.wrap_seconds;
+                    (call.ended_at - answered_at) as f64 / 1000.0 + call.wrap_seconds;
             }
         }
-        self.abandoned += u64::from(call.has(call_flag::ABANDONED));
+        self.abandoned += u64::from(call.abandoned_at().is_some());
     }
 
     fn figures(&self) -> CallFigures {

@@ -1,6 +1,6 @@
-//! String interning for the aggregator: names to dense `u32` ids, call ids
-//! to call indices without one allocation per call, and the fast hasher
-//! for keys the server made.
+//! String interning for the aggregator: names to dense `u32` ids, call
+//! legs (call id and queue) to leg indices without one allocation per leg,
+//! and the fast hasher for keys the server made.
 //!
 //! Names and call ids come from clients, so the tables keyed by them hash
 //! with a randomly seeded (keyed) hasher: nobody can precompute names that
@@ -58,46 +58,58 @@ impl Interner {
     }
 }
 
-/// Call id → call index. There are hundreds of thousands of calls, so the
-/// ids live back to back in one string and the table maps 32 bits of a
-/// keyed hash of the id to the index: about `id length + 24` bytes per call
-/// and no allocation per call. Ids come from outside, so the hash is std's
-/// keyed SipHash: nobody can aim for collisions, and the few natural ones
-/// (dozens in a million calls) go to a side table.
+/// Call leg (call id, queue id) → leg index. There are hundreds of
+/// thousands of legs, so the call ids live back to back in one string (a
+/// transferred call's id once per leg) and the table maps 32 bits of a
+/// keyed hash of the leg to its index: about `id length + 24` bytes per leg
+/// and no allocation per leg. The leg's queue is not stored here: the
+/// caller keeps it with the leg and answers `queue_of`. Ids come from
+/// outside, so the hash is std's keyed SipHash: nobody can aim for
+/// collisions, and the few natural ones (dozens in a million legs) go to a
+/// side table.
 #[derive(Clone, Debug, Default)]
 pub(super) struct CallIds {
     text: String,
-    /// End of call `i`'s id in `text`; it starts where call `i - 1` ends.
+    /// End of leg `i`'s call id in `text`; it starts where leg `i - 1`'s
+    /// ends.
     ends: Vec<u32>,
     by_hash: HashMap<u32, u32, FastState>,
-    /// Calls whose id shares its 32 hash bits with an earlier call's.
-    collisions: HashMap<Box<str>, u32>,
+    /// Legs that share their 32 hash bits with an earlier leg.
+    collisions: HashMap<(Box<str>, u32), u32>,
     keys: RandomState,
 }
 
 impl CallIds {
-    /// The index of call `id`, assigning the next one (= the number of
-    /// calls so far) on first sight; `None` once 4 GiB of ids or `u32`
-    /// indices run out.
-    pub(super) fn find_or_insert(&mut self, id: &str) -> Option<u32> {
-        // Any 32 bits of SipHash are as good as any other.
-        let hash = self.keys.hash_one(id) as u32;
+    /// The index of the leg (`id`, `queue`), assigning the next one (= the
+    /// number of legs so far) on first sight; `None` once 4 GiB of ids or
+    /// `u32` indices run out. `queue_of(index)` is the queue of a leg
+    /// already handed out.
+    pub(super) fn find_or_insert(
+        &mut self,
+        id: &str,
+        queue: u32,
+        queue_of: impl Fn(u32) -> Option<u32>,
+    ) -> Option<u32> {
+        let hash = self.hash(id, queue);
         let shares_hash = match self.by_hash.get(&hash) {
-            Some(&index) if self.id(index) == id => return Some(index),
+            Some(&index) if queue_of(index) == Some(queue) && self.id(index) == id => {
+                return Some(index);
+            }
             Some(_) => {
-                if let Some(&index) = self.collisions.get(id) {
+                // Rare (a natural 32-bit collision): one allocation is fine.
+                if let Some(&index) = self.collisions.get(&(Box::from(id), queue)) {
                     return Some(index);
                 }
                 true
             }
             None => false,
         };
-        // A new call. Past 2^32 calls or 4 GiB of ids the offsets no longer
-        // fit: the call is dropped rather than mislabelled.
+        // A new leg. Past 2^32 legs or 4 GiB of ids the offsets no longer
+        // fit: the leg is dropped rather than mislabelled.
         let index = u32::try_from(self.ends.len()).ok()?;
         let end = u32::try_from(self.text.len() + id.len()).ok()?;
         if shares_hash {
-            self.collisions.insert(id.into(), index);
+            self.collisions.insert((id.into(), queue), index);
         } else {
             self.by_hash.insert(hash, index);
         }
@@ -106,7 +118,15 @@ impl CallIds {
         Some(index)
     }
 
-    fn id(&self, index: u32) -> &str {
+    /// The table's 32 bits of a leg: any 32 bits of the keyed SipHash of
+    /// the call id (as good as any other), mixed with the queue id by an
+    /// odd multiplier, a bijection: two legs of one call never share them.
+    fn hash(&self, id: &str, queue: u32) -> u32 {
+        (self.keys.hash_one(id) as u32) ^ queue.wrapping_mul(0x9E37_79B9)
+    }
+
+    /// The call id of leg `index` (empty for an index never handed out).
+    pub(super) fn id(&self, index: u32) -> &str {
         let index = index as usize;
         let start = match index {
             0 => 0,
@@ -120,7 +140,10 @@ impl CallIds {
         self.text.capacity()
             + self.ends.capacity() * size_of::<u32>()
             + table_bytes(self.by_hash.capacity(), size_of::<(u32, u32)>())
-            + table_bytes(self.collisions.capacity(), size_of::<(Box<str>, u32)>())
+            + table_bytes(
+                self.collisions.capacity(),
+                size_of::<((Box<str>, u32), u32)>(),
+            )
     }
 }
 
@@ -205,29 +228,67 @@ impl Hasher for FastHasher {
 mod tests {
     use super::*;
 
-    #[test]
-    fn call_ids_are_dense_and_stable() {
-        let mut ids = CallIds::default();
-        assert_eq!(ids.find_or_insert("a"), Some(0));
-        assert_eq!(ids.find_or_insert(""), Some(1));
-        assert_eq!(ids.find_or_insert("bb"), Some(2));
-        assert_eq!(ids.find_or_insert("a"), Some(0));
-        assert_eq!(ids.find_or_insert(""), Some(1));
-        assert_eq!((ids.id(0), ids.id(1), ids.id(2)), ("a", "", "bb"));
+    /// Legs as the aggregator keeps them: the queue of leg `i` is `queues[i]`.
+    struct Legs {
+        ids: CallIds,
+        queues: Vec<u32>,
+    }
+
+    impl Legs {
+        fn new() -> Self {
+            Legs {
+                ids: CallIds::default(),
+                queues: Vec::new(),
+            }
+        }
+
+        fn leg(&mut self, id: &str, queue: u32) -> Option<u32> {
+            let queues = &self.queues;
+            let index = self
+                .ids
+                .find_or_insert(id, queue, |leg| queues.get(leg as usize).copied())?;
+            if index as usize == self.queues.len() {
+                self.queues.push(queue);
+            }
+            Some(index)
+        }
     }
 
     #[test]
-    fn call_ids_sharing_a_hash_stay_apart() {
-        let mut ids = CallIds::default();
-        assert_eq!(ids.find_or_insert("first"), Some(0));
-        // Force a collision: file "second" under the hash of "first".
-        let hash = ids.keys.hash_one("second") as u32;
-        let first = ids.keys.hash_one("first") as u32;
-        ids.by_hash.remove(&first);
-        ids.by_hash.insert(hash, 0);
-        assert_eq!(ids.find_or_insert("second"), Some(1));
-        assert_eq!(ids.find_or_insert("second"), Some(1));
-        assert_eq!(ids.id(1), "second");
+    fn call_legs_are_dense_and_stable() {
+        let mut legs = Legs::new();
+        assert_eq!(legs.leg("a", 0), Some(0));
+        assert_eq!(legs.leg("", 0), Some(1));
+        assert_eq!(legs.leg("bb", 0), Some(2));
+        assert_eq!(legs.leg("a", 0), Some(0));
+        assert_eq!(legs.leg("", 0), Some(1));
+        // The same call in another queue is another leg.
+        assert_eq!(legs.leg("a", 3), Some(3));
+        assert_eq!(legs.leg("a", 3), Some(3));
+        assert_eq!(legs.leg("a", 0), Some(0));
+        let ids = &legs.ids;
+        assert_eq!(
+            (ids.id(0), ids.id(1), ids.id(2), ids.id(3)),
+            ("a", "", "bb", "a")
+        );
+    }
+
+    #[test]
+    fn call_legs_sharing_a_hash_stay_apart() {
+        let mut legs = Legs::new();
+        assert_eq!(legs.leg("first", 0), Some(0));
+        // Force collisions: file ("second", 0) and ("first", 1) under the
+        // hash of ("first", 0).
+        let first = legs.ids.hash("first", 0);
+        for (id, queue) in [("second", 0u32), ("first", 1)] {
+            let hash = legs.ids.hash(id, queue);
+            legs.ids.by_hash.remove(&first);
+            legs.ids.by_hash.insert(hash, 0);
+            let index = legs.leg(id, queue).expect("new leg");
+            assert_eq!(legs.leg(id, queue), Some(index));
+            assert_eq!(legs.ids.id(index), id);
+        }
+        assert_eq!(legs.queues, [0, 0, 1]);
     }
 
     #[test]

@@ -44,26 +44,34 @@
 //!   mean is `null` when its denominator is zero.
 //!
 //! Calls:
-//! - A call counts in a window iff it has an `offered` event with `at` in
-//!   the window; its queue is that event's queue. Events of a call may
-//!   arrive in any order: a call whose `offered` has not arrived yet is kept
-//!   and counted once it does.
-//! - Per call, the first event of each kind wins and a later duplicate is
+//! - The unit is the call **leg**, (`call_id`, `queue`): a call offered to
+//!   a second queue (a transfer) is a second leg with its own events,
+//!   counted in its own queue, and every total counts legs.
+//! - A leg counts in a window iff it has an `offered` event with `at` in
+//!   the window. Events of a leg may arrive in any order: a leg whose
+//!   `offered` has not arrived yet is kept and counted once it does.
+//! - Per leg, the first event of each kind wins and a later duplicate is
 //!   ignored entirely; `answered` and `abandoned` exclude each other (the
-//!   first one wins). The call's wrap time is the first `wrap_seconds` any
-//!   of its accepted events carries (normally `ended`), else 0.
-//! - `answered` / `abandoned`: calls with such an event. `abandonment_rate` =
-//!   abandoned / offered. `service_level` = answered calls with
+//!   first one wins; the ledger never commits both). The leg's wrap time is
+//!   the `wrap_seconds` of its `ended` event, else 0 (on other events it is
+//!   ignored, so that no arrival order can change it).
+//! - The events a leg has decide its outcome, not the order they arrived
+//!   in: it is **answered** iff it has an `answered` event (at that time),
+//!   and **abandoned** iff it has an `abandoned` event (at that time) or an
+//!   `ended` event and no `answered` (at the `ended` time). So an `answered`
+//!   arriving after its `ended` turns an abandon into an answer.
+//! - `answered` / `abandoned`: legs with that outcome. `abandonment_rate` =
+//!   abandoned / offered. `service_level` = answered legs with
 //!   `answered_at - offered_at <= answer_target_seconds * 1000` ms, over
 //!   offered, using the queue's *current* settings (latest
 //!   `QueueConfigured`, else [`QueueSettings::default`]). `asa_seconds` =
-//!   mean wait of answered calls; `aht_seconds` = mean of
-//!   `(ended_at - answered_at) / 1000 + wrap` over answered calls that ended.
+//!   mean wait of answered legs; `aht_seconds` = mean of
+//!   `(ended_at - answered_at) / 1000 + wrap` over answered legs that ended.
 //!
 //! Groupings: `tickets_by` holds, per dimension, the groups with any
 //! non-zero count (opened, resolved, reopened, escalated, backlog), keyed by
 //! the dimension's value (wire name for category and channel, "1".."4" for
-//! severity). `calls_by_queue` holds the queues with calls offered in the
+//! severity). `calls_by_queue` holds the queues with legs offered in the
 //! window.
 //!
 //! Surges ([`Aggregator::surges`]): an application or site surges when the
@@ -82,19 +90,22 @@
 //! `to`. Calls offered up to an hour before `from` count for the part of
 //! their wait inside the window.
 //!
-//! Waiting calls ([`Aggregator::calls_waiting`]): calls offered in
+//! Waiting calls ([`Aggregator::calls_waiting`]): legs offered in
 //! `(now - 4 h, now]` that the feed has not reported answered, abandoned or
-//! ended. The cutoff drops calls whose end the ACD never sent.
+//! ended, per queue (a transferred caller waits in the queue of the new
+//! leg). The cutoff drops legs whose end the ACD never sent.
 //!
 //! # Layout
 //!
 //! Strings (site, department, application, queue) are interned to `u32`
-//! ids; tickets (32 bytes) and calls (48 bytes) are fixed-size records in
-//! two vectors; call ids live back to back in one string. With the indexes
-//! that is about 86 bytes per ticket and 94 per call, so a go-live week of
-//! 200 000 tickets and 500 000 calls holds about 64 MB.
+//! ids; tickets (32 bytes) and call legs (40 bytes: offered, answered or
+//! abandoned, ended, wrap, queue, flags) are fixed-size records in two
+//! vectors; call ids live back to back in one string, once per leg. With
+//! the indexes that is about 86 bytes per ticket and 86 per leg (with
+//! 11-character call ids), so a go-live week of 200 000 tickets and
+//! 500 000 legs holds about 60 MB; a transfer costs one more leg.
 //! Every fact that has a time (a ticket's opening, a counted status change,
-//! a call's offer) is also filed in a per-minute bucket of a sparse,
+//! a leg's offer) is also filed in a per-minute bucket of a sparse,
 //! time-ordered index, whatever order it arrives in, so a window costs time
 //! proportional to what happened in it. The backlog as of `to` is either
 //! summed from the start or taken from running totals minus whatever lies
@@ -171,18 +182,19 @@ mod call_flag {
     pub const ANSWERED: u8 = 2;
     pub const ABANDONED: u8 = 4;
     pub const ENDED: u8 = 8;
-    pub const WRAP: u8 = 16;
 }
 
-/// One call, assembled from its events in whatever order they came.
-/// A time is meaningful only when its flag is set. 48 bytes.
+/// One call leg (`call_id`, `queue`), assembled from its events in
+/// whatever order they came. A time is meaningful only when its flag is
+/// set. 40 bytes.
 #[derive(Clone, Copy, Debug)]
 struct Call {
     offered_at: Millis,
-    answered_at: Millis,
-    /// When the caller hung up: where his wait ends for measured patience.
-    abandoned_at: Millis,
+    /// The time of the leg's `answered` or `abandoned` event, whichever it
+    /// has: they exclude each other, so one field holds either.
+    outcome_at: Millis,
     ended_at: Millis,
+    /// The `ended` event's `wrap_seconds`, 0 without one.
     wrap_seconds: f64,
     queue: u32,
     flags: u8,
@@ -191,6 +203,28 @@ struct Call {
 impl Call {
     fn has(&self, flag: u8) -> bool {
         self.flags & flag != 0
+    }
+
+    /// When the leg was answered, if it was.
+    fn answered_at(&self) -> Option<Millis> {
+        self.has(call_flag::ANSWERED).then_some(self.outcome_at)
+    }
+
+    /// When the leg was abandoned, if it was: its `abandoned` event, else
+    /// its `ended` when it has no `answered`.
+    fn abandoned_at(&self) -> Option<Millis> {
+        if self.has(call_flag::ABANDONED) {
+            Some(self.outcome_at)
+        } else if self.has(call_flag::ENDED) && !self.has(call_flag::ANSWERED) {
+            Some(self.ended_at)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the feed reported the leg answered, abandoned or ended.
+    fn is_settled(&self) -> bool {
+        self.has(call_flag::ANSWERED | call_flag::ABANDONED | call_flag::ENDED)
     }
 }
 
@@ -277,7 +311,7 @@ impl Aggregator {
         self.last_seq
     }
 
-    /// Number of tickets and of calls (including calls whose `offered`
+    /// Number of tickets and of call legs (including legs whose `offered`
     /// event has not arrived yet).
     pub fn counts(&self) -> (usize, usize) {
         (self.tickets.len(), self.calls.len())
@@ -396,19 +430,24 @@ impl Aggregator {
     }
 
     fn call_recorded(&mut self, recorded: &CallRecorded) {
-        use call_flag::{ABANDONED, ANSWERED, ENDED, OFFERED, WRAP};
+        use call_flag::{ABANDONED, ANSWERED, ENDED, OFFERED};
         let queue = self.queues.intern(&recorded.queue);
         if self.queue_settings.len() < self.queues.len() {
             self.queue_settings.resize(self.queues.len(), None);
         }
-        let Some(index) = self.call_ids.find_or_insert(&recorded.call_id) else {
+        let calls = &self.calls;
+        let Some(index) = self
+            .call_ids
+            .find_or_insert(&recorded.call_id, queue, |leg| {
+                calls.get(leg as usize).map(|call| call.queue)
+            })
+        else {
             return;
         };
         if index as usize == self.calls.len() {
             self.calls.push(Call {
                 offered_at: 0,
-                answered_at: 0,
-                abandoned_at: 0,
+                outcome_at: 0,
                 ended_at: 0,
                 wrap_seconds: 0.0,
                 queue,
@@ -423,21 +462,17 @@ impl Aggregator {
                 }
                 call.flags |= OFFERED;
                 call.offered_at = recorded.at;
-                call.queue = queue;
             }
-            CallEventKind::Answered => {
+            CallEventKind::Answered | CallEventKind::Abandoned => {
                 if call.has(ANSWERED | ABANDONED) {
                     return;
                 }
-                call.flags |= ANSWERED;
-                call.answered_at = recorded.at;
-            }
-            CallEventKind::Abandoned => {
-                if call.has(ANSWERED | ABANDONED) {
-                    return;
-                }
-                call.flags |= ABANDONED;
-                call.abandoned_at = recorded.at;
+                call.flags |= if recorded.event == CallEventKind::Answered {
+                    ANSWERED
+                } else {
+                    ABANDONED
+                };
+                call.outcome_at = recorded.at;
             }
             CallEventKind::Ended => {
                 if call.has(ENDED) {
@@ -445,13 +480,8 @@ impl Aggregator {
                 }
                 call.flags |= ENDED;
                 call.ended_at = recorded.at;
+                call.wrap_seconds = recorded.wrap_seconds.unwrap_or(0.0);
             }
-        }
-        if let Some(wrap) = recorded.wrap_seconds
-            && !call.has(WRAP)
-        {
-            call.flags |= WRAP;
-            call.wrap_seconds = wrap;
         }
         if recorded.event == CallEventKind::Offered {
             self.timeline.bucket_mut(recorded.at).offered.push(index);

@@ -1,9 +1,14 @@
-//! Property tests: on random valid event streams, every figure the
-//! aggregator gives equals a brute-force oracle that recomputes the metric
-//! definitions straight from the raw event list.
+//! Property tests: on random event streams, every figure the aggregator
+//! gives equals a brute-force oracle that recomputes the metric definitions
+//! straight from the raw event list. Calls come as legs (transfers to other
+//! queues), with ends without answers, late answers, repeats and any
+//! arrival order; the call streams are also decided through the ledger,
+//! which must accept a sane feed in any order with order-independent
+//! figures and never commit a leg that could not have happened.
 
 use super::*;
 use crate::event::{CallRecorded, QueueConfigured, TicketChanged, TicketCreated};
+use crate::ledger::{Command, Ledger, Outcome};
 use crate::model::{Severity, TicketDimension};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap as StdHashMap};
@@ -45,22 +50,34 @@ struct ChangePlan {
     status: Option<usize>,
 }
 
+/// One call: one leg, or several when it is transferred.
 #[derive(Clone, Debug)]
 struct CallPlan {
+    start: Millis,
+    legs: Vec<LegPlan>,
+}
+
+/// One leg of a call. Legs of a call may share a queue, which merges their
+/// events into one leg (with conflicting duplicates): a stream the ledger
+/// would not commit, that the aggregator must still fold sensibly.
+#[derive(Clone, Debug)]
+struct LegPlan {
     queue: usize,
-    /// Queue carried by the events other than `offered`.
-    other_queue: usize,
     offered: bool,
-    offered_at: Millis,
+    /// After the previous leg's transfer (its answer or abandon plus
+    /// talk); after the call's start for the first leg.
+    offered_after: Millis,
     /// 0 neither, 1 answered, 2 abandoned, 3 answered and a conflicting
     /// abandoned, 4 abandoned and a conflicting answered.
     outcome: u8,
     wait: Millis,
     talk: Millis,
+    /// With outcome 0 this is an abandon at the `ended` time.
     ended: bool,
-    /// Wrap seconds carried by offered, answered/abandoned, ended.
+    /// Wrap seconds carried by offered, answered/abandoned, ended (only the
+    /// `ended` one counts).
     wraps: [Option<f64>; 3],
-    /// A second `offered` (other time and queue) and a second `answered`.
+    /// Repeats with other times: a second `offered`, `answered` and `ended`.
     duplicates: bool,
     arrivals: Vec<u32>,
 }
@@ -135,26 +152,23 @@ fn wrap() -> impl Strategy<Value = Option<f64>> {
     prop_oneof![1 => Just(None), 1 => (0u8..24).prop_map(|w| Some(f64::from(w) * 2.5))]
 }
 
-fn call_plan() -> impl Strategy<Value = CallPlan> {
+fn leg_plan() -> impl Strategy<Value = LegPlan> {
     (
-        (
-            0usize..4,
-            prop_oneof![3 => Just(None), 1 => (0usize..4).prop_map(Some)],
-        ),
+        0usize..4,
         prop_oneof![9 => Just(true), 1 => Just(false)],
-        0i64..17_280,
+        0i64..240,
         prop_oneof![2 => Just(1u8), 1 => Just(2u8), 1 => Just(0u8), 1 => 3u8..5],
         (0i64..13, 0i64..120),
         prop_oneof![4 => Just(true), 1 => Just(false)],
         (wrap(), wrap(), wrap()),
         prop_oneof![6 => Just(false), 1 => Just(true)],
-        prop::collection::vec(0u32..1_000_000, 7),
+        prop::collection::vec(0u32..1_000_000, 9),
     )
         .prop_map(
             |(
-                (queue, other),
+                queue,
                 offered,
-                offered_at,
+                offered_after,
                 outcome,
                 (wait, talk),
                 ended,
@@ -162,11 +176,10 @@ fn call_plan() -> impl Strategy<Value = CallPlan> {
                 duplicates,
                 arrivals,
             )| {
-                CallPlan {
+                LegPlan {
                     queue,
-                    other_queue: other.unwrap_or(queue),
                     offered,
-                    offered_at: T0 + offered_at * CALL_STEP,
+                    offered_after: offered_after * CALL_STEP,
                     outcome,
                     wait: wait * CALL_STEP,
                     talk: talk * CALL_STEP,
@@ -177,6 +190,21 @@ fn call_plan() -> impl Strategy<Value = CallPlan> {
                 }
             },
         )
+}
+
+fn call_plan() -> impl Strategy<Value = CallPlan> {
+    (
+        0i64..17_280,
+        prop_oneof![
+            6 => prop::collection::vec(leg_plan(), 1),
+            2 => prop::collection::vec(leg_plan(), 2),
+            1 => prop::collection::vec(leg_plan(), 3),
+        ],
+    )
+        .prop_map(|(start, legs)| CallPlan {
+            start: T0 + start * CALL_STEP,
+            legs,
+        })
 }
 
 fn plan() -> impl Strategy<Value = Plan> {
@@ -228,8 +256,8 @@ fn events_of(plan: &Plan) -> Vec<RecordedEvent> {
         }
     }
     for call in plan.calls.iter().enumerate() {
-        for (arrival, event) in call_events(call.0, call.1) {
-            items.push((arrival, Item::Call(event)));
+        for (arrival, event) in call_events(call.0, call.1, Feed::Raw) {
+            items.push((arrival, Item::Call(Event::CallRecorded(event))));
         }
     }
     for queue in &plan.queues {
@@ -301,97 +329,86 @@ fn events_of(plan: &Plan) -> Vec<RecordedEvent> {
     events
 }
 
-fn call_events(index: usize, plan: &CallPlan) -> Vec<(u64, Event)> {
+/// How [`call_events`] renders a plan.
+#[derive(Clone, Copy, PartialEq)]
+enum Feed {
+    /// As planned: legs may share a queue, conflicting outcomes, repeats
+    /// with other times. Not all of it would pass the ledger.
+    Raw,
+    /// What a sane ACD sends, which the ledger accepts in any order: each
+    /// leg in its own queue, one outcome, repeats identical to the original.
+    Sane,
+}
+
+/// The events of a call, each with its arrival key: leg after leg, each
+/// offered when the previous one was transferred (after its answer or
+/// abandon and its talk).
+fn call_events(index: usize, plan: &CallPlan, feed: Feed) -> Vec<(u64, CallRecorded)> {
+    use CallEventKind::{Abandoned, Answered, Ended, Offered};
     let id = format!("call-{index}");
-    let mut out: Vec<(u64, Event)> = Vec::new();
-    let mut next_arrival = plan.arrivals.iter().map(|&a| u64::from(a));
-    let mut push = |kind: CallEventKind, queue: usize, at: Millis, wrap: Option<f64>| {
-        let arrival = next_arrival.next().unwrap_or(0);
-        out.push((
-            arrival,
-            Event::CallRecorded(CallRecorded {
+    let mut out: Vec<(u64, CallRecorded)> = Vec::new();
+    let mut start = plan.start;
+    for (number, leg) in plan.legs.iter().enumerate() {
+        let offered_at = start + leg.offered_after;
+        let outcome_at = offered_at + leg.wait;
+        let ended_at = outcome_at + leg.talk;
+        let (queue, outcome) = match feed {
+            Feed::Raw => (leg.queue, leg.outcome),
+            Feed::Sane => (
+                (plan.legs[0].queue + number) % QUEUES.len(),
+                leg.outcome % 3,
+            ),
+        };
+        let mut arrivals = leg.arrivals.iter().map(|&a| u64::from(a));
+        let mut push = |kind: CallEventKind, at: Millis, wrap: Option<f64>| {
+            let event = CallRecorded {
                 call_id: id.clone(),
                 queue: QUEUES[queue].into(),
                 event: kind,
                 at,
                 agent: None,
                 wrap_seconds: wrap,
-            }),
-        ));
-    };
-    let answered_at = plan.offered_at + plan.wait;
-    if plan.offered {
-        push(
-            CallEventKind::Offered,
-            plan.queue,
-            plan.offered_at,
-            plan.wraps[0],
-        );
-    }
-    match plan.outcome {
-        1 => push(
-            CallEventKind::Answered,
-            plan.other_queue,
-            answered_at,
-            plan.wraps[1],
-        ),
-        2 => push(
-            CallEventKind::Abandoned,
-            plan.other_queue,
-            answered_at,
-            plan.wraps[1],
-        ),
-        3 => {
-            push(
-                CallEventKind::Answered,
-                plan.other_queue,
-                answered_at,
-                plan.wraps[1],
-            );
-            push(
-                CallEventKind::Abandoned,
-                plan.other_queue,
-                answered_at + CALL_STEP,
-                None,
-            );
+            };
+            out.push((arrivals.next().unwrap_or(0), event));
+        };
+        let mut sent: Vec<(CallEventKind, Millis, Option<f64>)> = Vec::new();
+        if leg.offered {
+            sent.push((Offered, offered_at, leg.wraps[0]));
         }
-        4 => {
-            push(
-                CallEventKind::Abandoned,
-                plan.other_queue,
-                answered_at,
-                plan.wraps[1],
-            );
-            push(
-                CallEventKind::Answered,
-                plan.other_queue,
-                answered_at + CALL_STEP,
-                Some(99.0),
-            );
+        match outcome {
+            1 => sent.push((Answered, outcome_at, leg.wraps[1])),
+            2 => sent.push((Abandoned, outcome_at, leg.wraps[1])),
+            3 => {
+                sent.push((Answered, outcome_at, leg.wraps[1]));
+                sent.push((Abandoned, outcome_at + CALL_STEP, None));
+            }
+            4 => {
+                sent.push((Abandoned, outcome_at, leg.wraps[1]));
+                sent.push((Answered, outcome_at + CALL_STEP, Some(99.0)));
+            }
+            _ => {}
         }
-        _ => {}
-    }
-    if plan.ended {
-        push(
-            CallEventKind::Ended,
-            plan.other_queue,
-            answered_at + plan.talk,
-            plan.wraps[2],
-        );
-    }
-    if plan.duplicates {
-        push(
-            CallEventKind::Offered,
-            plan.other_queue,
-            plan.offered_at - CALL_STEP,
-            Some(1.0),
-        );
-        push(
-            CallEventKind::Answered,
-            plan.other_queue,
-            answered_at + 3 * CALL_STEP,
-            None,
-        );
+        if leg.ended {
+            sent.push((Ended, ended_at, leg.wraps[2]));
+        }
+        for &(kind, at, wrap) in &sent {
+            push(kind, at, wrap);
+        }
+        if leg.duplicates {
+            match feed {
+                Feed::Raw => {
+                    push(Offered, offered_at - CALL_STEP, Some(1.0));
+                    push(Answered, outcome_at + 3 * CALL_STEP, None);
+                    push(Ended, ended_at + CALL_STEP, Some(7.5));
+                }
+                Feed::Sane => {
+                    for &(kind, at, wrap) in &sent {
+                        push(kind, at, wrap);
+                    }
+                }
+            }
+        }
+        start = ended_at;
     }
     out
 }
@@ -486,19 +503,33 @@ impl OracleTicket {
     }
 }
 
-/// One call, recomputed from the raw events (first event of a kind wins).
+/// One call leg, recomputed from the raw events: the first event of each
+/// kind wins, `answered` and `abandoned` exclude each other.
 #[derive(Default)]
-struct OracleCall {
-    offered: Option<(Millis, String)>,
+struct OracleLeg {
+    offered: Option<Millis>,
     answered: Option<Millis>,
-    abandoned: bool,
+    abandoned: Option<Millis>,
     ended: Option<Millis>,
+    /// The first `ended` event's.
     wrap: Option<f64>,
 }
 
+impl OracleLeg {
+    /// When the leg was abandoned, straight from the definition: its
+    /// `abandoned` event, else its `ended` when it was never answered.
+    fn abandoned_at(&self) -> Option<Millis> {
+        self.abandoned
+            .or_else(|| self.ended.filter(|_| self.answered.is_none()))
+    }
+}
+
+/// A leg's key: (call id, queue).
+type LegKey = (String, String);
+
 struct Oracle {
     tickets: Vec<OracleTicket>,
-    calls: BTreeMap<String, OracleCall>,
+    calls: BTreeMap<LegKey, OracleLeg>,
     settings: BTreeMap<String, QueueSettings>,
     queues_seen: BTreeSet<String>,
 }
@@ -506,7 +537,7 @@ struct Oracle {
 impl Oracle {
     fn new(events: &[RecordedEvent]) -> Oracle {
         let mut tickets: Vec<OracleTicket> = Vec::new();
-        let mut calls: BTreeMap<String, OracleCall> = BTreeMap::new();
+        let mut calls: BTreeMap<LegKey, OracleLeg> = BTreeMap::new();
         let mut settings = BTreeMap::new();
         let mut queues_seen = BTreeSet::new();
         for recorded in events {
@@ -529,28 +560,21 @@ impl Oracle {
                 }
                 Event::CallRecorded(event) => {
                     queues_seen.insert(event.queue.clone());
-                    let call = calls.entry(event.call_id.clone()).or_default();
-                    let accepted = match event.event {
-                        CallEventKind::Offered if call.offered.is_none() => {
-                            call.offered = Some((event.at, event.queue.clone()));
-                            true
+                    let leg = calls
+                        .entry((event.call_id.clone(), event.queue.clone()))
+                        .or_default();
+                    let settled = leg.answered.is_some() || leg.abandoned.is_some();
+                    match event.event {
+                        CallEventKind::Offered if leg.offered.is_none() => {
+                            leg.offered = Some(event.at);
                         }
-                        CallEventKind::Answered if call.answered.is_none() && !call.abandoned => {
-                            call.answered = Some(event.at);
-                            true
+                        CallEventKind::Answered if !settled => leg.answered = Some(event.at),
+                        CallEventKind::Abandoned if !settled => leg.abandoned = Some(event.at),
+                        CallEventKind::Ended if leg.ended.is_none() => {
+                            leg.ended = Some(event.at);
+                            leg.wrap = event.wrap_seconds;
                         }
-                        CallEventKind::Abandoned if call.answered.is_none() && !call.abandoned => {
-                            call.abandoned = true;
-                            true
-                        }
-                        CallEventKind::Ended if call.ended.is_none() => {
-                            call.ended = Some(event.at);
-                            true
-                        }
-                        _ => false,
-                    };
-                    if accepted && call.wrap.is_none() {
-                        call.wrap = event.wrap_seconds;
+                        _ => {}
                     }
                 }
                 Event::QueueConfigured(configured) => {
@@ -605,15 +629,18 @@ impl Oracle {
         }
     }
 
-    fn call_figures(&self, calls: &[(&OracleCall, Millis, &str)]) -> CallFigures {
-        let offered = calls.len() as u64;
-        let answered: Vec<(&OracleCall, Millis, Millis, &str)> = calls
+    fn call_figures(&self, legs: &[(&OracleLeg, Millis, &str)]) -> CallFigures {
+        let offered = legs.len() as u64;
+        let answered: Vec<(&OracleLeg, Millis, Millis, &str)> = legs
             .iter()
-            .filter_map(|&(call, offered_at, queue)| {
-                call.answered.map(|a| (call, offered_at, a, queue))
+            .filter_map(|&(leg, offered_at, queue)| {
+                leg.answered.map(|a| (leg, offered_at, a, queue))
             })
             .collect();
-        let abandoned = calls.iter().filter(|(call, _, _)| call.abandoned).count() as u64;
+        let abandoned = legs
+            .iter()
+            .filter(|(leg, _, _)| leg.abandoned_at().is_some())
+            .count() as u64;
         let within = answered
             .iter()
             .filter(|(_, offered_at, answered_at, queue)| {
@@ -627,9 +654,9 @@ impl Oracle {
             .collect();
         let handles: Vec<f64> = answered
             .iter()
-            .filter_map(|(call, _, a, _)| {
-                call.ended
-                    .map(|e| (e - a) as f64 / 1000.0 + call.wrap.unwrap_or(0.0))
+            .filter_map(|(leg, _, a, _)| {
+                leg.ended
+                    .map(|e| (e - a) as f64 / 1000.0 + leg.wrap.unwrap_or(0.0))
             })
             .collect();
         let ratio = |part: u64| (offered > 0).then(|| part as f64 / offered as f64);
@@ -674,12 +701,12 @@ impl Oracle {
                 })
                 .collect()
         });
-        let counted: Vec<(&OracleCall, Millis, &str)> = self
+        let counted: Vec<(&OracleLeg, Millis, &str)> = self
             .calls
-            .values()
-            .filter_map(|call| {
-                let (at, queue) = call.offered.as_ref()?;
-                (from <= *at && *at < to).then_some((call, *at, queue.as_str()))
+            .iter()
+            .filter_map(|((_, queue), leg)| {
+                let at = leg.offered?;
+                (from <= at && at < to).then_some((leg, at, queue.as_str()))
             })
             .collect();
         let queues: BTreeSet<&str> = counted.iter().map(|(_, _, q)| *q).collect();
@@ -720,12 +747,15 @@ impl Oracle {
                 .flat_map(|t| t.transitions())
                 .filter(|tr| tr.resolution && inside(tr.at))
                 .count() as u64;
-            let offered: Vec<&OracleCall> = self
+            let offered: Vec<&OracleLeg> = self
                 .calls
                 .values()
-                .filter(|c| c.offered.as_ref().is_some_and(|(at, _)| inside(*at)))
+                .filter(|leg| leg.offered.is_some_and(inside))
                 .collect();
-            let abandoned = offered.iter().filter(|c| c.abandoned).count() as u64;
+            let abandoned = offered
+                .iter()
+                .filter(|leg| leg.abandoned_at().is_some())
+                .count() as u64;
             points.push((start, opened, resolved, offered.len() as u64, abandoned));
             start = end;
         }
@@ -768,13 +798,15 @@ impl Oracle {
             .map(|queue| {
                 let waiting = self
                     .calls
-                    .values()
-                    .filter(|c| {
-                        c.offered.as_ref().is_some_and(|(at, q)| {
-                            q == queue && *at > now - 4 * 60 * MINUTE && *at <= now
-                        }) && c.answered.is_none()
-                            && !c.abandoned
-                            && c.ended.is_none()
+                    .iter()
+                    .filter(|((_, q), leg)| {
+                        q == queue
+                            && leg
+                                .offered
+                                .is_some_and(|at| at > now - 4 * 60 * MINUTE && at <= now)
+                            && leg.answered.is_none()
+                            && leg.abandoned.is_none()
+                            && leg.ended.is_none()
                     })
                     .count() as u64;
                 (queue.clone(), waiting)
@@ -904,6 +936,77 @@ fn assert_report(actual: &Report, expected: &Report) {
     }
 }
 
+/// A leg's times: offered, answered, abandoned (by the definition).
+type LegTimes = (Option<Millis>, Option<Millis>, Option<Millis>);
+
+/// Every leg the aggregator holds, by (call id, queue).
+fn aggregator_legs(aggregator: &Aggregator) -> BTreeMap<LegKey, LegTimes> {
+    aggregator
+        .calls
+        .iter()
+        .enumerate()
+        .map(|(index, leg)| {
+            let key = (
+                aggregator.call_ids.id(index as u32).to_owned(),
+                aggregator.queues.name(leg.queue as usize).to_owned(),
+            );
+            let offered = leg.has(call_flag::OFFERED).then_some(leg.offered_at);
+            (key, (offered, leg.answered_at(), leg.abandoned_at()))
+        })
+        .collect()
+}
+
+/// Every leg the oracle knows, by (call id, queue).
+fn oracle_legs(oracle: &Oracle) -> BTreeMap<LegKey, LegTimes> {
+    oracle
+        .calls
+        .iter()
+        .map(|(key, leg)| (key.clone(), (leg.offered, leg.answered, leg.abandoned_at())))
+        .collect()
+}
+
+/// The call events of `calls` as `feed` sends them, in one of three
+/// arrival orders: as planned (0), the reverse of that (1), or by event
+/// time.
+fn arriving(calls: &[CallPlan], feed: Feed, order: usize) -> Vec<CallRecorded> {
+    let mut items: Vec<(u64, CallRecorded)> = calls
+        .iter()
+        .enumerate()
+        .flat_map(|(index, call)| call_events(index, call, feed))
+        .collect();
+    items.sort_by_key(|(arrival, _)| *arrival);
+    match order {
+        0 => {}
+        1 => items.reverse(),
+        _ => items.sort_by_key(|(_, call)| call.at),
+    }
+    items.into_iter().map(|(_, call)| call).collect()
+}
+
+/// Decides every call event through a ledger, as the writer does: the
+/// events it commits, and per refused event its code.
+fn through_ledger(calls: Vec<CallRecorded>) -> (Vec<RecordedEvent>, usize, Vec<&'static str>) {
+    let mut ledger = Ledger::new();
+    let mut log = Vec::new();
+    let mut duplicates = 0;
+    let mut refused = Vec::new();
+    for call in calls {
+        match ledger.decide(Command::RecordCall(call)) {
+            Ok((_, Some(event))) => log.push(RecordedEvent {
+                seq: ledger.last_seq(),
+                recorded_at: T0,
+                event,
+            }),
+            Ok((outcome, None)) => {
+                assert_eq!(outcome, Outcome::CallRecorded { duplicate: true });
+                duplicates += 1;
+            }
+            Err(rejection) => refused.push(rejection.code),
+        }
+    }
+    (log, duplicates, refused)
+}
+
 fn aggregate(events: &[RecordedEvent]) -> Aggregator {
     let mut aggregator = Aggregator::new();
     for event in events {
@@ -961,6 +1064,10 @@ proptest! {
             .map(|q| (q.clone(), oracle.settings.get(q).copied().unwrap_or_default().answer_target_seconds))
             .collect();
         prop_assert_eq!(queues, expected);
+        // Leg by leg, including when each was abandoned (its `abandoned`
+        // event, or its `ended` without an answer).
+        prop_assert_eq!(aggregator_legs(&aggregator), oracle_legs(&oracle));
+        prop_assert_eq!(aggregator.counts().1, oracle.calls.len());
     }
 
     #[test]
@@ -1016,9 +1123,9 @@ proptest! {
                 .iter()
                 .map(|&(start, ..)| {
                     let end = (start + bucket_ms).min(to);
-                    oracle.calls.values()
-                        .filter(|c| c.offered.as_ref().is_some_and(|(at, q)| {
-                            start <= *at && *at < end && match source {
+                    oracle.calls.iter()
+                        .filter(|((_, q), leg)| leg.offered.is_some_and(|at| {
+                            start <= at && at < end && match source {
                                 4 => q == "Nursing",
                                 5 => false,
                                 _ => true,
@@ -1047,5 +1154,66 @@ proptest! {
         prop_assert_eq!(since, Some(oracle.report(T0, now, &[]).tickets.opened));
         let sev: u64 = board.backlog_by_severity.values().sum();
         prop_assert_eq!(sev, oracle.report(now, now, &[]).tickets.backlog);
+    }
+
+    /// A sane feed (transfers, ends without answers, exact repeats) is
+    /// accepted whatever order it arrives in, the repeats are reported as
+    /// duplicates, and the figures do not depend on the order.
+    #[test]
+    fn the_ledger_takes_a_sane_feed_in_any_order(
+        calls in prop::collection::vec(call_plan(), 50..250),
+        windows in prop::collection::vec(window(), 3),
+    ) {
+        let events = arriving(&calls, Feed::Sane, 0);
+        let distinct: BTreeSet<(&str, &str, CallEventKind)> = events
+            .iter()
+            .map(|e| (e.call_id.as_str(), e.queue.as_str(), e.event))
+            .collect();
+        let repeats = events.len() - distinct.len();
+        let runs: Vec<Vec<RecordedEvent>> = (0..3)
+            .map(|order| {
+                let (log, duplicates, refused) =
+                    through_ledger(arriving(&calls, Feed::Sane, order));
+                assert_eq!(refused, Vec::<&str>::new(), "order {order}");
+                assert_eq!((log.len(), duplicates), (distinct.len(), repeats), "order {order}");
+                log
+            })
+            .collect();
+        let oracle = Oracle::new(&runs[0]);
+        for log in &runs {
+            let aggregator = aggregate(log);
+            for &(from, to) in &windows {
+                assert_report(&aggregator.report(from, to, None), &oracle.report(from, to, &[]));
+            }
+            prop_assert_eq!(aggregator_legs(&aggregator), oracle_legs(&oracle));
+        }
+    }
+
+    /// Whatever arrives, the ledger commits only legs that could have
+    /// happened, refusing the rest as impossible sequences, and the
+    /// aggregator's figures of what it committed match the oracle's.
+    #[test]
+    fn the_ledger_never_commits_an_impossible_leg(
+        calls in prop::collection::vec(call_plan(), 50..250),
+        (from, to) in window(),
+    ) {
+        let (log, _, refused) = through_ledger(arriving(&calls, Feed::Raw, 0));
+        prop_assert!(refused.iter().all(|code| *code == "impossible_call_sequence"));
+        let oracle = Oracle::new(&log);
+        for ((call_id, queue), leg) in &oracle.calls {
+            let what = format!("{call_id} in {queue}");
+            prop_assert!(leg.answered.is_none() || leg.abandoned.is_none(), "{}", what);
+            let offered = leg.offered.unwrap_or(Millis::MIN);
+            for later in [leg.answered, leg.abandoned, leg.ended].into_iter().flatten() {
+                prop_assert!(offered <= later, "{}: before its offer", what);
+            }
+            let ended = leg.ended.unwrap_or(Millis::MAX);
+            for earlier in [leg.answered, leg.abandoned].into_iter().flatten() {
+                prop_assert!(earlier <= ended, "{}: after its end", what);
+            }
+        }
+        let aggregator = aggregate(&log);
+        assert_report(&aggregator.report(from, to, None), &oracle.report(from, to, &[]));
+        prop_assert_eq!(aggregator_legs(&aggregator), oracle_legs(&oracle));
     }
 }

@@ -318,6 +318,87 @@ fn call_events_out_of_order() {
 }
 
 #[test]
+fn a_transfer_is_a_leg_in_each_queue() {
+    let mut log = Log::new();
+    // Answered on the Physician Line, talked, transferred to Pharmacy.
+    let p = "Physician Line";
+    log.call("c1", p, CallEventKind::Offered, T, None);
+    log.call("c1", p, CallEventKind::Answered, T + 10_000, None);
+    log.call("c1", p, CallEventKind::Ended, T + 70_000, Some(5.0));
+    log.call("c1", "Pharmacy", CallEventKind::Offered, T + 70_000, None);
+    log.call("c1", "Pharmacy", CallEventKind::Answered, T + 100_000, None);
+    // A repeat of the first leg's offer is still a duplicate of that leg.
+    log.call("c1", p, CallEventKind::Offered, T + 5_000, None);
+    let report = log.report(T, T + HOUR);
+    assert_eq!(
+        (
+            report.calls.offered,
+            report.calls.answered,
+            report.calls.abandoned
+        ),
+        (2, 2, 0),
+        "totals count legs"
+    );
+    assert_eq!(report.calls.asa_seconds, Some(20.0), "10 s and 30 s");
+    assert_eq!(report.calls.service_level, Some(0.5), "30 s > 20 s target");
+    assert_eq!(
+        report.calls.aht_seconds,
+        Some(65.0),
+        "only the first leg ended"
+    );
+    let pharmacy = &report.calls_by_queue["Pharmacy"];
+    assert_eq!((pharmacy.offered, pharmacy.answered), (1, 1));
+    assert_eq!(pharmacy.asa_seconds, Some(30.0));
+    assert_eq!(report.calls_by_queue[p].asa_seconds, Some(10.0));
+    assert_eq!(log.aggregator.counts(), (0, 2));
+    // Before the second leg is answered, the caller waits in Pharmacy.
+    log.call("c2", p, CallEventKind::Offered, T, None);
+    log.call("c2", p, CallEventKind::Answered, T + 5_000, None);
+    log.call("c2", "Pharmacy", CallEventKind::Offered, T + 60_000, None);
+    assert_eq!(
+        log.aggregator.calls_waiting(T + 2 * MIN),
+        [("Pharmacy".to_owned(), 1), (p.to_owned(), 0)]
+    );
+}
+
+#[test]
+fn ended_without_answer_is_an_abandon_at_the_end() {
+    let mut log = Log::new();
+    let q = "Nursing";
+    log.call("c1", q, CallEventKind::Offered, T, None);
+    log.call("c1", q, CallEventKind::Ended, T + 45_000, Some(10.0));
+    let calls = log.report(T, T + HOUR).calls;
+    assert_eq!((calls.offered, calls.answered, calls.abandoned), (1, 0, 1));
+    assert_eq!(calls.aht_seconds, None, "an abandon has no handle time");
+    assert_eq!(log.aggregator.calls_waiting(T + MIN), [(q.to_owned(), 0)]);
+    let leg = log.aggregator.calls[0];
+    assert_eq!(leg.abandoned_at(), Some(T + 45_000));
+    assert_eq!(leg.answered_at(), None);
+    let trend = log.aggregator.trend(T, T + MIN, MIN);
+    assert_eq!((trend[0].offered, trend[0].abandoned), (1, 1));
+
+    // The answer arrives after the end: the leg is answered after all.
+    log.call("c1", q, CallEventKind::Answered, T + 15_000, None);
+    let calls = log.report(T, T + HOUR).calls;
+    assert_eq!((calls.offered, calls.answered, calls.abandoned), (1, 1, 0));
+    assert_eq!(calls.asa_seconds, Some(15.0));
+    assert_eq!(calls.aht_seconds, Some(30.0 + 10.0));
+    let leg = log.aggregator.calls[0];
+    assert_eq!(
+        (leg.answered_at(), leg.abandoned_at()),
+        (Some(T + 15_000), None)
+    );
+
+    // An explicit abandon keeps its own time, whatever ends after it.
+    log.call("c2", q, CallEventKind::Ended, T + 90_000, None);
+    log.call("c2", q, CallEventKind::Abandoned, T + 80_000, None);
+    log.call("c2", q, CallEventKind::Offered, T + 20_000, None);
+    assert_eq!(log.aggregator.calls[1].abandoned_at(), Some(T + 80_000));
+    let calls = log.report(T, T + HOUR).calls;
+    assert_eq!((calls.offered, calls.answered, calls.abandoned), (2, 1, 1));
+}
+
+#[test]
 fn a_call_belongs_to_its_offered_queue() {
     let mut log = Log::new();
     log.call("c1", "Transfer", CallEventKind::Answered, T + 10_000, None);

@@ -74,7 +74,7 @@ impl HistogramTotals {
     }
 }
 
-/// Per-queue call totals.
+/// Per-queue call totals, counted by call leg.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct QueueTotals {
     pub offered: u64,
@@ -246,16 +246,16 @@ impl Aggregator {
             };
             let totals = slot.get_or_insert_with(new_queue);
             totals.offered += 1;
-            if call.has(call_flag::ANSWERED) {
+            if let Some(answered_at) = call.answered_at() {
                 totals.answered += 1;
-                let wait = (call.answered_at - call.offered_at).max(0) as f64 / 1000.0;
+                let wait = (answered_at - call.offered_at).max(0) as f64 / 1000.0;
                 totals.wait_seconds.observe(bounds.wait, wait);
                 if call.has(call_flag::ENDED) {
-                    let handle = (call.ended_at - call.answered_at).max(0) as f64 / 1000.0
-                        + call.wrap_seconds;
+                    let handle =
+                        (call.ended_at - answered_at).max(0) as f64 / 1000.0 + call.wrap_seconds;
                     totals.handle_seconds.observe(bounds.handle, handle);
                 }
-            } else if call.has(call_flag::ABANDONED) {
+            } else if call.abandoned_at().is_some() {
                 totals.abandoned += 1;
             }
         }

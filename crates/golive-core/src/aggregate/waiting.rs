@@ -2,7 +2,7 @@
 //! waiting in a window, the two sums measured patience is made of (see the
 //! module documentation of `aggregate` for the definition).
 
-use super::{Aggregator, call_flag};
+use super::Aggregator;
 use crate::patience::WaitingExposure;
 use crate::time::Millis;
 
@@ -25,15 +25,11 @@ impl Aggregator {
                 if offered < scan_from || offered >= to {
                     continue;
                 }
-                let (end, abandoned) = if call.has(call_flag::ANSWERED) {
-                    (call.answered_at, false)
-                } else if call.has(call_flag::ABANDONED) {
-                    (call.abandoned_at, true)
-                } else if call.has(call_flag::ENDED) {
-                    (call.ended_at, true)
-                } else {
+                let (end, abandoned) = match (call.answered_at(), call.abandoned_at()) {
+                    (Some(answered), _) => (answered, false),
+                    (None, Some(abandoned)) => (abandoned, true),
                     // Still waiting: up to the window's end.
-                    (to, false)
+                    (None, None) => (to, false),
                 };
                 let Some((abandons, waited_ms)) = sums.get_mut(call.queue as usize) else {
                     continue;

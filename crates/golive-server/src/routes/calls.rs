@@ -22,7 +22,7 @@ pub async fn record(
     caller.require(FEEDERS)?;
     let ApiJson(body) = body?;
     let call = body.validate()?;
-    let (call_id, event) = (call.call_id.clone(), call.event);
+    let (call_id, queue, event) = (call.call_id.clone(), call.queue.clone(), call.event);
     let outcome = writer(&state)?
         .submit_one(Command::RecordCall(call))
         .await??;
@@ -30,7 +30,7 @@ pub async fn record(
     Ok((
         StatusCode::ACCEPTED,
         Json(
-            json!({ "call_id": call_id, "event": event, "status": if duplicate { "duplicate" } else { "recorded" } }),
+            json!({ "call_id": call_id, "queue": queue, "event": event, "status": if duplicate { "duplicate" } else { "recorded" } }),
         ),
     ))
 }

@@ -1,16 +1,22 @@
 //! Phone queue settings: answer target, service level target, occupancy
 //! cap, shrinkage and agents staffed.
+//!
+//! A lead sets any of them; a phone-system feed (an `integration` token)
+//! sets `agents_staffed` alone. Each `PUT` is one event merged over the
+//! settings as they stand, so a lead's count and a feed's count replace
+//! each other: the latest wins.
 
-use crate::auth::{Caller, LEADS, READERS};
+use crate::auth::{Caller, QUEUE_SETTERS, READERS};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::routes::writer;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use golive_core::input::{QueueBody, queue_name};
 use golive_core::ledger::{Command, Outcome};
-use golive_core::model::QueueSettings;
+use golive_core::model::{QueueSettings, Role};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -21,8 +27,22 @@ pub async fn put(
     body: Result<ApiJson<QueueBody>, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
     // Role before body: see tickets::create.
-    caller.require(LEADS)?;
+    caller.require(QUEUE_SETTERS)?;
     let ApiJson(body) = body?;
+    if caller.role == Role::Integration {
+        let refused = body.settings_beyond_staffing();
+        if !refused.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "an integration token may set only agents_staffed on a queue, not {} (a lead or admin token may)",
+                    refused.join(", ")
+                ),
+            )
+            .with_details(json!({ "fields": refused })));
+        }
+    }
     let queue = queue_name(&queue)?;
     match writer(&state)?
         .submit_one(Command::ConfigureQueue {
