@@ -716,7 +716,7 @@ fn dense_indices_follow_the_all_lists() {
         assert_eq!(usize::from(channel_index(channel)), i);
     }
     assert_eq!(size_of::<Ticket>(), 32);
-    assert_eq!(size_of::<Call>(), 48);
+    assert_eq!(size_of::<Call>(), 40);
     assert_eq!(size_of::<timeline::Change>(), 8);
 }
 
