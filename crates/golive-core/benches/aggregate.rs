@@ -167,7 +167,7 @@ fn week(tickets: usize, calls: usize) -> Vec<RecordedEvent> {
                 at,
                 status,
                 assignee: status.is_none().then(|| "agent".into()),
-                tier: None,
+                ..TicketChanged::default()
             };
             items.push((at, Item::Changed(ticket, changed)));
         };

@@ -72,9 +72,11 @@ pub struct TicketCreated {
     pub tier: Option<u8>,
 }
 
-/// A ticket moved (status) or was reassigned. Only the fields that changed
-/// are present. `at` is never before the ticket's previous change.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A ticket moved (status), was reassigned or was reclassified. Only the
+/// fields that changed are present. `at` is never before the ticket's
+/// previous change; facts of the ticket from `at` on (this change's status
+/// included) belong to the new classification.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TicketChanged {
     pub id: TicketId,
     pub at: Millis,
@@ -84,6 +86,27 @@ pub struct TicketChanged {
     pub assignee: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+}
+
+impl TicketChanged {
+    /// Whether the change carries a new value for any classification field.
+    pub fn reclassifies(&self) -> bool {
+        self.site.is_some()
+            || self.department.is_some()
+            || self.application.is_some()
+            || self.category.is_some()
+            || self.severity.is_some()
+    }
 }
 
 /// One ACD event for a call. Events of a call may be recorded in any order.

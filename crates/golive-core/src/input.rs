@@ -186,6 +186,33 @@ pub struct TicketPatchBody {
     pub at: Option<String>,
     pub assignee: Option<String>,
     pub tier: Option<u8>,
+    pub site: Option<String>,
+    pub department: Option<String>,
+    pub application: Option<String>,
+    pub category: Option<Category>,
+    pub severity: Option<Severity>,
+}
+
+/// New values for a ticket's classification (reclassification); absent
+/// fields keep theirs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Reclassification {
+    pub site: Option<String>,
+    pub department: Option<String>,
+    pub application: Option<String>,
+    pub category: Option<Category>,
+    pub severity: Option<Severity>,
+}
+
+impl Reclassification {
+    /// Whether it names no field at all.
+    pub fn is_empty(&self) -> bool {
+        self.site.is_none()
+            && self.department.is_none()
+            && self.application.is_none()
+            && self.category.is_none()
+            && self.severity.is_none()
+    }
 }
 
 /// A validated change to a ticket.
@@ -195,14 +222,27 @@ pub struct TicketPatch {
     pub at: Millis,
     pub assignee: Option<String>,
     pub tier: Option<u8>,
+    pub reclassify: Reclassification,
 }
 
 impl TicketPatchBody {
     pub fn validate(self, now: Millis) -> Result<TicketPatch, Rejection> {
-        if self.status.is_none() && self.assignee.is_none() && self.tier.is_none() {
+        let reclassify = Reclassification {
+            site: optional_name("site", self.site)?,
+            department: optional_name("department", self.department)?,
+            application: optional_name("application", self.application)?,
+            category: self.category,
+            severity: self.severity,
+        };
+        if self.status.is_none()
+            && self.assignee.is_none()
+            && self.tier.is_none()
+            && reclassify.is_empty()
+        {
             return Err(Rejection::invalid(
                 "status",
-                "nothing to change: give at least one of status, assignee, tier",
+                "nothing to change: give at least one of status, assignee, tier, site, \
+                 department, application, category, severity",
             )
             .with_code("empty_patch"));
         }
@@ -215,6 +255,7 @@ impl TicketPatchBody {
             at,
             assignee: optional_name("assignee", self.assignee)?,
             tier: optional_tier(self.tier)?,
+            reclassify,
         })
     }
 }
@@ -238,7 +279,7 @@ impl TicketRef {
 }
 
 /// `"kind": "ticket_update"` ingest line: a PATCH body plus whom it is for.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TicketUpdateLine {
     pub id: Option<String>,
@@ -247,6 +288,11 @@ pub struct TicketUpdateLine {
     pub at: Option<String>,
     pub assignee: Option<String>,
     pub tier: Option<u8>,
+    pub site: Option<String>,
+    pub department: Option<String>,
+    pub application: Option<String>,
+    pub category: Option<Category>,
+    pub severity: Option<Severity>,
 }
 
 impl TicketUpdateLine {
@@ -270,6 +316,11 @@ impl TicketUpdateLine {
             at: self.at,
             assignee: self.assignee,
             tier: self.tier,
+            site: self.site,
+            department: self.department,
+            application: self.application,
+            category: self.category,
+            severity: self.severity,
         }
         .validate(now)?;
         Ok((target, patch))

@@ -14,8 +14,9 @@
 use crate::event::{
     CallRecorded, Event, QueueConfigured, RecordedEvent, TicketChanged, TicketCreated, TicketId,
 };
-use crate::input::{NewTicket, QueueBody, Rejection, TicketPatch, TicketRef};
+use crate::input::{NewTicket, QueueBody, Reclassification, Rejection, TicketPatch, TicketRef};
 use crate::model::{CallEventKind, Category, Channel, QueueSettings, Severity, TicketStatus};
+use crate::names::{NameBook, NameKind, NameRules};
 use crate::record::{CallRecord, TicketRecord};
 use crate::time::{Millis, format_rfc3339};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -86,7 +87,14 @@ struct TicketState {
     channel: Channel,
     tier: Option<u8>,
     assignee: Option<Arc<str>>,
+    /// How many times the classification changed (bounded, see
+    /// [`MAX_RECLASSIFICATIONS`]).
+    reclassified: u8,
 }
+
+/// Most reclassifications one ticket may have: the aggregator files each
+/// counted fact with the ticket's classification version in one byte.
+pub const MAX_RECLASSIFICATIONS: u8 = 250;
 
 /// What the ledger keeps of a call. A go-live week has half a million
 /// calls, so this is 48 plain bytes: times use `NOT_YET` for "no such event
@@ -137,6 +145,7 @@ enum Undo {
     Call(Box<str>, Option<CallState>),
     Queue(Arc<str>, Option<QueueSettings>),
     LastSeq(u64),
+    Name(NameKind, Box<str>),
 }
 
 /// The write side's state. See the module documentation.
@@ -151,12 +160,31 @@ pub struct Ledger {
     call_name_ids: HashMap<Arc<str>, u32>,
     queues: BTreeMap<Arc<str>, QueueSettings>,
     names: HashSet<Arc<str>>,
+    /// Configured canonical names and aliases.
+    rules: NameRules,
+    /// Display names of sites, departments, applications and queues.
+    book: NameBook,
     undo: Option<Vec<Undo>>,
 }
 
 impl Ledger {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A ledger that resolves names with configured canonical names and
+    /// aliases (see [`crate::names`]).
+    pub fn with_names(rules: NameRules) -> Self {
+        Ledger {
+            rules,
+            ..Self::default()
+        }
+    }
+
+    /// The display name `text` gets as a name of `kind`: what a command
+    /// naming it would record now.
+    pub fn canonical_name(&mut self, kind: NameKind, text: &str) -> Arc<str> {
+        self.book.resolve(&self.rules, kind, text)
     }
 
     /// Sequence number of the last event folded in.
@@ -215,6 +243,7 @@ impl Ledger {
                     self.queues.remove(&key);
                 }
                 Undo::LastSeq(seq) => self.last_seq = seq,
+                Undo::Name(kind, key) => self.book.forget(kind, &key),
             }
         }
     }
@@ -228,6 +257,7 @@ impl Ledger {
             Command::UpdateTicket(target, patch) => self.decide_update(&target, patch),
             Command::RecordCall(call) => self.decide_call(call),
             Command::ConfigureQueue { queue, body } => {
+                let queue = self.canonical_name(NameKind::Queue, &queue).to_string();
                 let settings = body.merge_into(self.queue_settings(&queue))?;
                 let event = Event::QueueConfigured(QueueConfigured { queue, settings });
                 Ok(self.accept(Outcome::QueueConfigured(settings), event))
@@ -240,6 +270,17 @@ impl Ledger {
         (outcome, Some(event))
     }
 
+    /// The display name of `text` as an owned string for an event, reusing
+    /// `text` when it already is the display name.
+    fn canonical_owned(&mut self, kind: NameKind, text: String) -> String {
+        let display = self.canonical_name(kind, &text);
+        if *display == *text {
+            text
+        } else {
+            display.to_string()
+        }
+    }
+
     fn decide_create(&mut self, t: NewTicket) -> (Outcome, Option<Event>) {
         if let Some(existing) = t
             .external_id
@@ -249,13 +290,16 @@ impl Ledger {
             return (Outcome::TicketExists(*existing), None);
         }
         let id = self.last_seq + 1;
+        let site = self.canonical_owned(NameKind::Site, t.site);
+        let department = self.canonical_owned(NameKind::Department, t.department);
+        let application = self.canonical_owned(NameKind::Application, t.application);
         let event = Event::TicketCreated(TicketCreated {
             id,
             external_id: t.external_id,
             opened_at: t.opened_at,
-            site: t.site,
-            department: t.department,
-            application: t.application,
+            site,
+            department,
+            application,
             category: t.category,
             severity: t.severity,
             channel: t.channel,
@@ -296,33 +340,47 @@ impl Ledger {
             .assignee
             .filter(|a| ticket.assignee.as_deref() != Some(a.as_str()));
         let tier = patch.tier.filter(|t| ticket.tier != Some(*t));
-        if status.is_none() && assignee.is_none() && tier.is_none() {
+        let (opened_at, updated_at, current_status, reclassified) = (
+            ticket.opened_at,
+            ticket.updated_at,
+            ticket.status,
+            ticket.reclassified,
+        );
+        let class = self.class_changes(id, patch.reclassify);
+        if status.is_none() && assignee.is_none() && tier.is_none() && class.is_empty() {
             return Ok((Outcome::TicketUpdated { id, changed: false }, None));
         }
-        if patch.at < ticket.opened_at {
+        if patch.at < opened_at {
             return Err(Rejection::invalid(
                 "at",
                 format!(
                     "is before the ticket was opened ({})",
-                    format_rfc3339(ticket.opened_at)
+                    format_rfc3339(opened_at)
                 ),
             ));
         }
-        if patch.at < ticket.updated_at {
+        if patch.at < updated_at {
             return Err(Rejection::conflict(
                 "stale_change",
                 Some("at"),
                 format!(
                     "at: is before the ticket's last change ({}); changes must be in time order",
-                    format_rfc3339(ticket.updated_at)
+                    format_rfc3339(updated_at)
                 ),
             ));
         }
-        if ticket.status == TicketStatus::Closed && status == Some(TicketStatus::Resolved) {
+        if current_status == TicketStatus::Closed && status == Some(TicketStatus::Resolved) {
             return Err(Rejection::conflict(
                 "invalid_transition",
                 Some("status"),
                 "status: a closed ticket can be reopened but not set back to resolved",
+            ));
+        }
+        if !class.is_empty() && reclassified >= MAX_RECLASSIFICATIONS {
+            return Err(Rejection::conflict(
+                "too_many_reclassifications",
+                None,
+                format!("the ticket was already reclassified {MAX_RECLASSIFICATIONS} times"),
             ));
         }
         let event = Event::TicketChanged(TicketChanged {
@@ -331,11 +389,47 @@ impl Ledger {
             status,
             assignee,
             tier,
+            site: class.site,
+            department: class.department,
+            application: class.application,
+            category: class.category,
+            severity: class.severity,
         });
         Ok(self.accept(Outcome::TicketUpdated { id, changed: true }, event))
     }
 
-    fn decide_call(&mut self, call: CallRecorded) -> Result<(Outcome, Option<Event>), Rejection> {
+    /// The fields of `asked` that differ from ticket `id`'s classification,
+    /// names canonicalized.
+    fn class_changes(&mut self, id: TicketId, asked: Reclassification) -> Reclassification {
+        if asked.is_empty() {
+            return asked;
+        }
+        let site = asked
+            .site
+            .map(|name| self.canonical_owned(NameKind::Site, name));
+        let department = asked
+            .department
+            .map(|name| self.canonical_owned(NameKind::Department, name));
+        let application = asked
+            .application
+            .map(|name| self.canonical_owned(NameKind::Application, name));
+        let Some(ticket) = self.tickets.get(&id) else {
+            return Reclassification::default();
+        };
+        Reclassification {
+            site: site.filter(|name| **name != *ticket.site),
+            department: department.filter(|name| **name != *ticket.department),
+            application: application.filter(|name| **name != *ticket.application),
+            category: asked.category.filter(|c| *c != ticket.category),
+            severity: asked.severity.filter(|s| *s != ticket.severity),
+        }
+    }
+
+    fn decide_call(
+        &mut self,
+        mut call: CallRecorded,
+    ) -> Result<(Outcome, Option<Event>), Rejection> {
+        call.queue = self.canonical_owned(NameKind::Queue, std::mem::take(&mut call.queue));
         if let Some(state) = self.calls.get(call.call_id.as_str()) {
             if state.time_of(call.event).is_some() {
                 return Ok((Outcome::CallRecorded { duplicate: true }, None));
@@ -353,6 +447,15 @@ impl Ledger {
         let shared: Arc<str> = Arc::from(text);
         self.names.insert(shared.clone());
         shared
+    }
+
+    /// Records a name an event carries in the name book (undoably) and
+    /// returns it shared.
+    fn named(&mut self, kind: NameKind, name: &str) -> Arc<str> {
+        if let Some(key) = self.book.record(kind, name) {
+            self.remember(|_| Undo::Name(kind, key));
+        }
+        self.intern(name)
     }
 
     fn remember(&mut self, entry: impl FnOnce(&Self) -> Undo) {
@@ -383,14 +486,15 @@ impl Ledger {
                         None
                     },
                     status: t.status,
-                    site: self.intern(&t.site),
-                    department: self.intern(&t.department),
-                    application: self.intern(&t.application),
+                    site: self.named(NameKind::Site, &t.site),
+                    department: self.named(NameKind::Department, &t.department),
+                    application: self.named(NameKind::Application, &t.application),
                     category: t.category,
                     severity: t.severity,
                     channel: t.channel,
                     tier: t.tier,
                     assignee: t.assignee.as_deref().map(|a| self.intern(a)),
+                    reclassified: 0,
                 };
                 // `insert` hands back what the undo log needs: one lookup
                 // a map instead of two.
@@ -403,6 +507,18 @@ impl Ledger {
             }
             Event::TicketChanged(change) => {
                 let assignee = change.assignee.as_deref().map(|a| self.intern(a));
+                let site = change
+                    .site
+                    .as_deref()
+                    .map(|n| self.named(NameKind::Site, n));
+                let department = change
+                    .department
+                    .as_deref()
+                    .map(|n| self.named(NameKind::Department, n));
+                let application = change
+                    .application
+                    .as_deref()
+                    .map(|n| self.named(NameKind::Application, n));
                 self.remember(|l| Undo::Ticket(change.id, l.tickets.get(&change.id).cloned()));
                 let Some(ticket) = self.tickets.get_mut(&change.id) else {
                     return;
@@ -422,8 +538,27 @@ impl Ledger {
                 if change.tier.is_some() {
                     ticket.tier = change.tier;
                 }
+                if change.reclassifies() {
+                    ticket.reclassified = ticket.reclassified.saturating_add(1);
+                }
+                if let Some(site) = site {
+                    ticket.site = site;
+                }
+                if let Some(department) = department {
+                    ticket.department = department;
+                }
+                if let Some(application) = application {
+                    ticket.application = application;
+                }
+                if let Some(category) = change.category {
+                    ticket.category = category;
+                }
+                if let Some(severity) = change.severity {
+                    ticket.severity = severity;
+                }
             }
             Event::CallRecorded(call) => {
+                self.named(NameKind::Queue, &call.queue);
                 let queue = self.call_name(&call.queue);
                 let agent = call.agent.as_deref().map(|a| self.call_name(a));
                 let key = call.call_id.as_str();
@@ -455,7 +590,7 @@ impl Ledger {
                 }
             }
             Event::QueueConfigured(q) => {
-                let key = self.intern(&q.queue);
+                let key = self.named(NameKind::Queue, &q.queue);
                 self.remember(|l| Undo::Queue(key.clone(), l.queues.get(&key).copied()));
                 self.queues.insert(key, q.settings);
             }
@@ -812,6 +947,133 @@ mod tests {
         );
         assert_eq!(ledger.call_record("c1").unwrap().answered_at, None);
         assert_eq!(ledger.queue_settings("Physician Line").agents_staffed, 0);
+    }
+
+    #[test]
+    fn reclassification_changes_only_what_differs_and_keeps_time_order() {
+        let mut ledger = Ledger::new();
+        ledger
+            .decide(Command::CreateTicket(new_ticket(
+                serde_json::json!({"external_id": "INC7"}),
+            )))
+            .unwrap();
+        let reroute = |application: &str, at: &str| {
+            TicketPatchBody {
+                application: Some(application.into()),
+                severity: Severity::new(3),
+                at: Some(at.into()),
+                ..Default::default()
+            }
+            .validate(T0)
+            .unwrap()
+        };
+        let target = TicketRef::External("INC7".into());
+        let (outcome, event) = ledger
+            .decide(Command::UpdateTicket(
+                target.clone(),
+                reroute("Pharmacy", "2026-03-02T07:30:00Z"),
+            ))
+            .unwrap();
+        assert_eq!(
+            outcome,
+            Outcome::TicketUpdated {
+                id: 1,
+                changed: true
+            }
+        );
+        let Some(Event::TicketChanged(change)) = event else {
+            panic!("a change event")
+        };
+        // Severity 3 is what the ticket already had: not in the event.
+        assert_eq!(change.application.as_deref(), Some("Pharmacy"));
+        assert_eq!(change.severity, None);
+        assert_eq!(ledger.ticket_record(1).unwrap().application, "Pharmacy");
+        // The same again, in any case or spacing, changes nothing.
+        let (_, event) = ledger
+            .decide(Command::UpdateTicket(
+                target.clone(),
+                reroute(" PHARMACY ", "2026-03-02T07:40:00Z"),
+            ))
+            .unwrap();
+        assert!(event.is_none());
+        let stale = ledger
+            .decide(Command::UpdateTicket(
+                target,
+                reroute("Orders", "2026-03-02T07:20:00Z"),
+            ))
+            .unwrap_err();
+        assert_eq!(stale.code, "stale_change");
+    }
+
+    #[test]
+    fn names_fold_to_the_first_spelling_or_the_configured_one() {
+        let mut ledger = Ledger::new();
+        ledger
+            .decide(Command::CreateTicket(new_ticket(
+                serde_json::json!({"site": "main  campus"}),
+            )))
+            .unwrap();
+        ledger
+            .decide(Command::CreateTicket(new_ticket(
+                serde_json::json!({"site": "Main Campus"}),
+            )))
+            .unwrap();
+        assert_eq!(ledger.ticket_record(2).unwrap().site, "main campus");
+        ledger
+            .decide(call("c1", "offered", "2026-03-02T07:14:05Z"))
+            .unwrap();
+        let body: CallBody = serde_json::from_value(serde_json::json!({
+            "call_id": "c2", "queue": "PHYSICIAN LINE", "event": "offered",
+            "at": "2026-03-02T07:14:05Z"
+        }))
+        .unwrap();
+        ledger
+            .decide(Command::RecordCall(body.validate().unwrap()))
+            .unwrap();
+        assert_eq!(ledger.call_record("c2").unwrap().queue, "Physician Line");
+
+        let config = crate::names::NamesConfig {
+            site: crate::names::NameList {
+                canonical: vec!["Main Campus".into()],
+                aliases: [("MC".to_string(), "Main Campus".to_string())].into(),
+            },
+            ..Default::default()
+        };
+        let mut configured = Ledger::with_names(NameRules::new(&config).unwrap());
+        for site in ["MC", "main  campus", "MAIN CAMPUS"] {
+            let (Outcome::TicketCreated(id), _) = configured
+                .decide(Command::CreateTicket(new_ticket(
+                    serde_json::json!({"site": site}),
+                )))
+                .unwrap()
+            else {
+                panic!("created")
+            };
+            assert_eq!(configured.ticket_record(id).unwrap().site, "Main Campus");
+        }
+    }
+
+    #[test]
+    fn a_rolled_back_first_spelling_is_forgotten() {
+        let mut ledger = Ledger::new();
+        ledger.begin_batch();
+        ledger
+            .decide(Command::CreateTicket(new_ticket(
+                serde_json::json!({"application": "orders"}),
+            )))
+            .unwrap();
+        ledger.rollback_batch();
+        ledger
+            .decide(Command::CreateTicket(new_ticket(
+                serde_json::json!({"application": "Orders"}),
+            )))
+            .unwrap();
+        ledger
+            .decide(Command::CreateTicket(new_ticket(
+                serde_json::json!({"application": "ORDERS"}),
+            )))
+            .unwrap();
+        assert_eq!(ledger.ticket_record(2).unwrap().application, "Orders");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod forecast;
 pub mod input;
 pub mod ledger;
 pub mod model;
+pub mod names;
 pub mod record;
 pub mod staffing;
 pub mod time;

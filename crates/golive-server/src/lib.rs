@@ -25,6 +25,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use golive_core::ledger::Ledger;
+use golive_core::names::NameRules;
 use golive_store::{Store, StoreError};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -145,7 +146,7 @@ pub async fn serve(
 async fn replay_then_open(state: Arc<AppState>, store: Arc<dyn Store>, views: Arc<Views>) {
     let mut delay = Duration::from_millis(200);
     loop {
-        match replay(store.as_ref(), &views).await {
+        match replay(store.as_ref(), &views, state.config.name_rules()).await {
             Ok(ledger) => {
                 let (tickets, calls) = ledger.counts();
                 tracing::info!(
@@ -167,8 +168,8 @@ async fn replay_then_open(state: Arc<AppState>, store: Arc<dyn Store>, views: Ar
     }
 }
 
-async fn replay(store: &dyn Store, views: &Views) -> Result<Ledger, StoreError> {
-    let mut ledger = Ledger::new();
+async fn replay(store: &dyn Store, views: &Views, names: NameRules) -> Result<Ledger, StoreError> {
+    let mut ledger = Ledger::with_names(names);
     let started = std::time::Instant::now();
     loop {
         let page = store.events_after(ledger.last_seq(), REPLAY_PAGE).await?;

@@ -6,6 +6,7 @@ use crate::metrics::Metrics;
 use crate::views::Views;
 use crate::writer::Writer;
 use golive_core::alerts::AlertRules;
+use golive_core::names::{NameRules, NamesConfig};
 use golive_core::staffing::StaffingSettings;
 use golive_core::time::{Millis, parse_rfc3339};
 use golive_store::Store;
@@ -34,6 +35,9 @@ pub struct ServerConfig {
     pub staffing: StaffingSettings,
     /// Alert thresholds.
     pub alerts: AlertRules,
+    /// Canonical names and aliases of sites, departments, applications and
+    /// queues, applied to every write whatever its path.
+    pub names: NamesConfig,
 }
 
 impl Default for ServerConfig {
@@ -47,11 +51,17 @@ impl Default for ServerConfig {
             go_live_start: None,
             staffing: StaffingSettings::default(),
             alerts: AlertRules::default(),
+            names: NamesConfig::default(),
         }
     }
 }
 
 impl ServerConfig {
+    /// The compiled `[names]` rules (checked by [`ServerConfig::validate`]).
+    pub fn name_rules(&self) -> NameRules {
+        NameRules::new(&self.names).unwrap_or_default()
+    }
+
     /// Checks values the type system cannot; returns the go-live start.
     pub fn validate(&self) -> Result<Option<Millis>, String> {
         if self.max_body_bytes < 1024 || self.max_ingest_bytes < 1024 {
@@ -72,6 +82,7 @@ impl ServerConfig {
         {
             return Err("staffing.default_aht_seconds must be a positive number".into());
         }
+        NameRules::new(&self.names)?;
         match &self.go_live_start {
             None => Ok(None),
             Some(text) => parse_rfc3339(text).map(Some).ok_or_else(|| {

@@ -130,6 +130,12 @@ pub trait Store: Send + Sync + 'static {
 
     async fn ticket(&self, id: TicketId) -> Result<Option<TicketRecord>, StoreError>;
 
+    /// The ticket with this `external_id`, if any.
+    async fn ticket_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<Option<TicketRecord>, StoreError>;
+
     async fn tickets(&self, filter: &TicketFilter) -> Result<Vec<TicketRecord>, StoreError>;
 
     async fn call(&self, call_id: &str) -> Result<Option<CallRecord>, StoreError>;

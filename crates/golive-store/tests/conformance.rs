@@ -427,6 +427,19 @@ async fn projections_upsert(backend: Backend) {
     assert_eq!(row.summary.as_deref(), Some("patient J. Doe"));
     assert_eq!(row.status, TicketStatus::Open);
     assert_eq!(row.external_id.as_deref(), Some("INC1"));
+    let by_external = store
+        .ticket_by_external_id("INC1")
+        .await
+        .expect("ticket")
+        .expect("found by external id");
+    assert_eq!(by_external.id, id);
+    assert!(
+        store
+            .ticket_by_external_id("INC404")
+            .await
+            .expect("ticket")
+            .is_none()
+    );
 
     // Changed in a later batch (whose row has no text): text survives,
     // state follows.
@@ -458,6 +471,29 @@ async fn projections_upsert(backend: Backend) {
         w.ledger.ticket_record(id).expect("ledger")
     );
     assert!(store.ticket(id + 100).await.expect("ticket").is_none());
+    // Reclassified: the row follows, the text stays.
+    w.accept(vec![update(
+        TicketRef::External("INC1".into()),
+        json!({"application": "Pharmacy", "site": "North Clinic", "department": "ICU",
+            "category": "access", "severity": 1, "at": "2026-03-02T08:05:00Z"}),
+    )])
+    .await;
+    let row = store.ticket(id).await.expect("ticket").expect("stored");
+    assert_eq!(
+        (
+            row.site.as_str(),
+            row.department.as_str(),
+            row.application.as_str()
+        ),
+        ("North Clinic", "ICU", "Pharmacy")
+    );
+    assert_eq!(row.category, golive_core::model::Category::Access);
+    assert_eq!(row.severity.level(), 1);
+    assert_eq!(row.summary.as_deref(), Some("patient J. Doe"));
+    assert_eq!(
+        without_text(row),
+        w.ledger.ticket_record(id).expect("ledger")
+    );
 
     // A call whose events arrive in three batches, out of order.
     w.accept(vec![call(

@@ -468,6 +468,7 @@ fn week_commands(events: u64) -> Vec<Planned> {
                 at,
                 assignee: Some(format!("desk-{}", rng.below(40))),
                 tier: status.is_none().then_some(2),
+                reclassify: Default::default(),
             };
             plan.push(Planned::Change(at, ticket, patch));
         };

@@ -67,7 +67,7 @@ impl Log {
             at,
             status,
             assignee: status.is_none().then(|| "someone".into()),
-            tier: None,
+            ..TicketChanged::default()
         }));
     }
 

@@ -89,22 +89,36 @@ impl Aggregator {
         // (tickets, active) per site, application, severity (category 0).
         let mut backlog: LabelTable<(u64, u64)> =
             LabelTable::new(self.sites.len(), self.applications.len());
-        for ticket in &self.tickets {
+        for (index, ticket) in self.tickets.iter().enumerate() {
+            // Opened under the classification at opening; the backlog now
+            // under the current one (the module docs of `aggregate`).
+            let opened = self.class_of(index as u32, 0);
             per_ticket
                 .get_mut(
-                    ticket.site,
-                    ticket.application,
-                    ticket.category,
-                    ticket.severity,
+                    opened.site,
+                    opened.application,
+                    opened.category,
+                    opened.severity,
                 )
                 .0 += 1;
+            let now_class = ticket.class();
             // Every label set that has tickets gets a backlog series, 0 when
             // none is active, so a cleared backlog reads 0 instead of
             // vanishing (a vanished gauge is "no data" on a dashboard).
-            let counts = backlog.get_mut(ticket.site, ticket.application, 0, ticket.severity);
+            let counts =
+                backlog.get_mut(now_class.site, now_class.application, 0, now_class.severity);
             counts.0 += 1;
             if ticket.status.is_active() && ticket.opened_at <= now {
                 counts.1 += 1;
+            }
+        }
+        // A label set a reclassified ticket left keeps its series (at 0 if
+        // nothing else is there) rather than vanishing.
+        for past in self.history.values() {
+            for class in past {
+                backlog
+                    .get_mut(class.site, class.application, 0, class.severity)
+                    .0 += 1;
             }
         }
         let mut resolution: Vec<Option<HistogramTotals>> = vec![None; self.applications.len()];
@@ -116,17 +130,18 @@ impl Aggregator {
                 let Some(ticket) = self.tickets.get(counted.ticket as usize) else {
                     continue;
                 };
+                let class = self.class_of(counted.ticket, counted.version);
                 per_ticket
                     .get_mut(
-                        ticket.site,
-                        ticket.application,
-                        ticket.category,
-                        ticket.severity,
+                        class.site,
+                        class.application,
+                        class.category,
+                        class.severity,
                     )
                     .1 += 1;
                 let at = counted.at(start);
                 let seconds = (at - ticket.opened_at).max(0) as f64 / 1000.0;
-                if let Some(slot) = resolution.get_mut(ticket.application as usize) {
+                if let Some(slot) = resolution.get_mut(class.application as usize) {
                     slot.get_or_insert_with(|| HistogramTotals::new(bounds.resolution))
                         .observe(bounds.resolution, seconds);
                 }
@@ -161,7 +176,9 @@ impl Aggregator {
         }
         let mut out = Totals::default();
         for ((site, application, category, severity), counts) in per_ticket.into_entries() {
-            if counts.0 == 0 {
+            // A reclassified ticket can resolve under labels nothing was
+            // opened under.
+            if counts == (0, 0) {
                 continue;
             }
             let labels = (
@@ -429,8 +446,7 @@ mod tests {
                 id: 1,
                 at: T + 120_000,
                 status: Some(TicketStatus::Resolved),
-                assignee: None,
-                tier: None,
+                ..TicketChanged::default()
             }),
         );
         apply(&mut aggregator, 5, call("c1", CallEventKind::Offered, T));
