@@ -153,6 +153,8 @@ fn week(tickets: usize, calls: usize) -> Vec<RecordedEvent> {
                 resolved_at,
                 assignee: None,
                 tier: None,
+                source_key: None,
+                source_updated_at: None,
             })),
         ));
         if late_import || first_contact {

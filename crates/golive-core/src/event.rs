@@ -70,6 +70,15 @@ pub struct TicketCreated {
     pub assignee: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<u8>,
+    /// The ticket's key in the system it was synchronized from (for
+    /// example `servicenow:` + the incident's `sys_id`), when a connector
+    /// created it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_key: Option<String>,
+    /// That system's last update time of the record this came from
+    /// (ServiceNow's `sys_updated_on`): an older record changes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_updated_at: Option<Millis>,
 }
 
 /// A ticket moved (status), was reassigned or was reclassified. Only the
@@ -96,6 +105,14 @@ pub struct TicketChanged {
     pub category: Option<Category>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity: Option<Severity>,
+    /// Links the ticket to its key in a connected system (see
+    /// [`TicketCreated::source_key`]) when it was created another way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_key: Option<String>,
+    /// The connected system's update time of the record this change came
+    /// from (see [`TicketCreated::source_updated_at`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_updated_at: Option<Millis>,
 }
 
 impl TicketChanged {

@@ -427,6 +427,43 @@ impl QueueBody {
     }
 }
 
+/// A ticket's current state as a connected system holds it (a ServiceNow
+/// incident, a Jira issue), keyed by that system's id. The ledger derives
+/// what changed from what it holds (`Command::SyncTicket`). A field is
+/// `Err` when the record had no value for it, with the rejection to give
+/// if the ticket must be created (an existing ticket keeps its value).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TicketSync {
+    /// The record's key in the source, namespaced (`servicenow:…`).
+    pub source_key: String,
+    /// Idempotency key and `ext:` id (ServiceNow's `number`).
+    pub external_id: Option<String>,
+    /// The source's last update of the record.
+    pub updated_at: Millis,
+    pub opened_at: Result<Millis, Rejection>,
+    pub status: Result<TicketStatus, Rejection>,
+    /// When it was resolved, if the record says.
+    pub resolved_at: Option<Millis>,
+    pub site: Result<String, Rejection>,
+    pub department: Result<String, Rejection>,
+    pub application: Result<String, Rejection>,
+    pub category: Result<Category, Rejection>,
+    pub severity: Result<Severity, Rejection>,
+    pub channel: Result<Channel, Rejection>,
+}
+
+/// Checks a site, department, application or queue name as every input
+/// path does: trimmed, 1..64 characters, no control characters.
+pub fn checked_name(field: &str, raw: &str) -> Result<String, Rejection> {
+    name(field, raw)
+}
+
+/// Checks an external id as every input path does: trimmed, 1..128
+/// characters.
+pub fn checked_id(field: &str, raw: &str) -> Result<String, Rejection> {
+    optional_id(field, Some(raw.to_string())).map(Option::unwrap_or_default)
+}
+
 /// Validates a queue name taken from a URL path.
 pub fn queue_name(raw: &str) -> Result<String, Rejection> {
     name("queue", raw)

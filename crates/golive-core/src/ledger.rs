@@ -14,7 +14,9 @@
 use crate::event::{
     CallRecorded, Event, QueueConfigured, RecordedEvent, TicketChanged, TicketCreated, TicketId,
 };
-use crate::input::{NewTicket, QueueBody, Reclassification, Rejection, TicketPatch, TicketRef};
+use crate::input::{
+    NewTicket, QueueBody, Reclassification, Rejection, TicketPatch, TicketRef, TicketSync,
+};
 use crate::model::{CallEventKind, Category, Channel, QueueSettings, Severity, TicketStatus};
 use crate::names::{NameBook, NameKind, NameRules};
 use crate::record::{CallRecord, TicketRecord};
@@ -54,7 +56,57 @@ pub enum Command {
     CreateTicket(NewTicket),
     UpdateTicket(TicketRef, TicketPatch),
     RecordCall(CallRecorded),
-    ConfigureQueue { queue: String, body: QueueBody },
+    ConfigureQueue {
+        queue: String,
+        body: QueueBody,
+    },
+    /// A connected system's current state of a ticket: created when
+    /// unknown, else whatever changed (see [`TicketSync`]).
+    SyncTicket(Box<TicketSync>),
+}
+
+/// The events one accepted command became, in order: none (nothing new),
+/// one, or two (a synchronized ticket first seen already resolved is
+/// created active, then resolved).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Events {
+    first: Option<Event>,
+    second: Option<Event>,
+}
+
+impl Events {
+    fn none() -> Self {
+        Events::default()
+    }
+
+    fn one(event: Event) -> Self {
+        Events {
+            first: Some(event),
+            second: None,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + usize::from(self.second.is_some())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    /// The first event, if any.
+    pub fn first(&self) -> Option<&Event> {
+        self.first.as_ref()
+    }
+}
+
+impl IntoIterator for Events {
+    type Item = Event;
+    type IntoIter = std::iter::Flatten<std::array::IntoIter<Option<Event>, 2>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        [self.first, self.second].into_iter().flatten()
+    }
 }
 
 /// What an accepted command did.
@@ -90,6 +142,10 @@ struct TicketState {
     /// How many times the classification changed (bounded, see
     /// [`MAX_RECLASSIFICATIONS`]).
     reclassified: u8,
+    /// Whether a connected system's key is linked to it.
+    has_source_key: bool,
+    /// The connected system's update time of the newest record applied.
+    source_updated_at: Option<Millis>,
 }
 
 /// Most reclassifications one ticket may have: the aggregator files each
@@ -146,6 +202,7 @@ enum Undo {
     Queue(Arc<str>, Option<QueueSettings>),
     LastSeq(u64),
     Name(NameKind, Box<str>),
+    SourceKey(Arc<str>, Option<TicketId>),
 }
 
 /// The write side's state. See the module documentation.
@@ -154,6 +211,8 @@ pub struct Ledger {
     last_seq: u64,
     tickets: HashMap<TicketId, TicketState, BuildHasherDefault<IdHasher>>,
     external_ids: HashMap<Arc<str>, TicketId>,
+    /// Connected systems' keys (`TicketCreated::source_key`) → ticket.
+    source_keys: HashMap<Arc<str>, TicketId>,
     calls: HashMap<Box<str>, CallState>,
     /// Queue and agent names of calls, by id (see `CallState`).
     call_names: Vec<Arc<str>>,
@@ -244,14 +303,20 @@ impl Ledger {
                 }
                 Undo::LastSeq(seq) => self.last_seq = seq,
                 Undo::Name(kind, key) => self.book.forget(kind, &key),
+                Undo::SourceKey(key, Some(id)) => {
+                    self.source_keys.insert(key, id);
+                }
+                Undo::SourceKey(key, None) => {
+                    self.source_keys.remove(&key);
+                }
             }
         }
     }
 
     /// Decides a command against the current state. When it is accepted and
-    /// changes something, the returned event (sequence number `last_seq()`
-    /// after the call) has already been folded in.
-    pub fn decide(&mut self, command: Command) -> Result<(Outcome, Option<Event>), Rejection> {
+    /// changes something, the returned events (numbered up to `last_seq()`
+    /// after the call) have already been folded in.
+    pub fn decide(&mut self, command: Command) -> Result<(Outcome, Events), Rejection> {
         match command {
             Command::CreateTicket(ticket) => Ok(self.decide_create(ticket)),
             Command::UpdateTicket(target, patch) => self.decide_update(&target, patch),
@@ -262,12 +327,34 @@ impl Ledger {
                 let event = Event::QueueConfigured(QueueConfigured { queue, settings });
                 Ok(self.accept(Outcome::QueueConfigured(settings), event))
             }
+            Command::SyncTicket(sync) => self.decide_sync(*sync),
         }
     }
 
-    fn accept(&mut self, outcome: Outcome, event: Event) -> (Outcome, Option<Event>) {
+    /// [`Ledger::decide`], appending the command's events to `out` as
+    /// they will be stored: numbered on from the log's last and stamped
+    /// `recorded_at`.
+    pub fn decide_into(
+        &mut self,
+        command: Command,
+        recorded_at: Millis,
+        out: &mut Vec<RecordedEvent>,
+    ) -> Result<Outcome, Rejection> {
+        let (outcome, events) = self.decide(command)?;
+        let first = self.last_seq + 1 - events.len() as u64;
+        for (offset, event) in events.into_iter().enumerate() {
+            out.push(RecordedEvent {
+                seq: first + offset as u64,
+                recorded_at,
+                event,
+            });
+        }
+        Ok(outcome)
+    }
+
+    fn accept(&mut self, outcome: Outcome, event: Event) -> (Outcome, Events) {
         self.apply_event(self.last_seq + 1, &event);
-        (outcome, Some(event))
+        (outcome, Events::one(event))
     }
 
     /// The display name of `text` as an owned string for an event, reusing
@@ -281,13 +368,13 @@ impl Ledger {
         }
     }
 
-    fn decide_create(&mut self, t: NewTicket) -> (Outcome, Option<Event>) {
+    fn decide_create(&mut self, t: NewTicket) -> (Outcome, Events) {
         if let Some(existing) = t
             .external_id
             .as_deref()
             .and_then(|key| self.external_ids.get(key))
         {
-            return (Outcome::TicketExists(*existing), None);
+            return (Outcome::TicketExists(*existing), Events::none());
         }
         let id = self.last_seq + 1;
         let site = self.canonical_owned(NameKind::Site, t.site);
@@ -309,6 +396,8 @@ impl Ledger {
             resolved_at: t.resolved_at,
             assignee: t.assignee,
             tier: t.tier,
+            source_key: None,
+            source_updated_at: None,
         });
         self.accept(Outcome::TicketCreated(id), event)
     }
@@ -325,7 +414,7 @@ impl Ledger {
         &mut self,
         target: &TicketRef,
         patch: TicketPatch,
-    ) -> Result<(Outcome, Option<Event>), Rejection> {
+    ) -> Result<(Outcome, Events), Rejection> {
         let id = self.find_ticket(target).ok_or_else(|| {
             Rejection::not_found(match target {
                 TicketRef::Id(id) => format!("no ticket with id \"{id}\""),
@@ -348,7 +437,10 @@ impl Ledger {
         );
         let class = self.class_changes(id, patch.reclassify);
         if status.is_none() && assignee.is_none() && tier.is_none() && class.is_empty() {
-            return Ok((Outcome::TicketUpdated { id, changed: false }, None));
+            return Ok((
+                Outcome::TicketUpdated { id, changed: false },
+                Events::none(),
+            ));
         }
         if patch.at < opened_at {
             return Err(Rejection::invalid(
@@ -394,8 +486,174 @@ impl Ledger {
             application: class.application,
             category: class.category,
             severity: class.severity,
+            source_key: None,
+            source_updated_at: None,
         });
         Ok(self.accept(Outcome::TicketUpdated { id, changed: true }, event))
+    }
+
+    /// A connected system's record: find the ticket by its source key, else
+    /// by external id; create it, or derive what changed.
+    fn decide_sync(&mut self, sync: TicketSync) -> Result<(Outcome, Events), Rejection> {
+        let found = self
+            .source_keys
+            .get(sync.source_key.as_str())
+            .or_else(|| {
+                sync.external_id
+                    .as_deref()
+                    .and_then(|key| self.external_ids.get(key))
+            })
+            .copied();
+        match found {
+            None => self.sync_create(sync),
+            Some(id) => self.sync_update(id, sync),
+        }
+    }
+
+    /// A ticket first seen through a connector. One already done is created
+    /// active and then resolved at its `resolved_at` (two events): the
+    /// source does not say whether it was a first-contact resolution, so it
+    /// is not counted as one.
+    fn sync_create(&mut self, sync: TicketSync) -> Result<(Outcome, Events), Rejection> {
+        let opened_at = sync.opened_at?;
+        let status = sync.status?;
+        let site = sync.site?;
+        let department = sync.department?;
+        let application = sync.application?;
+        let category = sync.category?;
+        let severity = sync.severity?;
+        let channel = sync.channel?;
+        if sync.updated_at < opened_at {
+            return Err(Rejection::invalid(
+                "updated_at",
+                "the record's update time is before it was opened",
+            ));
+        }
+        let resolution = if status.is_done() {
+            let at = sync.resolved_at.unwrap_or(sync.updated_at);
+            if at < opened_at {
+                return Err(Rejection::invalid("resolved_at", "is before opened_at"));
+            }
+            Some(at)
+        } else {
+            None
+        };
+        let id = self.last_seq + 1;
+        let site = self.canonical_owned(NameKind::Site, site);
+        let department = self.canonical_owned(NameKind::Department, department);
+        let application = self.canonical_owned(NameKind::Application, application);
+        let created = Event::TicketCreated(TicketCreated {
+            id,
+            external_id: sync.external_id,
+            opened_at,
+            site,
+            department,
+            application,
+            category,
+            severity,
+            channel,
+            summary: None,
+            reporter_role: None,
+            status: if resolution.is_some() {
+                TicketStatus::Open
+            } else {
+                status
+            },
+            resolved_at: None,
+            assignee: None,
+            tier: None,
+            source_key: Some(sync.source_key),
+            source_updated_at: Some(sync.updated_at),
+        });
+        let (outcome, mut events) = self.accept(Outcome::TicketCreated(id), created);
+        if let Some(at) = resolution {
+            let resolved = Event::TicketChanged(TicketChanged {
+                id,
+                at,
+                status: Some(status),
+                source_updated_at: Some(sync.updated_at),
+                ..TicketChanged::default()
+            });
+            self.apply_event(self.last_seq + 1, &resolved);
+            events.second = Some(resolved);
+        }
+        Ok((outcome, events))
+    }
+
+    /// A newer record of a known ticket: one change at the resolution time
+    /// when it resolves the ticket, else at the record's update time (never
+    /// before the ticket's last change). Its classification applies before
+    /// its status, so a ticket re-routed and resolved between two records
+    /// counts its resolution under the new classification. A record no
+    /// newer than the last one applied changes nothing; a newer one that
+    /// changes nothing golive shows still records its update time, so an
+    /// older record arriving later is recognised as older.
+    fn sync_update(
+        &mut self,
+        id: TicketId,
+        sync: TicketSync,
+    ) -> Result<(Outcome, Events), Rejection> {
+        let Some(ticket) = self.tickets.get(&id) else {
+            return Err(Rejection::not_found(format!("no ticket with id \"{id}\"")));
+        };
+        if ticket
+            .source_updated_at
+            .is_some_and(|held| sync.updated_at <= held)
+        {
+            return Ok((
+                Outcome::TicketUpdated { id, changed: false },
+                Events::none(),
+            ));
+        }
+        let current = ticket.status;
+        let (opened_at, updated_at, reclassified) =
+            (ticket.opened_at, ticket.updated_at, ticket.reclassified);
+        let link = (!ticket.has_source_key).then(|| sync.source_key.clone());
+        // A closed ticket is not set back to resolved (as for a PATCH).
+        let status = sync.status.ok().filter(|next| {
+            *next != current
+                && !(current == TicketStatus::Closed && *next == TicketStatus::Resolved)
+        });
+        let class = self.class_changes(
+            id,
+            Reclassification {
+                site: sync.site.ok(),
+                department: sync.department.ok(),
+                application: sync.application.ok(),
+                category: sync.category.ok(),
+                severity: sync.severity.ok(),
+            },
+        );
+        if !class.is_empty() && reclassified >= MAX_RECLASSIFICATIONS {
+            return Err(Rejection::conflict(
+                "too_many_reclassifications",
+                None,
+                format!("the ticket was already reclassified {MAX_RECLASSIFICATIONS} times"),
+            ));
+        }
+        let resolves = status.is_some_and(|next| next.is_done() && current.is_active());
+        let at = match (resolves, sync.resolved_at) {
+            (true, Some(resolved_at)) => resolved_at,
+            _ => sync.updated_at,
+        }
+        .max(updated_at)
+        .max(opened_at);
+        let changed = status.is_some() || !class.is_empty();
+        let event = Event::TicketChanged(TicketChanged {
+            id,
+            at,
+            status,
+            assignee: None,
+            tier: None,
+            site: class.site,
+            department: class.department,
+            application: class.application,
+            category: class.category,
+            severity: class.severity,
+            source_key: link,
+            source_updated_at: Some(sync.updated_at),
+        });
+        Ok(self.accept(Outcome::TicketUpdated { id, changed }, event))
     }
 
     /// The fields of `asked` that differ from ticket `id`'s classification,
@@ -425,14 +683,11 @@ impl Ledger {
         }
     }
 
-    fn decide_call(
-        &mut self,
-        mut call: CallRecorded,
-    ) -> Result<(Outcome, Option<Event>), Rejection> {
+    fn decide_call(&mut self, mut call: CallRecorded) -> Result<(Outcome, Events), Rejection> {
         call.queue = self.canonical_owned(NameKind::Queue, std::mem::take(&mut call.queue));
         if let Some(state) = self.calls.get(call.call_id.as_str()) {
             if state.time_of(call.event).is_some() {
-                return Ok((Outcome::CallRecorded { duplicate: true }, None));
+                return Ok((Outcome::CallRecorded { duplicate: true }, Events::none()));
             }
             check_call_sequence(state, call.event, call.at)?;
         }
@@ -447,6 +702,12 @@ impl Ledger {
         let shared: Arc<str> = Arc::from(text);
         self.names.insert(shared.clone());
         shared
+    }
+
+    fn link_source_key(&mut self, key: &str, id: TicketId) {
+        let key: Arc<str> = Arc::from(key);
+        let previous = self.source_keys.insert(key.clone(), id);
+        self.remember(|_| Undo::SourceKey(key, previous));
     }
 
     /// Records a name an event carries in the name book (undoably) and
@@ -495,6 +756,8 @@ impl Ledger {
                     tier: t.tier,
                     assignee: t.assignee.as_deref().map(|a| self.intern(a)),
                     reclassified: 0,
+                    has_source_key: t.source_key.is_some(),
+                    source_updated_at: t.source_updated_at,
                 };
                 // `insert` hands back what the undo log needs: one lookup
                 // a map instead of two.
@@ -503,6 +766,9 @@ impl Ledger {
                 if let Some(key) = external_id {
                     let previous = self.external_ids.insert(key.clone(), t.id);
                     self.remember(|_| Undo::External(key, previous));
+                }
+                if let Some(key) = &t.source_key {
+                    self.link_source_key(key, t.id);
                 }
             }
             Event::TicketChanged(change) => {
@@ -555,6 +821,13 @@ impl Ledger {
                 }
                 if let Some(severity) = change.severity {
                     ticket.severity = severity;
+                }
+                if change.source_updated_at.is_some() {
+                    ticket.source_updated_at = change.source_updated_at;
+                }
+                if let Some(key) = &change.source_key {
+                    ticket.has_source_key = true;
+                    self.link_source_key(key, change.id);
                 }
             }
             Event::CallRecorded(call) => {
@@ -773,14 +1046,14 @@ mod tests {
             )))
             .unwrap();
         assert_eq!(first, Outcome::TicketCreated(1));
-        assert!(event.is_some());
+        assert!(!event.is_empty());
         let (again, event) = ledger
             .decide(Command::CreateTicket(new_ticket(
                 serde_json::json!({"external_id": "INC1", "site": "Other"}),
             )))
             .unwrap();
         assert_eq!(again, Outcome::TicketExists(1));
-        assert!(event.is_none());
+        assert!(event.is_empty());
         assert_eq!(ledger.last_seq(), 1);
     }
 
@@ -833,7 +1106,7 @@ mod tests {
                 changed: false
             }
         );
-        assert!(event.is_none());
+        assert!(event.is_empty());
         ledger
             .decide(Command::UpdateTicket(
                 id,
@@ -981,7 +1254,7 @@ mod tests {
                 changed: true
             }
         );
-        let Some(Event::TicketChanged(change)) = event else {
+        let Some(Event::TicketChanged(change)) = event.first() else {
             panic!("a change event")
         };
         // Severity 3 is what the ticket already had: not in the event.
@@ -995,7 +1268,7 @@ mod tests {
                 reroute(" PHARMACY ", "2026-03-02T07:40:00Z"),
             ))
             .unwrap();
-        assert!(event.is_none());
+        assert!(event.is_empty());
         let stale = ledger
             .decide(Command::UpdateTicket(
                 target,
@@ -1076,6 +1349,142 @@ mod tests {
         assert_eq!(ledger.ticket_record(2).unwrap().application, "Orders");
     }
 
+    fn sync(updated: &str, status: TicketStatus, application: &str) -> Command {
+        let at = |text: &str| crate::time::parse_rfc3339(text).unwrap();
+        Command::SyncTicket(Box::new(TicketSync {
+            source_key: "servicenow:abc".into(),
+            external_id: Some("INC0010001".into()),
+            updated_at: at(updated),
+            opened_at: Ok(at("2026-03-02T07:00:00Z")),
+            status: Ok(status),
+            resolved_at: status.is_done().then(|| at("2026-03-02T07:45:00Z")),
+            site: Ok("Main Campus".into()),
+            department: Ok("Emergency".into()),
+            application: Ok(application.into()),
+            category: Ok(Category::HowTo),
+            severity: Ok(Severity::ALL[1]),
+            channel: Err(Rejection::invalid("channel", "contact_type has no value")),
+        }))
+    }
+
+    #[test]
+    fn synchronized_records_are_the_current_state() {
+        let mut ledger = Ledger::new();
+        // Creating needs every field: the deferred rejection is given.
+        let missing = ledger
+            .decide(sync("2026-03-02T07:10:00Z", TicketStatus::Open, "Orders"))
+            .unwrap_err();
+        assert_eq!(missing.field.as_deref(), Some("channel"));
+        let mut first = sync("2026-03-02T07:10:00Z", TicketStatus::Open, "Orders");
+        if let Command::SyncTicket(s) = &mut first {
+            s.channel = Ok(Channel::Phone);
+        }
+        let (outcome, events) = ledger.decide(first).unwrap();
+        assert_eq!((outcome, events.len()), (Outcome::TicketCreated(1), 1));
+        // Newer: re-routed and resolved, one change at the resolution time;
+        // the missing channel of an existing ticket is no error.
+        let (outcome, events) = ledger
+            .decide(sync(
+                "2026-03-02T08:00:00Z",
+                TicketStatus::Resolved,
+                "Pharmacy",
+            ))
+            .unwrap();
+        assert_eq!(
+            outcome,
+            Outcome::TicketUpdated {
+                id: 1,
+                changed: true
+            }
+        );
+        let Some(Event::TicketChanged(change)) = events.first() else {
+            panic!("a change")
+        };
+        assert_eq!(change.at, T0 + 1_855_000, "at resolved_at 07:45");
+        assert_eq!(change.application.as_deref(), Some("Pharmacy"));
+        // Older and repeated records change nothing.
+        for updated in ["2026-03-02T07:30:00Z", "2026-03-02T08:00:00Z"] {
+            let (outcome, events) = ledger
+                .decide(sync(updated, TicketStatus::Open, "Orders"))
+                .unwrap();
+            assert_eq!(
+                outcome,
+                Outcome::TicketUpdated {
+                    id: 1,
+                    changed: false
+                }
+            );
+            assert!(events.is_empty());
+        }
+        // A newer one that changes nothing shown still records its time.
+        let (outcome, events) = ledger
+            .decide(sync(
+                "2026-03-02T09:00:00Z",
+                TicketStatus::Resolved,
+                "Pharmacy",
+            ))
+            .unwrap();
+        assert_eq!(
+            outcome,
+            Outcome::TicketUpdated {
+                id: 1,
+                changed: false
+            }
+        );
+        assert_eq!(events.len(), 1);
+        let (_, events) = ledger
+            .decide(sync("2026-03-02T08:30:00Z", TicketStatus::Open, "Orders"))
+            .unwrap();
+        assert!(events.is_empty());
+        // Reopened later: a reopen at the update time.
+        let (_, events) = ledger
+            .decide(sync(
+                "2026-03-02T09:30:00Z",
+                TicketStatus::InProgress,
+                "Pharmacy",
+            ))
+            .unwrap();
+        let Some(Event::TicketChanged(change)) = events.first() else {
+            panic!("a change")
+        };
+        assert_eq!(change.status, Some(TicketStatus::InProgress));
+        assert_eq!(ledger.ticket_record(1).unwrap().resolved_at, None);
+    }
+
+    #[test]
+    fn a_record_first_seen_resolved_is_created_then_resolved() {
+        let mut ledger = Ledger::new();
+        let mut record = sync("2026-03-02T08:00:00Z", TicketStatus::Closed, "Orders");
+        if let Command::SyncTicket(s) = &mut record {
+            s.channel = Ok(Channel::Email);
+        }
+        let mut log = Vec::new();
+        let outcome = ledger.decide_into(record, T0, &mut log).unwrap();
+        assert_eq!(outcome, Outcome::TicketCreated(1));
+        assert_eq!(log.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
+        assert!(matches!(
+            &log[0].event,
+            Event::TicketCreated(TicketCreated {
+                status: TicketStatus::Open,
+                ..
+            })
+        ));
+        let mut replayed = Ledger::new();
+        for event in &log {
+            replayed.apply(event);
+        }
+        assert_eq!(replayed.ticket_record(1), ledger.ticket_record(1));
+        assert_eq!(
+            replayed.ticket_record(1).unwrap().status,
+            TicketStatus::Closed
+        );
+        // Found by its key after a replay: the same record is no change.
+        let (_, events) = replayed
+            .decide(sync("2026-03-02T08:00:00Z", TicketStatus::Closed, "Orders"))
+            .unwrap();
+        assert!(events.is_empty());
+    }
+
     #[test]
     fn replay_rebuilds_the_same_state() {
         let mut ledger = Ledger::new();
@@ -1088,9 +1497,11 @@ mod tests {
             ),
             call("c1", "offered", "2026-03-02T07:14:05Z"),
         ] {
-            if let (_, Some(event)) = ledger.decide(command).unwrap() {
+            let (_, events) = ledger.decide(command).unwrap();
+            let first = ledger.last_seq() + 1 - events.len() as u64;
+            for (offset, event) in events.into_iter().enumerate() {
                 log.push(RecordedEvent {
-                    seq: ledger.last_seq(),
+                    seq: first + offset as u64,
                     recorded_at: T0,
                     event,
                 });

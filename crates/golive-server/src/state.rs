@@ -5,6 +5,7 @@ use crate::live::LiveHub;
 use crate::metrics::Metrics;
 use crate::views::Views;
 use crate::writer::Writer;
+use golive_connect::{ConnectorsConfig, TicketMapper, jira, servicenow};
 use golive_core::alerts::AlertRules;
 use golive_core::names::{NameRules, NamesConfig};
 use golive_core::staffing::StaffingSettings;
@@ -38,6 +39,9 @@ pub struct ServerConfig {
     /// Canonical names and aliases of sites, departments, applications and
     /// queues, applied to every write whatever its path.
     pub names: NamesConfig,
+    /// Connectors: field mappings, value maps, time zones, the ServiceNow
+    /// pull.
+    pub connectors: ConnectorsConfig,
 }
 
 impl Default for ServerConfig {
@@ -52,6 +56,7 @@ impl Default for ServerConfig {
             staffing: StaffingSettings::default(),
             alerts: AlertRules::default(),
             names: NamesConfig::default(),
+            connectors: ConnectorsConfig::default(),
         }
     }
 }
@@ -83,6 +88,10 @@ impl ServerConfig {
             return Err("staffing.default_aht_seconds must be a positive number".into());
         }
         NameRules::new(&self.names)?;
+        TicketMapper::new(&servicenow::DEFAULTS, &self.connectors.servicenow.mapping())
+            .map_err(|e| format!("connectors.servicenow.{e}"))?;
+        TicketMapper::new(&jira::DEFAULTS, &self.connectors.jira.mapping())
+            .map_err(|e| format!("connectors.jira.{e}"))?;
         match &self.go_live_start {
             None => Ok(None),
             Some(text) => parse_rfc3339(text).map(Some).ok_or_else(|| {

@@ -267,16 +267,7 @@ impl Writer {
                 decided.clear();
                 new_events.clear();
                 for command in commands.take().unwrap_or_default() {
-                    decided.push(ledger.decide(command).map(|(outcome, event)| {
-                        if let Some(event) = event {
-                            new_events.push(RecordedEvent {
-                                seq: ledger.last_seq(),
-                                recorded_at,
-                                event,
-                            });
-                        }
-                        outcome
-                    }));
+                    decided.push(ledger.decide_into(command, recorded_at, &mut new_events));
                 }
                 CommitBatch::from_ledger(ledger, new_events.clone())
             })

@@ -232,7 +232,7 @@ fn events_of(plan: &Plan) -> Vec<RecordedEvent> {
     enum Item<'a> {
         Created(usize),
         Changed(usize, Millis, &'a ChangePlan),
-        Call(Event),
+        Call(Box<Event>),
         Ghost(u32),
     }
     let mut items: Vec<(u64, Item)> = Vec::new();
@@ -251,7 +251,7 @@ fn events_of(plan: &Plan) -> Vec<RecordedEvent> {
     }
     for call in plan.calls.iter().enumerate() {
         for (arrival, event) in call_events(call.0, call.1) {
-            items.push((arrival, Item::Call(event)));
+            items.push((arrival, Item::Call(Box::new(event))));
         }
     }
     for queue in &plan.queues {
@@ -262,7 +262,7 @@ fn events_of(plan: &Plan) -> Vec<RecordedEvent> {
                 ..QueueSettings::default()
             },
         });
-        items.push((u64::from(queue.arrival), Item::Call(event)));
+        items.push((u64::from(queue.arrival), Item::Call(Box::new(event))));
     }
     for &ghost in &plan.ghosts {
         items.push((u64::from(ghost), Item::Ghost(ghost)));
@@ -296,6 +296,8 @@ fn events_of(plan: &Plan) -> Vec<RecordedEvent> {
                         .then_some(plan.opened_at + plan.resolve_after),
                     assignee: None,
                     tier: None,
+                    source_key: None,
+                    source_updated_at: None,
                 })
             }
             Item::Changed(index, at, change) => {
@@ -312,9 +314,11 @@ fn events_of(plan: &Plan) -> Vec<RecordedEvent> {
                     application: application.map(|i| APPLICATIONS[i].into()),
                     category: category.map(|i| Category::ALL[i]),
                     severity: severity.map(|l| Severity::ALL[usize::from(l - 1)]),
+                    source_key: None,
+                    source_updated_at: None,
                 })
             }
-            Item::Call(event) => event,
+            Item::Call(event) => *event,
             Item::Ghost(ghost) => Event::TicketChanged(TicketChanged {
                 id: 1 << 40 | u64::from(ghost),
                 at: T0,

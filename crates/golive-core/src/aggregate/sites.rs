@@ -99,6 +99,8 @@ mod tests {
                 resolved_at: None,
                 assignee: None,
                 tier: None,
+                source_key: None,
+                source_updated_at: None,
             }),
         }
     }

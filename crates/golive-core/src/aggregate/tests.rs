@@ -58,6 +58,8 @@ impl Log {
             resolved_at,
             assignee: Some("Dr. Who".into()),
             tier: None,
+            source_key: None,
+            source_updated_at: None,
         }))
     }
 
@@ -660,6 +662,8 @@ fn repeated_creations_and_sequence_numbers() {
         resolved_at: Some(T + MIN),
         assignee: None,
         tier: None,
+        source_key: None,
+        source_updated_at: None,
     }));
     let report = log
         .aggregator

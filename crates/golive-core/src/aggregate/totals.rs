@@ -379,6 +379,8 @@ mod tests {
             status,
             assignee: None,
             tier: None,
+            source_key: None,
+            source_updated_at: None,
         })
     }
 
