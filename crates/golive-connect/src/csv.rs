@@ -16,8 +16,13 @@ pub const MAX_FIELDS: usize = 1024;
 pub enum CsvItem<'a> {
     /// The header row (field names, trimmed, byte-order mark removed).
     Header(&'a [String]),
-    /// Data row `number` (counted from 1 after the header).
-    Row { number: usize, fields: &'a [String] },
+    /// Data row `number` (counted from 1 after the header), with the
+    /// header its fields are named by.
+    Row {
+        number: usize,
+        header: &'a [String],
+        fields: &'a [String],
+    },
     /// Data row `number` cannot be read: `column` names the field.
     Bad {
         number: usize,
@@ -204,6 +209,7 @@ impl CsvStream {
                 } else {
                     on_item(CsvItem::Row {
                         number,
+                        header,
                         fields: &self.row,
                     });
                 }
@@ -240,6 +246,7 @@ mod tests {
         assert!(whole[0].contains("\"number\""));
         assert!(whole[1].contains("line one\\nline \\\"two\\\", with comma"));
         assert!(whole[2].contains("number: 2"));
+        assert!(whole[2].contains("header: [\"number\""));
         for size in [1, 2, 7, 64] {
             assert_eq!(items(input.as_bytes(), size), whole, "chunks of {size}");
         }

@@ -93,7 +93,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-fn require_content_type(req: &Request, accepted: &[&str]) -> Result<(), ApiError> {
+pub(crate) fn require_content_type(req: &Request, accepted: &[&str]) -> Result<(), ApiError> {
     let given = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -119,7 +119,7 @@ fn require_content_type(req: &Request, accepted: &[&str]) -> Result<(), ApiError
     }
 }
 
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     axum::body::to_bytes(body, limit).await.map_err(|_| {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -5,6 +5,7 @@
 //! the contract's error shape comes from one error type.
 
 pub mod auth;
+pub mod connectors;
 pub mod error;
 pub mod extract;
 pub mod live;
@@ -57,6 +58,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route(paths::INGEST, post(routes::ingest::ingest))
         .route(
+            paths::CONNECTOR_SERVICENOW,
+            post(connectors::servicenow::push),
+        )
+        .route(paths::CONNECTOR_JIRA, post(connectors::jira::webhook))
+        .route(
             paths::TOKENS,
             post(routes::tokens::create).get(routes::tokens::list),
         )
@@ -107,6 +113,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let go_live_start = options.config.validate().map_err(std::io::Error::other)?;
+    let connectors =
+        connectors::Connectors::new(&options.config.connectors).map_err(std::io::Error::other)?;
     let metrics = metrics::Metrics::new(options.config.max_label_values);
     let views = Arc::new(Views::new(
         options.config.staffing.clone(),
@@ -122,6 +130,7 @@ pub async fn serve(
         options.admin_token.as_deref(),
         views.clone(),
         metrics,
+        connectors,
     ));
     let replay = tokio::spawn(replay_then_open(state.clone(), options.store, views));
     let publisher = tokio::spawn(live::publish_loop(state.clone(), push_interval));

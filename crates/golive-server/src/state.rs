@@ -1,11 +1,12 @@
 //! Shared server state and configuration.
 
 use crate::auth::Authenticator;
+use crate::connectors::Connectors;
 use crate::live::LiveHub;
 use crate::metrics::Metrics;
 use crate::views::Views;
 use crate::writer::Writer;
-use golive_connect::{ConnectorsConfig, TicketMapper, jira, servicenow};
+use golive_connect::ConnectorsConfig;
 use golive_core::alerts::AlertRules;
 use golive_core::names::{NameRules, NamesConfig};
 use golive_core::staffing::StaffingSettings;
@@ -88,10 +89,7 @@ impl ServerConfig {
             return Err("staffing.default_aht_seconds must be a positive number".into());
         }
         NameRules::new(&self.names)?;
-        TicketMapper::new(&servicenow::DEFAULTS, &self.connectors.servicenow.mapping())
-            .map_err(|e| format!("connectors.servicenow.{e}"))?;
-        TicketMapper::new(&jira::DEFAULTS, &self.connectors.jira.mapping())
-            .map_err(|e| format!("connectors.jira.{e}"))?;
+        Connectors::new(&self.connectors)?;
         match &self.go_live_start {
             None => Ok(None),
             Some(text) => parse_rfc3339(text).map(Some).ok_or_else(|| {
@@ -109,6 +107,7 @@ pub struct AppState {
     pub views: Arc<Views>,
     pub hub: LiveHub,
     pub metrics: Arc<Metrics>,
+    pub connectors: Connectors,
     writer: OnceLock<Writer>,
     ready: AtomicBool,
 }
@@ -120,6 +119,7 @@ impl AppState {
         admin_token: Option<&str>,
         views: Arc<Views>,
         metrics: Arc<Metrics>,
+        connectors: Connectors,
     ) -> Self {
         AppState {
             config,
@@ -128,6 +128,7 @@ impl AppState {
             views,
             hub: LiveHub::new(),
             metrics,
+            connectors,
             writer: OnceLock::new(),
             ready: AtomicBool::new(false),
         }
