@@ -132,6 +132,12 @@ pub async fn serve(
         metrics,
         connectors,
     ));
+    let pull = match state.config.connectors.servicenow.pull.clone() {
+        Some(pull) => {
+            Some(connectors::pull::spawn(state.clone(), pull).map_err(std::io::Error::other)?)
+        }
+        None => None,
+    };
     let replay = tokio::spawn(replay_then_open(state.clone(), options.store, views));
     let publisher = tokio::spawn(live::publish_loop(state.clone(), push_interval));
     let app = router(state.clone());
@@ -143,6 +149,9 @@ pub async fn serve(
     .await?;
     replay.abort();
     publisher.abort();
+    if let Some(pull) = pull {
+        pull.abort();
+    }
     if let Some(writer) = state.writer() {
         writer.close().await;
     }

@@ -140,6 +140,18 @@ pub trait Store: Send + Sync + 'static {
 
     async fn call(&self, call_id: &str) -> Result<Option<CallRecord>, StoreError>;
 
+    /// The saved position of polling connector `name` (opaque text the
+    /// connector wrote), if any.
+    async fn connector_cursor(&self, name: &str) -> Result<Option<String>, StoreError>;
+
+    /// Saves polling connector `name`'s position, replacing the previous.
+    async fn set_connector_cursor(
+        &self,
+        name: &str,
+        cursor: &str,
+        now: Millis,
+    ) -> Result<(), StoreError>;
+
     /// Stores a new token by its hash; returns its id.
     async fn create_token(
         &self,

@@ -405,6 +405,36 @@ macro_rules! backend_queries {
             row.as_ref().map(call_from_row).transpose()
         }
 
+        pub(crate) async fn connector_cursor(
+            conn: &mut DbConnection,
+            name: &str,
+        ) -> Result<Option<String>, StoreError> {
+            let cursor: Option<String> =
+                sqlx::query_scalar("SELECT cursor FROM connector_state WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            Ok(cursor)
+        }
+
+        pub(crate) async fn set_connector_cursor(
+            conn: &mut DbConnection,
+            name: &str,
+            cursor: &str,
+            now: Millis,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO connector_state (name, cursor, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+            )
+            .bind(name)
+            .bind(cursor)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
         pub(crate) async fn create_token(
             conn: &mut DbConnection,
             name: &str,
@@ -546,6 +576,21 @@ macro_rules! store_impl {
             async fn call(&self, call_id: &str) -> Result<Option<CallRecord>, StoreError> {
                 let mut conn = self.pool.acquire().await?;
                 call(&mut conn, call_id).await
+            }
+
+            async fn connector_cursor(&self, name: &str) -> Result<Option<String>, StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                connector_cursor(&mut conn, name).await
+            }
+
+            async fn set_connector_cursor(
+                &self,
+                name: &str,
+                cursor: &str,
+                now: Millis,
+            ) -> Result<(), StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                set_connector_cursor(&mut conn, name, cursor, now).await
             }
 
             async fn create_token(

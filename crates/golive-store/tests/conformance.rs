@@ -58,6 +58,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    connector_cursors,
     commits_read_back_in_order,
     projections_upsert,
     gaps_are_refused_and_leave_nothing,
@@ -669,6 +670,53 @@ async fn writers_get_the_events_they_missed(backend: Backend) {
     let log = all_events(a.store.as_ref()).await;
     assert_eq!(log.len(), 3);
     assert_eq!(log[2], b.committed[0]);
+}
+
+async fn connector_cursors(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    assert_eq!(
+        store.connector_cursor("servicenow").await.expect("read"),
+        None
+    );
+    store
+        .set_connector_cursor("servicenow", "{\"at\":1}", T0)
+        .await
+        .expect("saved");
+    store
+        .set_connector_cursor("other", "x", T0)
+        .await
+        .expect("saved");
+    store
+        .set_connector_cursor("servicenow", "{\"at\":2}", T0 + 1)
+        .await
+        .expect("replaced");
+    assert_eq!(
+        store
+            .connector_cursor("servicenow")
+            .await
+            .expect("read")
+            .as_deref(),
+        Some("{\"at\":2}")
+    );
+    assert_eq!(
+        store
+            .connector_cursor("other")
+            .await
+            .expect("read")
+            .as_deref(),
+        Some("x")
+    );
+    // Another connection (a restart) reads what was saved.
+    let reopened = db.store().await;
+    assert_eq!(
+        reopened
+            .connector_cursor("servicenow")
+            .await
+            .expect("read")
+            .as_deref(),
+        Some("{\"at\":2}")
+    );
 }
 
 async fn tokens(backend: Backend) {

@@ -34,5 +34,8 @@ pub async fn webhook(
         }
         Err(error) => answer.reject_record(1, error),
     }
+    state
+        .metrics
+        .connector_records("jira", answer.accepted(), answer.rejected_total());
     Ok(Json(answer.into_json()))
 }

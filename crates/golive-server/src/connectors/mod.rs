@@ -8,7 +8,7 @@
 //! is bounded whatever the request held.
 
 pub mod jira;
-
+pub mod pull;
 pub mod servicenow;
 
 use crate::error::ApiError;
@@ -17,7 +17,10 @@ use crate::state::AppState;
 use golive_connect::config::ConnectorsConfig;
 use golive_connect::{RecordError, TicketMapper};
 use golive_core::ledger::Command;
+use serde::Serialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 /// Rejections listed in full in one answer; the rest are only counted.
 /// (A constant for now: bulk ingest's equivalent is being made
@@ -27,11 +30,33 @@ pub const MAX_REJECTED_LISTED: usize = 1000;
 /// Default largest CSV export one request may stream (bytes).
 pub const DEFAULT_MAX_CSV_BYTES: usize = 256 << 20;
 
-/// The compiled connector configuration.
+/// The compiled connector configuration, and the health of the polling
+/// ones.
 pub struct Connectors {
     pub servicenow: TicketMapper,
     pub jira: TicketMapper,
     pub max_csv_bytes: usize,
+    health: Mutex<BTreeMap<&'static str, PollHealth>>,
+}
+
+/// What a polling connector last did (`/readyz` details). Times are
+/// RFC 3339; error texts name the failure, never a credential or a URL's
+/// query.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PollHealth {
+    /// When a poll last completed.
+    pub last_success: Option<String>,
+    /// The cursor: the newest source update time read so far.
+    pub cursor: Option<String>,
+    /// How far the cursor was behind the clock at the last success.
+    pub lag_seconds: Option<f64>,
+    /// Failed polls since start.
+    pub errors: u64,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    /// Records committed (or found unchanged) and refused since start.
+    pub records_accepted: u64,
+    pub records_rejected: u64,
 }
 
 impl Connectors {
@@ -48,7 +73,20 @@ impl Connectors {
                 .servicenow
                 .max_csv_bytes
                 .unwrap_or(DEFAULT_MAX_CSV_BYTES),
+            health: Mutex::new(BTreeMap::new()),
         })
+    }
+
+    /// Changes polling connector `name`'s health.
+    pub fn update_health(&self, name: &'static str, change: impl FnOnce(&mut PollHealth)) {
+        if let Ok(mut health) = self.health.lock() {
+            change(health.entry(name).or_default());
+        }
+    }
+
+    /// Every polling connector's health, by name (empty when none polls).
+    pub fn health(&self) -> BTreeMap<&'static str, PollHealth> {
+        self.health.lock().map(|h| h.clone()).unwrap_or_default()
     }
 }
 

@@ -85,6 +85,9 @@ async fn json(state: &AppState, request: Request) -> Result<Json<Value>, ApiErro
         }
     }
     commit(state, batch, &mut answer).await?;
+    state
+        .metrics
+        .connector_records("servicenow", answer.accepted(), answer.rejected_total());
     Ok(Json(answer.into_json()))
 }
 
