@@ -341,23 +341,24 @@ start = "2026-03-02 00:00:00"
     );
 
     // The restart resumed from the saved cursor, not from the start.
-    let instance = instance.lock().expect("lock");
-    let resumed = instance.froms[served_before];
-    assert!(
-        resumed > 3600,
-        "the first query after the restart started at {}",
-        time(resumed)
-    );
-    assert!(
-        instance.failures.get(&429).copied().unwrap_or(0) > 0,
-        "no 429 was served"
-    );
-    assert!(
-        instance.failures.get(&500).copied().unwrap_or(0) > 0,
-        "no 500 was served"
-    );
-    assert_eq!(instance.unauthorized, 0);
-    drop(instance);
+    {
+        let instance = instance.lock().expect("lock");
+        let resumed = instance.froms[served_before];
+        assert!(
+            resumed > 3600,
+            "the first query after the restart started at {}",
+            time(resumed)
+        );
+        assert!(
+            instance.failures.get(&429).copied().unwrap_or(0) > 0,
+            "no 429 was served"
+        );
+        assert!(
+            instance.failures.get(&500).copied().unwrap_or(0) > 0,
+            "no 500 was served"
+        );
+        assert_eq!(instance.unauthorized, 0);
+    }
 
     // Health: /readyz details and Prometheus.
     let (status, ready) = server.get("/readyz").await;
