@@ -355,15 +355,7 @@ fn incident(number: u32, overrides: Value) -> Value {
 
 /// The server's resident memory, from its own /metrics.
 async fn resident_bytes(server: &Server) -> f64 {
-    let text = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("text");
+    let text = server.metrics_text().await;
     text.lines()
         .find_map(|line| line.strip_prefix("process_resident_memory_bytes "))
         .and_then(|v| v.trim().parse().ok())

@@ -180,15 +180,7 @@ async fn reclassified_tickets_keep_their_past(backend: Backend) {
     assert_eq!(sites, ["Main Campus"]);
 
     // /metrics: counters where the facts happened; none went down.
-    let scrape = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("text");
+    let scrape = server.metrics_text().await;
     let labels = |application: &str, category: &str, severity: &str| {
         format!(
             "application=\"{application}\",category=\"{category}\",severity=\"{severity}\",site=\"Main Campus\""

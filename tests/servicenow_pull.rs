@@ -370,15 +370,7 @@ start = "2026-03-02 00:00:00"
         health["lag_seconds"].as_f64().is_some_and(|lag| lag > 0.0),
         "{ready}"
     );
-    let text = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("text");
+    let text = server.metrics_text().await;
     for series in [
         "golive_connector_last_success_timestamp_seconds{connector=\"servicenow_pull\"}",
         "golive_connector_lag_seconds{connector=\"servicenow_pull\"}",

@@ -130,26 +130,8 @@ impl ServiceNowConfig {
     }
 }
 
-/// `[connectors.jira]`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct JiraConfig {
-    pub time_zone: SourceTimeZone,
-    pub fields: BTreeMap<TicketField, Sources>,
-    pub values: BTreeMap<TicketField, ValueMap>,
-    pub defaults: BTreeMap<TicketField, String>,
-}
-
-impl JiraConfig {
-    pub fn mapping(&self) -> TicketMappingConfig {
-        TicketMappingConfig {
-            time_zone: self.time_zone,
-            fields: self.fields.clone(),
-            values: self.values.clone(),
-            defaults: self.defaults.clone(),
-        }
-    }
-}
+/// `[connectors.jira]`: a mapping and nothing else.
+pub type JiraConfig = TicketMappingConfig;
 
 /// `[connectors.servicenow.pull]`: where and how often to poll.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

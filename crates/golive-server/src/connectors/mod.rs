@@ -67,7 +67,7 @@ impl Connectors {
                 &config.servicenow.mapping(),
             )
             .map_err(|e| format!("connectors.servicenow.{e}"))?,
-            jira: TicketMapper::new(&golive_connect::jira::DEFAULTS, &config.jira.mapping())
+            jira: TicketMapper::new(&golive_connect::jira::DEFAULTS, &config.jira)
                 .map_err(|e| format!("connectors.jira.{e}"))?,
             max_csv_bytes: config
                 .servicenow

@@ -7,7 +7,7 @@
 use crate::auth::{Caller, FEEDERS};
 use crate::connectors::{Answer, commit};
 use crate::error::ApiError;
-use crate::extract::read_body;
+use crate::extract::{media_type, read_body};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Request, State};
@@ -29,18 +29,7 @@ pub async fn push(
     request: Request,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(FEEDERS)?;
-    let mime = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        });
-    match mime.as_deref() {
+    match media_type(&request).as_deref() {
         Some("application/json") => json(&state, request).await,
         Some("text/csv") | Some("application/csv") => csv(&state, request).await,
         other => Err(ApiError::new(
