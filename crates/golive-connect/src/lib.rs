@@ -13,7 +13,8 @@
 //!   configured zone) and the future-skew check.
 //! - [`source`]: reading fields by dot-walked path from JSON objects and
 //!   CSV rows; [`csv`]: a streaming CSV reader with bounded memory.
-//! - [`servicenow`], [`jira`]: those sources' defaults and body shapes.
+//! - [`servicenow`], [`jira`]: those sources' defaults and body shapes;
+//!   [`flat`]: ServiceNow records parsed borrowing from the body.
 //!
 //! Names themselves (case and whitespace folding, canonical names,
 //! aliases) are golive-core's ([`golive_core::names`]): the ledger applies
@@ -24,6 +25,7 @@
 pub mod config;
 pub mod csv;
 pub mod error;
+pub mod flat;
 pub mod jira;
 pub mod mapping;
 pub mod queues;

@@ -3,9 +3,8 @@
 //! API and Business Rules send them in.
 
 use crate::config::TicketField;
-use crate::error::RecordError;
+pub use crate::flat::{FlatRecord, parse_records};
 use crate::mapping::Defaults;
-use serde_json::{Map, Value};
 
 /// The default mapping. Choice maps hold both the codes the Table API
 /// stores and the labels an out-of-the-box instance shows (what a list
@@ -91,40 +90,6 @@ pub const DEFAULTS: Defaults = Defaults {
     defaults: &[],
 };
 
-/// The incident records of a JSON body: one record, an array of them, or
-/// the Table API's `{"result": …}` envelope around either. An element that
-/// is not an object is its own refusal.
-pub fn records(body: Value) -> Vec<Result<Map<String, Value>, RecordError>> {
-    let body = match body {
-        Value::Object(mut object) if object.len() == 1 && object.contains_key("result") => {
-            object.remove("result").unwrap_or(Value::Null)
-        }
-        other => other,
-    };
-    let one = |value: Value| match value {
-        Value::Object(object) => Ok(object),
-        other => Err(RecordError::malformed(format!(
-            "a record must be a JSON object, not {}",
-            kind(&other)
-        ))),
-    };
-    match body {
-        Value::Array(items) => items.into_iter().map(one).collect(),
-        other => vec![one(other)],
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,15 +109,6 @@ mod tests {
     }
 
     #[test]
-    fn envelopes_arrays_and_single_records() {
-        assert_eq!(records(json!({"result": [{"a": 1}, {"b": 2}]})).len(), 2);
-        assert_eq!(records(json!({"result": {"a": 1}})).len(), 1);
-        assert_eq!(records(json!([{"a": 1}, 7])).len(), 2);
-        assert!(records(json!([{"a": 1}, 7]))[1].is_err());
-        assert_eq!(records(json!({"number": "INC1"})).len(), 1);
-    }
-
-    #[test]
     fn display_value_all_records_map_by_default() {
         let body = json!({
             "sys_id": {"display_value": "9d385017c611228701d22104cc95c371", "value": "9d385017c611228701d22104cc95c371"},
@@ -169,8 +125,9 @@ mod tests {
             "resolved_at": {"display_value": "", "value": ""},
             "sys_updated_on": {"display_value": "2026-03-02 01:20:00", "value": "2026-03-02 07:20:00"}
         });
-        let record = records(body).remove(0).unwrap();
-        let sync = mapper().map(&JsonRecord(&record), now()).unwrap();
+        let text = body.to_string();
+        let record = parse_records(text.as_bytes()).unwrap().remove(0).unwrap();
+        let sync = mapper().map(&record, now()).unwrap();
         assert_eq!(
             sync.source_key,
             "servicenow:9d385017c611228701d22104cc95c371"

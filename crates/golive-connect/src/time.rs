@@ -46,7 +46,9 @@ impl Serialize for SourceTimeZone {
 /// anything else, or a time outside 2000..2100.
 pub fn parse_source_time(text: &str, zone: SourceTimeZone) -> Option<Millis> {
     let text = text.trim();
-    let millis = if let Ok(parsed) = DateTime::parse_from_rfc3339(text) {
+    let millis = if let Some(local) = plain_local(text) {
+        in_zone(local, zone)?
+    } else if let Ok(parsed) = DateTime::parse_from_rfc3339(text) {
         parsed.timestamp_millis()
     } else if let Some(parsed) = ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"]
         .iter()
@@ -57,14 +59,49 @@ pub fn parse_source_time(text: &str, zone: SourceTimeZone) -> Option<Millis> {
         let local = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
             .iter()
             .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())?;
-        // In a fall-back hour the earlier instant; in a spring-forward gap
-        // (a time that never happened) nothing.
+        in_zone(local, zone)?
+    };
+    (MIN_MILLIS..MAX_MILLIS).contains(&millis).then_some(millis)
+}
+
+/// `local` in `zone`: in a fall-back hour the earlier instant; in a
+/// spring-forward gap (a time that never happened) nothing.
+fn in_zone(local: NaiveDateTime, zone: SourceTimeZone) -> Option<Millis> {
+    if zone.0 == Tz::UTC {
+        return Some(local.and_utc().timestamp_millis());
+    }
+    Some(
         zone.0
             .from_local_datetime(&local)
             .earliest()?
-            .timestamp_millis()
+            .timestamp_millis(),
+    )
+}
+
+/// ServiceNow's own `YYYY-MM-DD HH:MM:SS`, read without a format string:
+/// almost every time a connector sees has exactly this shape.
+fn plain_local(text: &str) -> Option<NaiveDateTime> {
+    let b = text.as_bytes();
+    if b.len() != 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| {
+        b[range].iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
     };
-    (MIN_MILLIS..MAX_MILLIS).contains(&millis).then_some(millis)
+    let date = chrono::NaiveDate::from_ymd_opt(
+        i32::try_from(number(0..4)?).ok()?,
+        number(5..7)?,
+        number(8..10)?,
+    )?;
+    date.and_hms_opt(number(11..13)?, number(14..16)?, number(17..19)?)
 }
 
 /// [`parse_source_time`] for field `field`, refusing unparseable times and
@@ -124,6 +161,13 @@ mod tests {
         assert_eq!(parse_source_time("2026-03-08 02:30:00", chicago), None);
         assert_eq!(parse_source_time("1999-12-31 23:59:59", zone), None);
         assert_eq!(parse_source_time("03/02/2026 07:14", zone), None);
+        assert_eq!(parse_source_time("2026-02-30 07:14:05", zone), None);
+        assert_eq!(parse_source_time("2026-03-02 25:14:05", zone), None);
+        assert_eq!(parse_source_time("2026-03-02 07:1x:05", zone), None);
+        assert_eq!(
+            parse_source_time(" 2026-03-02 07:14:05 ", zone),
+            Some(utc("2026-03-02T07:14:05Z"))
+        );
     }
 
     #[test]

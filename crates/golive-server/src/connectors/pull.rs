@@ -25,8 +25,8 @@ use crate::connectors::servicenow::sync_command;
 use crate::connectors::{Answer, PollHealth};
 use crate::state::AppState;
 use golive_connect::config::{PullAuth, ServiceNowPullConfig};
-use golive_connect::servicenow::records;
-use golive_connect::{JsonRecord, Record, TicketField, TicketMapper, parse_source_time};
+use golive_connect::servicenow::parse_records;
+use golive_connect::{Record, TicketField, TicketMapper, parse_source_time};
 use golive_core::time::{Millis, format_rfc3339, now_millis};
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, HeaderValue, LINK, RETRY_AFTER};
@@ -226,15 +226,14 @@ impl Poller {
                 None => self.page_url(from, offset, limit),
             };
             let (body, link_next) = self.get(&url).await?;
-            let page = records(body);
+            let page = parse_records(&body).map_err(|e| PollError::Body(e.to_string()))?;
             let count = page.len();
             let now = now_millis();
             let mut answer = Answer::default();
             let mut batch = Vec::new();
             let mut newest: Option<(Millis, Vec<String>)> = None;
             for (index, record) in page.into_iter().enumerate() {
-                let Ok(record) = record else { continue };
-                let json = JsonRecord(&record);
+                let Ok(json) = record else { continue };
                 let key = first_code(mapper, &json, TicketField::Key);
                 let updated = first_code(mapper, &json, TicketField::UpdatedAt)
                     .and_then(|text| parse_source_time(&text, mapper.time_zone()));
@@ -350,7 +349,7 @@ impl Poller {
     }
 
     /// GETs a page, retrying 429, 5xx and transport failures with backoff.
-    async fn get(&self, url: &str) -> Result<(serde_json::Value, Option<String>), PollError> {
+    async fn get(&self, url: &str) -> Result<(bytes::Bytes, Option<String>), PollError> {
         let mut delay = FIRST_BACKOFF;
         let mut last = PollError::Transport("no attempt".into());
         for attempt in 1..=ATTEMPTS {
@@ -369,9 +368,9 @@ impl Poller {
                         .and_then(|v| v.to_str().ok())
                         .and_then(next_link);
                     let body = response
-                        .json::<serde_json::Value>()
+                        .bytes()
                         .await
-                        .map_err(|e| PollError::Body(without_url(e)))?;
+                        .map_err(|e| PollError::Transport(without_url(e)))?;
                     return Ok((body, link));
                 }
                 Ok(response) => {

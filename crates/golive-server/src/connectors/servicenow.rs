@@ -14,7 +14,7 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use futures::StreamExt;
 use golive_connect::csv::{CsvItem, CsvStream};
-use golive_connect::{CsvRecord, JsonRecord, RecordError, TicketField, TicketMapper};
+use golive_connect::{CsvRecord, RecordError, TicketField, TicketMapper};
 use golive_core::ledger::Command;
 use golive_core::time::{Millis, now_millis};
 use serde_json::Value;
@@ -56,19 +56,16 @@ pub fn sync_command(
 
 async fn json(state: &AppState, request: Request) -> Result<Json<Value>, ApiError> {
     let bytes = read_body(request.into_body(), state.config.max_ingest_bytes).await?;
-    let body: Value = serde_json::from_slice(&bytes)
+    // Records borrow their strings from the body: no tree of JSON values.
+    let records = golive_connect::servicenow::parse_records(&bytes)
         .map_err(|e| ApiError::malformed(format!("body is not valid JSON: {e}")))?;
-    drop(bytes);
     let now = now_millis();
     let mapper = &state.connectors.servicenow;
     let mut answer = Answer::default();
-    let mut batch = Vec::new();
-    for (index, record) in golive_connect::servicenow::records(body)
-        .into_iter()
-        .enumerate()
-    {
+    let mut batch = Vec::with_capacity(records.len());
+    for (index, record) in records.into_iter().enumerate() {
         let number = index + 1;
-        match record.and_then(|r| sync_command(mapper, &JsonRecord(&r), now)) {
+        match record.and_then(|r| sync_command(mapper, &r, now)) {
             Ok(command) => batch.push((number, command)),
             Err(error) => answer.reject_record(number, error),
         }
