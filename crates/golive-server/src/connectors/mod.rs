@@ -14,6 +14,7 @@ pub mod servicenow;
 use crate::error::ApiError;
 use crate::routes::writer;
 use crate::state::AppState;
+use crate::writer::{Decisions, WriteError};
 use golive_connect::config::ConnectorsConfig;
 use golive_connect::{RecordError, TicketMapper};
 use golive_core::ledger::Command;
@@ -147,18 +148,48 @@ pub async fn commit(
     batch: Vec<(usize, Command)>,
     answer: &mut Answer,
 ) -> Result<(), ApiError> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    let (records, commands): (Vec<usize>, Vec<Command>) = batch.into_iter().unzip();
-    let decisions = writer(state)?.submit(commands).await?;
-    for (record, decision) in records.into_iter().zip(decisions) {
-        match decision {
-            Ok(_) => answer.accepted += 1,
-            Err(rejection) => answer.reject(record, ApiError::from(rejection)),
+    InFlight::start(state, batch)?.finish(answer).await
+}
+
+/// A batch handed to the writer and not yet answered: a streaming
+/// connector reads the next batch meanwhile.
+pub struct InFlight {
+    records: Vec<usize>,
+    decisions: Option<tokio::task::JoinHandle<Result<Decisions, WriteError>>>,
+}
+
+impl InFlight {
+    /// Submits `batch` (record number, command) to the writer.
+    pub fn start(state: &AppState, batch: Vec<(usize, Command)>) -> Result<InFlight, ApiError> {
+        if batch.is_empty() {
+            return Ok(InFlight {
+                records: Vec::new(),
+                decisions: None,
+            });
         }
+        let (records, commands): (Vec<usize>, Vec<Command>) = batch.into_iter().unzip();
+        let writer = writer(state)?.clone();
+        let decisions = tokio::spawn(async move { writer.submit(commands).await });
+        Ok(InFlight {
+            records,
+            decisions: Some(decisions),
+        })
     }
-    Ok(())
+
+    /// Waits for the commit and tallies each record's decision.
+    pub async fn finish(self, answer: &mut Answer) -> Result<(), ApiError> {
+        let Some(decisions) = self.decisions else {
+            return Ok(());
+        };
+        let decisions = decisions.await.map_err(|_| WriteError::Stopped)??;
+        for (record, decision) in self.records.into_iter().zip(decisions) {
+            match decision {
+                Ok(_) => answer.accepted += 1,
+                Err(rejection) => answer.reject(record, ApiError::from(rejection)),
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
 //! `POST /api/v1/connectors/servicenow`: incident records as the Table API
 //! or a Business Rule sends them (`application/json`: one record, an array
 //! or `{"result": …}`), or an incident list export (`text/csv`), streamed
-//! and committed in batches so a 100,000-row export holds one batch in
-//! memory at a time.
+//! and committed in batches (one committing while the next is read) so a
+//! 100,000-row export holds two batches in memory at most.
 
 use crate::auth::{Caller, FEEDERS};
-use crate::connectors::{Answer, commit};
+use crate::connectors::{Answer, InFlight, commit};
 use crate::error::ApiError;
 use crate::extract::{media_type, read_body};
 use crate::state::AppState;
@@ -97,6 +97,9 @@ async fn csv(state: &AppState, request: Request) -> Result<Json<Value>, ApiError
     let mut answer = Answer::default();
     let mut batch: Vec<(usize, Command)> = Vec::with_capacity(CSV_BATCH);
     let mut mapped: Vec<Mapped> = Vec::new();
+    let mut in_flight: Option<InFlight> = None;
+    // The last data row read: where a size limit stopped.
+    let mut last_row = 0usize;
     let mut header_checked = false;
     let mut read = 0usize;
     let mut ended = false;
@@ -107,7 +110,7 @@ async fn csv(state: &AppState, request: Request) -> Result<Json<Value>, ApiError
                 if read > limit {
                     // Rows before the limit are committed; say where it
                     // stopped rather than pretend nothing happened.
-                    let next = stream_rows(&mapped, &answer, &batch) + 1;
+                    let next = last_row + 1;
                     answer.reject(
                         next,
                         too_large(limit).with_details(serde_json::json!({ "field": "body" })),
@@ -129,14 +132,23 @@ async fn csv(state: &AppState, request: Request) -> Result<Json<Value>, ApiError
             header_checked = true;
         }
         for (number, result) in mapped.drain(..) {
+            last_row = number;
             match result {
                 Ok(command) => batch.push((number, command)),
                 Err(error) => answer.reject_record(number, error),
             }
         }
         if batch.len() >= CSV_BATCH || ended {
-            commit(state, std::mem::take(&mut batch), &mut answer).await?;
+            // One batch commits while the next is read: wait for the one
+            // before, hand over this one.
+            if let Some(previous) = in_flight.take() {
+                previous.finish(&mut answer).await?;
+            }
+            in_flight = Some(InFlight::start(state, std::mem::take(&mut batch))?);
         }
+    }
+    if let Some(last) = in_flight {
+        last.finish(&mut answer).await?;
     }
     if !header_checked {
         return Err(ApiError::invalid(
@@ -145,11 +157,6 @@ async fn csv(state: &AppState, request: Request) -> Result<Json<Value>, ApiError
         ));
     }
     Ok(Json(answer.into_json()))
-}
-
-/// Rows handed over so far (for numbering the row a limit stopped at).
-fn stream_rows(mapped: &[Mapped], answer: &Answer, batch: &[(usize, Command)]) -> usize {
-    mapped.len() + answer.accepted() + answer.rejected_total() + batch.len()
 }
 
 fn map_item(mapper: &TicketMapper, now: Millis, item: CsvItem<'_>, out: &mut Vec<Mapped>) {
