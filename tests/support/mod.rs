@@ -353,6 +353,18 @@ impl Server {
         (status, content_type, value)
     }
 
+    /// The `/metrics` text (no token).
+    pub async fn metrics_text(&self) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("scrape")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// Posts an NDJSON body to the bulk ingest endpoint.
     pub async fn ingest(&self, token: &str, body: String) -> (StatusCode, Value) {
         let response = self

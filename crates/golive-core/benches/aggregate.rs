@@ -153,6 +153,8 @@ fn week(tickets: usize, calls: usize) -> Vec<RecordedEvent> {
                 resolved_at,
                 assignee: None,
                 tier: None,
+                source_key: None,
+                source_updated_at: None,
             })),
         ));
         if late_import || first_contact {
@@ -167,7 +169,7 @@ fn week(tickets: usize, calls: usize) -> Vec<RecordedEvent> {
                 at,
                 status,
                 assignee: status.is_none().then(|| "agent".into()),
-                tier: None,
+                ..TicketChanged::default()
             };
             items.push((at, Item::Changed(ticket, changed)));
         };

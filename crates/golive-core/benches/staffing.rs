@@ -183,6 +183,8 @@ fn day() -> (Vec<RecordedEvent>, usize, usize) {
             resolved_at: first_contact.then_some(opened + 5 * MINUTE),
             assignee: None,
             tier: None,
+            source_key: None,
+            source_updated_at: None,
         };
         timed.push((opened, Event::TicketCreated(created)));
     }

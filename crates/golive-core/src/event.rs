@@ -70,11 +70,22 @@ pub struct TicketCreated {
     pub assignee: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<u8>,
+    /// The ticket's key in the system it was synchronized from (for
+    /// example `servicenow:` + the incident's `sys_id`), when a connector
+    /// created it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_key: Option<String>,
+    /// That system's last update time of the record this came from
+    /// (ServiceNow's `sys_updated_on`): an older record changes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_updated_at: Option<Millis>,
 }
 
-/// A ticket moved (status) or was reassigned. Only the fields that changed
-/// are present. `at` is never before the ticket's previous change.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A ticket moved (status), was reassigned or was reclassified. Only the
+/// fields that changed are present. `at` is never before the ticket's
+/// previous change; facts of the ticket from `at` on (this change's status
+/// included) belong to the new classification.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TicketChanged {
     pub id: TicketId,
     pub at: Millis,
@@ -84,6 +95,35 @@ pub struct TicketChanged {
     pub assignee: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    /// Links the ticket to its key in a connected system (see
+    /// [`TicketCreated::source_key`]) when it was created another way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_key: Option<String>,
+    /// The connected system's update time of the record this change came
+    /// from (see [`TicketCreated::source_updated_at`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_updated_at: Option<Millis>,
+}
+
+impl TicketChanged {
+    /// Whether the change carries a new value for any classification field.
+    pub fn reclassifies(&self) -> bool {
+        self.site.is_some()
+            || self.department.is_some()
+            || self.application.is_some()
+            || self.category.is_some()
+            || self.severity.is_some()
+    }
 }
 
 /// One ACD event for a call. Events of a call may be recorded in any order.

@@ -186,6 +186,33 @@ pub struct TicketPatchBody {
     pub at: Option<String>,
     pub assignee: Option<String>,
     pub tier: Option<u8>,
+    pub site: Option<String>,
+    pub department: Option<String>,
+    pub application: Option<String>,
+    pub category: Option<Category>,
+    pub severity: Option<Severity>,
+}
+
+/// New values for a ticket's classification (reclassification); absent
+/// fields keep theirs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Reclassification {
+    pub site: Option<String>,
+    pub department: Option<String>,
+    pub application: Option<String>,
+    pub category: Option<Category>,
+    pub severity: Option<Severity>,
+}
+
+impl Reclassification {
+    /// Whether it names no field at all.
+    pub fn is_empty(&self) -> bool {
+        self.site.is_none()
+            && self.department.is_none()
+            && self.application.is_none()
+            && self.category.is_none()
+            && self.severity.is_none()
+    }
 }
 
 /// A validated change to a ticket.
@@ -195,14 +222,27 @@ pub struct TicketPatch {
     pub at: Millis,
     pub assignee: Option<String>,
     pub tier: Option<u8>,
+    pub reclassify: Reclassification,
 }
 
 impl TicketPatchBody {
     pub fn validate(self, now: Millis) -> Result<TicketPatch, Rejection> {
-        if self.status.is_none() && self.assignee.is_none() && self.tier.is_none() {
+        let reclassify = Reclassification {
+            site: optional_name("site", self.site)?,
+            department: optional_name("department", self.department)?,
+            application: optional_name("application", self.application)?,
+            category: self.category,
+            severity: self.severity,
+        };
+        if self.status.is_none()
+            && self.assignee.is_none()
+            && self.tier.is_none()
+            && reclassify.is_empty()
+        {
             return Err(Rejection::invalid(
                 "status",
-                "nothing to change: give at least one of status, assignee, tier",
+                "nothing to change: give at least one of status, assignee, tier, site, \
+                 department, application, category, severity",
             )
             .with_code("empty_patch"));
         }
@@ -215,6 +255,7 @@ impl TicketPatchBody {
             at,
             assignee: optional_name("assignee", self.assignee)?,
             tier: optional_tier(self.tier)?,
+            reclassify,
         })
     }
 }
@@ -238,7 +279,7 @@ impl TicketRef {
 }
 
 /// `"kind": "ticket_update"` ingest line: a PATCH body plus whom it is for.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TicketUpdateLine {
     pub id: Option<String>,
@@ -247,6 +288,11 @@ pub struct TicketUpdateLine {
     pub at: Option<String>,
     pub assignee: Option<String>,
     pub tier: Option<u8>,
+    pub site: Option<String>,
+    pub department: Option<String>,
+    pub application: Option<String>,
+    pub category: Option<Category>,
+    pub severity: Option<Severity>,
 }
 
 impl TicketUpdateLine {
@@ -270,6 +316,11 @@ impl TicketUpdateLine {
             at: self.at,
             assignee: self.assignee,
             tier: self.tier,
+            site: self.site,
+            department: self.department,
+            application: self.application,
+            category: self.category,
+            severity: self.severity,
         }
         .validate(now)?;
         Ok((target, patch))
@@ -391,6 +442,43 @@ impl QueueBody {
         }
         Ok(next)
     }
+}
+
+/// A ticket's current state as a connected system holds it (a ServiceNow
+/// incident, a Jira issue), keyed by that system's id. The ledger derives
+/// what changed from what it holds (`Command::SyncTicket`). A field is
+/// `Err` when the record had no value for it, with the rejection to give
+/// if the ticket must be created (an existing ticket keeps its value).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TicketSync {
+    /// The record's key in the source, namespaced (`servicenow:…`).
+    pub source_key: String,
+    /// Idempotency key and `ext:` id (ServiceNow's `number`).
+    pub external_id: Option<String>,
+    /// The source's last update of the record.
+    pub updated_at: Millis,
+    pub opened_at: Result<Millis, Rejection>,
+    pub status: Result<TicketStatus, Rejection>,
+    /// When it was resolved, if the record says.
+    pub resolved_at: Option<Millis>,
+    pub site: Result<String, Rejection>,
+    pub department: Result<String, Rejection>,
+    pub application: Result<String, Rejection>,
+    pub category: Result<Category, Rejection>,
+    pub severity: Result<Severity, Rejection>,
+    pub channel: Result<Channel, Rejection>,
+}
+
+/// Checks a site, department, application or queue name as every input
+/// path does: trimmed, 1..64 characters, no control characters.
+pub fn checked_name(field: &str, raw: &str) -> Result<String, Rejection> {
+    name(field, raw)
+}
+
+/// Checks an external id as every input path does: trimmed, 1..128
+/// characters.
+pub fn checked_id(field: &str, raw: &str) -> Result<String, Rejection> {
+    optional_id(field, Some(raw.to_string())).map(Option::unwrap_or_default)
 }
 
 /// Validates a queue name taken from a URL path.

@@ -24,8 +24,11 @@
 use crate::event::{
     CallRecorded, Event, QueueConfigured, RecordedEvent, TicketChanged, TicketCreated, TicketId,
 };
-use crate::input::{NewTicket, QueueBody, Rejection, TicketPatch, TicketRef};
+use crate::input::{
+    NewTicket, QueueBody, Reclassification, Rejection, TicketPatch, TicketRef, TicketSync,
+};
 use crate::model::{CallEventKind, Category, Channel, QueueSettings, Severity, TicketStatus};
+use crate::names::{NameBook, NameKind, NameRules};
 use crate::record::{CallRecord, TicketRecord};
 use crate::time::{Millis, format_rfc3339};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -63,7 +66,57 @@ pub enum Command {
     CreateTicket(NewTicket),
     UpdateTicket(TicketRef, TicketPatch),
     RecordCall(CallRecorded),
-    ConfigureQueue { queue: String, body: QueueBody },
+    ConfigureQueue {
+        queue: String,
+        body: QueueBody,
+    },
+    /// A connected system's current state of a ticket: created when
+    /// unknown, else whatever changed (see [`TicketSync`]).
+    SyncTicket(Box<TicketSync>),
+}
+
+/// The events one accepted command became, in order: none (nothing new),
+/// one, or two (a synchronized ticket first seen already resolved is
+/// created active, then resolved).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Events {
+    first: Option<Event>,
+    second: Option<Event>,
+}
+
+impl Events {
+    fn none() -> Self {
+        Events::default()
+    }
+
+    fn one(event: Event) -> Self {
+        Events {
+            first: Some(event),
+            second: None,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + usize::from(self.second.is_some())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    /// The first event, if any.
+    pub fn first(&self) -> Option<&Event> {
+        self.first.as_ref()
+    }
+}
+
+impl IntoIterator for Events {
+    type Item = Event;
+    type IntoIter = std::iter::Flatten<std::array::IntoIter<Option<Event>, 2>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        [self.first, self.second].into_iter().flatten()
+    }
 }
 
 /// What an accepted command did.
@@ -96,7 +149,18 @@ struct TicketState {
     channel: Channel,
     tier: Option<u8>,
     assignee: Option<Arc<str>>,
+    /// How many times the classification changed (bounded, see
+    /// [`MAX_RECLASSIFICATIONS`]).
+    reclassified: u8,
+    /// Whether a connected system's key is linked to it.
+    has_source_key: bool,
+    /// The connected system's update time of the newest record applied.
+    source_updated_at: Option<Millis>,
 }
+
+/// Most reclassifications one ticket may have: the aggregator files each
+/// counted fact with the ticket's classification version in one byte.
+pub const MAX_RECLASSIFICATIONS: u8 = 250;
 
 /// What the ledger keeps of a call leg. A go-live week has half a million
 /// legs, so this is 48 plain bytes: times use `NOT_YET` for "no such event
@@ -155,6 +219,8 @@ enum Undo {
     Call(Box<[u8]>, Option<CallState>),
     Queue(Arc<str>, Option<QueueSettings>),
     LastSeq(u64),
+    Name(NameKind, Box<str>),
+    SourceKey(Arc<str>, Option<TicketId>),
 }
 
 /// The write side's state. See the module documentation.
@@ -163,6 +229,8 @@ pub struct Ledger {
     last_seq: u64,
     tickets: HashMap<TicketId, TicketState, BuildHasherDefault<IdHasher>>,
     external_ids: HashMap<Arc<str>, TicketId>,
+    /// Connected systems' keys (`TicketCreated::source_key`) → ticket.
+    source_keys: HashMap<Arc<str>, TicketId>,
     /// Call legs by [`leg_key`].
     calls: HashMap<Box<[u8]>, CallState>,
     /// Queue and agent names of call legs, by id (see `CallState`).
@@ -170,12 +238,31 @@ pub struct Ledger {
     call_name_ids: HashMap<Arc<str>, u32>,
     queues: BTreeMap<Arc<str>, QueueSettings>,
     names: HashSet<Arc<str>>,
+    /// Configured canonical names and aliases.
+    rules: NameRules,
+    /// Display names of sites, departments, applications and queues.
+    book: NameBook,
     undo: Option<Vec<Undo>>,
 }
 
 impl Ledger {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A ledger that resolves names with configured canonical names and
+    /// aliases (see [`crate::names`]).
+    pub fn with_names(rules: NameRules) -> Self {
+        Ledger {
+            rules,
+            ..Self::default()
+        }
+    }
+
+    /// The display name `text` gets as a name of `kind`: what a command
+    /// naming it would record now.
+    pub fn canonical_name(&mut self, kind: NameKind, text: &str) -> Arc<str> {
+        self.book.resolve(&self.rules, kind, text)
     }
 
     /// Sequence number of the last event folded in.
@@ -234,47 +321,91 @@ impl Ledger {
                     self.queues.remove(&key);
                 }
                 Undo::LastSeq(seq) => self.last_seq = seq,
+                Undo::Name(kind, key) => self.book.forget(kind, &key),
+                Undo::SourceKey(key, Some(id)) => {
+                    self.source_keys.insert(key, id);
+                }
+                Undo::SourceKey(key, None) => {
+                    self.source_keys.remove(&key);
+                }
             }
         }
     }
 
     /// Decides a command against the current state. When it is accepted and
-    /// changes something, the returned event (sequence number `last_seq()`
-    /// after the call) has already been folded in.
-    pub fn decide(&mut self, command: Command) -> Result<(Outcome, Option<Event>), Rejection> {
+    /// changes something, the returned events (numbered up to `last_seq()`
+    /// after the call) have already been folded in.
+    pub fn decide(&mut self, command: Command) -> Result<(Outcome, Events), Rejection> {
         match command {
             Command::CreateTicket(ticket) => Ok(self.decide_create(ticket)),
             Command::UpdateTicket(target, patch) => self.decide_update(&target, patch),
             Command::RecordCall(call) => self.decide_call(call),
             Command::ConfigureQueue { queue, body } => {
+                let queue = self.canonical_name(NameKind::Queue, &queue).to_string();
                 let settings = body.merge_into(self.queue_settings(&queue))?;
                 let event = Event::QueueConfigured(QueueConfigured { queue, settings });
                 Ok(self.accept(Outcome::QueueConfigured(settings), event))
             }
+            Command::SyncTicket(sync) => self.decide_sync(*sync),
         }
     }
 
-    fn accept(&mut self, outcome: Outcome, event: Event) -> (Outcome, Option<Event>) {
-        self.apply_event(self.last_seq + 1, &event);
-        (outcome, Some(event))
+    /// [`Ledger::decide`], appending the command's events to `out` as
+    /// they will be stored: numbered on from the log's last and stamped
+    /// `recorded_at`.
+    pub fn decide_into(
+        &mut self,
+        command: Command,
+        recorded_at: Millis,
+        out: &mut Vec<RecordedEvent>,
+    ) -> Result<Outcome, Rejection> {
+        let (outcome, events) = self.decide(command)?;
+        let first = self.last_seq + 1 - events.len() as u64;
+        for (offset, event) in events.into_iter().enumerate() {
+            out.push(RecordedEvent {
+                seq: first + offset as u64,
+                recorded_at,
+                event,
+            });
+        }
+        Ok(outcome)
     }
 
-    fn decide_create(&mut self, t: NewTicket) -> (Outcome, Option<Event>) {
+    fn accept(&mut self, outcome: Outcome, event: Event) -> (Outcome, Events) {
+        self.apply_event(self.last_seq + 1, &event);
+        (outcome, Events::one(event))
+    }
+
+    /// The display name of `text` as an owned string for an event, reusing
+    /// `text` when it already is the display name.
+    fn canonical_owned(&mut self, kind: NameKind, text: String) -> String {
+        let display = self.canonical_name(kind, &text);
+        if *display == *text {
+            text
+        } else {
+            display.to_string()
+        }
+    }
+
+    fn decide_create(&mut self, t: NewTicket) -> (Outcome, Events) {
         if let Some(existing) = t
             .external_id
             .as_deref()
             .and_then(|key| self.external_ids.get(key))
         {
-            return (Outcome::TicketExists(*existing), None);
+            return (Outcome::TicketExists(*existing), Events::none());
         }
         let id = self.last_seq + 1;
+        let site = self.canonical_owned(NameKind::Site, t.site);
+        let department = self.canonical_owned(NameKind::Department, t.department);
+        let application = self.canonical_owned(NameKind::Application, t.application);
         let event = Event::TicketCreated(TicketCreated {
             id,
             external_id: t.external_id,
             opened_at: t.opened_at,
-            site: t.site,
-            department: t.department,
-            application: t.application,
+            site,
+            department,
+            application,
             category: t.category,
             severity: t.severity,
             channel: t.channel,
@@ -284,6 +415,8 @@ impl Ledger {
             resolved_at: t.resolved_at,
             assignee: t.assignee,
             tier: t.tier,
+            source_key: None,
+            source_updated_at: None,
         });
         self.accept(Outcome::TicketCreated(id), event)
     }
@@ -300,7 +433,7 @@ impl Ledger {
         &mut self,
         target: &TicketRef,
         patch: TicketPatch,
-    ) -> Result<(Outcome, Option<Event>), Rejection> {
+    ) -> Result<(Outcome, Events), Rejection> {
         let id = self.find_ticket(target).ok_or_else(|| {
             Rejection::not_found(match target {
                 TicketRef::Id(id) => format!("no ticket with id \"{id}\""),
@@ -315,33 +448,50 @@ impl Ledger {
             .assignee
             .filter(|a| ticket.assignee.as_deref() != Some(a.as_str()));
         let tier = patch.tier.filter(|t| ticket.tier != Some(*t));
-        if status.is_none() && assignee.is_none() && tier.is_none() {
-            return Ok((Outcome::TicketUpdated { id, changed: false }, None));
+        let (opened_at, updated_at, current_status, reclassified) = (
+            ticket.opened_at,
+            ticket.updated_at,
+            ticket.status,
+            ticket.reclassified,
+        );
+        let class = self.class_changes(id, patch.reclassify);
+        if status.is_none() && assignee.is_none() && tier.is_none() && class.is_empty() {
+            return Ok((
+                Outcome::TicketUpdated { id, changed: false },
+                Events::none(),
+            ));
         }
-        if patch.at < ticket.opened_at {
+        if patch.at < opened_at {
             return Err(Rejection::invalid(
                 "at",
                 format!(
                     "is before the ticket was opened ({})",
-                    format_rfc3339(ticket.opened_at)
+                    format_rfc3339(opened_at)
                 ),
             ));
         }
-        if patch.at < ticket.updated_at {
+        if patch.at < updated_at {
             return Err(Rejection::conflict(
                 "stale_change",
                 Some("at"),
                 format!(
                     "at: is before the ticket's last change ({}); changes must be in time order",
-                    format_rfc3339(ticket.updated_at)
+                    format_rfc3339(updated_at)
                 ),
             ));
         }
-        if ticket.status == TicketStatus::Closed && status == Some(TicketStatus::Resolved) {
+        if current_status == TicketStatus::Closed && status == Some(TicketStatus::Resolved) {
             return Err(Rejection::conflict(
                 "invalid_transition",
                 Some("status"),
                 "status: a closed ticket can be reopened but not set back to resolved",
+            ));
+        }
+        if !class.is_empty() && reclassified >= MAX_RECLASSIFICATIONS {
+            return Err(Rejection::conflict(
+                "too_many_reclassifications",
+                None,
+                format!("the ticket was already reclassified {MAX_RECLASSIFICATIONS} times"),
             ));
         }
         let event = Event::TicketChanged(TicketChanged {
@@ -350,14 +500,213 @@ impl Ledger {
             status,
             assignee,
             tier,
+            site: class.site,
+            department: class.department,
+            application: class.application,
+            category: class.category,
+            severity: class.severity,
+            source_key: None,
+            source_updated_at: None,
         });
         Ok(self.accept(Outcome::TicketUpdated { id, changed: true }, event))
     }
 
-    fn decide_call(&mut self, call: CallRecorded) -> Result<(Outcome, Option<Event>), Rejection> {
+    /// A connected system's record: find the ticket by its source key, else
+    /// by external id; create it, or derive what changed.
+    fn decide_sync(&mut self, sync: TicketSync) -> Result<(Outcome, Events), Rejection> {
+        let found = self
+            .source_keys
+            .get(sync.source_key.as_str())
+            .or_else(|| {
+                sync.external_id
+                    .as_deref()
+                    .and_then(|key| self.external_ids.get(key))
+            })
+            .copied();
+        match found {
+            None => self.sync_create(sync),
+            Some(id) => self.sync_update(id, sync),
+        }
+    }
+
+    /// A ticket first seen through a connector. One already done is created
+    /// active and then resolved at its `resolved_at` (two events): the
+    /// source does not say whether it was a first-contact resolution, so it
+    /// is not counted as one.
+    fn sync_create(&mut self, sync: TicketSync) -> Result<(Outcome, Events), Rejection> {
+        let opened_at = sync.opened_at?;
+        let status = sync.status?;
+        let site = sync.site?;
+        let department = sync.department?;
+        let application = sync.application?;
+        let category = sync.category?;
+        let severity = sync.severity?;
+        let channel = sync.channel?;
+        if sync.updated_at < opened_at {
+            return Err(Rejection::invalid(
+                "updated_at",
+                "the record's update time is before it was opened",
+            ));
+        }
+        let resolution = if status.is_done() {
+            let at = sync.resolved_at.unwrap_or(sync.updated_at);
+            if at < opened_at {
+                return Err(Rejection::invalid("resolved_at", "is before opened_at"));
+            }
+            Some(at)
+        } else {
+            None
+        };
+        let id = self.last_seq + 1;
+        let site = self.canonical_owned(NameKind::Site, site);
+        let department = self.canonical_owned(NameKind::Department, department);
+        let application = self.canonical_owned(NameKind::Application, application);
+        let created = Event::TicketCreated(TicketCreated {
+            id,
+            external_id: sync.external_id,
+            opened_at,
+            site,
+            department,
+            application,
+            category,
+            severity,
+            channel,
+            summary: None,
+            reporter_role: None,
+            status: if resolution.is_some() {
+                TicketStatus::Open
+            } else {
+                status
+            },
+            resolved_at: None,
+            assignee: None,
+            tier: None,
+            source_key: Some(sync.source_key),
+            source_updated_at: Some(sync.updated_at),
+        });
+        let (outcome, mut events) = self.accept(Outcome::TicketCreated(id), created);
+        if let Some(at) = resolution {
+            let resolved = Event::TicketChanged(TicketChanged {
+                id,
+                at,
+                status: Some(status),
+                source_updated_at: Some(sync.updated_at),
+                ..TicketChanged::default()
+            });
+            self.apply_event(self.last_seq + 1, &resolved);
+            events.second = Some(resolved);
+        }
+        Ok((outcome, events))
+    }
+
+    /// A newer record of a known ticket: one change at the resolution time
+    /// when it resolves the ticket, else at the record's update time (never
+    /// before the ticket's last change). Its classification applies before
+    /// its status, so a ticket re-routed and resolved between two records
+    /// counts its resolution under the new classification. A record no
+    /// newer than the last one applied changes nothing; a newer one that
+    /// changes nothing golive shows still records its update time, so an
+    /// older record arriving later is recognised as older.
+    fn sync_update(
+        &mut self,
+        id: TicketId,
+        sync: TicketSync,
+    ) -> Result<(Outcome, Events), Rejection> {
+        let Some(ticket) = self.tickets.get(&id) else {
+            return Err(Rejection::not_found(format!("no ticket with id \"{id}\"")));
+        };
+        if ticket
+            .source_updated_at
+            .is_some_and(|held| sync.updated_at <= held)
+        {
+            return Ok((
+                Outcome::TicketUpdated { id, changed: false },
+                Events::none(),
+            ));
+        }
+        let current = ticket.status;
+        let (opened_at, updated_at, reclassified) =
+            (ticket.opened_at, ticket.updated_at, ticket.reclassified);
+        let link = (!ticket.has_source_key).then(|| sync.source_key.clone());
+        // A closed ticket is not set back to resolved (as for a PATCH).
+        let status = sync.status.ok().filter(|next| {
+            *next != current
+                && !(current == TicketStatus::Closed && *next == TicketStatus::Resolved)
+        });
+        let class = self.class_changes(
+            id,
+            Reclassification {
+                site: sync.site.ok(),
+                department: sync.department.ok(),
+                application: sync.application.ok(),
+                category: sync.category.ok(),
+                severity: sync.severity.ok(),
+            },
+        );
+        if !class.is_empty() && reclassified >= MAX_RECLASSIFICATIONS {
+            return Err(Rejection::conflict(
+                "too_many_reclassifications",
+                None,
+                format!("the ticket was already reclassified {MAX_RECLASSIFICATIONS} times"),
+            ));
+        }
+        let resolves = status.is_some_and(|next| next.is_done() && current.is_active());
+        let at = match (resolves, sync.resolved_at) {
+            (true, Some(resolved_at)) => resolved_at,
+            _ => sync.updated_at,
+        }
+        .max(updated_at)
+        .max(opened_at);
+        let changed = status.is_some() || !class.is_empty();
+        let event = Event::TicketChanged(TicketChanged {
+            id,
+            at,
+            status,
+            assignee: None,
+            tier: None,
+            site: class.site,
+            department: class.department,
+            application: class.application,
+            category: class.category,
+            severity: class.severity,
+            source_key: link,
+            source_updated_at: Some(sync.updated_at),
+        });
+        Ok(self.accept(Outcome::TicketUpdated { id, changed }, event))
+    }
+
+    /// The fields of `asked` that differ from ticket `id`'s classification,
+    /// names canonicalized.
+    fn class_changes(&mut self, id: TicketId, asked: Reclassification) -> Reclassification {
+        if asked.is_empty() {
+            return asked;
+        }
+        let site = asked
+            .site
+            .map(|name| self.canonical_owned(NameKind::Site, name));
+        let department = asked
+            .department
+            .map(|name| self.canonical_owned(NameKind::Department, name));
+        let application = asked
+            .application
+            .map(|name| self.canonical_owned(NameKind::Application, name));
+        let Some(ticket) = self.tickets.get(&id) else {
+            return Reclassification::default();
+        };
+        Reclassification {
+            site: site.filter(|name| **name != *ticket.site),
+            department: department.filter(|name| **name != *ticket.department),
+            application: application.filter(|name| **name != *ticket.application),
+            category: asked.category.filter(|c| *c != ticket.category),
+            severity: asked.severity.filter(|s| *s != ticket.severity),
+        }
+    }
+
+    fn decide_call(&mut self, mut call: CallRecorded) -> Result<(Outcome, Events), Rejection> {
+        call.queue = self.canonical_owned(NameKind::Queue, std::mem::take(&mut call.queue));
         if let Some(state) = self.leg(&call.call_id, &call.queue) {
             if state.time_of(call.event).is_some() {
-                return Ok((Outcome::CallRecorded { duplicate: true }, None));
+                return Ok((Outcome::CallRecorded { duplicate: true }, Events::none()));
             }
             check_call_sequence(state, call.event, call.at)?;
         }
@@ -372,6 +721,21 @@ impl Ledger {
         let shared: Arc<str> = Arc::from(text);
         self.names.insert(shared.clone());
         shared
+    }
+
+    fn link_source_key(&mut self, key: &str, id: TicketId) {
+        let key: Arc<str> = Arc::from(key);
+        let previous = self.source_keys.insert(key.clone(), id);
+        self.remember(|_| Undo::SourceKey(key, previous));
+    }
+
+    /// Records a name an event carries in the name book (undoably) and
+    /// returns it shared.
+    fn named(&mut self, kind: NameKind, name: &str) -> Arc<str> {
+        if let Some(key) = self.book.record(kind, name) {
+            self.remember(|_| Undo::Name(kind, key));
+        }
+        self.intern(name)
     }
 
     fn remember(&mut self, entry: impl FnOnce(&Self) -> Undo) {
@@ -402,14 +766,17 @@ impl Ledger {
                         None
                     },
                     status: t.status,
-                    site: self.intern(&t.site),
-                    department: self.intern(&t.department),
-                    application: self.intern(&t.application),
+                    site: self.named(NameKind::Site, &t.site),
+                    department: self.named(NameKind::Department, &t.department),
+                    application: self.named(NameKind::Application, &t.application),
                     category: t.category,
                     severity: t.severity,
                     channel: t.channel,
                     tier: t.tier,
                     assignee: t.assignee.as_deref().map(|a| self.intern(a)),
+                    reclassified: 0,
+                    has_source_key: t.source_key.is_some(),
+                    source_updated_at: t.source_updated_at,
                 };
                 // `insert` hands back what the undo log needs: one lookup
                 // a map instead of two.
@@ -419,9 +786,24 @@ impl Ledger {
                     let previous = self.external_ids.insert(key.clone(), t.id);
                     self.remember(|_| Undo::External(key, previous));
                 }
+                if let Some(key) = &t.source_key {
+                    self.link_source_key(key, t.id);
+                }
             }
             Event::TicketChanged(change) => {
                 let assignee = change.assignee.as_deref().map(|a| self.intern(a));
+                let site = change
+                    .site
+                    .as_deref()
+                    .map(|n| self.named(NameKind::Site, n));
+                let department = change
+                    .department
+                    .as_deref()
+                    .map(|n| self.named(NameKind::Department, n));
+                let application = change
+                    .application
+                    .as_deref()
+                    .map(|n| self.named(NameKind::Application, n));
                 self.remember(|l| Undo::Ticket(change.id, l.tickets.get(&change.id).cloned()));
                 let Some(ticket) = self.tickets.get_mut(&change.id) else {
                     return;
@@ -441,8 +823,34 @@ impl Ledger {
                 if change.tier.is_some() {
                     ticket.tier = change.tier;
                 }
+                if change.reclassifies() {
+                    ticket.reclassified = ticket.reclassified.saturating_add(1);
+                }
+                if let Some(site) = site {
+                    ticket.site = site;
+                }
+                if let Some(department) = department {
+                    ticket.department = department;
+                }
+                if let Some(application) = application {
+                    ticket.application = application;
+                }
+                if let Some(category) = change.category {
+                    ticket.category = category;
+                }
+                if let Some(severity) = change.severity {
+                    ticket.severity = severity;
+                }
+                if change.source_updated_at.is_some() {
+                    ticket.source_updated_at = change.source_updated_at;
+                }
+                if let Some(key) = &change.source_key {
+                    ticket.has_source_key = true;
+                    self.link_source_key(key, change.id);
+                }
             }
             Event::CallRecorded(call) => {
+                self.named(NameKind::Queue, &call.queue);
                 let queue = self.call_name(&call.queue);
                 let agent = call.agent.as_deref().map(|a| self.call_name(a));
                 let key = leg_key(queue, &call.call_id);
@@ -466,7 +874,7 @@ impl Ledger {
                 }
             }
             Event::QueueConfigured(q) => {
-                let key = self.intern(&q.queue);
+                let key = self.named(NameKind::Queue, &q.queue);
                 self.remember(|l| Undo::Queue(key.clone(), l.queues.get(&key).copied()));
                 self.queues.insert(key, q.settings);
             }
@@ -657,14 +1065,14 @@ mod tests {
             )))
             .unwrap();
         assert_eq!(first, Outcome::TicketCreated(1));
-        assert!(event.is_some());
+        assert!(!event.is_empty());
         let (again, event) = ledger
             .decide(Command::CreateTicket(new_ticket(
                 serde_json::json!({"external_id": "INC1", "site": "Other"}),
             )))
             .unwrap();
         assert_eq!(again, Outcome::TicketExists(1));
-        assert!(event.is_none());
+        assert!(event.is_empty());
         assert_eq!(ledger.last_seq(), 1);
     }
 
@@ -717,7 +1125,7 @@ mod tests {
                 changed: false
             }
         );
-        assert!(event.is_none());
+        assert!(event.is_empty());
         ledger
             .decide(Command::UpdateTicket(
                 id,
@@ -795,7 +1203,7 @@ mod tests {
         ] {
             let (outcome, event) = ledger.decide(command).unwrap();
             assert_eq!(outcome, Outcome::CallRecorded { duplicate: false });
-            assert!(event.is_some());
+            assert!(!event.is_empty());
         }
         assert_eq!(ledger.counts(), (0, 2));
         // Idempotent per (call_id, queue, event).
@@ -803,7 +1211,7 @@ mod tests {
             .decide(leg("c1", "Pharmacy", "offered", "2026-03-02T07:16:00Z"))
             .unwrap();
         assert_eq!(again, Outcome::CallRecorded { duplicate: true });
-        assert!(event.is_none());
+        assert!(event.is_empty());
         // Each leg's sequence is checked on its own.
         let message = refusal(
             &mut ledger,
@@ -974,6 +1382,269 @@ mod tests {
     }
 
     #[test]
+    fn reclassification_changes_only_what_differs_and_keeps_time_order() {
+        let mut ledger = Ledger::new();
+        ledger
+            .decide(Command::CreateTicket(new_ticket(
+                serde_json::json!({"external_id": "INC7"}),
+            )))
+            .unwrap();
+        let reroute = |application: &str, at: &str| {
+            TicketPatchBody {
+                application: Some(application.into()),
+                severity: Severity::new(3),
+                at: Some(at.into()),
+                ..Default::default()
+            }
+            .validate(T0)
+            .unwrap()
+        };
+        let target = TicketRef::External("INC7".into());
+        let (outcome, event) = ledger
+            .decide(Command::UpdateTicket(
+                target.clone(),
+                reroute("Pharmacy", "2026-03-02T07:30:00Z"),
+            ))
+            .unwrap();
+        assert_eq!(
+            outcome,
+            Outcome::TicketUpdated {
+                id: 1,
+                changed: true
+            }
+        );
+        let Some(Event::TicketChanged(change)) = event.first() else {
+            panic!("a change event")
+        };
+        // Severity 3 is what the ticket already had: not in the event.
+        assert_eq!(change.application.as_deref(), Some("Pharmacy"));
+        assert_eq!(change.severity, None);
+        assert_eq!(ledger.ticket_record(1).unwrap().application, "Pharmacy");
+        // The same again, in any case or spacing, changes nothing.
+        let (_, event) = ledger
+            .decide(Command::UpdateTicket(
+                target.clone(),
+                reroute(" PHARMACY ", "2026-03-02T07:40:00Z"),
+            ))
+            .unwrap();
+        assert!(event.is_empty());
+        let stale = ledger
+            .decide(Command::UpdateTicket(
+                target,
+                reroute("Orders", "2026-03-02T07:20:00Z"),
+            ))
+            .unwrap_err();
+        assert_eq!(stale.code, "stale_change");
+    }
+
+    #[test]
+    fn names_fold_to_the_first_spelling_or_the_configured_one() {
+        let mut ledger = Ledger::new();
+        ledger
+            .decide(Command::CreateTicket(new_ticket(
+                serde_json::json!({"site": "main  campus"}),
+            )))
+            .unwrap();
+        ledger
+            .decide(Command::CreateTicket(new_ticket(
+                serde_json::json!({"site": "Main Campus"}),
+            )))
+            .unwrap();
+        assert_eq!(ledger.ticket_record(2).unwrap().site, "main campus");
+        ledger
+            .decide(call("c1", "offered", "2026-03-02T07:14:05Z"))
+            .unwrap();
+        let body: CallBody = serde_json::from_value(serde_json::json!({
+            "call_id": "c2", "queue": "PHYSICIAN LINE", "event": "offered",
+            "at": "2026-03-02T07:14:05Z"
+        }))
+        .unwrap();
+        ledger
+            .decide(Command::RecordCall(body.validate().unwrap()))
+            .unwrap();
+        assert!(ledger.call_record("c2", "Physician Line").is_some());
+
+        let config = crate::names::NamesConfig {
+            site: crate::names::NameList {
+                canonical: vec!["Main Campus".into()],
+                aliases: [("MC".to_string(), "Main Campus".to_string())].into(),
+            },
+            ..Default::default()
+        };
+        let mut configured = Ledger::with_names(NameRules::new(&config).unwrap());
+        for site in ["MC", "main  campus", "MAIN CAMPUS"] {
+            let (Outcome::TicketCreated(id), _) = configured
+                .decide(Command::CreateTicket(new_ticket(
+                    serde_json::json!({"site": site}),
+                )))
+                .unwrap()
+            else {
+                panic!("created")
+            };
+            assert_eq!(configured.ticket_record(id).unwrap().site, "Main Campus");
+        }
+    }
+
+    #[test]
+    fn a_rolled_back_first_spelling_is_forgotten() {
+        let mut ledger = Ledger::new();
+        ledger.begin_batch();
+        ledger
+            .decide(Command::CreateTicket(new_ticket(
+                serde_json::json!({"application": "orders"}),
+            )))
+            .unwrap();
+        ledger.rollback_batch();
+        ledger
+            .decide(Command::CreateTicket(new_ticket(
+                serde_json::json!({"application": "Orders"}),
+            )))
+            .unwrap();
+        ledger
+            .decide(Command::CreateTicket(new_ticket(
+                serde_json::json!({"application": "ORDERS"}),
+            )))
+            .unwrap();
+        assert_eq!(ledger.ticket_record(2).unwrap().application, "Orders");
+    }
+
+    fn sync(updated: &str, status: TicketStatus, application: &str) -> Command {
+        let at = |text: &str| crate::time::parse_rfc3339(text).unwrap();
+        Command::SyncTicket(Box::new(TicketSync {
+            source_key: "servicenow:abc".into(),
+            external_id: Some("INC0010001".into()),
+            updated_at: at(updated),
+            opened_at: Ok(at("2026-03-02T07:00:00Z")),
+            status: Ok(status),
+            resolved_at: status.is_done().then(|| at("2026-03-02T07:45:00Z")),
+            site: Ok("Main Campus".into()),
+            department: Ok("Emergency".into()),
+            application: Ok(application.into()),
+            category: Ok(Category::HowTo),
+            severity: Ok(Severity::ALL[1]),
+            channel: Err(Rejection::invalid("channel", "contact_type has no value")),
+        }))
+    }
+
+    #[test]
+    fn synchronized_records_are_the_current_state() {
+        let mut ledger = Ledger::new();
+        // Creating needs every field: the deferred rejection is given.
+        let missing = ledger
+            .decide(sync("2026-03-02T07:10:00Z", TicketStatus::Open, "Orders"))
+            .unwrap_err();
+        assert_eq!(missing.field.as_deref(), Some("channel"));
+        let mut first = sync("2026-03-02T07:10:00Z", TicketStatus::Open, "Orders");
+        if let Command::SyncTicket(s) = &mut first {
+            s.channel = Ok(Channel::Phone);
+        }
+        let (outcome, events) = ledger.decide(first).unwrap();
+        assert_eq!((outcome, events.len()), (Outcome::TicketCreated(1), 1));
+        // Newer: re-routed and resolved, one change at the resolution time;
+        // the missing channel of an existing ticket is no error.
+        let (outcome, events) = ledger
+            .decide(sync(
+                "2026-03-02T08:00:00Z",
+                TicketStatus::Resolved,
+                "Pharmacy",
+            ))
+            .unwrap();
+        assert_eq!(
+            outcome,
+            Outcome::TicketUpdated {
+                id: 1,
+                changed: true
+            }
+        );
+        let Some(Event::TicketChanged(change)) = events.first() else {
+            panic!("a change")
+        };
+        assert_eq!(change.at, T0 + 1_855_000, "at resolved_at 07:45");
+        assert_eq!(change.application.as_deref(), Some("Pharmacy"));
+        // Older and repeated records change nothing.
+        for updated in ["2026-03-02T07:30:00Z", "2026-03-02T08:00:00Z"] {
+            let (outcome, events) = ledger
+                .decide(sync(updated, TicketStatus::Open, "Orders"))
+                .unwrap();
+            assert_eq!(
+                outcome,
+                Outcome::TicketUpdated {
+                    id: 1,
+                    changed: false
+                }
+            );
+            assert!(events.is_empty());
+        }
+        // A newer one that changes nothing shown still records its time.
+        let (outcome, events) = ledger
+            .decide(sync(
+                "2026-03-02T09:00:00Z",
+                TicketStatus::Resolved,
+                "Pharmacy",
+            ))
+            .unwrap();
+        assert_eq!(
+            outcome,
+            Outcome::TicketUpdated {
+                id: 1,
+                changed: false
+            }
+        );
+        assert_eq!(events.len(), 1);
+        let (_, events) = ledger
+            .decide(sync("2026-03-02T08:30:00Z", TicketStatus::Open, "Orders"))
+            .unwrap();
+        assert!(events.is_empty());
+        // Reopened later: a reopen at the update time.
+        let (_, events) = ledger
+            .decide(sync(
+                "2026-03-02T09:30:00Z",
+                TicketStatus::InProgress,
+                "Pharmacy",
+            ))
+            .unwrap();
+        let Some(Event::TicketChanged(change)) = events.first() else {
+            panic!("a change")
+        };
+        assert_eq!(change.status, Some(TicketStatus::InProgress));
+        assert_eq!(ledger.ticket_record(1).unwrap().resolved_at, None);
+    }
+
+    #[test]
+    fn a_record_first_seen_resolved_is_created_then_resolved() {
+        let mut ledger = Ledger::new();
+        let mut record = sync("2026-03-02T08:00:00Z", TicketStatus::Closed, "Orders");
+        if let Command::SyncTicket(s) = &mut record {
+            s.channel = Ok(Channel::Email);
+        }
+        let mut log = Vec::new();
+        let outcome = ledger.decide_into(record, T0, &mut log).unwrap();
+        assert_eq!(outcome, Outcome::TicketCreated(1));
+        assert_eq!(log.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
+        assert!(matches!(
+            &log[0].event,
+            Event::TicketCreated(TicketCreated {
+                status: TicketStatus::Open,
+                ..
+            })
+        ));
+        let mut replayed = Ledger::new();
+        for event in &log {
+            replayed.apply(event);
+        }
+        assert_eq!(replayed.ticket_record(1), ledger.ticket_record(1));
+        assert_eq!(
+            replayed.ticket_record(1).unwrap().status,
+            TicketStatus::Closed
+        );
+        // Found by its key after a replay: the same record is no change.
+        let (_, events) = replayed
+            .decide(sync("2026-03-02T08:00:00Z", TicketStatus::Closed, "Orders"))
+            .unwrap();
+        assert!(events.is_empty());
+    }
+
+    #[test]
     fn replay_rebuilds_the_same_state() {
         let mut ledger = Ledger::new();
         let mut log = Vec::new();
@@ -985,9 +1656,11 @@ mod tests {
             ),
             call("c1", "offered", "2026-03-02T07:14:05Z"),
         ] {
-            if let (_, Some(event)) = ledger.decide(command).unwrap() {
+            let (_, events) = ledger.decide(command).unwrap();
+            let first = ledger.last_seq() + 1 - events.len() as u64;
+            for (offset, event) in events.into_iter().enumerate() {
                 log.push(RecordedEvent {
-                    seq: ledger.last_seq(),
+                    seq: first + offset as u64,
                     recorded_at: T0,
                     event,
                 });

@@ -17,6 +17,7 @@ pub mod forecast;
 pub mod input;
 pub mod ledger;
 pub mod model;
+pub mod names;
 pub mod patience;
 pub mod plan;
 pub mod profile;

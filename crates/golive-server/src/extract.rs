@@ -93,9 +93,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-fn require_content_type(req: &Request, accepted: &[&str]) -> Result<(), ApiError> {
-    let given = req
-        .headers()
+/// The request's media type, lower-cased, without parameters.
+pub(crate) fn media_type(req: &Request) -> Option<String> {
+    req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|v| {
@@ -104,8 +104,11 @@ fn require_content_type(req: &Request, accepted: &[&str]) -> Result<(), ApiError
                 .unwrap_or_default()
                 .trim()
                 .to_ascii_lowercase()
-        });
-    match given {
+        })
+}
+
+pub(crate) fn require_content_type(req: &Request, accepted: &[&str]) -> Result<(), ApiError> {
+    match media_type(req) {
         Some(mime) if accepted.contains(&mime.as_str()) => Ok(()),
         other => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -119,7 +122,7 @@ fn require_content_type(req: &Request, accepted: &[&str]) -> Result<(), ApiError
     }
 }
 
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     axum::body::to_bytes(body, limit).await.map_err(|_| {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

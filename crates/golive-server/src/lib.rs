@@ -5,6 +5,7 @@
 //! the contract's error shape comes from one error type.
 
 pub mod auth;
+pub mod connectors;
 pub mod error;
 pub mod extract;
 pub mod live;
@@ -27,6 +28,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use golive_core::ledger::Ledger;
+use golive_core::names::NameRules;
 use golive_store::{Store, StoreError};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -57,6 +59,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(routes::queues::get).put(routes::queues::put),
         )
         .route(paths::INGEST, post(routes::ingest::ingest))
+        .route(
+            paths::CONNECTOR_SERVICENOW,
+            post(connectors::servicenow::push),
+        )
+        .route(paths::CONNECTOR_JIRA, post(connectors::jira::webhook))
         .route(
             paths::TOKENS,
             post(routes::tokens::create).get(routes::tokens::list),
@@ -115,6 +122,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let go_live_start = options.config.validate().map_err(std::io::Error::other)?;
+    let connectors =
+        connectors::Connectors::new(&options.config.connectors).map_err(std::io::Error::other)?;
     let metrics = metrics::Metrics::new(options.config.series_limits());
     let views = Arc::new(Views::new(
         options.config.staffing.clone(),
@@ -130,7 +139,14 @@ pub async fn serve(
         options.admin_token.as_deref(),
         views.clone(),
         metrics,
+        connectors,
     ));
+    let pull = match state.config.connectors.servicenow.pull.clone() {
+        Some(pull) => {
+            Some(connectors::pull::spawn(state.clone(), pull).map_err(std::io::Error::other)?)
+        }
+        None => None,
+    };
     let replay = tokio::spawn(replay_then_open(state.clone(), options.store, views));
     let publisher = tokio::spawn(live::publish_loop(state.clone(), push_interval));
     let revocations = tokio::spawn(revocation::watch(state.clone()));
@@ -144,6 +160,9 @@ pub async fn serve(
     replay.abort();
     publisher.abort();
     revocations.abort();
+    if let Some(pull) = pull {
+        pull.abort();
+    }
     if let Some(writer) = state.writer() {
         writer.close().await;
     }
@@ -156,7 +175,7 @@ pub async fn serve(
 async fn replay_then_open(state: Arc<AppState>, store: Arc<dyn Store>, views: Arc<Views>) {
     let mut delay = Duration::from_millis(200);
     loop {
-        match replay(store.as_ref(), &views).await {
+        match replay(store.as_ref(), &views, state.config.name_rules()).await {
             Ok(ledger) => {
                 let (tickets, calls) = ledger.counts();
                 tracing::info!(
@@ -178,8 +197,8 @@ async fn replay_then_open(state: Arc<AppState>, store: Arc<dyn Store>, views: Ar
     }
 }
 
-async fn replay(store: &dyn Store, views: &Views) -> Result<Ledger, StoreError> {
-    let mut ledger = Ledger::new();
+async fn replay(store: &dyn Store, views: &Views, names: NameRules) -> Result<Ledger, StoreError> {
+    let mut ledger = Ledger::with_names(names);
     let started = std::time::Instant::now();
     loop {
         let page = store.events_after(ledger.last_seq(), REPLAY_PAGE).await?;

@@ -56,6 +56,10 @@ pub struct Metrics {
     push_delay: Histogram,
     events: IntCounterVec,
     limits: SeriesLimits,
+    connector_records: IntCounterVec,
+    connector_errors: IntCounterVec,
+    connector_last_success: prometheus::GaugeVec,
+    connector_lag: prometheus::GaugeVec,
 }
 
 impl Metrics {
@@ -110,8 +114,45 @@ impl Metrics {
             &["kind"],
         )
         .unwrap_or_else(|_| unreachable_metric());
+        // Connector series: the label is the connector's name, a fixed set.
+        let connector_records = IntCounterVec::new(
+            Opts::new(
+                "golive_connector_records_total",
+                "Source records a connector handled, by connector and outcome (accepted, rejected).",
+            ),
+            &["connector", "outcome"],
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let connector_errors = IntCounterVec::new(
+            Opts::new(
+                "golive_connector_errors_total",
+                "Failed polls of a polling connector (the source unreachable or refusing).",
+            ),
+            &["connector"],
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let connector_last_success = prometheus::GaugeVec::new(
+            Opts::new(
+                "golive_connector_last_success_timestamp_seconds",
+                "When a polling connector last completed a poll (Unix seconds).",
+            ),
+            &["connector"],
+        )
+        .unwrap_or_else(|_| unreachable_metric());
+        let connector_lag = prometheus::GaugeVec::new(
+            Opts::new(
+                "golive_connector_lag_seconds",
+                "How far a polling connector's cursor is behind now, as of its last poll.",
+            ),
+            &["connector"],
+        )
+        .unwrap_or_else(|_| unreachable_metric());
         for collector in [
-            Box::new(http_requests.clone()) as Box<dyn Collector>,
+            Box::new(connector_records.clone()) as Box<dyn Collector>,
+            Box::new(connector_errors.clone()),
+            Box::new(connector_last_success.clone()),
+            Box::new(connector_lag.clone()),
+            Box::new(http_requests.clone()),
             Box::new(http_duration.clone()),
             Box::new(live_clients.clone()),
             Box::new(publish_duration.clone()),
@@ -135,6 +176,10 @@ impl Metrics {
             push_delay,
             events,
             limits,
+            connector_records,
+            connector_errors,
+            connector_last_success,
+            connector_lag,
         })
     }
 
@@ -148,6 +193,34 @@ impl Metrics {
         for event in events {
             self.events.with_label_values(&[event.event.kind()]).inc();
         }
+    }
+
+    /// Records a connector's accepted and rejected source records.
+    pub fn connector_records(&self, connector: &str, accepted: usize, rejected: usize) {
+        for (outcome, count) in [("accepted", accepted), ("rejected", rejected)] {
+            self.connector_records
+                .with_label_values(&[connector, outcome])
+                .inc_by(count as u64);
+        }
+    }
+
+    /// A polling connector's poll failed.
+    pub fn connector_error(&self, connector: &str) {
+        self.connector_errors.with_label_values(&[connector]).inc();
+    }
+
+    /// A polling connector finished a poll at `at_seconds` (Unix), its
+    /// cursor `lag_seconds` behind.
+    pub fn connector_success(&self, connector: &str, at_seconds: f64, lag_seconds: f64) {
+        self.connector_last_success
+            .with_label_values(&[connector])
+            .set(at_seconds);
+        self.connector_lag
+            .with_label_values(&[connector])
+            .set(lag_seconds);
+        // The error counter exists from the first poll on (at 0), so a
+        // rate() over it works before the first failure.
+        self.connector_errors.with_label_values(&[connector]);
     }
 
     pub fn set_live_clients(&self, clients: u64) {

@@ -1,11 +1,14 @@
 //! Shared server state and configuration.
 
 use crate::auth::Authenticator;
+use crate::connectors::Connectors;
 use crate::live::LiveHub;
 use crate::metrics::Metrics;
 use crate::views::Views;
 use crate::writer::Writer;
+use golive_connect::ConnectorsConfig;
 use golive_core::alerts::AlertRules;
+use golive_core::names::{NameRules, NamesConfig};
 use golive_core::staffing::StaffingSettings;
 use golive_core::time::{Millis, parse_rfc3339};
 use golive_store::Store;
@@ -37,6 +40,12 @@ pub struct ServerConfig {
     pub staffing: StaffingSettings,
     /// Alert thresholds.
     pub alerts: AlertRules,
+    /// Canonical names and aliases of sites, departments, applications and
+    /// queues, applied to every write whatever its path.
+    pub names: NamesConfig,
+    /// Connectors: field mappings, value maps, time zones, the ServiceNow
+    /// pull.
+    pub connectors: ConnectorsConfig,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +60,8 @@ impl Default for ServerConfig {
             go_live_start: None,
             staffing: StaffingSettings::default(),
             alerts: AlertRules::default(),
+            names: NamesConfig::default(),
+            connectors: ConnectorsConfig::default(),
         }
     }
 }
@@ -62,6 +73,11 @@ impl ServerConfig {
             label_values: self.max_label_values,
             label_sets: self.max_series_per_metric,
         }
+    }
+
+    /// The compiled `[names]` rules (checked by [`ServerConfig::validate`]).
+    pub fn name_rules(&self) -> NameRules {
+        NameRules::new(&self.names).unwrap_or_default()
     }
 
     /// Checks values the type system cannot; returns the go-live start.
@@ -91,6 +107,8 @@ impl ServerConfig {
         {
             return Err("staffing.default_aht_seconds must be a positive number".into());
         }
+        NameRules::new(&self.names)?;
+        Connectors::new(&self.connectors)?;
         match &self.go_live_start {
             None => Ok(None),
             Some(text) => parse_rfc3339(text).map(Some).ok_or_else(|| {
@@ -108,6 +126,7 @@ pub struct AppState {
     pub views: Arc<Views>,
     pub hub: LiveHub,
     pub metrics: Arc<Metrics>,
+    pub connectors: Connectors,
     writer: OnceLock<Writer>,
     ready: AtomicBool,
 }
@@ -119,6 +138,7 @@ impl AppState {
         admin_token: Option<&str>,
         views: Arc<Views>,
         metrics: Arc<Metrics>,
+        connectors: Connectors,
     ) -> Self {
         AppState {
             config,
@@ -127,6 +147,7 @@ impl AppState {
             views,
             hub: LiveHub::new(),
             metrics,
+            connectors,
             writer: OnceLock::new(),
             ready: AtomicBool::new(false),
         }

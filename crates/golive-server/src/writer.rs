@@ -176,16 +176,7 @@ async fn commit_requests(
                     next_request += 1;
                     continue;
                 };
-                let decision = ledger.decide(command).map(|(outcome, event)| {
-                    if let Some(event) = event {
-                        events.push(RecordedEvent {
-                            seq: ledger.last_seq(),
-                            recorded_at,
-                            event,
-                        });
-                    }
-                    outcome
-                });
+                let decision = ledger.decide_into(command, recorded_at, &mut events);
                 decided[next_request].push(decision);
             }
             // The store hands the events back once committed.

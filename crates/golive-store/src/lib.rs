@@ -139,10 +139,28 @@ pub trait Store: Send + Sync + 'static {
 
     async fn ticket(&self, id: TicketId) -> Result<Option<TicketRecord>, StoreError>;
 
+    /// The ticket with this `external_id`, if any.
+    async fn ticket_by_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<Option<TicketRecord>, StoreError>;
+
     async fn tickets(&self, filter: &TicketFilter) -> Result<Vec<TicketRecord>, StoreError>;
 
     /// The projection row of the call leg (`call_id`, `queue`).
     async fn call(&self, call_id: &str, queue: &str) -> Result<Option<CallRecord>, StoreError>;
+
+    /// The saved position of polling connector `name` (opaque text the
+    /// connector wrote), if any.
+    async fn connector_cursor(&self, name: &str) -> Result<Option<String>, StoreError>;
+
+    /// Saves polling connector `name`'s position, replacing the previous.
+    async fn set_connector_cursor(
+        &self,
+        name: &str,
+        cursor: &str,
+        now: Millis,
+    ) -> Result<(), StoreError>;
 
     /// Stores a new token by its hash; returns its id.
     async fn create_token(

@@ -19,11 +19,14 @@ pub(crate) const EVENT_COLUMNS: &str = "seq, recorded_at, kind, payload";
 pub(crate) const TICKET_COLUMNS: &str = "id, external_id, opened_at, site, department, application, category, \
      severity, channel, summary, reporter_role, status, resolved_at, assignee, tier, updated_at";
 
-/// Text given at creation (summary, reporter role) and the ticket's identity
-/// never change after the first insert.
+/// Text given at creation (summary, reporter role), the ticket's identity,
+/// opening and channel never change after the first insert; its status,
+/// assignment and classification (reclassification) do.
 pub(crate) const TICKET_UPSERT: &str = " ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
      resolved_at = excluded.resolved_at, assignee = excluded.assignee, tier = excluded.tier, \
-     updated_at = excluded.updated_at";
+     updated_at = excluded.updated_at, site = excluded.site, department = excluded.department, \
+     application = excluded.application, category = excluded.category, \
+     severity = excluded.severity";
 
 pub(crate) const CALL_COLUMNS: &str =
     "call_id, queue, offered_at, answered_at, abandoned_at, ended_at, agent, wrap_seconds";
@@ -409,6 +412,15 @@ macro_rules! backend_queries {
             row.as_ref().map(ticket_from_row).transpose()
         }
 
+        pub(crate) async fn ticket_by_external_id(
+            conn: &mut DbConnection,
+            external_id: &str,
+        ) -> Result<Option<TicketRecord>, StoreError> {
+            let sql = format!("{SELECT_TICKET} WHERE external_id = $1");
+            let row = sqlx::query(&sql).bind(external_id).fetch_optional(&mut *conn).await?;
+            row.as_ref().map(ticket_from_row).transpose()
+        }
+
         pub(crate) async fn tickets(conn: &mut DbConnection, filter: &TicketFilter) -> Result<Vec<TicketRecord>, StoreError> {
             let mut qb: QueryBuilder<'_, $db> = QueryBuilder::new(SELECT_TICKET);
             qb.push(" WHERE 1 = 1");
@@ -436,6 +448,36 @@ macro_rules! backend_queries {
             let sql = format!("{SELECT_CALL} WHERE call_id = $1 AND queue = $2");
             let row = sqlx::query(&sql).bind(call_id).bind(queue).fetch_optional(&mut *conn).await?;
             row.as_ref().map(call_from_row).transpose()
+        }
+
+        pub(crate) async fn connector_cursor(
+            conn: &mut DbConnection,
+            name: &str,
+        ) -> Result<Option<String>, StoreError> {
+            let cursor: Option<String> =
+                sqlx::query_scalar("SELECT cursor FROM connector_state WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            Ok(cursor)
+        }
+
+        pub(crate) async fn set_connector_cursor(
+            conn: &mut DbConnection,
+            name: &str,
+            cursor: &str,
+            now: Millis,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO connector_state (name, cursor, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+            )
+            .bind(name)
+            .bind(cursor)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
         }
 
         pub(crate) async fn create_token(
@@ -619,6 +661,14 @@ macro_rules! store_impl {
                 ticket(&mut conn, id).await
             }
 
+            async fn ticket_by_external_id(
+                &self,
+                external_id: &str,
+            ) -> Result<Option<TicketRecord>, StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                ticket_by_external_id(&mut conn, external_id).await
+            }
+
             async fn tickets(
                 &self,
                 filter: &TicketFilter,
@@ -634,6 +684,21 @@ macro_rules! store_impl {
             ) -> Result<Option<CallRecord>, StoreError> {
                 let mut conn = self.acquire().await?;
                 call(&mut conn, call_id, queue).await
+            }
+
+            async fn connector_cursor(&self, name: &str) -> Result<Option<String>, StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                connector_cursor(&mut conn, name).await
+            }
+
+            async fn set_connector_cursor(
+                &self,
+                name: &str,
+                cursor: &str,
+                now: Millis,
+            ) -> Result<(), StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                set_connector_cursor(&mut conn, name, cursor, now).await
             }
 
             async fn create_token(

@@ -58,6 +58,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    connector_cursors,
     commits_read_back_in_order,
     projections_upsert,
     gaps_are_refused_and_leave_nothing,
@@ -267,16 +268,7 @@ impl Writer {
                 decided.clear();
                 new_events.clear();
                 for command in commands.take().unwrap_or_default() {
-                    decided.push(ledger.decide(command).map(|(outcome, event)| {
-                        if let Some(event) = event {
-                            new_events.push(RecordedEvent {
-                                seq: ledger.last_seq(),
-                                recorded_at,
-                                event,
-                            });
-                        }
-                        outcome
-                    }));
+                    decided.push(ledger.decide_into(command, recorded_at, &mut new_events));
                 }
                 CommitBatch::from_ledger(ledger, new_events.clone())
             })
@@ -427,6 +419,19 @@ async fn projections_upsert(backend: Backend) {
     assert_eq!(row.summary.as_deref(), Some("patient J. Doe"));
     assert_eq!(row.status, TicketStatus::Open);
     assert_eq!(row.external_id.as_deref(), Some("INC1"));
+    let by_external = store
+        .ticket_by_external_id("INC1")
+        .await
+        .expect("ticket")
+        .expect("found by external id");
+    assert_eq!(by_external.id, id);
+    assert!(
+        store
+            .ticket_by_external_id("INC404")
+            .await
+            .expect("ticket")
+            .is_none()
+    );
 
     // Changed in a later batch (whose row has no text): text survives,
     // state follows.
@@ -458,6 +463,29 @@ async fn projections_upsert(backend: Backend) {
         w.ledger.ticket_record(id).expect("ledger")
     );
     assert!(store.ticket(id + 100).await.expect("ticket").is_none());
+    // Reclassified: the row follows, the text stays.
+    w.accept(vec![update(
+        TicketRef::External("INC1".into()),
+        json!({"application": "Pharmacy", "site": "North Clinic", "department": "ICU",
+            "category": "access", "severity": 1, "at": "2026-03-02T08:05:00Z"}),
+    )])
+    .await;
+    let row = store.ticket(id).await.expect("ticket").expect("stored");
+    assert_eq!(
+        (
+            row.site.as_str(),
+            row.department.as_str(),
+            row.application.as_str()
+        ),
+        ("North Clinic", "ICU", "Pharmacy")
+    );
+    assert_eq!(row.category, golive_core::model::Category::Access);
+    assert_eq!(row.severity.level(), 1);
+    assert_eq!(row.summary.as_deref(), Some("patient J. Doe"));
+    assert_eq!(
+        without_text(row),
+        w.ledger.ticket_record(id).expect("ledger")
+    );
 
     // A call whose events arrive in three batches, out of order.
     w.accept(vec![call(
@@ -714,6 +742,53 @@ async fn writers_get_the_events_they_missed(backend: Backend) {
     let log = all_events(a.store.as_ref()).await;
     assert_eq!(log.len(), 3);
     assert_eq!(log[2], b.committed[0]);
+}
+
+async fn connector_cursors(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    assert_eq!(
+        store.connector_cursor("servicenow").await.expect("read"),
+        None
+    );
+    store
+        .set_connector_cursor("servicenow", "{\"at\":1}", T0)
+        .await
+        .expect("saved");
+    store
+        .set_connector_cursor("other", "x", T0)
+        .await
+        .expect("saved");
+    store
+        .set_connector_cursor("servicenow", "{\"at\":2}", T0 + 1)
+        .await
+        .expect("replaced");
+    assert_eq!(
+        store
+            .connector_cursor("servicenow")
+            .await
+            .expect("read")
+            .as_deref(),
+        Some("{\"at\":2}")
+    );
+    assert_eq!(
+        store
+            .connector_cursor("other")
+            .await
+            .expect("read")
+            .as_deref(),
+        Some("x")
+    );
+    // Another connection (a restart) reads what was saved.
+    let reopened = db.store().await;
+    assert_eq!(
+        reopened
+            .connector_cursor("servicenow")
+            .await
+            .expect("read")
+            .as_deref(),
+        Some("{\"at\":2}")
+    );
 }
 
 async fn tokens(backend: Backend) {

@@ -136,6 +136,8 @@ async fn floor_rate(url: &str, tickets: usize) -> f64 {
             resolved_at: None,
             assignee: None,
             tier: None,
+            source_key: None,
+            source_updated_at: None,
         };
         batch.tickets.push(TicketRecord {
             id,

@@ -301,13 +301,13 @@ async fn write_log(
         if pending.is_empty() {
             ledger.begin_batch();
         }
-        let (outcome, event) = ledger.decide(command).unwrap_or_else(|rejection| {
+        let (outcome, events) = ledger.decide(command).unwrap_or_else(|rejection| {
             panic!("the generator made an invalid command: {rejection}")
         });
         if let (Outcome::TicketCreated(id), Some(plan)) = (outcome, created.take()) {
             ids[plan] = Some(id);
         }
-        if let Some(event) = event {
+        if let Some(event) = events.into_iter().next() {
             kinds[match event {
                 Event::TicketCreated(_) => 0,
                 Event::TicketChanged(_) => 1,
@@ -468,6 +468,7 @@ fn week_commands(events: u64) -> Vec<Planned> {
                 at,
                 assignee: Some(format!("desk-{}", rng.below(40))),
                 tier: status.is_none().then_some(2),
+                reclassify: Default::default(),
             };
             plan.push(Planned::Change(at, ticket, patch));
         };

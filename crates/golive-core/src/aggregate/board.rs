@@ -237,8 +237,9 @@ impl Aggregator {
                 for (_, bucket) in self.timeline.window(from, to) {
                     for &index in &bucket.opened {
                         let ticket = &self.tickets[index as usize];
-                        if wanted.is_none_or(|(dimension, group)| ticket.group(dimension) == group)
-                        {
+                        if wanted.is_none_or(|(dimension, group)| {
+                            self.class_of(index, 0).group(dimension) == group
+                        }) {
                             add(&mut counts, ticket.opened_at);
                         }
                     }
@@ -283,8 +284,9 @@ impl Aggregator {
                 if at < baseline_from || at >= now {
                     continue;
                 }
+                let class = self.class_of(index, 0);
                 for (dimension, groups) in dimensions.iter().zip(&mut counts) {
-                    let (recent, baseline) = &mut groups[ticket.group(*dimension)];
+                    let (recent, baseline) = &mut groups[class.group(*dimension)];
                     if at >= recent_from {
                         *recent += 1;
                     } else {

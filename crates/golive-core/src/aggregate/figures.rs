@@ -2,7 +2,7 @@
 //! computed from the aggregator's time index.
 
 use super::timeline::{Bucket, change};
-use super::{Aggregator, Call, Ticket, call_flag};
+use super::{Aggregator, Call, Class, call_flag};
 use crate::model::TicketDimension;
 use crate::time::{Millis, format_rfc3339};
 use serde::Serialize;
@@ -139,8 +139,8 @@ impl GroupTally {
         }
     }
 
-    fn of(&mut self, ticket: &Ticket) -> &mut TicketTally {
-        &mut self.groups[ticket.group(self.dimension)]
+    fn of(&mut self, class: &Class) -> &mut TicketTally {
+        &mut self.groups[class.group(self.dimension)]
     }
 }
 
@@ -218,19 +218,25 @@ impl Aggregator {
                 let ticket = &self.tickets[index as usize];
                 if in_window(ticket.opened_at) {
                     overall.opened += 1;
-                    for grouping in &mut groupings {
-                        grouping.of(ticket).opened += 1;
+                    if !groupings.is_empty() {
+                        let class = self.class_of(index, 0);
+                        for grouping in &mut groupings {
+                            grouping.of(&class).opened += 1;
+                        }
                     }
                 }
             }
             for change in &bucket.changes {
                 let at = change.at(start);
-                if in_window(at) {
+                if in_window(at) && change.kind & change::COUNTED != 0 {
                     let ticket = &self.tickets[change.ticket as usize];
                     let resolve_ms = at - ticket.opened_at;
                     overall.add_change(change.kind, resolve_ms);
-                    for grouping in &mut groupings {
-                        grouping.of(ticket).add_change(change.kind, resolve_ms);
+                    if !groupings.is_empty() {
+                        let class = self.class_of(change.ticket, change.version);
+                        for grouping in &mut groupings {
+                            grouping.of(&class).add_change(change.kind, resolve_ms);
+                        }
                     }
                 }
             }
@@ -324,18 +330,34 @@ impl Aggregator {
                 let ticket = &self.tickets[index as usize];
                 if keep(ticket.opened_at) {
                     overall.backlog += sign;
-                    for grouping in groupings.iter_mut() {
-                        grouping.of(ticket).backlog += sign;
+                    if !groupings.is_empty() {
+                        let class = self.class_of(index, 0);
+                        for grouping in groupings.iter_mut() {
+                            grouping.of(&class).backlog += sign;
+                        }
                     }
                 }
             }
             for change in &bucket.changes {
+                if change.kind & change::RECLASSIFIED != 0 {
+                    if !groupings.is_empty() && keep(change.at(start)) {
+                        let before = self.class_of(change.ticket, change.version.saturating_sub(1));
+                        let after = self.class_of(change.ticket, change.version);
+                        for grouping in groupings.iter_mut() {
+                            grouping.of(&before).backlog -= sign;
+                            grouping.of(&after).backlog += sign;
+                        }
+                    }
+                    continue;
+                }
                 let delta = change::backlog_delta(change.kind);
                 if delta != 0 && keep(change.at(start)) {
-                    let ticket = &self.tickets[change.ticket as usize];
                     overall.backlog += sign * delta;
-                    for grouping in groupings.iter_mut() {
-                        grouping.of(ticket).backlog += sign * delta;
+                    if !groupings.is_empty() {
+                        let class = self.class_of(change.ticket, change.version);
+                        for grouping in groupings.iter_mut() {
+                            grouping.of(&class).backlog += sign * delta;
+                        }
                     }
                 }
             }

@@ -43,6 +43,21 @@
 //!   Durations are seconds as `f64` (milliseconds / 1000). Every rate and
 //!   mean is `null` when its denominator is zero.
 //!
+//! Reclassification (event-time attribution): a `TicketChanged` carrying
+//! classification fields (site, department, application, category,
+//! severity) gives the ticket a new classification from its `at` on. Every
+//! counted fact belongs to the classification the ticket had when it
+//! happened: `opened` to the one at creation, a resolution, reopen or
+//! escalation (and its MTTR sample) to the one at that moment, `backlog`
+//! as of `to` to the one as of `to`. Facts of one instant follow the order
+//! they were recorded in, and a change's classification applies before its
+//! own status. Past windows therefore never change when a ticket is
+//! re-routed, and the all-time totals behind `/metrics` only grow. Kept
+//! as: the current classification on the ticket, earlier versions in
+//! `history` (only for reclassified tickets), each dated fact filed with
+//! the version it belongs to, and the reclassification of an active ticket
+//! filed as a fact that moves its backlog between groups.
+//!
 //! Calls:
 //! - The unit is the call **leg**, (`call_id`, `queue`): a call offered to
 //!   a second queue (a transfer) is a second leg with its own events,
@@ -142,14 +157,10 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use timeline::{Timeline, change};
 
-/// One ticket as the aggregator needs it: when it opened, where it belongs
-/// and where it stands. 32 bytes.
-#[derive(Clone, Copy, Debug)]
-struct Ticket {
-    opened_at: Millis,
-    /// Time of the latest status change (or of the creation resolution):
-    /// an earlier-stamped change is moved up to it.
-    last_at: Millis,
+/// Where a ticket belongs: its classification, as interned ids and enum
+/// indices. 15 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Class {
     site: u32,
     department: u32,
     application: u32,
@@ -159,11 +170,10 @@ struct Ticket {
     severity: u8,
     /// Index into `Channel::ALL`.
     channel: u8,
-    status: TicketStatus,
 }
 
-impl Ticket {
-    /// Dense group index of this ticket in `dimension`.
+impl Class {
+    /// Dense group index of this classification in `dimension`.
     fn group(&self, dimension: TicketDimension) -> usize {
         match dimension {
             TicketDimension::Site => self.site as usize,
@@ -173,6 +183,46 @@ impl Ticket {
             TicketDimension::Severity => usize::from(self.severity),
             TicketDimension::Channel => usize::from(self.channel),
         }
+    }
+}
+
+/// One ticket as the aggregator needs it: when it opened, where it belongs
+/// now (its current [`Class`], version [`Aggregator::version_of`], kept
+/// flat so the record stays 32 bytes) and where it stands.
+#[derive(Clone, Copy, Debug)]
+struct Ticket {
+    opened_at: Millis,
+    /// Time of the latest change (status or classification, or of the
+    /// creation resolution): an earlier-stamped change is moved up to it.
+    last_at: Millis,
+    site: u32,
+    department: u32,
+    application: u32,
+    category: u8,
+    severity: u8,
+    channel: u8,
+    status: TicketStatus,
+}
+
+impl Ticket {
+    fn class(&self) -> Class {
+        Class {
+            site: self.site,
+            department: self.department,
+            application: self.application,
+            category: self.category,
+            severity: self.severity,
+            channel: self.channel,
+        }
+    }
+
+    fn set_class(&mut self, class: Class) {
+        self.site = class.site;
+        self.department = class.department;
+        self.application = class.application;
+        self.category = class.category;
+        self.severity = class.severity;
+        self.channel = class.channel;
     }
 }
 
@@ -239,10 +289,15 @@ struct BacklogTotals {
 }
 
 impl BacklogTotals {
-    fn adjust(&mut self, ticket: &Ticket, delta: i64) {
+    fn adjust(&mut self, class: &Class, delta: i64) {
         self.overall += delta;
+        self.adjust_groups(class, delta);
+    }
+
+    /// Moves `delta` in every dimension's group of `class`, not overall.
+    fn adjust_groups(&mut self, class: &Class, delta: i64) {
         for (dimension, counts) in TicketDimension::ALL.iter().zip(&mut self.by_dimension) {
-            let group = ticket.group(*dimension);
+            let group = class.group(*dimension);
             if counts.len() <= group {
                 counts.resize(group + 1, 0);
             }
@@ -286,6 +341,10 @@ pub struct Aggregator {
     queue_settings: Vec<Option<QueueSettings>>,
     timeline: Timeline,
     backlog: BacklogTotals,
+    /// Earlier classifications of reclassified tickets, by ticket index:
+    /// entry `v` is version `v`; the current one (version `len`) is on the
+    /// ticket. Tickets never reclassified have no entry.
+    history: HashMap<u32, Vec<Class>, FastState>,
 }
 
 impl Aggregator {
@@ -347,6 +406,12 @@ impl Aggregator {
             + self.queues.heap_bytes()
             + self.queue_settings.capacity() * size_of::<Option<QueueSettings>>()
             + self.timeline.heap_bytes()
+            + table_bytes(self.history.capacity(), size_of::<(u32, Vec<Class>)>())
+            + self
+                .history
+                .values()
+                .map(|past| past.capacity() * size_of::<Class>())
+                .sum::<usize>()
             + self
                 .backlog
                 .by_dimension
@@ -361,6 +426,23 @@ impl Aggregator {
             .copied()
             .flatten()
             .unwrap_or_default()
+    }
+
+    /// The classification version ticket `index` has now: how many times
+    /// it was reclassified.
+    fn version_of(&self, index: u32) -> u8 {
+        self.history
+            .get(&index)
+            .map_or(0, |past| u8::try_from(past.len()).unwrap_or(u8::MAX))
+    }
+
+    /// Ticket `index`'s classification at `version`.
+    fn class_of(&self, index: u32, version: u8) -> Class {
+        let current = self.tickets[index as usize].class();
+        match self.history.get(&index) {
+            Some(past) => past.get(usize::from(version)).copied().unwrap_or(current),
+            None => current,
+        }
     }
 
     fn ticket_created(&mut self, created: &TicketCreated) {
@@ -386,7 +468,7 @@ impl Aggregator {
             status: created.status,
         };
         self.timeline.bucket_mut(opened_at).opened.push(index);
-        self.backlog.adjust(&ticket, 1);
+        self.backlog.adjust(&ticket.class(), 1);
         if created.status.is_done() {
             let resolved_at = created.resolved_at.unwrap_or(opened_at).max(opened_at);
             ticket.last_at = resolved_at;
@@ -394,22 +476,27 @@ impl Aggregator {
                 resolved_at,
                 index,
                 change::RESOLVED | change::FIRST_CONTACT | change::BECAME_DONE,
+                0,
             );
-            self.backlog.adjust(&ticket, -1);
+            self.backlog.adjust(&ticket.class(), -1);
         } else if created.status == TicketStatus::Escalated {
             self.timeline
-                .push_change(opened_at, index, change::ESCALATED);
+                .push_change(opened_at, index, change::ESCALATED, 0);
         }
         self.tickets.push(ticket);
     }
 
     fn ticket_changed(&mut self, changed: &TicketChanged) {
-        let Some(status) = changed.status else {
-            return;
-        };
         let Some(&index) = self.ticket_index.get(&changed.id) else {
             return;
         };
+        if changed.reclassifies() {
+            self.reclassify(index, changed);
+        }
+        let Some(status) = changed.status else {
+            return;
+        };
+        let version = self.version_of(index);
         let ticket = &mut self.tickets[index as usize];
         let previous = ticket.status;
         if previous == status {
@@ -418,14 +505,54 @@ impl Aggregator {
         let at = changed.at.max(ticket.last_at);
         ticket.last_at = at;
         ticket.status = status;
-        let ticket = *ticket;
+        let class = ticket.class();
         let kind = transition(previous, status);
         if kind != 0 {
-            self.timeline.push_change(at, index, kind);
+            self.timeline.push_change(at, index, kind, version);
             let delta = change::backlog_delta(kind);
             if delta != 0 {
-                self.backlog.adjust(&ticket, delta);
+                self.backlog.adjust(&class, delta);
             }
+        }
+    }
+
+    /// A new classification for ticket `index` from `changed.at` on. The
+    /// old one is kept as the previous version; an active ticket moves its
+    /// backlog from the old groups to the new ones at that moment.
+    fn reclassify(&mut self, index: u32, changed: &TicketChanged) {
+        let old = self.tickets[index as usize].class();
+        let mut new = old;
+        if let Some(site) = &changed.site {
+            new.site = self.sites.intern(site);
+        }
+        if let Some(department) = &changed.department {
+            new.department = self.departments.intern(department);
+        }
+        if let Some(application) = &changed.application {
+            new.application = self.applications.intern(application);
+        }
+        if let Some(category) = changed.category {
+            new.category = category_index(category);
+        }
+        if let Some(severity) = changed.severity {
+            new.severity = severity.level().saturating_sub(1);
+        }
+        // The version is one byte (the ledger allows far fewer changes).
+        if new == old || self.version_of(index) == u8::MAX {
+            return;
+        }
+        let past = self.history.entry(index).or_default();
+        past.push(old);
+        let version = u8::try_from(past.len()).unwrap_or(u8::MAX);
+        let ticket = &mut self.tickets[index as usize];
+        let at = changed.at.max(ticket.last_at);
+        ticket.last_at = at;
+        ticket.set_class(new);
+        if ticket.status.is_active() {
+            self.timeline
+                .push_change(at, index, change::RECLASSIFIED, version);
+            self.backlog.adjust_groups(&old, -1);
+            self.backlog.adjust_groups(&new, 1);
         }
     }
 

@@ -48,6 +48,26 @@ struct ChangePlan {
     arrival_gap: u32,
     after: Millis,
     status: Option<usize>,
+    /// New site, department, application, category, severity (each maybe).
+    reclass: Option<ReclassPlan>,
+}
+
+type ReclassPlan = (
+    Option<usize>,
+    Option<usize>,
+    Option<usize>,
+    Option<usize>,
+    Option<u8>,
+);
+
+fn reclass_plan() -> impl Strategy<Value = ReclassPlan> {
+    (
+        prop::option::of(0usize..3),
+        prop::option::of(0usize..4),
+        prop::option::of(0usize..5),
+        prop::option::of(0usize..8),
+        prop::option::of(1u8..=4),
+    )
 }
 
 /// One call: one leg, or several when it is transferred.
@@ -102,11 +122,13 @@ fn change_plan() -> impl Strategy<Value = ChangePlan> {
         1u32..5_000,
         prop_oneof![1 => Just(0i64), 3 => 0i64..1_080],
         prop_oneof![3 => (0usize..6).prop_map(Some), 1 => Just(None)],
+        prop_oneof![3 => Just(None), 1 => reclass_plan().prop_map(Some)],
     )
-        .prop_map(|(arrival_gap, after, status)| ChangePlan {
+        .prop_map(|(arrival_gap, after, status, reclass)| ChangePlan {
             arrival_gap,
             after: after * STEP,
             status,
+            reclass,
         })
 }
 
@@ -238,7 +260,7 @@ fn events_of(plan: &Plan) -> Vec<RecordedEvent> {
     enum Item<'a> {
         Created(usize),
         Changed(usize, Millis, &'a ChangePlan),
-        Call(Event),
+        Call(Box<Event>),
         Ghost(u32),
     }
     let mut items: Vec<(u64, Item)> = Vec::new();
@@ -257,7 +279,7 @@ fn events_of(plan: &Plan) -> Vec<RecordedEvent> {
     }
     for call in plan.calls.iter().enumerate() {
         for (arrival, event) in call_events(call.0, call.1, Feed::Raw) {
-            items.push((arrival, Item::Call(Event::CallRecorded(event))));
+            items.push((arrival, Item::Call(Box::new(Event::CallRecorded(event)))));
         }
     }
     for queue in &plan.queues {
@@ -268,7 +290,7 @@ fn events_of(plan: &Plan) -> Vec<RecordedEvent> {
                 ..QueueSettings::default()
             },
         });
-        items.push((u64::from(queue.arrival), Item::Call(event)));
+        items.push((u64::from(queue.arrival), Item::Call(Box::new(event))));
     }
     for &ghost in &plan.ghosts {
         items.push((u64::from(ghost), Item::Ghost(ghost)));
@@ -302,22 +324,34 @@ fn events_of(plan: &Plan) -> Vec<RecordedEvent> {
                         .then_some(plan.opened_at + plan.resolve_after),
                     assignee: None,
                     tier: None,
+                    source_key: None,
+                    source_updated_at: None,
                 })
             }
-            Item::Changed(index, at, change) => Event::TicketChanged(TicketChanged {
-                id: ids.get(&index).copied().unwrap_or(u64::MAX),
-                at,
-                status: change.status.map(|s| TicketStatus::ALL[s]),
-                assignee: change.status.is_none().then(|| "agent 7".into()),
-                tier: None,
-            }),
-            Item::Call(event) => event,
+            Item::Changed(index, at, change) => {
+                let (site, department, application, category, severity) =
+                    change.reclass.unwrap_or_default();
+                Event::TicketChanged(TicketChanged {
+                    id: ids.get(&index).copied().unwrap_or(u64::MAX),
+                    at,
+                    status: change.status.map(|s| TicketStatus::ALL[s]),
+                    assignee: change.status.is_none().then(|| "agent 7".into()),
+                    tier: None,
+                    site: site.map(|i| SITES[i].into()),
+                    department: department.map(|i| DEPARTMENTS[i].into()),
+                    application: application.map(|i| APPLICATIONS[i].into()),
+                    category: category.map(|i| Category::ALL[i]),
+                    severity: severity.map(|l| Severity::ALL[usize::from(l - 1)]),
+                    source_key: None,
+                    source_updated_at: None,
+                })
+            }
+            Item::Call(event) => *event,
             Item::Ghost(ghost) => Event::TicketChanged(TicketChanged {
                 id: 1 << 40 | u64::from(ghost),
                 at: T0,
                 status: Some(TicketStatus::Resolved),
-                assignee: None,
-                tier: None,
+                ..TicketChanged::default()
             }),
         };
         events.push(RecordedEvent {
@@ -415,11 +449,15 @@ fn call_events(index: usize, plan: &CallPlan, feed: Feed) -> Vec<(u64, CallRecor
 
 // ---------------------------------------------------------------- oracle
 
+/// A ticket's classification as the oracle keeps it: the wire value of
+/// every dimension, in `TicketDimension::ALL` order.
+type OracleClass = [String; 6];
+
 /// One ticket's life, recomputed from the raw events.
 struct OracleTicket {
     created: TicketCreated,
-    /// (at, new status) of its status changes, in seq order.
-    changes: Vec<(Millis, TicketStatus)>,
+    /// Its changes that carry a status or a classification, in seq order.
+    changes: Vec<TicketChanged>,
 }
 
 /// A counted ticket transition.
@@ -430,25 +468,72 @@ struct Transition {
     reopen: bool,
     escalation: bool,
     resolve_ms: Millis,
+    /// The classification the ticket had when it happened.
+    class: OracleClass,
+}
+
+fn dimension_position(dimension: TicketDimension) -> usize {
+    TicketDimension::ALL
+        .iter()
+        .position(|d| *d == dimension)
+        .unwrap_or(0)
 }
 
 impl OracleTicket {
-    fn key(&self, dimension: TicketDimension) -> String {
+    /// The classification at creation.
+    fn created_class(&self) -> OracleClass {
         let c = &self.created;
-        match dimension {
-            TicketDimension::Site => c.site.clone(),
-            TicketDimension::Department => c.department.clone(),
-            TicketDimension::Application => c.application.clone(),
-            TicketDimension::Category => c.category.as_str().into(),
-            TicketDimension::Severity => c.severity.as_str().into(),
-            TicketDimension::Channel => c.channel.as_str().into(),
+        [
+            c.site.clone(),
+            c.department.clone(),
+            c.application.clone(),
+            c.category.as_str().into(),
+            c.severity.as_str().into(),
+            c.channel.as_str().into(),
+        ]
+    }
+
+    /// `class` with the classification fields `change` carries.
+    fn reclassified(mut class: OracleClass, change: &TicketChanged) -> OracleClass {
+        if let Some(site) = &change.site {
+            class[0] = site.clone();
         }
+        if let Some(department) = &change.department {
+            class[1] = department.clone();
+        }
+        if let Some(application) = &change.application {
+            class[2] = application.clone();
+        }
+        if let Some(category) = change.category {
+            class[3] = category.as_str().into();
+        }
+        if let Some(severity) = change.severity {
+            class[4] = severity.as_str().into();
+        }
+        class
+    }
+
+    /// The value of `dimension` at opening.
+    fn key(&self, dimension: TicketDimension) -> String {
+        self.created_class()[dimension_position(dimension)].clone()
+    }
+
+    /// Every classification the ticket ever had.
+    fn classes(&self) -> Vec<OracleClass> {
+        let mut class = self.created_class();
+        let mut out = vec![class.clone()];
+        for change in &self.changes {
+            class = Self::reclassified(class, change);
+            out.push(class.clone());
+        }
+        out
     }
 
     fn transitions(&self) -> Vec<Transition> {
         let c = &self.created;
         let mut out = Vec::new();
         let mut status = c.status;
+        let mut class = self.created_class();
         if c.status.is_done() {
             let at = c.resolved_at.unwrap_or(c.opened_at);
             out.push(Transition {
@@ -458,6 +543,7 @@ impl OracleTicket {
                 reopen: false,
                 escalation: false,
                 resolve_ms: at - c.opened_at,
+                class: class.clone(),
             });
         }
         if c.status == TicketStatus::Escalated {
@@ -468,9 +554,14 @@ impl OracleTicket {
                 reopen: false,
                 escalation: true,
                 resolve_ms: 0,
+                class: class.clone(),
             });
         }
-        for &(at, new) in &self.changes {
+        for change in &self.changes {
+            // A change's classification applies before its status.
+            class = Self::reclassified(class, change);
+            let Some(new) = change.status else { continue };
+            let at = change.at;
             out.push(Transition {
                 at,
                 resolution: status.is_active() && new.is_done(),
@@ -478,28 +569,34 @@ impl OracleTicket {
                 reopen: status.is_done() && new.is_active(),
                 escalation: new == TicketStatus::Escalated && status != TicketStatus::Escalated,
                 resolve_ms: at - c.opened_at,
+                class: class.clone(),
             });
             status = new;
         }
         out
     }
 
-    /// Whether the ticket is in the backlog as of `to`.
-    fn in_backlog(&self, to: Millis) -> bool {
+    /// Whether the ticket is in the backlog as of `to`, and its
+    /// classification as of `to`.
+    fn backlog_as_of(&self, to: Millis) -> (bool, OracleClass) {
         let c = &self.created;
+        let mut class = self.created_class();
         if c.opened_at >= to {
-            return false;
+            return (false, class);
         }
         let mut active = true;
         if c.status.is_done() && c.resolved_at.unwrap_or(c.opened_at) < to {
             active = false;
         }
-        for &(at, new) in &self.changes {
-            if at < to {
-                active = new.is_active();
+        for change in &self.changes {
+            if change.at < to {
+                class = Self::reclassified(class, change);
+                if let Some(new) = change.status {
+                    active = new.is_active();
+                }
             }
         }
-        active
+        (active, class)
     }
 }
 
@@ -551,11 +648,11 @@ impl Oracle {
                     }
                 }
                 Event::TicketChanged(changed) => {
-                    if let Some(status) = changed.status
+                    if (changed.status.is_some() || changed.reclassifies())
                         && let Some(ticket) =
                             tickets.iter_mut().find(|t| t.created.id == changed.id)
                     {
-                        ticket.changes.push((changed.at, status));
+                        ticket.changes.push(changed.clone());
                     }
                 }
                 Event::CallRecorded(event) => {
@@ -591,16 +688,28 @@ impl Oracle {
         }
     }
 
-    fn ticket_figures(&self, from: Millis, to: Millis, tickets: &[&OracleTicket]) -> TicketFigures {
+    /// Figures of `[from, to)` over every ticket, or only over the facts
+    /// of group `key` of `dimension` (each fact under the classification
+    /// the ticket had when it happened).
+    fn ticket_figures(
+        &self,
+        from: Millis,
+        to: Millis,
+        group: Option<(TicketDimension, &str)>,
+    ) -> TicketFigures {
         let in_window = |at: Millis| from <= at && at < to;
+        let in_group = |class: &OracleClass| {
+            group.is_none_or(|(dimension, key)| class[dimension_position(dimension)] == key)
+        };
+        let tickets = &self.tickets;
         let opened = tickets
             .iter()
-            .filter(|t| in_window(t.created.opened_at))
+            .filter(|t| in_window(t.created.opened_at) && in_group(&t.created_class()))
             .count() as u64;
         let transitions: Vec<Transition> = tickets
             .iter()
             .flat_map(|t| t.transitions())
-            .filter(|tr| in_window(tr.at))
+            .filter(|tr| in_window(tr.at) && in_group(&tr.class))
             .collect();
         let resolutions: Vec<&Transition> = transitions.iter().filter(|tr| tr.resolution).collect();
         let resolved = resolutions.len() as u64;
@@ -617,7 +726,13 @@ impl Oracle {
             resolved,
             reopened: transitions.iter().filter(|tr| tr.reopen).count() as u64,
             escalated: transitions.iter().filter(|tr| tr.escalation).count() as u64,
-            backlog: tickets.iter().filter(|t| t.in_backlog(to)).count() as u64,
+            backlog: tickets
+                .iter()
+                .filter(|t| {
+                    let (active, class) = t.backlog_as_of(to);
+                    active && in_group(&class)
+                })
+                .count() as u64,
             resolution_rate: (opened > 0).then(|| resolved as f64 / opened as f64),
             first_contact_resolution_rate: (resolved > 0)
                 .then(|| first_contact as f64 / resolved as f64),
@@ -674,21 +789,21 @@ impl Oracle {
     }
 
     fn report(&self, from: Millis, to: Millis, dimensions: &[TicketDimension]) -> Report {
-        let all: Vec<&OracleTicket> = self.tickets.iter().collect();
         let tickets_by = (!dimensions.is_empty()).then(|| {
             dimensions
                 .iter()
                 .map(|&dimension| {
-                    let keys: BTreeSet<String> = all.iter().map(|t| t.key(dimension)).collect();
+                    let keys: BTreeSet<String> = self
+                        .tickets
+                        .iter()
+                        .flat_map(|t| t.classes())
+                        .map(|class| class[dimension_position(dimension)].clone())
+                        .collect();
                     let groups = keys
                         .into_iter()
                         .filter_map(|key| {
-                            let members: Vec<&OracleTicket> = all
-                                .iter()
-                                .copied()
-                                .filter(|t| t.key(dimension) == key)
-                                .collect();
-                            let figures = self.ticket_figures(from, to, &members);
+                            let figures =
+                                self.ticket_figures(from, to, Some((dimension, key.as_str())));
                             let any = figures.opened
                                 + figures.resolved
                                 + figures.reopened
@@ -713,7 +828,7 @@ impl Oracle {
         Report {
             from: crate::time::format_rfc3339(from),
             to: crate::time::format_rfc3339(to),
-            tickets: self.ticket_figures(from, to, &all),
+            tickets: self.ticket_figures(from, to, None),
             tickets_by,
             calls: self.call_figures(&counted),
             calls_by_queue: queues
@@ -992,12 +1107,16 @@ fn through_ledger(calls: Vec<CallRecorded>) -> (Vec<RecordedEvent>, usize, Vec<&
     let mut refused = Vec::new();
     for call in calls {
         match ledger.decide(Command::RecordCall(call)) {
-            Ok((_, Some(event))) => log.push(RecordedEvent {
-                seq: ledger.last_seq(),
-                recorded_at: T0,
-                event,
-            }),
-            Ok((outcome, None)) => {
+            Ok((_, events)) if !events.is_empty() => {
+                for event in events {
+                    log.push(RecordedEvent {
+                        seq: ledger.last_seq(),
+                        recorded_at: T0,
+                        event,
+                    });
+                }
+            }
+            Ok((outcome, _)) => {
                 assert_eq!(outcome, Outcome::CallRecorded { duplicate: true });
                 duplicates += 1;
             }
@@ -1053,6 +1172,31 @@ proptest! {
                 &oracle.report(from, to, &TicketDimension::ALL),
             );
         }
+        // /metrics counters: opened under the classification at opening,
+        // resolutions under the one at resolution.
+        let bounds = HistogramBounds { resolution: &[3600.0], wait: &[20.0], handle: &[300.0] };
+        let totals = aggregator.totals(
+            T0 + 100 * 24 * 60 * MINUTE,
+            &bounds,
+            &crate::aggregate::SeriesLimits::NONE,
+        );
+        let mut expected_totals: BTreeMap<(String, String, String, String), (u64, u64)> =
+            BTreeMap::new();
+        let labels = |c: &OracleClass| (c[0].clone(), c[2].clone(), c[3].clone(), c[4].clone());
+        for ticket in &oracle.tickets {
+            expected_totals.entry(labels(&ticket.created_class())).or_default().0 += 1;
+            for transition in ticket.transitions().iter().filter(|t| t.resolution) {
+                expected_totals.entry(labels(&transition.class)).or_default().1 += 1;
+            }
+        }
+        let actual_totals: BTreeMap<(String, String, String, String), (u64, u64)> = totals
+            .tickets
+            .iter()
+            .map(|((site, app, category, severity), counts)| {
+                ((site.clone(), app.clone(), (*category).to_string(), (*severity).to_string()), *counts)
+            })
+            .collect();
+        prop_assert_eq!(actual_totals, expected_totals);
         let queues: Vec<(String, f64)> = aggregator
             .queues()
             .into_iter()

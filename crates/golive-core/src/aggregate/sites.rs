@@ -26,22 +26,23 @@ impl Aggregator {
         for (_, bucket) in self.timeline.window(from, to) {
             for &index in &bucket.opened {
                 let ticket = &self.tickets[index as usize];
-                let channel = Channel::ALL.get(usize::from(ticket.channel)).copied();
+                let class = self.class_of(index, 0);
+                let channel = Channel::ALL.get(usize::from(class.channel)).copied();
                 if !(from <= ticket.opened_at
                     && ticket.opened_at < to
                     && channel.is_some_and(is_ate_channel))
                 {
                     continue;
                 }
-                let Some(site) = counts.get_mut(ticket.site as usize) else {
+                let Some(site) = counts.get_mut(class.site as usize) else {
                     continue;
                 };
                 match site
                     .iter_mut()
-                    .find(|(department, _)| *department == ticket.department)
+                    .find(|(department, _)| *department == class.department)
                 {
                     Some((_, count)) => *count += 1,
-                    None => site.push((ticket.department, 1)),
+                    None => site.push((class.department, 1)),
                 }
             }
         }
@@ -98,6 +99,8 @@ mod tests {
                 resolved_at: None,
                 assignee: None,
                 tier: None,
+                source_key: None,
+                source_updated_at: None,
             }),
         }
     }

@@ -58,6 +58,8 @@ impl Log {
             resolved_at,
             assignee: Some("Dr. Who".into()),
             tier: None,
+            source_key: None,
+            source_updated_at: None,
         }))
     }
 
@@ -67,7 +69,7 @@ impl Log {
             at,
             status,
             assignee: status.is_none().then(|| "someone".into()),
-            tier: None,
+            ..TicketChanged::default()
         }));
     }
 
@@ -741,6 +743,8 @@ fn repeated_creations_and_sequence_numbers() {
         resolved_at: Some(T + MIN),
         assignee: None,
         tier: None,
+        source_key: None,
+        source_updated_at: None,
     }));
     let report = log
         .aggregator

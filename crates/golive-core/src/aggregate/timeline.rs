@@ -22,6 +22,11 @@ pub(super) mod change {
     pub const BECAME_DONE: u8 = 16;
     /// The ticket came back into the backlog.
     pub const BECAME_ACTIVE: u8 = 32;
+    /// An active ticket was reclassified: its backlog moves from the
+    /// groups of the previous version to those of this one.
+    pub const RECLASSIFIED: u8 = 64;
+    /// The bits a report counts (everything but a reclassification).
+    pub const COUNTED: u8 = RESOLVED | REOPENED | ESCALATED;
 
     /// The change's effect on the backlog.
     pub fn backlog_delta(kind: u8) -> i64 {
@@ -29,13 +34,15 @@ pub(super) mod change {
     }
 }
 
-/// A counted ticket status change: 8 bytes, the time being the bucket's
-/// start plus `offset_ms`.
+/// A counted ticket status change (or the reclassification of an active
+/// ticket): 8 bytes, the time being the bucket's start plus `offset_ms`.
+/// `version` is the ticket's classification version the fact belongs to.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Change {
     pub ticket: u32,
     pub offset_ms: u16,
     pub kind: u8,
+    pub version: u8,
 }
 
 /// The facts dated in one minute, in arrival order.
@@ -60,13 +67,14 @@ impl Timeline {
         self.buckets.entry(at.div_euclid(BUCKET_MS)).or_default()
     }
 
-    pub(super) fn push_change(&mut self, at: Millis, ticket: u32, kind: u8) {
+    pub(super) fn push_change(&mut self, at: Millis, ticket: u32, kind: u8, version: u8) {
         // rem_euclid is in 0..BUCKET_MS, which fits a u16.
         let offset_ms = at.rem_euclid(BUCKET_MS) as u16;
         self.bucket_mut(at).changes.push(Change {
             ticket,
             offset_ms,
             kind,
+            version,
         });
     }
 

@@ -170,9 +170,6 @@ impl Aggregator {
         limits: &SeriesLimits,
     ) -> Totals {
         let (sites, applications) = (self.sites.len(), self.applications.len());
-        let site_of = |ticket: &super::Ticket| limits.bound(ticket.site, sites);
-        let application_of =
-            |ticket: &super::Ticket| limits.bound(ticket.application, applications);
         let label = |dimension, interned: usize, id: u32| {
             if (id as usize) < interned.min(limits.label_values) {
                 self.group_name(dimension, id as usize)
@@ -188,20 +185,48 @@ impl Aggregator {
         // (tickets, active) per site, application, severity (category 0).
         let mut backlog: LabelTable<SetCounts> = LabelTable::new(site_ids, application_ids);
         for (index, ticket) in self.tickets.iter().enumerate() {
-            let (site, application) = (site_of(ticket), application_of(ticket));
+            // Opened under the classification at opening; the backlog now
+            // under the current one (the module docs of `aggregate`).
+            let opened = self.class_of(index as u32, 0);
             per_ticket
-                .get_mut(site, application, ticket.category, ticket.severity)
+                .get_mut(
+                    limits.bound(opened.site, sites),
+                    limits.bound(opened.application, applications),
+                    opened.category,
+                    opened.severity,
+                )
                 .first_seen(index)
                 .0 += 1;
+            let now_class = ticket.class();
             // Every label set that has tickets gets a backlog series, 0 when
             // none is active, so a cleared backlog reads 0 instead of
             // vanishing (a vanished gauge is "no data" on a dashboard).
             let counts = backlog
-                .get_mut(site, application, 0, ticket.severity)
+                .get_mut(
+                    limits.bound(now_class.site, sites),
+                    limits.bound(now_class.application, applications),
+                    0,
+                    now_class.severity,
+                )
                 .first_seen(index);
             counts.0 += 1;
             if ticket.status.is_active() && ticket.opened_at <= now {
                 counts.1 += 1;
+            }
+        }
+        // A label set a reclassified ticket left keeps its series (at 0 if
+        // nothing else is there) rather than vanishing.
+        for (&index, past) in &self.history {
+            for class in past {
+                backlog
+                    .get_mut(
+                        limits.bound(class.site, sites),
+                        limits.bound(class.application, applications),
+                        0,
+                        class.severity,
+                    )
+                    .first_seen(index as usize)
+                    .0 += 1;
             }
         }
         let mut resolution: Vec<Option<HistogramTotals>> = vec![None; application_ids];
@@ -213,14 +238,16 @@ impl Aggregator {
                 let Some(ticket) = self.tickets.get(counted.ticket as usize) else {
                     continue;
                 };
-                let application = application_of(ticket);
+                let class = self.class_of(counted.ticket, counted.version);
+                let application = limits.bound(class.application, applications);
                 per_ticket
                     .get_mut(
-                        site_of(ticket),
+                        limits.bound(class.site, sites),
                         application,
-                        ticket.category,
-                        ticket.severity,
+                        class.category,
+                        class.severity,
                     )
+                    .first_seen(counted.ticket as usize)
                     .1 += 1;
                 let at = counted.at(start);
                 let seconds = (at - ticket.opened_at).max(0) as f64 / 1000.0;
@@ -360,12 +387,11 @@ impl Default for SetCounts {
 }
 
 impl SetCounts {
-    /// Notes that ticket `index` has this label set (tickets are visited
-    /// in order, so the first call is the first ticket).
+    /// Notes that ticket `index` has this label set; the set is ordered by
+    /// the first (lowest-indexed) ticket that has it. A set a reclassified
+    /// ticket moved into is ordered by that ticket.
     fn first_seen(&mut self, index: usize) -> &mut Self {
-        if self.2 == u32::MAX {
-            self.2 = u32::try_from(index).unwrap_or(u32::MAX - 1);
-        }
+        self.2 = self.2.min(u32::try_from(index).unwrap_or(u32::MAX - 1));
         self
     }
 }
@@ -381,7 +407,9 @@ fn kept_sets(
     let mut sets: Vec<((u32, u32, u8, u8), SetCounts)> = table
         .into_entries()
         .into_iter()
-        .filter(|(_, counts)| counts.0 > 0)
+        // A reclassified ticket can resolve under labels nothing was
+        // opened under: such a set has resolutions only.
+        .filter(|(_, counts)| counts.0 > 0 || counts.1 > 0)
         .collect();
     if sets.len() <= keep {
         return sets;
@@ -548,6 +576,8 @@ mod tests {
             status,
             assignee: None,
             tier: None,
+            source_key: None,
+            source_updated_at: None,
         })
     }
 
@@ -615,8 +645,7 @@ mod tests {
                 id: 1,
                 at: T + 120_000,
                 status: Some(TicketStatus::Resolved),
-                assignee: None,
-                tier: None,
+                ..TicketChanged::default()
             }),
         );
         apply(&mut aggregator, 5, call("c1", CallEventKind::Offered, T));

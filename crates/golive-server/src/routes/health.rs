@@ -34,12 +34,16 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Val
         );
     }
     match state.store.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(
-                json!({ "status": "ready", "backend": state.store.backend(), "last_seq": state.views.last_seq() }),
-            ),
-        ),
+        Ok(()) => {
+            let mut body = json!({ "status": "ready", "backend": state.store.backend(), "last_seq": state.views.last_seq() });
+            let connectors = state.connectors.health();
+            if !connectors.is_empty()
+                && let Some(map) = body.as_object_mut()
+            {
+                map.insert("connectors".into(), json!(connectors));
+            }
+            (StatusCode::OK, Json(body))
+        }
         Err(error) => {
             tracing::warn!(error = %error, "readiness: database unreachable");
             (

@@ -217,9 +217,6 @@ fn parse_line_fast(raw: &[u8], now: Millis) -> Option<Result<Command, ApiError>>
         "ticket_update" => {
             let foreign = [
                 &line.opened_at,
-                &line.site,
-                &line.department,
-                &line.application,
                 &line.summary,
                 &line.reporter_role,
                 &line.resolved_at,
@@ -228,8 +225,6 @@ fn parse_line_fast(raw: &[u8], now: Millis) -> Option<Result<Command, ApiError>>
                 &line.agent,
             ];
             if !foreign.iter().all(|f| f.is_absent())
-                || !line.category.is_absent()
-                || !line.severity.is_absent()
                 || !line.channel.is_absent()
                 || !line.event.is_absent()
                 || !line.wrap_seconds.is_absent()
@@ -243,6 +238,11 @@ fn parse_line_fast(raw: &[u8], now: Millis) -> Option<Result<Command, ApiError>>
                 at: line.at.optional(),
                 assignee: line.assignee.optional(),
                 tier: line.tier.optional(),
+                site: line.site.optional(),
+                department: line.department.optional(),
+                application: line.application.optional(),
+                category: line.category.optional(),
+                severity: line.severity.optional(),
             };
             Some(
                 body.validate(now)
@@ -370,6 +370,10 @@ mod tests {
             r#"{"kind":"ticket_update","id":12,"tier":2}"#.into(),
             r#"{"kind":"ticket_update","external_id":"B-1"}"#.into(),
             r#"{"kind":"ticket_update","external_id":"B-1","site":"X","status":"open"}"#.into(),
+            r#"{"kind":"ticket_update","external_id":"B-1","application":"Pharmacy","severity":1,"category":"access","department":" ICU ","at":"2026-03-02T07:30:00Z"}"#.into(),
+            r#"{"kind":"ticket_update","external_id":"B-1","severity":9}"#.into(),
+            r#"{"kind":"ticket_update","external_id":"B-1","site":""}"#.into(),
+            r#"{"kind":"ticket_update","external_id":"B-1","channel":"phone"}"#.into(),
             r#"{"kind":"call","call_id":"c1","queue":"Access Line","event":"offered","at":"2026-03-02T07:01:00Z"}"#.into(),
             r#"{"kind":"call","call_id":"c1","queue":"Access Line","event":"ended","at":"2026-03-02T07:01:00Z","wrap_seconds":30,"agent":"a-1"}"#.into(),
             r#"{"kind":"call","call_id":"c1","queue":"Access Line","event":"ended","at":"2026-03-02T07:01:00Z","wrap_seconds":-1}"#.into(),

@@ -22,6 +22,8 @@ pub mod paths {
     pub const QUEUES: &str = "/api/v1/queues";
     pub const QUEUE: &str = "/api/v1/queues/{queue}";
     pub const INGEST: &str = "/api/v1/ingest";
+    pub const CONNECTOR_SERVICENOW: &str = "/api/v1/connectors/servicenow";
+    pub const CONNECTOR_JIRA: &str = "/api/v1/connectors/jira";
     pub const TOKENS: &str = "/api/v1/tokens";
     pub const TOKEN: &str = "/api/v1/tokens/{id}";
     pub const SESSION: &str = "/api/v1/session";
@@ -49,6 +51,8 @@ pub mod paths {
         QUEUES,
         QUEUE,
         INGEST,
+        CONNECTOR_SERVICENOW,
+        CONNECTOR_JIRA,
         TOKENS,
         TOKEN,
         SESSION,

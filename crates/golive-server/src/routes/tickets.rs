@@ -8,7 +8,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use golive_core::input::{Rejection, TicketBody, TicketPatchBody, TicketRef};
+use golive_core::input::{MAX_ID_CHARS, Rejection, TicketBody, TicketPatchBody, TicketRef};
 use golive_core::ledger::{Command, Outcome};
 use golive_core::model::TicketStatus;
 use golive_core::record::TicketRecord;
@@ -17,6 +17,9 @@ use golive_store::TicketFilter;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
+
+/// Prefix of a ticket reference by external id in a URL.
+const EXTERNAL_PREFIX: &str = "ext:";
 
 /// Most tickets one page lists.
 const MAX_PAGE: u32 = 500;
@@ -33,13 +36,11 @@ pub async fn create(
     let ApiJson(body) = body?;
     let ticket = body.validate(now_millis())?;
     match writer(&state)?
-        .submit_one(Command::CreateTicket(ticket.clone()))
+        .submit_one(Command::CreateTicket(ticket))
         .await??
     {
-        Outcome::TicketCreated(id) => Ok((
-            StatusCode::CREATED,
-            Json(TicketRecord::from_new(id, &ticket)),
-        )),
+        // The stored row: names as the ledger canonicalized them.
+        Outcome::TicketCreated(id) => Ok((StatusCode::CREATED, Json(stored(&state, id).await?))),
         Outcome::TicketExists(id) => Ok((StatusCode::OK, Json(stored(&state, id).await?))),
         other => Err(unexpected(other)),
     }
@@ -53,10 +54,10 @@ pub async fn update(
 ) -> Result<Json<TicketRecord>, ApiError> {
     caller.require(TICKET_WRITERS)?;
     let ApiJson(body) = body?;
-    let id = parse_id(&id)?;
+    let target = parse_ref(&id)?;
     let patch = body.validate(now_millis())?;
     match writer(&state)?
-        .submit_one(Command::UpdateTicket(TicketRef::Id(id), patch))
+        .submit_one(Command::UpdateTicket(target, patch))
         .await??
     {
         Outcome::TicketUpdated { id, .. } => Ok(Json(stored(&state, id).await?)),
@@ -70,8 +71,15 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<TicketRecord>, ApiError> {
     caller.require(TICKET_READERS)?;
-    let id = parse_id(&id)?;
-    Ok(Json(stored(&state, id).await?))
+    match parse_ref(&id)? {
+        TicketRef::Id(id) => Ok(Json(stored(&state, id).await?)),
+        TicketRef::External(key) => state
+            .store
+            .ticket_by_external_id(&key)
+            .await?
+            .map(Json)
+            .ok_or_else(|| ApiError::not_found(format!("no ticket with external_id {key:?}"))),
+    }
 }
 
 #[derive(Deserialize)]
@@ -133,8 +141,20 @@ pub async fn list(
     ))
 }
 
-fn parse_id(text: &str) -> Result<u64, ApiError> {
+/// A ticket named in a URL: golive's id, or `ext:EXTERNAL_ID` (the path
+/// segment is percent-decoded already, so `ext%3AINC1` works too).
+fn parse_ref(text: &str) -> Result<TicketRef, ApiError> {
+    if let Some(external) = text.strip_prefix(EXTERNAL_PREFIX) {
+        let key = external.trim();
+        if key.is_empty() || key.chars().count() > MAX_ID_CHARS {
+            return Err(ApiError::not_found(format!(
+                "no ticket with external_id {key:?}"
+            )));
+        }
+        return Ok(TicketRef::External(key.to_string()));
+    }
     TicketRef::parse_id(text)
+        .map(TicketRef::Id)
         .ok_or_else(|| ApiError::not_found(format!("no ticket with id {text:?}")))
 }
 
