@@ -416,12 +416,27 @@ async fn sqlite_wal_stays_bounded_under_sustained_writes() {
     );
     // The checkpointer truncates the WAL past 4 MiB, and the committing
     // connection checkpoints by itself past 8 MiB; what commits add while a
-    // checkpoint runs is a few MiB even on a busy disk. (Before, the WAL
-    // only grew: 37 MB after 5,000 tickets, twice that after 10,000.)
+    // checkpoint runs is a few MiB on a quiet machine, and up to a few tens
+    // on a starved one (seen: 33 MiB with other builds on both cores).
+    // (Before, the WAL only grew: 37 MB after 5,000 tickets, twice that
+    // after 10,000, and it was never truncated.)
     assert!(
-        largest <= 24 << 20,
+        largest <= 64 << 20,
         "WAL grew to {largest} bytes beside a {database}-byte database"
     );
+    // Once writes stop, the last checkpoint truncates it.
+    let settled = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+        if now <= 4 << 20 {
+            break;
+        }
+        assert!(
+            Instant::now() < settled,
+            "WAL still {now} bytes 20 s after the writes stopped"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_nothing_lost(&acknowledged, &stored_ids(&db.url).await);
 }
 
