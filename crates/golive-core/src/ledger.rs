@@ -590,9 +590,14 @@ fn check_call_sequence(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::{CallBody, TicketBody, TicketPatchBody};
+    use crate::input::{CallBody, Clock, TicketBody, TicketPatchBody};
 
     const T0: Millis = 1_772_435_645_000;
+    /// A clock that lets the fixtures' times (up to a day after T0) pass.
+    const CLOCK: Clock = Clock {
+        now: T0,
+        max_ahead: 86_400_000,
+    };
 
     fn new_ticket(extra: serde_json::Value) -> NewTicket {
         let mut base = serde_json::json!({
@@ -607,7 +612,7 @@ mod tests {
         }
         serde_json::from_value::<TicketBody>(base)
             .unwrap()
-            .validate(T0)
+            .validate(CLOCK)
             .unwrap()
     }
 
@@ -616,7 +621,7 @@ mod tests {
             "call_id": id, "queue": "Physician Line", "event": event, "at": at
         }))
         .unwrap();
-        Command::RecordCall(body.validate().unwrap())
+        Command::RecordCall(body.validate(CLOCK).unwrap())
     }
 
     fn patch(status: &str, at: &str) -> TicketPatch {
@@ -625,7 +630,7 @@ mod tests {
             at: Some(at.into()),
             ..Default::default()
         }
-        .validate(T0)
+        .validate(CLOCK)
         .unwrap()
     }
 

@@ -454,8 +454,9 @@ macro_rules! backend_queries {
 
 pub(crate) use backend_queries;
 
-/// Implements [`crate::Store`] for `$store` (which has a `pool` field and a
-/// `committed` method, called after each commit that wrote events) with the
+/// Implements [`crate::Store`] for `$store` (which has a `pool` field, a
+/// `committed` method, called after each commit that wrote events, and a
+/// `prepare_backend` method behind [`crate::Store::prepare`]) with the
 /// backend's way of taking the log's write lock: the transaction's `BEGIN`
 /// statement and a clause on the counter read.
 macro_rules! store_impl {
@@ -469,6 +470,10 @@ macro_rules! store_impl {
             async fn ping(&self) -> Result<(), StoreError> {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;
                 Ok(())
+            }
+
+            async fn prepare(&self) -> Result<(), StoreError> {
+                self.prepare_backend().await
             }
 
             async fn commit_parts(
