@@ -1,40 +1,55 @@
 //! Liveness and readiness probes (no auth).
 
+use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The process is up.
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The database answers and the log has been replayed into memory.
-pub async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
+/// Longest `/readyz` waits for the database before it answers 503.
+const PING_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The database answers and the log has been replayed into memory. A 503
+/// is in the error shape, with `details.status` saying what is missing:
+/// `starting`, `database_unreachable`, `database_read_only`, `replaying`
+/// while starting; `database_unreachable` or `state_unavailable` after.
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
     if !state.is_ready() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "replaying" })),
-        );
+        return Err(not_ready(state.starting()));
     }
-    match state.store.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(
-                json!({ "status": "ready", "backend": state.store.backend(), "last_seq": state.views.last_seq() }),
-            ),
-        ),
-        Err(error) => {
+    if !state.views.is_healthy() {
+        return Err(not_ready("state_unavailable"));
+    }
+    match tokio::time::timeout(PING_TIMEOUT, state.store.ping()).await {
+        Ok(Ok(())) => Ok(Json(
+            json!({ "status": "ready", "backend": state.store.backend(), "last_seq": state.views.last_seq() }),
+        )),
+        Ok(Err(error)) => {
             tracing::warn!(error = %error, "readiness: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "database_unreachable" })),
-            )
+            Err(not_ready("database_unreachable"))
+        }
+        Err(_) => {
+            tracing::warn!("readiness: the database did not answer within 1 s");
+            Err(not_ready("database_unreachable"))
         }
     }
+}
+
+fn not_ready(status: &'static str) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not_ready",
+        format!("golive is not ready: {}", status.replace('_', " ")),
+    )
+    .with_details(json!({ "status": status }))
 }
 
 /// `GET /metrics` in the Prometheus text format; behind a token (any role)
@@ -49,6 +64,13 @@ pub async fn metrics(
     {
         return error.into_response();
     }
+    // A half-replayed log would read as counters going back (a reset).
+    if !state.is_ready() {
+        return ApiError::unavailable(
+            "golive is starting (replaying its log); metrics follow once it is ready",
+        )
+        .into_response();
+    }
     // A scrape walks the aggregator's whole state (milliseconds for a
     // go-live day, tens for a week): keep it off the async workers so it
     // never stalls requests and live sockets sharing them.
@@ -57,8 +79,7 @@ pub async fn metrics(
         Ok(body) => body,
         Err(error) => {
             tracing::error!(%error, "rendering metrics failed");
-            return crate::error::ApiError::unavailable("metrics could not be rendered")
-                .into_response();
+            return ApiError::unavailable("metrics could not be rendered").into_response();
         }
     };
     (

@@ -1,6 +1,21 @@
 //! Bulk NDJSON ingest: one JSON object a line, each with a `kind`.
-//! Valid lines are committed together; the answer lists the others by line
-//! number (counted from 1, blank lines included in the count but skipped).
+//! Valid lines are committed; the answer lists the others by line number
+//! (counted from 1, blank lines included in the count but skipped).
+//!
+//! A request's memory is bounded whatever it holds: besides its body
+//! (at most `max_ingest_bytes`), it keeps two chunks of [`CHUNK_LINES`]
+//! lines (one being committed while the next is parsed) and at most
+//! `max_rejections_listed` rejections in full; further rejections are only
+//! counted (`rejected_total`).
+//!
+//! Chunks are committed one after the other, each in its own transaction,
+//! so a large body never holds the log's lock for long and other clients'
+//! writes go in between. If the database becomes unavailable mid-request,
+//! the answer says so: when nothing was committed yet, the whole request
+//! is 503 (nothing changed, send it again); otherwise the answer is 200
+//! with what was committed and `not_committed_from_line`, the first line
+//! of the chunk that failed: that line and every later one were not
+//! committed (nor reported), and only they need to be sent again.
 //!
 //! A line is read in one pass into [`AnyLine`] (every field any kind may
 //! carry). Only when that pass cannot say for sure that the line is
@@ -14,75 +29,220 @@ use crate::error::{ApiError, from_json_error};
 use crate::extract::Ndjson;
 use crate::routes::writer;
 use crate::state::AppState;
+use crate::writer::Decisions;
 use axum::Json;
 use axum::extract::State;
-use golive_core::input::{CallBody, TicketBody, TicketUpdateLine};
+use golive_core::input::{CallBody, Clock, TicketBody, TicketUpdateLine};
 use golive_core::ledger::Command;
 use golive_core::model::{CallEventKind, Category, Channel, Severity, TicketStatus};
-use golive_core::time::{Millis, now_millis};
-use serde::Deserialize;
-use serde::de::{DeserializeOwned, Deserializer};
-use serde_json::{Map, Value, json};
+use serde::de::{DeserializeOwned, Deserializer, Error as _, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::sync::Arc;
+
+/// Lines parsed and committed at a time.
+pub const CHUNK_LINES: usize = 4096;
+
+/// The answer to a bulk request.
+#[derive(Serialize)]
+pub struct IngestAnswer {
+    /// Lines committed (or already known: an idempotent repeat).
+    accepted: usize,
+    /// The first rejected lines, by line number.
+    rejected: Vec<RejectedLine>,
+    /// Every rejected line, listed or not.
+    rejected_total: usize,
+    /// Present when the database became unavailable mid-request: this
+    /// line and every later one were not committed; send them again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_committed_from_line: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct RejectedLine {
+    line: usize,
+    status: u16,
+    error: Value,
+}
+
+/// Rejections of one request: the first `limit` in full, the rest counted.
+struct Rejections {
+    listed: Vec<RejectedLine>,
+    total: usize,
+    limit: usize,
+}
+
+impl Rejections {
+    fn record(&mut self, line: usize, error: &ApiError) {
+        self.total += 1;
+        if self.listed.len() < self.limit {
+            self.listed.push(RejectedLine {
+                line,
+                status: error.status.as_u16(),
+                error: error.error_object(),
+            });
+        }
+    }
+}
+
+/// Some consecutive lines of the body, parsed.
+#[derive(Default)]
+struct Chunk {
+    /// The first line number of the chunk (0 for an empty chunk).
+    first_line: usize,
+    /// The line number of each command.
+    lines: Vec<usize>,
+    commands: Vec<Command>,
+    /// Lines refused by validation, in order; at most as many as can still
+    /// be listed are kept, the rest only counted.
+    refused: Vec<(usize, ApiError)>,
+    refused_unlisted: usize,
+}
+
+/// The body's non-blank lines with their numbers, from 1.
+struct Lines<'a> {
+    /// What is left of the body; `None` after its last line.
+    rest: Option<&'a [u8]>,
+    number: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn new(body: &'a [u8]) -> Self {
+        Lines {
+            rest: Some(body),
+            number: 0,
+        }
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = (usize, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while let Some(rest) = self.rest {
+            let (raw, after) = match rest.iter().position(|b| *b == b'\n') {
+                Some(end) => (&rest[..end], Some(&rest[end + 1..])),
+                None => (rest, None),
+            };
+            self.rest = after;
+            self.number += 1;
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            if !raw.iter().all(u8::is_ascii_whitespace) {
+                return Some((self.number, raw));
+            }
+        }
+        None
+    }
+}
+
+/// Parses the next [`CHUNK_LINES`] lines; keeps at most `listable`
+/// validation errors whole.
+fn parse_chunk(lines: &mut Lines<'_>, clock: Clock, listable: usize) -> Chunk {
+    let mut chunk = Chunk::default();
+    for (line, raw) in lines.by_ref().take(CHUNK_LINES) {
+        if chunk.first_line == 0 {
+            chunk.first_line = line;
+        }
+        match parse_line(raw, clock) {
+            Ok(command) => {
+                chunk.lines.push(line);
+                chunk.commands.push(command);
+            }
+            Err(error) if chunk.refused.len() < listable => chunk.refused.push((line, error)),
+            Err(_) => chunk.refused_unlisted += 1,
+        }
+    }
+    chunk
+}
 
 pub async fn ingest(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     body: Result<Ndjson, ApiError>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IngestAnswer>, ApiError> {
     // Role before body: see tickets::create.
     caller.require(FEEDERS)?;
     let Ndjson(body) = body?;
-    let now = now_millis();
-    let mut lines = Vec::new();
-    let mut commands = Vec::new();
-    let mut rejected: Vec<(usize, ApiError)> = Vec::new();
-    for (index, raw) in body.split(|b| *b == b'\n').enumerate() {
-        let line_number = index + 1;
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match parse_line(raw, now) {
-            Ok(command) => {
-                lines.push(line_number);
-                commands.push(command);
-            }
-            Err(error) => rejected.push((line_number, error)),
-        }
-    }
-    let decisions = if commands.is_empty() {
-        Vec::new()
-    } else {
-        writer(&state)?.submit(commands).await?
+    let writer = writer(&state)?;
+    let clock = state.config.clock();
+    let mut rejections = Rejections {
+        listed: Vec::new(),
+        total: 0,
+        limit: state.config.max_rejections_listed,
     };
     let mut accepted = 0usize;
-    for (line_number, decision) in lines.into_iter().zip(decisions) {
-        match decision {
-            Ok(_) => accepted += 1,
-            Err(rejection) => rejected.push((line_number, ApiError::from(rejection))),
-        }
+    let mut committed_any = false;
+    let mut lines = Lines::new(&body);
+    let mut current = parse_chunk(&mut lines, clock, rejections.limit);
+    while current.first_line != 0 {
+        let commands = std::mem::take(&mut current.commands);
+        let submit = async {
+            if commands.is_empty() {
+                Ok(Decisions::new())
+            } else {
+                writer.submit(commands).await
+            }
+        };
+        // The next chunk is parsed while this one is committed.
+        let listable = rejections.limit.saturating_sub(rejections.listed.len());
+        let (decisions, next) =
+            futures::join!(submit, async { parse_chunk(&mut lines, clock, listable) });
+        let decisions = match decisions {
+            Ok(decisions) => decisions,
+            Err(error) if !committed_any => return Err(error.into()),
+            Err(error) => {
+                tracing::error!(error = %error, line = current.first_line, "bulk ingest stopped mid-request");
+                return Ok(Json(IngestAnswer {
+                    accepted,
+                    rejected: rejections.listed,
+                    rejected_total: rejections.total,
+                    not_committed_from_line: Some(current.first_line),
+                }));
+            }
+        };
+        committed_any |= !current.lines.is_empty();
+        record_chunk(current, decisions, &mut rejections, &mut accepted);
+        current = next;
     }
-    rejected.sort_by_key(|(line, _)| *line);
-    let rejected: Vec<Value> = rejected
-        .into_iter()
-        .map(|(line, error)| {
-            let mut body = error.body();
-            let error_body = body
-                .get_mut("error")
-                .map(Value::take)
-                .unwrap_or(Value::Null);
-            json!({ "line": line, "status": error.status.as_u16(), "error": error_body })
-        })
-        .collect();
-    Ok(Json(json!({ "accepted": accepted, "rejected": rejected })))
+    Ok(Json(IngestAnswer {
+        accepted,
+        rejected: rejections.listed,
+        rejected_total: rejections.total,
+        not_committed_from_line: None,
+    }))
 }
 
-fn parse_line(raw: &[u8], now: Millis) -> Result<Command, ApiError> {
-    match parse_line_fast(raw, now) {
+/// Counts a committed chunk's accepted lines and records its rejections
+/// (validation's and the writer's) in line order.
+fn record_chunk(
+    chunk: Chunk,
+    decisions: Decisions,
+    rejections: &mut Rejections,
+    accepted: &mut usize,
+) {
+    let mut refused = chunk.refused.into_iter().peekable();
+    for (line, decision) in chunk.lines.into_iter().zip(decisions) {
+        while let Some((refused_line, error)) = refused.next_if(|(l, _)| *l < line) {
+            rejections.record(refused_line, &error);
+        }
+        match decision {
+            Ok(_) => *accepted += 1,
+            Err(rejection) => rejections.record(line, &ApiError::from(rejection)),
+        }
+    }
+    for (line, error) in refused {
+        rejections.record(line, &error);
+    }
+    // Only counted: they all come after the refused lines kept whole, so
+    // none of them would be among the first listed.
+    rejections.total += chunk.refused_unlisted;
+}
+
+fn parse_line(raw: &[u8], clock: Clock) -> Result<Command, ApiError> {
+    match parse_line_fast(raw, clock) {
         Some(result) => result,
-        None => parse_line_careful(raw, now),
+        None => parse_line_careful(raw, clock),
     }
 }
 
@@ -176,7 +336,7 @@ struct AnyLine<'a> {
 /// The one-pass read of a line. `None` when the line is not certainly
 /// well-formed for its kind: the careful pass then gives the answer.
 /// Validation (lengths, timestamps, …) is the same `validate` either way.
-fn parse_line_fast(raw: &[u8], now: Millis) -> Option<Result<Command, ApiError>> {
+fn parse_line_fast(raw: &[u8], clock: Clock) -> Option<Result<Command, ApiError>> {
     // A struct also reads from a JSON array (fields in order); a line must
     // be an object.
     if raw.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
@@ -209,7 +369,7 @@ fn parse_line_fast(raw: &[u8], now: Millis) -> Option<Result<Command, ApiError>>
                 tier: line.tier.optional(),
             };
             Some(
-                body.validate(now)
+                body.validate(clock)
                     .map(Command::CreateTicket)
                     .map_err(ApiError::from),
             )
@@ -245,7 +405,7 @@ fn parse_line_fast(raw: &[u8], now: Millis) -> Option<Result<Command, ApiError>>
                 tier: line.tier.optional(),
             };
             Some(
-                body.validate(now)
+                body.validate(clock)
                     .map(|(target, patch)| Command::UpdateTicket(target, patch))
                     .map_err(ApiError::from),
             )
@@ -281,7 +441,7 @@ fn parse_line_fast(raw: &[u8], now: Millis) -> Option<Result<Command, ApiError>>
                 wrap_seconds: line.wrap_seconds.optional(),
             };
             Some(
-                body.validate()
+                body.validate(clock)
                     .map(Command::RecordCall)
                     .map_err(ApiError::from),
             )
@@ -291,13 +451,10 @@ fn parse_line_fast(raw: &[u8], now: Millis) -> Option<Result<Command, ApiError>>
 }
 
 /// The careful read of a line: through a JSON value, so that every error
-/// names its field (and `kind` is checked before the rest).
-fn parse_line_careful(raw: &[u8], now: Millis) -> Result<Command, ApiError> {
-    let mut object: Map<String, Value> = match serde_json::from_slice(raw) {
-        Ok(Value::Object(object)) => object,
-        Ok(_) => return Err(ApiError::malformed("line must be a JSON object")),
-        Err(e) => return Err(ApiError::malformed(format!("line is not valid JSON: {e}"))),
-    };
+/// names its field (and `kind` is checked before the rest). A key given
+/// twice is refused, as in every JSON body the API takes.
+fn parse_line_careful(raw: &[u8], clock: Clock) -> Result<Command, ApiError> {
+    let mut object = parse_object(raw)?;
     let kind = match object.remove("kind") {
         Some(Value::String(kind)) => kind,
         Some(_) => return Err(ApiError::invalid("kind", "must be a string")),
@@ -311,19 +468,74 @@ fn parse_line_careful(raw: &[u8], now: Millis) -> Result<Command, ApiError> {
     let rest = Value::Object(object);
     match kind.as_str() {
         "ticket" => Ok(Command::CreateTicket(
-            from_value::<TicketBody>(rest)?.validate(now)?,
+            from_value::<TicketBody>(rest)?.validate(clock)?,
         )),
         "ticket_update" => {
-            let (target, patch) = from_value::<TicketUpdateLine>(rest)?.validate(now)?;
+            let (target, patch) = from_value::<TicketUpdateLine>(rest)?.validate(clock)?;
             Ok(Command::UpdateTicket(target, patch))
         }
         "call" => Ok(Command::RecordCall(
-            from_value::<CallBody>(rest)?.validate()?,
+            from_value::<CallBody>(rest)?.validate(clock)?,
         )),
         other => Err(ApiError::invalid(
             "kind",
             format!("unknown kind {other:?}: use ticket, ticket_update or call"),
         )),
+    }
+}
+
+/// A line as a JSON object whose keys are all different.
+fn parse_object(raw: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_slice::<UniqueObject>(raw) {
+        Ok(UniqueObject(object)) => Ok(object),
+        Err(e) if e.classify() == serde_json::error::Category::Data => {
+            let message = e.to_string();
+            match message
+                .strip_prefix("duplicate field `")
+                .and_then(|rest| rest.split('`').next())
+            {
+                Some(key) => Err(ApiError::new(
+                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    "duplicate_field",
+                    format!("{key}: given more than once"),
+                )
+                .with_details(serde_json::json!({ "field": key }))),
+                None => Err(ApiError::malformed("line must be a JSON object")),
+            }
+        }
+        Err(e) => Err(ApiError::malformed(format!("line is not valid JSON: {e}"))),
+    }
+}
+
+/// A JSON object read key by key, refusing a key given twice (a plain map
+/// would keep the last one silently).
+struct UniqueObject(Map<String, Value>);
+
+impl<'de> Deserialize<'de> for UniqueObject {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor;
+
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = UniqueObject;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueObject, A::Error> {
+                let mut object = Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value: Value = map.next_value()?;
+                    if object.contains_key(&key) {
+                        return Err(A::Error::custom(format_args!("duplicate field `{key}`")));
+                    }
+                    object.insert(key, value);
+                }
+                Ok(UniqueObject(object))
+            }
+        }
+
+        deserializer.deserialize_map(ObjectVisitor)
     }
 }
 
@@ -335,7 +547,12 @@ fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
 mod tests {
     use super::*;
 
-    const NOW: Millis = 1_772_435_645_000;
+    const NOW: golive_core::time::Millis = 1_772_435_645_000;
+    /// Lets the fixtures' times (within a day of NOW) pass.
+    const CLOCK: Clock = Clock {
+        now: NOW,
+        max_ahead: 86_400_000,
+    };
 
     fn answer(result: Result<Command, ApiError>) -> Result<Command, String> {
         result.map_err(|e| format!("{} {}", e.status, e.body()))
@@ -384,12 +601,16 @@ mod tests {
         ];
         let mut fast_answers = 0;
         for line in &lines {
-            let careful = answer(parse_line_careful(line.as_bytes(), NOW));
-            if let Some(fast) = parse_line_fast(line.as_bytes(), NOW) {
+            let careful = answer(parse_line_careful(line.as_bytes(), CLOCK));
+            if let Some(fast) = parse_line_fast(line.as_bytes(), CLOCK) {
                 fast_answers += 1;
                 assert_eq!(answer(fast), careful, "{line}");
             }
-            assert_eq!(answer(parse_line(line.as_bytes(), NOW)), careful, "{line}");
+            assert_eq!(
+                answer(parse_line(line.as_bytes(), CLOCK)),
+                careful,
+                "{line}"
+            );
         }
         assert!(
             fast_answers >= 12,
