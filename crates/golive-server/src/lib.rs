@@ -14,6 +14,8 @@ pub mod error;
 pub mod extract;
 pub mod fault;
 pub mod http;
+#[cfg(test)]
+mod input_proptests;
 pub mod live;
 pub mod metrics;
 pub mod openapi;

@@ -239,7 +239,7 @@ fn record_chunk(
     rejections.total += chunk.refused_unlisted;
 }
 
-fn parse_line(raw: &[u8], clock: Clock) -> Result<Command, ApiError> {
+pub(crate) fn parse_line(raw: &[u8], clock: Clock) -> Result<Command, ApiError> {
     match parse_line_fast(raw, clock) {
         Some(result) => result,
         None => parse_line_careful(raw, clock),
@@ -336,7 +336,7 @@ struct AnyLine<'a> {
 /// The one-pass read of a line. `None` when the line is not certainly
 /// well-formed for its kind: the careful pass then gives the answer.
 /// Validation (lengths, timestamps, …) is the same `validate` either way.
-fn parse_line_fast(raw: &[u8], clock: Clock) -> Option<Result<Command, ApiError>> {
+pub(crate) fn parse_line_fast(raw: &[u8], clock: Clock) -> Option<Result<Command, ApiError>> {
     // A struct also reads from a JSON array (fields in order); a line must
     // be an object.
     if raw.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
@@ -453,7 +453,7 @@ fn parse_line_fast(raw: &[u8], clock: Clock) -> Option<Result<Command, ApiError>
 /// The careful read of a line: through a JSON value, so that every error
 /// names its field (and `kind` is checked before the rest). A key given
 /// twice is refused, as in every JSON body the API takes.
-fn parse_line_careful(raw: &[u8], clock: Clock) -> Result<Command, ApiError> {
+pub(crate) fn parse_line_careful(raw: &[u8], clock: Clock) -> Result<Command, ApiError> {
     let mut object = parse_object(raw)?;
     let kind = match object.remove("kind") {
         Some(Value::String(kind)) => kind,
