@@ -391,6 +391,65 @@ async fn refused_write_is_isolated(backend: Backend) {
 }
 both_backends!(isolation, refused_write_is_isolated);
 
+/// A bulk request that meets a database outage part-way says where to
+/// resume: the chunks before it are committed and reported, the rest is
+/// `not_committed_from_line`; when the outage hits the first chunk, the
+/// whole request is 503 and nothing changed. (A test trigger raises
+/// PostgreSQL's disk-full error for one site.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_mid_bulk_says_where_to_resume() {
+    if support::skip_postgres() {
+        return;
+    }
+    const OUTAGE_SITE: &str = "Outage Ward";
+    let db = TestDb::new(Backend::Postgres).await;
+    let server = Server::start(&db).await;
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("pg");
+    sqlx::query(&format!(
+        "CREATE FUNCTION golive_test_outage() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN IF NEW.site = '{OUTAGE_SITE}' THEN \
+         RAISE EXCEPTION 'could not extend file' USING ERRCODE = '53100'; END IF; RETURN NEW; END $$"
+    ))
+    .execute(&mut conn)
+    .await
+    .expect("function");
+    sqlx::query(
+        "CREATE TRIGGER golive_test_outage BEFORE INSERT ON tickets \
+         FOR EACH ROW EXECUTE FUNCTION golive_test_outage()",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("trigger");
+    let body = |outage_at: usize, lines: usize| {
+        (1..=lines)
+            .map(|line| {
+                let site = if line == outage_at { OUTAGE_SITE } else { "Main Campus" };
+                ticket(json!({"kind": "ticket", "site": site, "external_id": format!("O-{outage_at}-{line}")}))
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // In the second chunk (lines 4,097 to 8,192): the first is committed.
+    let (status, answer) = server.ingest(ADMIN_TOKEN, body(5000, 6000)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["accepted"], 4096, "{answer}");
+    assert_eq!(answer["not_committed_from_line"], 4097, "{answer}");
+    assert_eq!(answer["rejected_total"], 0);
+    assert_eq!(
+        count_rows(&db.url, "SELECT COUNT(*) FROM tickets").await,
+        4096
+    );
+    // In the first chunk: nothing was committed, so the request is 503.
+    let (status, answer) = server.ingest(ADMIN_TOKEN, body(10, 100)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
+    assert_error_shape(&answer, "bulk during an outage");
+    assert_eq!(
+        count_rows(&db.url, "SELECT COUNT(*) FROM tickets").await,
+        4096
+    );
+}
+
 // --- 3. Timestamps from the future -------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -791,9 +850,10 @@ impl Drop for PrivateCluster {
 }
 
 /// PostgreSQL down at start: the server comes up anyway (`/healthz` 200),
-/// `/readyz` answers 503 within a second, and once a database listens on
-/// that port the server becomes ready by itself. Before the fix it exited
-/// after 10 s.
+/// `/readyz` answers 503 at once, and once a database listens on that port
+/// the server becomes ready by itself. Before the fix it exited after
+/// 10 s. When the database goes away again, `/readyz` says so within its
+/// 1 s ping timeout (the pool alone would wait 10 s).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_down_at_start_then_up() {
     if support::skip_postgres() {
@@ -828,9 +888,11 @@ async fn postgres_down_at_start_then_up() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
-/// Another session holds the log's counter row locked: a write waits at
-/// most `lock_timeout` (10 s) and is answered 503 with nothing changed,
-/// instead of hanging for as long as the lock is held.
+/// The server's PostgreSQL sessions run with `statement_timeout` and
+/// `lock_timeout` (a test trigger records the settings of the session that
+/// writes a ticket). Another session holds the log's counter row locked: a
+/// write waits at most `lock_timeout` (10 s) and is answered 503 with
+/// nothing changed, instead of hanging for as long as the lock is held.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocked_write_ends_at_the_lock_timeout() {
     if support::skip_postgres() {
@@ -839,6 +901,28 @@ async fn a_blocked_write_ends_at_the_lock_timeout() {
     let db = TestDb::new(Backend::Postgres).await;
     let server = Server::start(&db).await;
     let mut holder = sqlx::PgConnection::connect(&db.url).await.expect("pg");
+    for statement in [
+        "CREATE TABLE golive_test_settings (statement_timeout text, lock_timeout text)",
+        "CREATE FUNCTION golive_test_record() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         INSERT INTO golive_test_settings VALUES \
+         (current_setting('statement_timeout'), current_setting('lock_timeout')); \
+         RETURN NEW; END $$",
+        "CREATE TRIGGER golive_test_record AFTER INSERT ON tickets \
+         FOR EACH ROW EXECUTE FUNCTION golive_test_record()",
+    ] {
+        sqlx::query(statement)
+            .execute(&mut holder)
+            .await
+            .expect("recorder");
+    }
+    let (status, _) = server.post("/api/v1/tickets", &ticket(json!({}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let settings: (String, String) =
+        sqlx::query_as("SELECT statement_timeout, lock_timeout FROM golive_test_settings")
+            .fetch_one(&mut holder)
+            .await
+            .expect("recorded settings");
+    assert_eq!(settings, ("30s".to_string(), "10s".to_string()));
     sqlx::query("BEGIN")
         .execute(&mut holder)
         .await
@@ -864,7 +948,7 @@ async fn a_blocked_write_ends_at_the_lock_timeout() {
         .expect("release");
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_error_shape(&body, "blocked write");
-    assert_eq!(count_rows(&db.url, "SELECT COUNT(*) FROM tickets").await, 0);
+    assert_eq!(count_rows(&db.url, "SELECT COUNT(*) FROM tickets").await, 1);
     let (status, _) = server
         .post("/api/v1/tickets", &ticket(json!({"external_id": "LOCKED"})))
         .await;
