@@ -18,8 +18,12 @@
 //! so the batch is split in two halves that are committed one after the
 //! other, each decided afresh against the rolled-back ledger, down to the
 //! single command at fault, which alone is refused (422: sending it again
-//! will not help). Commands are kept until their commit succeeds so that
-//! they can be decided again; the ledger decides a copy.
+//! will not help). A command must be had again for such a retry: a small
+//! request's commands are kept and the ledger decides copies; a bulk
+//! request's are moved into the ledger and, only if a retry needs them,
+//! rebuilt by the request ([`Writer::submit_rebuildable`]: bulk ingest
+//! parses the line again), since copying every command of a bulk costs
+//! more than all the rest of deciding it.
 
 use crate::views::Views;
 use golive_core::event::RecordedEvent;
@@ -57,9 +61,30 @@ enum Message {
     Close(oneshot::Sender<()>),
 }
 
+/// Builds a request's command `i` again for a retry after a failed
+/// commit took it: the same command, or `None` if that is impossible.
+pub type Rebuild = Box<dyn Fn(usize) -> Option<Command> + Send>;
+
 struct WriteRequest {
-    commands: Vec<Command>,
+    /// Each command until an attempt takes it (one without `rebuild` only
+    /// lends copies, so its commands are never taken).
+    commands: Vec<Option<Command>>,
+    rebuild: Option<Rebuild>,
     reply: oneshot::Sender<Result<Decisions, String>>,
+}
+
+impl WriteRequest {
+    /// Command `i` for an attempt to commit it.
+    fn command(&mut self, i: usize) -> Option<Command> {
+        match &self.rebuild {
+            None => self.commands.get(i).cloned().flatten(),
+            Some(rebuild) => self
+                .commands
+                .get_mut(i)
+                .and_then(Option::take)
+                .or_else(|| rebuild(i)),
+        }
+    }
 }
 
 /// Cheap handle for submitting commands to the writer.
@@ -82,9 +107,33 @@ impl Writer {
 
     /// Submits commands and waits until they are committed (or refused).
     pub async fn submit(&self, commands: Vec<Command>) -> Result<Decisions, WriteError> {
+        self.send(commands, None).await
+    }
+
+    /// [`Writer::submit`] for many commands that `rebuild` can build again:
+    /// they are moved into the ledger instead of copied, and rebuilt only
+    /// if a failed commit must be retried.
+    pub async fn submit_rebuildable(
+        &self,
+        commands: Vec<Command>,
+        rebuild: Rebuild,
+    ) -> Result<Decisions, WriteError> {
+        self.send(commands, Some(rebuild)).await
+    }
+
+    async fn send(
+        &self,
+        commands: Vec<Command>,
+        rebuild: Option<Rebuild>,
+    ) -> Result<Decisions, WriteError> {
         let (reply, answer) = oneshot::channel();
+        let request = WriteRequest {
+            commands: commands.into_iter().map(Some).collect(),
+            rebuild,
+            reply,
+        };
         self.sender
-            .send(Message::Write(WriteRequest { commands, reply }))
+            .send(Message::Write(request))
             .await
             .map_err(|_| WriteError::Stopped)?;
         match answer.await {
@@ -201,7 +250,7 @@ async fn commit_requests(
     store: &Arc<dyn Store>,
     ledger: &mut Ledger,
     views: &Views,
-    requests: Vec<WriteRequest>,
+    mut requests: Vec<WriteRequest>,
 ) {
     let mut results: Vec<Vec<Option<Result<Outcome, Rejection>>>> = requests
         .iter()
@@ -224,7 +273,7 @@ async fn commit_requests(
         if group.is_empty() || unavailable.is_some() {
             continue;
         }
-        let error = match commit_group(store, ledger, views, &requests, &group).await {
+        let error = match commit_group(store, ledger, views, &mut requests, &group).await {
             Ok(decided) => {
                 let mut decided = decided.into_iter();
                 for segment in &group {
@@ -271,23 +320,23 @@ async fn commit_requests(
     }
 }
 
-/// Decides `group`'s commands (copies of them) against the ledger inside
-/// one store transaction and commits. On success the ledger keeps the
+/// Decides `group`'s commands against the ledger inside one store
+/// transaction and commits. On success the ledger keeps the
 /// decisions and the views get the events; on failure the ledger is
 /// rolled back (events other writers had committed stay applied).
 async fn commit_group(
     store: &Arc<dyn Store>,
     ledger: &mut Ledger,
     views: &Views,
-    requests: &[WriteRequest],
+    requests: &mut [WriteRequest],
     group: &[Segment],
 ) -> Result<Decisions, StoreError> {
     let recorded_at = now_millis();
     let mut caught_up = Vec::new();
     let mut decided: Decisions = Vec::with_capacity(group_len(group));
-    let mut commands = group
-        .iter()
-        .flat_map(|s| requests[s.request].commands[s.start..s.end].iter());
+    // The next command: (index into `group`, index into its request).
+    let mut segments = group.iter().peekable();
+    let mut position = group.first().map_or(0, |s| s.start);
     let mut started = false;
     let result = store
         .commit_parts(ledger.last_seq(), &mut |missed: Vec<RecordedEvent>| {
@@ -300,10 +349,21 @@ async fn commit_group(
             }
             let mut events = Vec::with_capacity(PART_EVENTS);
             while events.len() < PART_EVENTS {
-                let Some(command) = commands.next() else {
+                let Some(segment) = segments.peek() else {
                     break;
                 };
-                let decision = ledger.decide(command.clone()).map(|(outcome, event)| {
+                if position >= segment.end {
+                    segments.next();
+                    position = segments.peek().map_or(0, |s| s.start);
+                    continue;
+                }
+                let command = requests[segment.request].command(position);
+                position += 1;
+                let Some(command) = command else {
+                    decided.push(Err(Rejection::unavailable()));
+                    continue;
+                };
+                let decision = ledger.decide(command).map(|(outcome, event)| {
                     if let Some(event) = event {
                         events.push(RecordedEvent {
                             seq: ledger.last_seq(),
@@ -356,6 +416,41 @@ mod tests {
             .iter()
             .flat_map(|s| (s.start..s.end).map(move |i| (s.request, i)))
             .collect()
+    }
+
+    fn call(id: &str) -> Command {
+        Command::RecordCall(golive_core::event::CallRecorded {
+            call_id: id.into(),
+            queue: "Q".into(),
+            event: golive_core::model::CallEventKind::Offered,
+            at: 1_772_435_645_000,
+            agent: None,
+            wrap_seconds: None,
+        })
+    }
+
+    /// Kept commands are lent as copies to every attempt; rebuildable ones
+    /// are taken by the first attempt and rebuilt for the next.
+    #[test]
+    fn a_request_has_its_commands_again_for_a_retry() {
+        let (reply, _answer) = oneshot::channel();
+        let mut kept = WriteRequest {
+            commands: vec![Some(call("a"))],
+            rebuild: None,
+            reply,
+        };
+        assert_eq!(kept.command(0), Some(call("a")));
+        assert_eq!(kept.command(0), Some(call("a")));
+        assert_eq!(kept.command(1), None);
+        let (reply, _answer) = oneshot::channel();
+        let mut rebuilt = WriteRequest {
+            commands: vec![Some(call("a")), Some(call("b"))],
+            rebuild: Some(Box::new(|i| Some(call(&format!("again-{i}"))))),
+            reply,
+        };
+        assert_eq!(rebuilt.command(1), Some(call("b")));
+        assert_eq!(rebuilt.command(1), Some(call("again-1")));
+        assert!(rebuilt.commands[0].is_some(), "untouched until used");
     }
 
     /// Halves keep every command exactly once, in order, and shrink.

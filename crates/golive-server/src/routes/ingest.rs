@@ -29,8 +29,9 @@ use crate::error::{ApiError, from_json_error};
 use crate::extract::Ndjson;
 use crate::routes::writer;
 use crate::state::AppState;
-use crate::writer::Decisions;
+use crate::writer::{Decisions, Rebuild};
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
 use golive_core::input::{CallBody, Clock, TicketBody, TicketUpdateLine};
 use golive_core::ledger::Command;
@@ -94,53 +95,53 @@ struct Chunk {
     /// The line number of each command.
     lines: Vec<usize>,
     commands: Vec<Command>,
+    /// Where each command's line is in the body (start, length), to parse
+    /// it again if the writer must retry it.
+    spans: Vec<(usize, usize)>,
     /// Lines refused by validation, in order; at most as many as can still
     /// be listed are kept, the rest only counted.
     refused: Vec<(usize, ApiError)>,
     refused_unlisted: usize,
 }
 
-/// The body's non-blank lines with their numbers, from 1.
-struct Lines<'a> {
-    /// What is left of the body; `None` after its last line.
-    rest: Option<&'a [u8]>,
-    number: usize,
+/// Where the next chunk starts: a byte offset into the body and the
+/// number of the line there (from 1); `None` once the body is read.
+#[derive(Clone, Copy)]
+struct Position {
+    offset: usize,
+    line: usize,
 }
 
-impl<'a> Lines<'a> {
-    fn new(body: &'a [u8]) -> Self {
-        Lines {
-            rest: Some(body),
-            number: 0,
-        }
-    }
-}
-
-impl<'a> Iterator for Lines<'a> {
-    type Item = (usize, &'a [u8]);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        while let Some(rest) = self.rest {
-            let (raw, after) = match rest.iter().position(|b| *b == b'\n') {
-                Some(end) => (&rest[..end], Some(&rest[end + 1..])),
-                None => (rest, None),
-            };
-            self.rest = after;
-            self.number += 1;
-            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-            if !raw.iter().all(u8::is_ascii_whitespace) {
-                return Some((self.number, raw));
-            }
-        }
-        None
-    }
-}
-
-/// Parses the next [`CHUNK_LINES`] lines; keeps at most `listable`
-/// validation errors whole.
-fn parse_chunk(lines: &mut Lines<'_>, clock: Clock, listable: usize) -> Chunk {
+/// Parses the non-blank lines of `body` from `from` on, at most
+/// [`CHUNK_LINES`] of them; keeps at most `listable` validation errors
+/// whole. Returns the chunk and where the next one starts.
+fn parse_chunk(
+    body: &[u8],
+    from: Option<Position>,
+    clock: Clock,
+    listable: usize,
+) -> (Chunk, Option<Position>) {
     let mut chunk = Chunk::default();
-    for (line, raw) in lines.by_ref().take(CHUNK_LINES) {
+    let mut at = from;
+    let mut taken = 0;
+    while let Some(Position { offset, line }) = at {
+        if taken == CHUNK_LINES {
+            break;
+        }
+        let rest = body.get(offset..).unwrap_or_default();
+        let (raw, next) = match rest.iter().position(|b| *b == b'\n') {
+            Some(end) => (&rest[..end], Some(offset + end + 1)),
+            None => (rest, None),
+        };
+        at = next.map(|offset| Position {
+            offset,
+            line: line + 1,
+        });
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        taken += 1;
         if chunk.first_line == 0 {
             chunk.first_line = line;
         }
@@ -148,12 +149,45 @@ fn parse_chunk(lines: &mut Lines<'_>, clock: Clock, listable: usize) -> Chunk {
             Ok(command) => {
                 chunk.lines.push(line);
                 chunk.commands.push(command);
+                chunk.spans.push((offset, raw.len()));
             }
             Err(error) if chunk.refused.len() < listable => chunk.refused.push((line, error)),
             Err(_) => chunk.refused_unlisted += 1,
         }
     }
-    chunk
+    (chunk, at)
+}
+
+/// How the writer has a chunk's command `i` again: by parsing its line
+/// again with the same clock, which gives the same command.
+fn reparse(body: Bytes, spans: Vec<(usize, usize)>, clock: Clock) -> Rebuild {
+    Box::new(move |i| {
+        let (start, length) = *spans.get(i)?;
+        let raw = body.get(start..start + length)?;
+        parse_line(raw, clock).ok()
+    })
+}
+
+/// [`parse_chunk`] on the blocking pool: parsing a chunk takes
+/// milliseconds of CPU, which must not hold up the async worker the writer
+/// may be waiting on (the chunk before is committed meanwhile).
+async fn parse_chunk_apart(
+    body: &Bytes,
+    from: Option<Position>,
+    clock: Clock,
+    listable: usize,
+) -> Result<(Chunk, Option<Position>), ApiError> {
+    let body = body.clone();
+    tokio::task::spawn_blocking(move || parse_chunk(&body, from, clock, listable))
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "parsing a bulk chunk failed");
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "the request could not be read; nothing more of it was committed",
+            )
+        })
 }
 
 pub async fn ingest(
@@ -173,21 +207,27 @@ pub async fn ingest(
     };
     let mut accepted = 0usize;
     let mut committed_any = false;
-    let mut lines = Lines::new(&body);
-    let mut current = parse_chunk(&mut lines, clock, rejections.limit);
+    let (mut current, mut next_from) = parse_chunk_apart(
+        &body,
+        Some(Position { offset: 0, line: 1 }),
+        clock,
+        rejections.limit,
+    )
+    .await?;
     while current.first_line != 0 {
         let commands = std::mem::take(&mut current.commands);
+        let rebuild = reparse(body.clone(), std::mem::take(&mut current.spans), clock);
         let submit = async {
             if commands.is_empty() {
                 Ok(Decisions::new())
             } else {
-                writer.submit(commands).await
+                writer.submit_rebuildable(commands, rebuild).await
             }
         };
         // The next chunk is parsed while this one is committed.
         let listable = rejections.limit.saturating_sub(rejections.listed.len());
         let (decisions, next) =
-            futures::join!(submit, async { parse_chunk(&mut lines, clock, listable) });
+            futures::join!(submit, parse_chunk_apart(&body, next_from, clock, listable));
         let decisions = match decisions {
             Ok(decisions) => decisions,
             Err(error) if !committed_any => return Err(error.into()),
@@ -203,7 +243,19 @@ pub async fn ingest(
         };
         committed_any |= !current.lines.is_empty();
         record_chunk(current, decisions, &mut rejections, &mut accepted);
-        current = next;
+        match next {
+            Ok(next) => (current, next_from) = next,
+            Err(error) if !committed_any => return Err(error),
+            // What was committed is reported; the rest is not committed.
+            Err(_) => {
+                return Ok(Json(IngestAnswer {
+                    accepted,
+                    rejected: rejections.listed,
+                    rejected_total: rejections.total,
+                    not_committed_from_line: next_from.map(|p| p.line),
+                }));
+            }
+        }
     }
     Ok(Json(IngestAnswer {
         accepted,
