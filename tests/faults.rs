@@ -430,15 +430,18 @@ async fn a_database_outage_mid_bulk_says_where_to_resume() {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    // In the second chunk (lines 4,097 to 8,192): the first is committed.
-    let (status, answer) = server.ingest(ADMIN_TOKEN, body(5000, 6000)).await;
+    // In the second chunk: the first is committed.
+    let chunk = golive_server::routes::ingest::CHUNK_LINES;
+    let (status, answer) = server
+        .ingest(ADMIN_TOKEN, body(chunk + 100, chunk + 500))
+        .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
-    assert_eq!(answer["accepted"], 4096, "{answer}");
-    assert_eq!(answer["not_committed_from_line"], 4097, "{answer}");
+    assert_eq!(answer["accepted"], chunk, "{answer}");
+    assert_eq!(answer["not_committed_from_line"], chunk + 1, "{answer}");
     assert_eq!(answer["rejected_total"], 0);
     assert_eq!(
         count_rows(&db.url, "SELECT COUNT(*) FROM tickets").await,
-        4096
+        chunk as i64
     );
     // In the first chunk: nothing was committed, so the request is 503.
     let (status, answer) = server.ingest(ADMIN_TOKEN, body(10, 100)).await;
@@ -446,7 +449,7 @@ async fn a_database_outage_mid_bulk_says_where_to_resume() {
     assert_error_shape(&answer, "bulk during an outage");
     assert_eq!(
         count_rows(&db.url, "SELECT COUNT(*) FROM tickets").await,
-        4096
+        chunk as i64
     );
 }
 

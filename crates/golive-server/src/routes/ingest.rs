@@ -43,7 +43,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Lines parsed and committed at a time.
-pub const CHUNK_LINES: usize = 4096;
+pub const CHUNK_LINES: usize = 8192;
 
 /// The answer to a bulk request.
 #[derive(Serialize)]
