@@ -588,7 +588,11 @@ async fn metrics_wait_for_the_replay() {
 /// the process to exit non-zero.
 async fn fault_ends_the_process(point: &str) {
     let db = TestDb::new(Backend::Sqlite).await;
-    let mut server = Server::start_with(&db, &[], &[("GOLIVE_FAULT_INJECTION", point)]).await;
+    // The injected panic's message would only clutter the test output.
+    let mut command = serve_command(&db.url, &[], &[("GOLIVE_FAULT_INJECTION", point)]);
+    command.stderr(Stdio::null());
+    let mut server = Server::spawn(command, &db.url);
+    server.wait_ready().await;
     let server_base = server.base.clone();
     // Readers throughout: a poisoned read side must answer 503, never a
     // 200 with nothing in it.
