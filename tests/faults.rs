@@ -304,23 +304,29 @@ async fn install_poison_trigger(db: &TestDb) {
         .await
         .expect("trigger");
     } else {
-        let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("pg");
-        sqlx::query(&format!(
-            "CREATE FUNCTION golive_test_poison() RETURNS trigger LANGUAGE plpgsql AS $$ \
-             BEGIN IF NEW.site = '{POISON_SITE}' THEN \
-             RAISE EXCEPTION 'poisoned row' USING ERRCODE = '22023'; END IF; RETURN NEW; END $$"
-        ))
-        .execute(&mut conn)
-        .await
-        .expect("function");
-        sqlx::query(
-            "CREATE TRIGGER golive_test_poison BEFORE INSERT ON tickets \
-             FOR EACH ROW EXECUTE FUNCTION golive_test_poison()",
-        )
-        .execute(&mut conn)
-        .await
-        .expect("trigger");
+        pg_trigger_raising(&db.url, "golive_test_poison", POISON_SITE, "22023").await;
     }
+}
+
+/// On PostgreSQL: a trigger `name` that raises `sqlstate` for every ticket
+/// row of `site`.
+async fn pg_trigger_raising(db_url: &str, name: &str, site: &str, sqlstate: &str) {
+    let mut conn = sqlx::PgConnection::connect(db_url).await.expect("pg");
+    sqlx::query(&format!(
+        "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN IF NEW.site = '{site}' THEN \
+         RAISE EXCEPTION 'test trigger {name}' USING ERRCODE = '{sqlstate}'; END IF; \
+         RETURN NEW; END $$"
+    ))
+    .execute(&mut conn)
+    .await
+    .expect("function");
+    sqlx::query(&format!(
+        "CREATE TRIGGER {name} BEFORE INSERT ON tickets FOR EACH ROW EXECUTE FUNCTION {name}()"
+    ))
+    .execute(&mut conn)
+    .await
+    .expect("trigger");
 }
 
 async fn refused_write_is_isolated(backend: Backend) {
@@ -404,22 +410,8 @@ async fn a_database_outage_mid_bulk_says_where_to_resume() {
     const OUTAGE_SITE: &str = "Outage Ward";
     let db = TestDb::new(Backend::Postgres).await;
     let server = Server::start(&db).await;
-    let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("pg");
-    sqlx::query(&format!(
-        "CREATE FUNCTION golive_test_outage() RETURNS trigger LANGUAGE plpgsql AS $$ \
-         BEGIN IF NEW.site = '{OUTAGE_SITE}' THEN \
-         RAISE EXCEPTION 'could not extend file' USING ERRCODE = '53100'; END IF; RETURN NEW; END $$"
-    ))
-    .execute(&mut conn)
-    .await
-    .expect("function");
-    sqlx::query(
-        "CREATE TRIGGER golive_test_outage BEFORE INSERT ON tickets \
-         FOR EACH ROW EXECUTE FUNCTION golive_test_outage()",
-    )
-    .execute(&mut conn)
-    .await
-    .expect("trigger");
+    // PostgreSQL's "disk full".
+    pg_trigger_raising(&db.url, "golive_test_outage", OUTAGE_SITE, "53100").await;
     let body = |outage_at: usize, lines: usize| {
         (1..=lines)
             .map(|line| {

@@ -117,15 +117,7 @@ async fn hostile_bulk_memory() {
         let before = server.peak_rss_kib();
         let size = body.len();
         let lines = body.lines().count();
-        let response = client
-            .post(server.url("/api/v1/ingest"))
-            .bearer_auth(ADMIN)
-            .header("content-type", "application/x-ndjson")
-            .body(body)
-            .send()
-            .await
-            .expect("ingest");
-        let result: serde_json::Value = response.json().await.expect("json");
+        let result = post_ndjson(&client, &server.url("/api/v1/ingest"), body).await;
         assert_eq!(result["rejected_total"].as_u64(), Some(lines as u64));
         let after = server.peak_rss_kib();
         println!(
@@ -137,6 +129,19 @@ async fn hostile_bulk_memory() {
             after.saturating_sub(before) as f64 * 1024.0 / size as f64,
         );
     }
+}
+
+/// Posts one bulk body; its answer.
+async fn post_ndjson(client: &reqwest::Client, url: &str, body: String) -> serde_json::Value {
+    let response = client
+        .post(url)
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .expect("ingest");
+    response.json().await.expect("json")
 }
 
 fn num_cpus() -> usize {
@@ -252,15 +257,7 @@ async fn bulk_rate(server: &BenchServer, tickets: usize) -> f64 {
             loop {
                 let next = bodies.lock().ok().and_then(|mut b| b.pop());
                 let Some(body) = next else { return accepted };
-                let response = client
-                    .post(&url)
-                    .bearer_auth(ADMIN)
-                    .header("content-type", "application/x-ndjson")
-                    .body(body)
-                    .send()
-                    .await
-                    .expect("ingest");
-                let result: serde_json::Value = response.json().await.expect("json");
+                let result = post_ndjson(&client, &url, body).await;
                 accepted += result["accepted"].as_u64().unwrap_or(0);
             }
         }));
