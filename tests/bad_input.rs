@@ -123,6 +123,11 @@ fn table(t: &Tokens, seed: &Seed) -> Vec<Case> {
     let open = format!("{TICKETS}/{}", seed.open_id);
     let closed = format!("{TICKETS}/{}", seed.closed_id);
     let long_name = "x".repeat(65);
+    // A day ahead: far past the default allowance for clock skew (5 min).
+    let future = (chrono::Utc::now() + chrono::TimeDelta::days(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let site_twice = r#"{"site": "Main Campus", "site": "North", "department": "Emergency",
+        "application": "Orders", "category": "how_to", "severity": 3, "channel": "phone"}"#;
     // serde would read an array as the struct's fields in declaration order.
     let positional = r#"[null, null, "Main Campus", "Emergency", "Orders", "how_to", 3, "phone",
         null, null, null, null, null, null]"#;
@@ -229,6 +234,29 @@ fn table(t: &Tokens, seed: &Seed) -> Vec<Case> {
         row!("resolved_at garbage", POST TICKETS, admin(),
             tk(json!({"status": "closed", "resolved_at": "soon"}))
             => 422 "invalid_timestamp", "resolved_at"),
+        // --- NUL, times from the future, keys given twice --------------------
+        row!("NUL in summary", POST TICKETS, admin(), tk(json!({"summary": "a\u{0}b"}))
+            => 422 "invalid_field", "summary"),
+        row!("NUL in external_id", POST TICKETS, admin(), tk(json!({"external_id": "INC\u{0}1"}))
+            => 422 "invalid_field", "external_id"),
+        row!("NUL in a site", POST TICKETS, admin(), tk(json!({"site": "Main\u{0}"}))
+            => 422 "invalid_field", "site"),
+        row!("NUL in a call_id", POST CALLS, feed(), cl(json!({"call_id": "c\u{0}1"}))
+            => 422 "invalid_field", "call_id"),
+        row!("NUL in a token name", POST "/api/v1/tokens", admin(),
+            js(json!({"role": "agent", "name": "desk\u{0}3"}))
+            => 422 "invalid_field", "name"),
+        row!("NUL in a list filter", GET format!("{TICKETS}?site=Main%00Campus"), agent(), Body::None
+            => 422 "invalid_field", "site"),
+        row!("opened_at a day ahead", POST TICKETS, admin(), tk(json!({"opened_at": future}))
+            => 422 "timestamp_in_future", "opened_at"),
+        row!("call at a day ahead", POST CALLS, feed(), cl(json!({"at": future}))
+            => 422 "timestamp_in_future", "at"),
+        row!("PATCH at a day ahead", PATCH open.clone(), agent(),
+            js(json!({"status": "pending", "at": future}))
+            => 422 "timestamp_in_future", "at"),
+        row!("site given twice", POST TICKETS, admin(), json_raw(site_twice)
+            => 422 "duplicate_field", "site"),
         // --- PATCH ----------------------------------------------------------
         row!("PATCH unknown id", PATCH format!("{TICKETS}/999999"), admin(),
             js(json!({"status": "resolved"}))
@@ -417,6 +445,13 @@ fn table(t: &Tokens, seed: &Seed) -> Vec<Case> {
         row!("GET on call events", GET CALLS, admin(), Body::None => 405 "method_not_allowed"),
         row!("POST on a queue", POST QUEUE, lead(), js(json!({"agents_staffed": 3}))
             => 405 "method_not_allowed"),
+        row!("path segment that is not UTF-8", GET format!("{TICKETS}/%FF"), agent(), Body::None
+            => 400 "bad_request"),
+        row!("plain GET on the live socket", GET "/api/v1/live", display(), Body::None
+            => 400 "bad_request"),
+        row!("URI over 8 KiB", GET format!("{TICKETS}?site={}", "x".repeat(9000)), agent(),
+            Body::None
+            => 414 "uri_too_long"),
     ]
 }
 
@@ -573,6 +608,9 @@ fn check(
         && map.len() != 1
     {
         problems.push("more than `error` at the top level".into());
+    }
+    if !error["details"].is_object() {
+        problems.push("no details object".into());
     }
     if let Some(keys) = error.as_object()
         && let Some(extra) = keys

@@ -243,14 +243,15 @@ async fn readyz(client: &Client, server: &Server) -> (StatusCode, Value) {
     }
 }
 
-/// Polls `/readyz` for `period`, returning the first 503 body seen.
+/// Polls `/readyz` for `period`, returning the `details` of the first 503
+/// seen (the error shape: `{"error": {"code", "message", "details"}}`).
 async fn watch_for_not_ready(client: &Client, server: &Server, period: Duration) -> Option<Value> {
     let deadline = Instant::now() + period;
     let mut seen = None;
     while Instant::now() < deadline {
         let (status, body) = readyz(client, server).await;
         if status == StatusCode::SERVICE_UNAVAILABLE && seen.is_none() {
-            seen = Some(body);
+            seen = Some(body["error"]["details"].clone());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

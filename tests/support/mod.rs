@@ -201,7 +201,7 @@ impl Server {
     }
 
     pub async fn start_with(db: &TestDb, extra_args: &[&str], env: &[(&str, &str)]) -> Server {
-        let server = Self::launch(&db.url, extra_args, env, Stdio::inherit());
+        let server = Self::spawn(serve_command(&db.url, extra_args, env), &db.url);
         server.wait_ready().await;
         server
     }
@@ -215,17 +215,15 @@ impl Server {
         env: &[(&str, &str)],
         stderr: Stdio,
     ) -> Server {
-        let mut command = Command::new(binary());
-        command
-            .args(["serve", "--listen", "127.0.0.1:0", "--database", db_url])
-            .args(extra_args)
-            .env("GOLIVE_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(stderr);
-        for (key, value) in env {
-            command.env(key, value);
-        }
+        let mut command = serve_command(db_url, extra_args, env);
+        command.stderr(stderr);
+        Self::spawn(command, db_url)
+    }
+
+    /// Spawns `command` (a golive command whose first line on stdout names
+    /// its address, with stdout piped) and returns once that line is out,
+    /// without waiting for the server to be ready.
+    pub fn spawn(mut command: Command, db_url: &str) -> Server {
         let mut child = command.spawn().expect("spawn golive");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
@@ -250,6 +248,37 @@ impl Server {
             base,
             db_url: db_url.to_string(),
             client: Client::new(),
+        }
+    }
+
+    /// The server's process id (while it runs).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Sends a signal (`TERM`, `INT`, …) without waiting.
+    pub fn signal(&self, name: &str) {
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill")
+                .args([format!("-{name}"), pid.to_string()])
+                .status();
+        }
+    }
+
+    /// Waits up to `within` for the process to exit on its own; its exit
+    /// status, or `None` if it is still running (it is left running).
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            let child = self.child.as_mut()?;
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -443,6 +472,33 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+/// The `golive serve` command a test server runs: a free port on
+/// 127.0.0.1, the admin token, warnings only, stdout piped.
+pub fn serve_command(db_url: &str, extra_args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(binary());
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", db_url])
+        .args(extra_args)
+        .env("GOLIVE_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command
+}
+
+/// A field of `/proc/PID/status` in KiB (`VmRSS`, `VmHWM`, …).
+pub fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
 }
 
 /// Opens the test database directly (to check projections).

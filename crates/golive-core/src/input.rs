@@ -8,7 +8,7 @@
 
 use crate::event::{CallRecorded, TicketId};
 use crate::model::{CallEventKind, Category, Channel, QueueSettings, Severity, TicketStatus};
-use crate::time::{Millis, parse_rfc3339};
+use crate::time::{Millis, format_rfc3339, parse_rfc3339};
 use serde::Deserialize;
 use std::fmt;
 
@@ -20,6 +20,72 @@ pub const MAX_SUMMARY_CHARS: usize = 4000;
 pub const MAX_ID_CHARS: usize = 128;
 /// Longest wrap-up time accepted on a call, one day.
 pub const MAX_WRAP_SECONDS: f64 = 86_400.0;
+/// Longest token name.
+pub const MAX_TOKEN_NAME_CHARS: usize = 64;
+
+/// The server's clock as a body is validated: `now` fills the defaults
+/// for missing times, and no given time may be more than `max_ahead`
+/// milliseconds after it (a feed that labels local time `Z` must not
+/// create events from the future, which would also make every later
+/// change to them "stale" until the clock caught up).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Clock {
+    pub now: Millis,
+    pub max_ahead: Millis,
+}
+
+impl Clock {
+    /// The default allowance for clock skew: five minutes.
+    pub const DEFAULT_MAX_AHEAD: Millis = 5 * 60_000;
+
+    pub fn new(now: Millis, max_ahead: Millis) -> Self {
+        Clock {
+            now,
+            max_ahead: max_ahead.max(0),
+        }
+    }
+
+    /// The latest time a body may carry.
+    pub fn latest(&self) -> Millis {
+        self.now.saturating_add(self.max_ahead)
+    }
+
+    /// Parses the timestamp in `field`: RFC 3339 with an offset, within
+    /// the years golive accepts and not after [`Clock::latest`].
+    pub fn timestamp(&self, field: &str, text: &str) -> Result<Millis, Rejection> {
+        let at = parse_rfc3339(text).ok_or_else(|| {
+            Rejection::invalid(
+                field,
+                "must be an RFC 3339 timestamp with an offset between 2000 and 2100, e.g. 2026-03-02T07:14:05Z",
+            )
+            .with_code("invalid_timestamp")
+        })?;
+        if at > self.latest() {
+            return Err(Rejection::invalid(
+                field,
+                format!(
+                    "is {} in the future (the server's clock says {}); at most {} s ahead is accepted. \
+                     Is local time labelled as UTC?",
+                    describe_ahead(at - self.now),
+                    format_rfc3339(self.now),
+                    self.max_ahead / 1000
+                ),
+            )
+            .with_code("timestamp_in_future"));
+        }
+        Ok(at)
+    }
+}
+
+/// "3 h 20 min", "42 s": how far ahead a timestamp is, for the message.
+fn describe_ahead(millis: Millis) -> String {
+    let seconds = millis / 1000;
+    match seconds {
+        s if s >= 3600 => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+        s if s >= 60 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
+}
 
 /// Why a command was refused. The HTTP layer maps `kind` to a status.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,6 +107,9 @@ pub enum RejectionKind {
     NotFound,
     /// Conflicts with the current state (409).
     Conflict,
+    /// Could not be committed for a reason that is not the command's own
+    /// (the database was unavailable): nothing was changed, try again (503).
+    Unavailable,
 }
 
 impl Rejection {
@@ -63,6 +132,27 @@ impl Rejection {
             kind: RejectionKind::NotFound,
             code: "not_found",
             message: message.into(),
+            field: None,
+        }
+    }
+
+    /// The database refused to store this command's own data, for a
+    /// reason validation did not catch: retrying cannot help (422).
+    pub fn refused_by_database() -> Self {
+        Rejection {
+            kind: RejectionKind::Invalid,
+            code: "refused_by_database",
+            message: "the database refused to store this record; it was not stored, and sending it again will not help".into(),
+            field: None,
+        }
+    }
+
+    /// Not committed because the database was unavailable (503).
+    pub fn unavailable() -> Self {
+        Rejection {
+            kind: RejectionKind::Unavailable,
+            code: "unavailable",
+            message: "could not be committed because the database is unavailable; nothing was changed, try again".into(),
             field: None,
         }
     }
@@ -125,11 +215,13 @@ pub struct NewTicket {
 }
 
 impl TicketBody {
-    /// Checks every field; `now` fills the defaults for missing times.
-    pub fn validate(self, now: Millis) -> Result<NewTicket, Rejection> {
+    /// Checks every field; the clock fills the defaults for missing times
+    /// and bounds how far ahead a given one may be.
+    pub fn validate(self, clock: Clock) -> Result<NewTicket, Rejection> {
+        let now = clock.now;
         let external_id = optional_id("external_id", self.external_id)?;
         let opened_at = match self.opened_at {
-            Some(text) => timestamp("opened_at", &text)?,
+            Some(text) => clock.timestamp("opened_at", &text)?,
             None => now,
         };
         let status = self.status.unwrap_or(TicketStatus::Open);
@@ -140,7 +232,7 @@ impl TicketBody {
                     format!("only allowed with status resolved or closed, not {status}"),
                 ));
             }
-            (Some(text), true) => Some(timestamp("resolved_at", &text)?),
+            (Some(text), true) => Some(clock.timestamp("resolved_at", &text)?),
             // A ticket logged as already fixed was fixed when it was logged,
             // or now if it was opened earlier.
             (None, true) => Some(opened_at.max(now)),
@@ -157,7 +249,8 @@ impl TicketBody {
                 ));
             }
             Some(text) if text.trim().is_empty() => None,
-            other => other,
+            Some(text) => Some(free_text("summary", text)?),
+            None => None,
         };
         Ok(NewTicket {
             external_id,
@@ -226,7 +319,7 @@ pub struct TicketPatch {
 }
 
 impl TicketPatchBody {
-    pub fn validate(self, now: Millis) -> Result<TicketPatch, Rejection> {
+    pub fn validate(self, clock: Clock) -> Result<TicketPatch, Rejection> {
         let reclassify = Reclassification {
             site: optional_name("site", self.site)?,
             department: optional_name("department", self.department)?,
@@ -247,8 +340,8 @@ impl TicketPatchBody {
             .with_code("empty_patch"));
         }
         let at = match self.at {
-            Some(text) => timestamp("at", &text)?,
-            None => now,
+            Some(text) => clock.timestamp("at", &text)?,
+            None => clock.now,
         };
         Ok(TicketPatch {
             status: self.status,
@@ -296,13 +389,18 @@ pub struct TicketUpdateLine {
 }
 
 impl TicketUpdateLine {
-    pub fn validate(self, now: Millis) -> Result<(TicketRef, TicketPatch), Rejection> {
+    pub fn validate(self, clock: Clock) -> Result<(TicketRef, TicketPatch), Rejection> {
         let target = match (self.id, self.external_id) {
             (Some(id), None) => match TicketRef::parse_id(&id) {
                 Some(id) => TicketRef::Id(id),
-                None => return Err(Rejection::not_found(format!("no ticket with id {id:?}"))),
+                None => {
+                    return Err(Rejection::not_found(format!(
+                        "no ticket with id \"{}\"",
+                        printable(&id)
+                    )));
+                }
             },
-            (None, Some(external)) => TicketRef::External(external.trim().to_string()),
+            (None, Some(external)) => TicketRef::External(client_id("external_id", &external)?),
             (Some(_), Some(_)) => {
                 return Err(Rejection::invalid(
                     "id",
@@ -322,7 +420,7 @@ impl TicketUpdateLine {
             category: self.category,
             severity: self.severity,
         }
-        .validate(now)?;
+        .validate(clock)?;
         Ok((target, patch))
     }
 }
@@ -340,14 +438,8 @@ pub struct CallBody {
 }
 
 impl CallBody {
-    pub fn validate(self) -> Result<CallRecorded, Rejection> {
-        let call_id = self.call_id.trim();
-        if call_id.is_empty() || call_id.chars().count() > MAX_ID_CHARS {
-            return Err(Rejection::invalid(
-                "call_id",
-                format!("must be 1..{MAX_ID_CHARS} characters"),
-            ));
-        }
+    pub fn validate(self, clock: Clock) -> Result<CallRecorded, Rejection> {
+        let call_id = client_id("call_id", &self.call_id)?;
         let wrap_seconds = match self.wrap_seconds {
             Some(w) if !w.is_finite() || !(0.0..=MAX_WRAP_SECONDS).contains(&w) => {
                 return Err(Rejection::invalid(
@@ -358,10 +450,10 @@ impl CallBody {
             other => other,
         };
         Ok(CallRecorded {
-            call_id: call_id.to_string(),
+            call_id,
             queue: name("queue", &self.queue)?,
             event: self.event,
-            at: timestamp("at", &self.at)?,
+            at: clock.timestamp("at", &self.at)?,
             agent: optional_name("agent", self.agent)?,
             wrap_seconds,
         })
@@ -507,20 +599,59 @@ fn optional_name(field: &str, raw: Option<String>) -> Result<Option<String>, Rej
     raw.map(|text| name(field, &text)).transpose()
 }
 
-fn optional_id(field: &str, raw: Option<String>) -> Result<Option<String>, Rejection> {
-    match raw {
-        None => Ok(None),
-        Some(text) => {
-            let trimmed = text.trim();
-            if trimmed.is_empty() || trimmed.chars().count() > MAX_ID_CHARS {
-                return Err(Rejection::invalid(
-                    field,
-                    format!("must be 1..{MAX_ID_CHARS} characters"),
-                ));
-            }
-            Ok(Some(trimmed.to_string()))
-        }
+/// An identifier a client chose (external id, call id): trimmed,
+/// 1..[`MAX_ID_CHARS`] characters, no NUL.
+fn client_id(field: &str, raw: &str) -> Result<String, Rejection> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > MAX_ID_CHARS {
+        return Err(Rejection::invalid(
+            field,
+            format!("must be 1..{MAX_ID_CHARS} characters"),
+        ));
     }
+    free_text(field, trimmed.to_string())
+}
+
+fn optional_id(field: &str, raw: Option<String>) -> Result<Option<String>, Rejection> {
+    raw.map(|text| client_id(field, &text)).transpose()
+}
+
+/// Free text (a summary, an id): anything but NUL, which no database
+/// column should hold (PostgreSQL's `text` cannot) and no client means.
+fn free_text(field: &str, text: String) -> Result<String, Rejection> {
+    if text.contains('\0') {
+        return Err(Rejection::invalid(field, "contains a NUL character"));
+    }
+    Ok(text)
+}
+
+/// Validates a token's name (`POST /api/v1/tokens`, `golive token create`):
+/// trimmed, 1..[`MAX_TOKEN_NAME_CHARS`] characters, no control characters.
+pub fn token_name(raw: &str) -> Result<String, Rejection> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > MAX_TOKEN_NAME_CHARS {
+        return Err(Rejection::invalid(
+            "name",
+            format!("must be 1..{MAX_TOKEN_NAME_CHARS} characters"),
+        ));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(Rejection::invalid("name", "contains control characters"));
+    }
+    Ok(trimmed.to_string())
+}
+
+/// Validates a text filter of a query string (`?site=`): what a stored
+/// value could match, so a NUL is refused here instead of by the database.
+pub fn filter_text(field: &str, raw: &str) -> Result<String, Rejection> {
+    free_text(field, raw.trim().to_string())
+}
+
+/// Text safe to echo in a message: control characters escaped, at most
+/// 64 characters (an id that failed to parse is not free text, but it
+/// need not be echoed whole).
+fn printable(text: &str) -> String {
+    text.chars().take(64).flat_map(char::escape_debug).collect()
 }
 
 fn optional_tier(tier: Option<u8>) -> Result<Option<u8>, Rejection> {
@@ -530,21 +661,16 @@ fn optional_tier(tier: Option<u8>) -> Result<Option<u8>, Rejection> {
     }
 }
 
-fn timestamp(field: &str, text: &str) -> Result<Millis, Rejection> {
-    parse_rfc3339(text).ok_or_else(|| {
-        Rejection::invalid(
-            field,
-            "must be an RFC 3339 timestamp with an offset between 2000 and 2100, e.g. 2026-03-02T07:14:05Z",
-        )
-        .with_code("invalid_timestamp")
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const NOW: Millis = 1_772_435_645_000;
+    /// A clock that lets the fixtures' times (up to a day after NOW) pass.
+    const CLOCK: Clock = Clock {
+        now: NOW,
+        max_ahead: 86_400_000,
+    };
 
     fn body(extra: serde_json::Value) -> Result<TicketBody, serde_json::Error> {
         let mut base = serde_json::json!({
@@ -561,7 +687,10 @@ mod tests {
 
     #[test]
     fn minimal_ticket_gets_defaults() {
-        let t = body(serde_json::json!({})).unwrap().validate(NOW).unwrap();
+        let t = body(serde_json::json!({}))
+            .unwrap()
+            .validate(CLOCK)
+            .unwrap();
         assert_eq!(t.opened_at, NOW);
         assert_eq!(t.status, TicketStatus::Open);
         assert_eq!(t.resolved_at, None);
@@ -571,18 +700,18 @@ mod tests {
     fn names_are_trimmed_and_bounded() {
         let t = body(serde_json::json!({"site": "  North  "}))
             .unwrap()
-            .validate(NOW)
+            .validate(CLOCK)
             .unwrap();
         assert_eq!(t.site, "North");
         let long = "x".repeat(65);
         let err = body(serde_json::json!({"site": long}))
             .unwrap()
-            .validate(NOW)
+            .validate(CLOCK)
             .unwrap_err();
         assert_eq!(err.field.as_deref(), Some("site"));
         let err = body(serde_json::json!({"department": "   "}))
             .unwrap()
-            .validate(NOW)
+            .validate(CLOCK)
             .unwrap_err();
         assert_eq!(err.field.as_deref(), Some("department"));
     }
@@ -591,7 +720,7 @@ mod tests {
     fn resolved_at_rules() {
         let err = body(serde_json::json!({"resolved_at": "2026-03-02T07:20:00Z"}))
             .unwrap()
-            .validate(NOW)
+            .validate(CLOCK)
             .unwrap_err();
         assert_eq!(err.field.as_deref(), Some("resolved_at"));
         let err = body(
@@ -599,12 +728,12 @@ mod tests {
             "resolved_at": "2026-03-02T07:10:00Z"}),
         )
         .unwrap()
-        .validate(NOW)
+        .validate(CLOCK)
         .unwrap_err();
         assert_eq!(err.field.as_deref(), Some("resolved_at"));
         let t = body(serde_json::json!({"status": "closed"}))
             .unwrap()
-            .validate(NOW)
+            .validate(CLOCK)
             .unwrap();
         assert_eq!(t.resolved_at, Some(NOW));
     }
@@ -625,25 +754,25 @@ mod tests {
         assert!(
             body(serde_json::json!({"summary": ok}))
                 .unwrap()
-                .validate(NOW)
+                .validate(CLOCK)
                 .is_ok()
         );
         let too_long = "é".repeat(MAX_SUMMARY_CHARS + 1);
         let err = body(serde_json::json!({"summary": too_long}))
             .unwrap()
-            .validate(NOW)
+            .validate(CLOCK)
             .unwrap_err();
         assert_eq!(err.field.as_deref(), Some("summary"));
     }
 
     #[test]
     fn patch_needs_something_to_change() {
-        assert!(TicketPatchBody::default().validate(NOW).is_err());
+        assert!(TicketPatchBody::default().validate(CLOCK).is_err());
         let p = TicketPatchBody {
             tier: Some(2),
             ..Default::default()
         }
-        .validate(NOW)
+        .validate(CLOCK)
         .unwrap();
         assert_eq!(p.at, NOW);
         assert!(
@@ -651,7 +780,7 @@ mod tests {
                 tier: Some(4),
                 ..Default::default()
             }
-            .validate(NOW)
+            .validate(CLOCK)
             .is_err()
         );
     }
@@ -663,14 +792,14 @@ mod tests {
             "at": "2026-03-02T07:14:05Z", "wrap_seconds": 30
         }))
         .unwrap();
-        assert_eq!(ok.validate().unwrap().wrap_seconds, Some(30.0));
+        assert_eq!(ok.validate(CLOCK).unwrap().wrap_seconds, Some(30.0));
         let bad: CallBody = serde_json::from_value(serde_json::json!({
             "call_id": "c-1", "queue": "Q", "event": "ended", "at": "2026-03-02T07:14:05Z",
             "wrap_seconds": -1
         }))
         .unwrap();
         assert_eq!(
-            bad.validate().unwrap_err().field.as_deref(),
+            bad.validate(CLOCK).unwrap_err().field.as_deref(),
             Some("wrap_seconds")
         );
         let no_offset: CallBody = serde_json::from_value(serde_json::json!({
@@ -678,7 +807,7 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(
-            no_offset.validate().unwrap_err().field.as_deref(),
+            no_offset.validate(CLOCK).unwrap_err().field.as_deref(),
             Some("at")
         );
     }
@@ -721,5 +850,125 @@ mod tests {
         assert_eq!(TicketRef::parse_id("-1"), None);
         assert_eq!(TicketRef::parse_id("4x"), None);
         assert_eq!(TicketRef::parse_id(""), None);
+    }
+
+    #[test]
+    fn times_beyond_the_allowed_skew_are_refused_naming_the_field() {
+        let clock = Clock::new(NOW, Clock::DEFAULT_MAX_AHEAD);
+        // 07:14:05 now: 07:19:05 is exactly the allowance, 07:19:06 past it.
+        let ok = body(serde_json::json!({"opened_at": "2026-03-02T07:19:05Z"}))
+            .unwrap()
+            .validate(clock);
+        assert!(ok.is_ok(), "{ok:?}");
+        for (field, extra) in [
+            (
+                "opened_at",
+                serde_json::json!({"opened_at": "2026-03-02T07:19:06Z"}),
+            ),
+            (
+                "resolved_at",
+                serde_json::json!({"status": "resolved", "resolved_at": "2026-03-02T09:00:00+01:00"}),
+            ),
+            (
+                "resolved_at",
+                serde_json::json!({"status": "closed", "resolved_at": "2099-01-01T00:00:00Z"}),
+            ),
+        ] {
+            let err = body(extra).unwrap().validate(clock).unwrap_err();
+            assert_eq!(err.field.as_deref(), Some(field));
+        }
+        let err = body(serde_json::json!({"opened_at": "2026-03-02T08:14:05Z"}))
+            .unwrap()
+            .validate(clock)
+            .unwrap_err();
+        assert_eq!(err.code, "timestamp_in_future");
+        assert!(err.message.contains("1 h 0 min"), "{}", err.message);
+        let patch = TicketPatchBody {
+            tier: Some(2),
+            at: Some("2026-03-02T12:00:00Z".into()),
+            ..Default::default()
+        }
+        .validate(clock)
+        .unwrap_err();
+        assert_eq!(patch.field.as_deref(), Some("at"));
+        let call: CallBody = serde_json::from_value(serde_json::json!({
+            "call_id": "c-1", "queue": "Q", "event": "offered", "at": "2026-03-02T07:30:00Z"
+        }))
+        .unwrap();
+        assert_eq!(
+            call.validate(clock).unwrap_err().field.as_deref(),
+            Some("at")
+        );
+        let line = TicketUpdateLine {
+            id: Some("1".into()),
+            external_id: None,
+            status: Some(TicketStatus::Resolved),
+            at: Some("2026-03-03T07:14:05Z".into()),
+            assignee: None,
+            tier: None,
+            ..TicketUpdateLine::default()
+        };
+        assert_eq!(
+            line.validate(clock).unwrap_err().field.as_deref(),
+            Some("at")
+        );
+    }
+
+    #[test]
+    fn nul_is_refused_in_every_text_field() {
+        for field in [
+            "summary",
+            "external_id",
+            "site",
+            "department",
+            "application",
+            "reporter_role",
+            "assignee",
+        ] {
+            let err = body(serde_json::json!({ field: "a\u{0}b" }))
+                .unwrap()
+                .validate(CLOCK)
+                .unwrap_err();
+            assert_eq!(err.field.as_deref(), Some(field));
+        }
+        let call = |field: &str| -> CallBody {
+            let mut body = serde_json::json!({
+                "call_id": "c-1", "queue": "Q", "event": "answered",
+                "at": "2026-03-02T07:14:05Z", "agent": "a-1"
+            });
+            body[field] = serde_json::json!("x\u{0}");
+            serde_json::from_value(body).unwrap()
+        };
+        for field in ["call_id", "queue", "agent"] {
+            assert_eq!(
+                call(field).validate(CLOCK).unwrap_err().field.as_deref(),
+                Some(field)
+            );
+        }
+        let line = TicketUpdateLine {
+            id: None,
+            external_id: Some("INC\u{0}1".into()),
+            status: Some(TicketStatus::Resolved),
+            at: None,
+            assignee: None,
+            tier: None,
+            ..TicketUpdateLine::default()
+        };
+        assert_eq!(
+            line.validate(CLOCK).unwrap_err().field.as_deref(),
+            Some("external_id")
+        );
+        assert_eq!(
+            token_name("desk\u{0}3").unwrap_err().field.as_deref(),
+            Some("name")
+        );
+        assert_eq!(token_name(" desk 3 ").unwrap(), "desk 3");
+        assert!(filter_text("site", "Main\u{0}").is_err());
+        // A summary keeps its line breaks and tabs: only NUL is refused.
+        let t = body(serde_json::json!({"summary": "line 1\n\tline 2"}))
+            .unwrap()
+            .validate(CLOCK)
+            .unwrap();
+        assert_eq!(t.summary.as_deref(), Some("line 1\n\tline 2"));
     }
 }

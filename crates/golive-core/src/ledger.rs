@@ -1006,9 +1006,14 @@ fn check_call_sequence(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::{CallBody, TicketBody, TicketPatchBody};
+    use crate::input::{CallBody, Clock, TicketBody, TicketPatchBody};
 
     const T0: Millis = 1_772_435_645_000;
+    /// A clock that lets the fixtures' times (up to a day after T0) pass.
+    const CLOCK: Clock = Clock {
+        now: T0,
+        max_ahead: 86_400_000,
+    };
 
     fn new_ticket(extra: serde_json::Value) -> NewTicket {
         let mut base = serde_json::json!({
@@ -1023,7 +1028,7 @@ mod tests {
         }
         serde_json::from_value::<TicketBody>(base)
             .unwrap()
-            .validate(T0)
+            .validate(CLOCK)
             .unwrap()
     }
 
@@ -1036,7 +1041,7 @@ mod tests {
             "call_id": id, "queue": queue, "event": event, "at": at
         }))
         .unwrap();
-        Command::RecordCall(body.validate().unwrap())
+        Command::RecordCall(body.validate(CLOCK).unwrap())
     }
 
     fn refusal(ledger: &mut Ledger, command: Command) -> String {
@@ -1052,7 +1057,7 @@ mod tests {
             at: Some(at.into()),
             ..Default::default()
         }
-        .validate(T0)
+        .validate(CLOCK)
         .unwrap()
     }
 
@@ -1396,7 +1401,7 @@ mod tests {
                 at: Some(at.into()),
                 ..Default::default()
             }
-            .validate(T0)
+            .validate(CLOCK)
             .unwrap()
         };
         let target = TicketRef::External("INC7".into());
@@ -1460,7 +1465,7 @@ mod tests {
         }))
         .unwrap();
         ledger
-            .decide(Command::RecordCall(body.validate().unwrap()))
+            .decide(Command::RecordCall(body.validate(CLOCK).unwrap()))
             .unwrap();
         assert!(ledger.call_record("c2", "Physician Line").is_some());
 

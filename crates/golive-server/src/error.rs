@@ -1,5 +1,8 @@
 //! The API's one error type, rendered as the contract's JSON error body:
-//! `{"error": {"code": "snake_case", "message": "...", "details": ...}}`.
+//! `{"error": {"code": "snake_case", "message": "...", "details": {...}}}`
+//! (`details` always present: `{}` when there is nothing to add), and the
+//! layer that puts every other error answer (the framework's own
+//! rejections) into that shape too.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -71,11 +74,16 @@ impl ApiError {
 
     /// The JSON body without the status (bulk ingest reports per line).
     pub fn body(&self) -> Value {
-        let mut error = json!({ "code": self.code, "message": self.message });
-        if let (Some(details), Some(map)) = (&self.details, error.as_object_mut()) {
-            map.insert("details".into(), details.clone());
-        }
-        json!({ "error": error })
+        json!({ "error": self.error_object() })
+    }
+
+    /// The `{"code", "message", "details"}` object inside the body.
+    pub fn error_object(&self) -> Value {
+        json!({
+            "code": self.code,
+            "message": self.message,
+            "details": self.details.clone().unwrap_or_else(|| json!({})),
+        })
     }
 }
 
@@ -91,6 +99,7 @@ impl From<Rejection> for ApiError {
             RejectionKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
             RejectionKind::NotFound => StatusCode::NOT_FOUND,
             RejectionKind::Conflict => StatusCode::CONFLICT,
+            RejectionKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         };
         let error = ApiError::new(status, r.code, r.message);
         match r.field {
@@ -128,6 +137,8 @@ pub fn from_json_error(error: serde_path_to_error::Error<serde_json::Error>) -> 
                 ("missing_field", name)
             } else if let Some(name) = backticked(&message, "unknown field `") {
                 ("unknown_field", name)
+            } else if let Some(name) = backticked(&message, "duplicate field `") {
+                ("duplicate_field", name)
             } else if message.starts_with("invalid type") {
                 ("invalid_type", path.clone())
             } else {
@@ -154,5 +165,72 @@ fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_string(),
         None => message.to_string(),
+    }
+}
+
+/// Puts every error answer that is not already JSON into the contract's
+/// shape: the framework's own rejections (a path segment that is not
+/// UTF-8, a plain GET to the WebSocket route, a bad query string on a
+/// route that uses the framework's extractor) answer plain text or an
+/// empty body otherwise. The status is kept; the text, if any, becomes
+/// the message.
+pub async fn json_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // Rejection texts are short; anything longer is cut, not buffered whole.
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_string();
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_string()
+    } else {
+        text
+    };
+    let mut answer = ApiError::new(status, code_for(status), message).into_response();
+    // Keep headers such as `Allow` or `Retry-After`, not the old body's.
+    for (name, value) in parts.headers.iter() {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    answer
+}
+
+/// The machine code for an error answer known only by its status.
+fn code_for(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::URI_TOO_LONG => "uri_too_long",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+        StatusCode::UPGRADE_REQUIRED => "upgrade_required",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        StatusCode::GATEWAY_TIMEOUT => "timeout",
+        s if s.is_server_error() => "internal_error",
+        _ => "request_failed",
     }
 }

@@ -1,6 +1,7 @@
 //! Request extractors that answer in the contract's error shape: JSON
-//! bodies (415 on the wrong content type, 413 over the limit, 400 when not
-//! JSON, 422 naming the field), NDJSON bodies and query strings.
+//! bodies (415 on the wrong content type, 413 over the limit, 408 when it
+//! does not arrive in time, 400 when not JSON, 422 naming the field; a key
+//! given twice is 422 `duplicate_field`), NDJSON bodies and query strings.
 
 use crate::error::{ApiError, from_json_error};
 use crate::state::AppState;
@@ -19,7 +20,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for ApiJson<T> {
 
     async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
         require_content_type(&req, &["application/json"])?;
-        let bytes = read_body(req.into_body(), state.config.max_body_bytes).await?;
+        let bytes = read_body(req.into_body(), state.config.max_body_bytes, state).await?;
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -62,7 +63,7 @@ impl FromRequest<Arc<AppState>> for Ndjson {
                 "application/jsonl",
             ],
         )?;
-        read_body(req.into_body(), state.config.max_ingest_bytes)
+        read_body(req.into_body(), state.config.max_ingest_bytes, state)
             .await
             .map(Ndjson)
     }
@@ -122,12 +123,30 @@ pub(crate) fn require_content_type(req: &Request, accepted: &[&str]) -> Result<(
     }
 }
 
-pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        ApiError::new(
+/// Reads a whole body of at most `limit` bytes, which must arrive within
+/// `body_timeout_seconds`: a client that sends half a body and stalls
+/// holds its connection no longer than that.
+pub(crate) async fn read_body(
+    body: Body,
+    limit: usize,
+    state: &AppState,
+) -> Result<Bytes, ApiError> {
+    let seconds = state.config.body_timeout_seconds;
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(seconds),
+        axum::body::to_bytes(body, limit),
+    );
+    match read.await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
             format!("body is larger than the limit of {limit} bytes"),
-        )
-    })
+        )),
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!("the body did not arrive within {seconds} s"),
+        )),
+    }
 }

@@ -3,11 +3,20 @@
 //! Request → validate → commit to the event log (group commit in
 //! [`writer`]) → apply to the in-memory views → answer. Handlers are thin;
 //! the contract's error shape comes from one error type.
+//!
+//! The background tasks (the writer, the live board publisher) are
+//! supervised: if one panics or stops while the server runs, [`serve`]
+//! returns an error and the process exits non-zero, so that systemd or
+//! Kubernetes restarts it, instead of running half alive.
 
 pub mod auth;
 pub mod connectors;
 pub mod error;
 pub mod extract;
+pub mod fault;
+pub mod http;
+#[cfg(test)]
+mod input_proptests;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
@@ -31,12 +40,11 @@ use golive_core::ledger::Ledger;
 use golive_core::names::NameRules;
 use golive_store::{Store, StoreError};
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-pub use state::ServerConfig;
+pub use state::{ConfigError, ServerConfig};
 
 /// Events read per page while replaying the log.
 const REPLAY_PAGE: u32 = 10_000;
@@ -95,6 +103,12 @@ pub fn router(state: Arc<AppState>) -> Router {
                 "this path does not take that method",
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            Duration::from_secs(state.config.request_timeout_seconds),
+            http::read_deadline,
+        ))
+        .layer(axum::middleware::from_fn(http::check_head))
+        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(trace::RedactedSpan)
@@ -115,15 +129,30 @@ pub struct ServeOptions {
     pub config: ServerConfig,
 }
 
+/// Why [`serve`] stopped other than by the shutdown signal.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("HTTP server: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("connectors: {0}")]
+    Connectors(String),
+    #[error("{task} stopped unexpectedly ({reason}); exiting so that a supervisor restarts golive")]
+    TaskDied { task: &'static str, reason: String },
+}
+
 /// Serves until `shutdown` resolves, then stops accepting, finishes
-/// in-flight requests, commits what was accepted and returns.
+/// in-flight requests (for up to `shutdown_timeout_seconds`), commits what
+/// was accepted and returns. Returns an error at once if a background task
+/// dies.
 pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let go_live_start = options.config.validate().map_err(std::io::Error::other)?;
-    let connectors =
-        connectors::Connectors::new(&options.config.connectors).map_err(std::io::Error::other)?;
+) -> Result<(), ServeError> {
+    let go_live_start = options.config.validate()?;
+    let connectors = connectors::Connectors::new(&options.config.connectors)
+        .map_err(|error| ServeError::Connectors(error.to_string()))?;
     let metrics = metrics::Metrics::new(options.config.series_limits());
     let views = Arc::new(Views::new(
         options.config.staffing.clone(),
@@ -133,6 +162,10 @@ pub async fn serve(
     ));
     metrics.attach(&views);
     let push_interval = Duration::from_millis(options.config.push_interval_ms);
+    let limits = http::HttpLimits {
+        header_timeout: Duration::from_secs(options.config.header_timeout_seconds),
+        shutdown_timeout: Duration::from_secs(options.config.shutdown_timeout_seconds),
+    };
     let state = Arc::new(AppState::new(
         options.config,
         options.store.clone(),
@@ -142,22 +175,21 @@ pub async fn serve(
         connectors,
     ));
     let pull = match state.config.connectors.servicenow.pull.clone() {
-        Some(pull) => {
-            Some(connectors::pull::spawn(state.clone(), pull).map_err(std::io::Error::other)?)
-        }
+        Some(pull) => Some(
+            connectors::pull::spawn(state.clone(), pull)
+                .map_err(|error| ServeError::Connectors(error.to_string()))?,
+        ),
         None => None,
     };
-    let replay = tokio::spawn(replay_then_open(state.clone(), options.store, views));
-    let publisher = tokio::spawn(live::publish_loop(state.clone(), push_interval));
     let revocations = tokio::spawn(revocation::watch(state.clone()));
+    let mut core = tokio::spawn(open_then_write(state.clone(), options.store, views));
+    let mut publisher = tokio::spawn(live::publish_loop(state.clone(), push_interval));
     let app = router(state.clone());
-    axum::serve(
-        options.listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
-    replay.abort();
+    tokio::select! {
+        served = http::serve(options.listener, app, limits, shutdown) => served?,
+        ended = &mut core => return Err(died("the writer", ended)),
+        ended = &mut publisher => return Err(died("the live board publisher", ended.map(Ok))),
+    }
     publisher.abort();
     revocations.abort();
     if let Some(pull) = pull {
@@ -166,30 +198,81 @@ pub async fn serve(
     if let Some(writer) = state.writer() {
         writer.close().await;
     }
+    core.abort();
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Replays the log into a fresh ledger and the views, then starts the
-/// writer and marks the server ready. Retries while the database is down.
-async fn replay_then_open(state: Arc<AppState>, store: Arc<dyn Store>, views: Arc<Views>) {
+/// The error for a background task that ended while the server ran.
+fn died(
+    task: &'static str,
+    ended: Result<Result<(), String>, tokio::task::JoinError>,
+) -> ServeError {
+    let reason = match ended {
+        Ok(Ok(())) => "it returned".to_string(),
+        Ok(Err(reason)) => reason,
+        Err(error) if error.is_panic() => {
+            let panic = error.into_panic();
+            let text = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_string());
+            format!("panicked: {text}")
+        }
+        Err(error) => error.to_string(),
+    };
+    tracing::error!(task, %reason, "background task died");
+    ServeError::TaskDied { task, reason }
+}
+
+/// Makes the database ready and replays the log (retrying while the
+/// database is down or read-only), publishes a first board, starts the
+/// writer and marks the server ready; then runs as long as the writer.
+async fn open_then_write(
+    state: Arc<AppState>,
+    store: Arc<dyn Store>,
+    views: Arc<Views>,
+) -> Result<(), String> {
+    let ledger = open(&state, store.as_ref(), &views).await;
+    let (tickets, calls) = ledger.counts();
+    tracing::info!(
+        last_seq = ledger.last_seq(),
+        tickets,
+        calls,
+        "log replayed; ready"
+    );
+    let (writer, task) = Writer::start(store, ledger, views);
+    // Before ready: the first snapshot a display gets is a full board.
+    live::publish(&state);
+    state.set_ready(writer);
+    task.await.map_err(|error| {
+        if error.is_panic() {
+            std::panic::resume_unwind(error.into_panic());
+        }
+        error.to_string()
+    })
+}
+
+/// Prepares the database and replays the log into a fresh ledger and the
+/// views, retrying (with backoff up to 10 s) until both succeed.
+async fn open(state: &AppState, store: &dyn Store, views: &Views) -> Ledger {
     let mut delay = Duration::from_millis(200);
     loop {
-        match replay(store.as_ref(), &views, state.config.name_rules()).await {
-            Ok(ledger) => {
-                let (tickets, calls) = ledger.counts();
-                tracing::info!(
-                    last_seq = ledger.last_seq(),
-                    tickets,
-                    calls,
-                    "log replayed; ready"
-                );
-                let (writer, _task) = Writer::start(store.clone(), ledger, views.clone());
-                state.set_ready(writer);
-                return;
-            }
+        let attempt = async {
+            store.prepare().await?;
+            state.set_starting("replaying");
+            replay(store, views, state.config.name_rules()).await
+        };
+        match attempt.await {
+            Ok(ledger) => return ledger,
             Err(error) => {
-                tracing::error!(error = %error, "replay failed; retrying");
+                let status = match error {
+                    StoreError::ReadOnly(_) => "database_read_only",
+                    _ => "database_unreachable",
+                };
+                state.set_starting(status);
+                tracing::error!(error = %error, "the database is not ready; retrying");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
             }

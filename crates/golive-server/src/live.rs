@@ -211,44 +211,59 @@ impl LiveHub {
 pub async fn publish_loop(state: Arc<AppState>, interval: Duration) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut previous: Option<Value> = None;
-    let mut version = 0u64;
     loop {
         ticker.tick().await;
         if !state.is_ready() {
             continue;
         }
-        let started = Instant::now();
-        let now = now_millis();
-        let seq = state.views.last_seq();
-        let Some(parts) = state.views.board_parts(now) else {
-            continue;
-        };
-        // Alerts first, so the board published below carries them.
-        let holding = parts.conditions(state.views.alert_rules());
-        if let Ok(changes) = state
-            .hub
-            .book
-            .lock()
-            .map(|mut book| book.update(now, holding))
-        {
-            send_alert_changes(&state.hub, changes);
+        publish(&state);
+        if state.hub.latest().seq > 0 {
+            crate::fault::trip(crate::fault::Point::Publisher);
         }
-        let board = parts.to_json(state.hub.active_alerts());
-        let mut comparable = board.clone();
-        if let Some(map) = comparable.as_object_mut() {
-            map.remove("as_of");
+    }
+}
+
+/// Recomputes alerts and the board now, and publishes the board if it
+/// changed (anything but its `as_of`). Also called once before the server
+/// reports ready, so the first snapshot a display gets is a full board.
+pub fn publish(state: &AppState) {
+    let started = Instant::now();
+    let now = now_millis();
+    let seq = state.views.last_seq();
+    let Some(parts) = state.views.board_parts(now) else {
+        return;
+    };
+    // Alerts first, so the board published below carries them.
+    let holding = parts.conditions(state.views.alert_rules());
+    if let Ok(changes) = state
+        .hub
+        .book
+        .lock()
+        .map(|mut book| book.update(now, holding))
+    {
+        send_alert_changes(&state.hub, changes);
+    }
+    let board = parts.to_json(state.hub.active_alerts());
+    let latest = state.hub.latest();
+    if same_but_as_of(&latest.board, &board) {
+        return;
+    }
+    state
+        .hub
+        .boards
+        .send_replace(Arc::new(Published::new(seq, latest.version + 1, board)));
+    state.metrics.observe_publish(started.elapsed());
+}
+
+/// Whether two boards differ at most in their `as_of`.
+fn same_but_as_of(a: &Value, b: &Value) -> bool {
+    match (a.as_object(), b.as_object()) {
+        (Some(a), Some(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(key, value)| key == "as_of" || b.get(key) == Some(value))
         }
-        if previous.as_ref() == Some(&comparable) {
-            continue;
-        }
-        previous = Some(comparable);
-        version += 1;
-        state
-            .hub
-            .boards
-            .send_replace(Arc::new(Published::new(seq, version, board)));
-        state.metrics.observe_publish(started.elapsed());
+        _ => a == b,
     }
 }
 

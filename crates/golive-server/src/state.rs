@@ -8,13 +8,14 @@ use crate::views::Views;
 use crate::writer::Writer;
 use golive_connect::ConnectorsConfig;
 use golive_core::alerts::AlertRules;
+use golive_core::input::Clock;
 use golive_core::names::{NameRules, NamesConfig};
 use golive_core::staffing::StaffingSettings;
-use golive_core::time::{Millis, parse_rfc3339};
+use golive_core::time::{Millis, now_millis, parse_rfc3339};
 use golive_store::Store;
 use serde::Deserialize;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Settings from the optional TOML config file (`--config`).
 #[derive(Clone, Debug, Deserialize)]
@@ -46,6 +47,25 @@ pub struct ServerConfig {
     /// Connectors: field mappings, value maps, time zones, the ServiceNow
     /// pull.
     pub connectors: ConnectorsConfig,
+    /// How far ahead of the server's clock (seconds) a timestamp in a body
+    /// may be; later ones are refused (422).
+    pub max_clock_skew_seconds: u64,
+    /// Bulk ingest: rejected lines listed in full in one answer; the rest
+    /// are only counted (`rejected_total`), so a request's memory stays
+    /// bounded whatever it holds.
+    pub max_rejections_listed: usize,
+    /// Seconds a client has to send a request's headers (and an idle
+    /// keep-alive connection has to start its next request).
+    pub header_timeout_seconds: u64,
+    /// Seconds a client has to send a request's whole body.
+    pub body_timeout_seconds: u64,
+    /// Seconds a read (GET) may take before it is answered 503. Writes are
+    /// never cut off once handed to the writer: they are bounded by the
+    /// database's own timeouts, so that a 503 always means nothing changed.
+    pub request_timeout_seconds: u64,
+    /// On SIGTERM: seconds in-flight requests get to finish before the
+    /// remaining connections are closed.
+    pub shutdown_timeout_seconds: u64,
 }
 
 impl Default for ServerConfig {
@@ -62,8 +82,50 @@ impl Default for ServerConfig {
             alerts: AlertRules::default(),
             names: NamesConfig::default(),
             connectors: ConnectorsConfig::default(),
+            max_clock_skew_seconds: 300,
+            max_rejections_listed: 1000,
+            header_timeout_seconds: 10,
+            body_timeout_seconds: 60,
+            request_timeout_seconds: 30,
+            shutdown_timeout_seconds: 10,
         }
     }
+}
+
+/// Why a configuration cannot be used. Reported before the server binds
+/// its port, with a non-zero exit.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config {path}: {message}")]
+    Syntax { path: String, message: String },
+    #[error("config: {key} = {value}: {reason}")]
+    Invalid {
+        key: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+/// `Err(ConfigError::Invalid)` for `key` unless `ok`.
+fn check(
+    ok: bool,
+    key: &'static str,
+    value: impl ToString,
+    reason: &str,
+) -> Result<(), ConfigError> {
+    if ok {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid {
+        key,
+        value: value.to_string(),
+        reason: reason.to_string(),
+    })
 }
 
 impl ServerConfig {
@@ -81,40 +143,134 @@ impl ServerConfig {
     }
 
     /// Checks values the type system cannot; returns the go-live start.
-    pub fn validate(&self) -> Result<Option<Millis>, String> {
-        if self.max_body_bytes < 1024 || self.max_ingest_bytes < 1024 {
-            return Err("max_body_bytes and max_ingest_bytes must be at least 1024".into());
+    pub fn validate(&self) -> Result<Option<Millis>, ConfigError> {
+        check(
+            self.max_body_bytes >= 1024,
+            "max_body_bytes",
+            self.max_body_bytes,
+            "must be at least 1024",
+        )?;
+        check(
+            self.max_ingest_bytes >= 1024,
+            "max_ingest_bytes",
+            self.max_ingest_bytes,
+            "must be at least 1024",
+        )?;
+        check(
+            self.max_label_values > 0,
+            "max_label_values",
+            self.max_label_values,
+            "must be at least 1",
+        )?;
+        check(
+            (50..=60_000).contains(&self.push_interval_ms),
+            "push_interval_ms",
+            self.push_interval_ms,
+            "must be from 50 to 60000",
+        )?;
+        check(
+            self.max_clock_skew_seconds <= 86_400,
+            "max_clock_skew_seconds",
+            self.max_clock_skew_seconds,
+            "must be at most 86400 (a day)",
+        )?;
+        check(
+            self.max_rejections_listed <= 100_000,
+            "max_rejections_listed",
+            self.max_rejections_listed,
+            "must be at most 100000",
+        )?;
+        for (key, value) in [
+            ("header_timeout_seconds", self.header_timeout_seconds),
+            ("body_timeout_seconds", self.body_timeout_seconds),
+            ("request_timeout_seconds", self.request_timeout_seconds),
+            ("shutdown_timeout_seconds", self.shutdown_timeout_seconds),
+        ] {
+            check(
+                (1..=3600).contains(&value),
+                key,
+                value,
+                "must be from 1 to 3600 seconds",
+            )?;
         }
-        if self.max_label_values == 0 {
-            return Err("max_label_values must be at least 1".into());
+        if let Err(e) = self.staffing.ate.validate() {
+            return Err(ConfigError::Invalid {
+                key: "staffing.ate",
+                value: e.field.to_string(),
+                reason: e.message,
+            });
         }
-        if self.max_series_per_metric == 0 {
-            return Err("max_series_per_metric must be at least 1".into());
+        let aht = self.staffing.default_aht_seconds;
+        check(
+            aht.is_finite() && aht > 0.0,
+            "staffing.default_aht_seconds",
+            aht,
+            "must be a positive number",
+        )?;
+        let rules = &self.alerts;
+        let rate = rules.abandonment_rate_above;
+        check(
+            rate.is_finite() && (0.0..=1.0).contains(&rate),
+            "alerts.abandonment_rate_above",
+            rate,
+            "is a fraction from 0 to 1 (0.10 means 10 %)",
+        )?;
+        let asa = rules.asa_seconds_above;
+        check(
+            asa.is_finite() && asa >= 0.0,
+            "alerts.asa_seconds_above",
+            asa,
+            "must be a number of seconds, 0 or more",
+        )?;
+        let minutes = rules.backlog_rising_minutes;
+        check(
+            minutes.is_multiple_of(golive_core::alerts::BACKLOG_STEP_MINUTES) && minutes <= 720,
+            "alerts.backlog_rising_minutes",
+            minutes,
+            "must be 0 (off) or a multiple of 5 up to 720",
+        )?;
+        if let Err(e) = self.staffing.plan.validate() {
+            return Err(ConfigError::Invalid {
+                key: "staffing.plan",
+                value: String::new(),
+                reason: e.to_string(),
+            });
         }
-        if !(50..=60_000).contains(&self.push_interval_ms) {
-            return Err("push_interval_ms must be from 50 to 60000".into());
+        check(
+            self.max_series_per_metric > 0,
+            "max_series_per_metric",
+            self.max_series_per_metric,
+            "must be at least 1",
+        )?;
+        if let Err(e) = NameRules::new(&self.names) {
+            return Err(ConfigError::Invalid {
+                key: "names",
+                value: String::new(),
+                reason: e.to_string(),
+            });
         }
-        self.staffing
-            .ate
-            .validate()
-            .map_err(|e| format!("staffing.ate: {e}"))?;
-        self.staffing
-            .plan
-            .validate()
-            .map_err(|e| format!("staffing.plan: {e}"))?;
-        if !(self.staffing.default_aht_seconds.is_finite()
-            && self.staffing.default_aht_seconds > 0.0)
-        {
-            return Err("staffing.default_aht_seconds must be a positive number".into());
+        if let Err(e) = Connectors::new(&self.connectors) {
+            return Err(ConfigError::Invalid {
+                key: "connectors",
+                value: String::new(),
+                reason: e.to_string(),
+            });
         }
-        NameRules::new(&self.names)?;
-        Connectors::new(&self.connectors)?;
         match &self.go_live_start {
             None => Ok(None),
-            Some(text) => parse_rfc3339(text).map(Some).ok_or_else(|| {
-                format!("go_live_start {text:?} is not an RFC 3339 timestamp with an offset")
+            Some(text) => parse_rfc3339(text).map(Some).ok_or_else(|| ConfigError::Invalid {
+                key: "go_live_start",
+                value: format!("{text:?}"),
+                reason: "is not an RFC 3339 timestamp with an offset, e.g. 2026-03-02T07:00:00-05:00"
+                    .into(),
             }),
         }
+    }
+
+    /// The clock bodies are validated against right now.
+    pub fn clock(&self) -> Clock {
+        let skew = i64::try_from(self.max_clock_skew_seconds).unwrap_or(86_400);
+        Clock::new(now_millis(), skew * 1000)
     }
 }
 
@@ -129,6 +285,8 @@ pub struct AppState {
     pub connectors: Connectors,
     writer: OnceLock<Writer>,
     ready: AtomicBool,
+    /// What the server is doing before it is ready, for `/readyz`.
+    starting: Mutex<&'static str>,
 }
 
 impl AppState {
@@ -150,7 +308,21 @@ impl AppState {
             connectors,
             writer: OnceLock::new(),
             ready: AtomicBool::new(false),
+            starting: Mutex::new("starting"),
         }
+    }
+
+    /// Records what the server is doing before it is ready
+    /// (`database_unreachable`, `database_read_only`, `replaying`, …).
+    pub fn set_starting(&self, status: &'static str) {
+        if let Ok(mut starting) = self.starting.lock() {
+            *starting = status;
+        }
+    }
+
+    /// What the server is doing before it is ready.
+    pub fn starting(&self) -> &'static str {
+        self.starting.lock().map_or("starting", |s| *s)
     }
 
     /// Called once replay is done: writes are accepted from now on.

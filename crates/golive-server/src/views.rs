@@ -102,6 +102,7 @@ impl Views {
             for recorded in events {
                 aggregator.apply(recorded);
             }
+            crate::fault::trip(crate::fault::Point::Views);
         }
         self.metrics.record_events(events);
         self.committed.send_replace(last.seq);
@@ -113,8 +114,15 @@ impl Views {
     }
 
     /// Read access to the aggregator (held briefly: the writer waits on it).
+    /// `None` once a panic while folding events in poisoned it: its figures
+    /// may be half-updated, so callers answer 503 instead of using them.
     pub fn aggregator(&self) -> Option<RwLockReadGuard<'_, Aggregator>> {
         self.aggregator.read().ok()
+    }
+
+    /// Whether the read side can be trusted (no panic poisoned it).
+    pub fn is_healthy(&self) -> bool {
+        !self.aggregator.is_poisoned() && !self.configured_queues.is_poisoned()
     }
 
     pub fn staffing_settings(&self) -> &StaffingSettings {
@@ -126,43 +134,44 @@ impl Views {
     }
 
     /// Every queue configured or seen in a call: its settings, and whether
-    /// they were configured (otherwise the defaults apply).
-    pub fn queues(&self) -> Vec<(String, QueueSettings, bool)> {
-        let configured = self
-            .configured_queues
-            .read()
-            .map(|c| c.clone())
-            .unwrap_or_default();
-        self.aggregator()
-            .map(|a| a.queues())
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(name, settings)| {
-                let is_configured = configured.contains(&name);
-                (name, settings, is_configured)
-            })
-            .collect()
+    /// they were configured (otherwise the defaults apply). `None` when the
+    /// read side is poisoned (see [`Views::aggregator`]).
+    pub fn queues(&self) -> Option<Vec<(String, QueueSettings, bool)>> {
+        let configured = self.configured_queues.read().ok()?.clone();
+        let queues = self.aggregator()?.queues();
+        Some(
+            queues
+                .into_iter()
+                .map(|(name, settings)| {
+                    let is_configured = configured.contains(&name);
+                    (name, settings, is_configured)
+                })
+                .collect(),
+        )
     }
 
     /// One queue's settings and whether it was ever configured.
-    pub fn queue(&self, name: &str) -> (QueueSettings, bool) {
-        let configured = self
-            .configured_queues
-            .read()
-            .is_ok_and(|c| c.contains(name));
-        let settings = self
-            .aggregator()
-            .map(|a| a.queue_settings(name))
-            .unwrap_or_default();
-        (settings, configured)
+    pub fn queue(&self, name: &str) -> Option<(QueueSettings, bool)> {
+        let configured = self.configured_queues.read().ok()?.contains(name);
+        let settings = self.aggregator()?.queue_settings(name);
+        Some((settings, configured))
     }
 
     /// `GET /api/v1/report`: figures for `[from, to)` plus staffing.
-    pub fn report(&self, from: Millis, to: Millis, group_by: Option<TicketDimension>) -> Value {
-        let Some(aggregator) = self.aggregator() else {
-            return Value::Null;
-        };
-        report_json(&aggregator, &self.staffing, from, to, group_by.as_slice())
+    pub fn report(
+        &self,
+        from: Millis,
+        to: Millis,
+        group_by: Option<TicketDimension>,
+    ) -> Option<Value> {
+        let aggregator = self.aggregator()?;
+        Some(report_json(
+            &aggregator,
+            &self.staffing,
+            from,
+            to,
+            group_by.as_slice(),
+        ))
     }
 
     /// The staffing plan for the `hours` after `now`. The aggregator is

@@ -9,13 +9,28 @@
 //! A large batch is decided in parts of [`PART_EVENTS`] events, which the
 //! store writes while the writer decides the next part (all in the one
 //! transaction), so deciding and writing overlap instead of taking turns.
+//!
+//! One request never fails another's write. When a commit fails because
+//! the database is unavailable (down, busy, out of space, timed out; see
+//! `StoreError::is_unavailable`), every request of the batch is answered
+//! "not committed, try again": nothing of theirs was written. Any other
+//! failure may be one command's own data (a value the database refuses),
+//! so the batch is split in two halves that are committed one after the
+//! other, each decided afresh against the rolled-back ledger, down to the
+//! single command at fault, which alone is refused (422: sending it again
+//! will not help). A command must be had again for such a retry: a small
+//! request's commands are kept and the ledger decides copies; a bulk
+//! request's are moved into the ledger and, only if a retry needs them,
+//! rebuilt by the request ([`Writer::submit_rebuildable`]: bulk ingest
+//! parses the line again), since copying every command of a bulk costs
+//! more than all the rest of deciding it.
 
 use crate::views::Views;
 use golive_core::event::RecordedEvent;
 use golive_core::input::Rejection;
 use golive_core::ledger::{Command, Ledger, Outcome};
 use golive_core::time::now_millis;
-use golive_store::{CommitBatch, Store};
+use golive_store::{CommitBatch, Store, StoreError};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -31,7 +46,7 @@ const PART_EVENTS: usize = 1000;
 /// Per command: what it did, or why it was refused.
 pub type Decisions = Vec<Result<Outcome, Rejection>>;
 
-/// Why a whole request could not be committed.
+/// Why a whole request could not be committed (nothing of it was).
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     #[error("the database refused the commit: {0}")]
@@ -46,9 +61,30 @@ enum Message {
     Close(oneshot::Sender<()>),
 }
 
+/// Builds a request's command `i` again for a retry after a failed
+/// commit took it: the same command, or `None` if that is impossible.
+pub type Rebuild = Box<dyn Fn(usize) -> Option<Command> + Send>;
+
 struct WriteRequest {
-    commands: Vec<Command>,
+    /// Each command until an attempt takes it (one without `rebuild` only
+    /// lends copies, so its commands are never taken).
+    commands: Vec<Option<Command>>,
+    rebuild: Option<Rebuild>,
     reply: oneshot::Sender<Result<Decisions, String>>,
+}
+
+impl WriteRequest {
+    /// Command `i` for an attempt to commit it.
+    fn command(&mut self, i: usize) -> Option<Command> {
+        match &self.rebuild {
+            None => self.commands.get(i).cloned().flatten(),
+            Some(rebuild) => self
+                .commands
+                .get_mut(i)
+                .and_then(Option::take)
+                .or_else(|| rebuild(i)),
+        }
+    }
 }
 
 /// Cheap handle for submitting commands to the writer.
@@ -71,9 +107,33 @@ impl Writer {
 
     /// Submits commands and waits until they are committed (or refused).
     pub async fn submit(&self, commands: Vec<Command>) -> Result<Decisions, WriteError> {
+        self.send(commands, None).await
+    }
+
+    /// [`Writer::submit`] for many commands that `rebuild` can build again:
+    /// they are moved into the ledger instead of copied, and rebuilt only
+    /// if a failed commit must be retried.
+    pub async fn submit_rebuildable(
+        &self,
+        commands: Vec<Command>,
+        rebuild: Rebuild,
+    ) -> Result<Decisions, WriteError> {
+        self.send(commands, Some(rebuild)).await
+    }
+
+    async fn send(
+        &self,
+        commands: Vec<Command>,
+        rebuild: Option<Rebuild>,
+    ) -> Result<Decisions, WriteError> {
         let (reply, answer) = oneshot::channel();
+        let request = WriteRequest {
+            commands: commands.into_iter().map(Some).collect(),
+            rebuild,
+            reply,
+        };
         self.sender
-            .send(Message::Write(WriteRequest { commands, reply }))
+            .send(Message::Write(request))
             .await
             .map_err(|_| WriteError::Stopped)?;
         match answer.await {
@@ -142,24 +202,141 @@ async fn run(
     }
 }
 
+/// A run of one request's commands: `request`'s `start..end`.
+#[derive(Clone, Copy, Debug)]
+struct Segment {
+    request: usize,
+    start: usize,
+    end: usize,
+}
+
+/// Commands of consecutive segments, committed in one transaction.
+type Group = Vec<Segment>;
+
+fn group_len(group: &[Segment]) -> usize {
+    group.iter().map(|s| s.end - s.start).sum()
+}
+
+/// Splits a group into two halves by command count, in order.
+fn halves(group: Group) -> (Group, Group) {
+    let half = group_len(&group) / 2;
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    let mut taken = 0;
+    for segment in group {
+        let length = segment.end - segment.start;
+        if taken >= half {
+            second.push(segment);
+        } else if taken + length <= half {
+            first.push(segment);
+        } else {
+            let cut = segment.start + (half - taken);
+            first.push(Segment {
+                end: cut,
+                ..segment
+            });
+            second.push(Segment {
+                start: cut,
+                ..segment
+            });
+        }
+        taken += length;
+    }
+    (first, second)
+}
+
+/// Commits the requests of one batch and answers each; see the module
+/// documentation for how a failing commit is isolated.
 async fn commit_requests(
     store: &Arc<dyn Store>,
     ledger: &mut Ledger,
     views: &Views,
-    requests: Vec<WriteRequest>,
+    mut requests: Vec<WriteRequest>,
 ) {
+    let mut results: Vec<Vec<Option<Result<Outcome, Rejection>>>> = requests
+        .iter()
+        .map(|r| vec![None; r.commands.len()])
+        .collect();
+    let whole: Group = requests
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.commands.is_empty())
+        .map(|(request, r)| Segment {
+            request,
+            start: 0,
+            end: r.commands.len(),
+        })
+        .collect();
+    // Groups still to commit, the next one last.
+    let mut work = vec![whole];
+    let mut unavailable: Option<String> = None;
+    while let Some(group) = work.pop() {
+        if group.is_empty() || unavailable.is_some() {
+            continue;
+        }
+        let error = match commit_group(store, ledger, views, &mut requests, &group).await {
+            Ok(decided) => {
+                let mut decided = decided.into_iter();
+                for segment in &group {
+                    for slot in &mut results[segment.request][segment.start..segment.end] {
+                        *slot = decided.next();
+                    }
+                }
+                continue;
+            }
+            Err(error) => error,
+        };
+        if error.is_unavailable() {
+            tracing::error!(error = %error, "commit failed; the batch was rolled back");
+            unavailable = Some(error.to_string());
+        } else if group_len(&group) == 1 {
+            // Only this command's own data is left to blame. Store errors
+            // never carry ticket text, so logging this one is safe.
+            tracing::warn!(error = %error, "the database refused one command; it alone is refused");
+            let segment = group[0];
+            results[segment.request][segment.start] = Some(Err(Rejection::refused_by_database()));
+        } else {
+            tracing::debug!(
+                error = %error,
+                commands = group_len(&group),
+                "commit failed; retrying its halves apart to isolate the command at fault"
+            );
+            let (first, second) = halves(group);
+            work.push(second);
+            work.push(first);
+        }
+    }
+    for (request, decisions) in requests.into_iter().zip(results) {
+        // Nothing of the request decided: it was all in groups that could
+        // not be committed, so the whole request is "try again".
+        let answer = match &unavailable {
+            Some(error) if decisions.iter().all(Option::is_none) => Err(error.clone()),
+            _ => Ok(decisions
+                .into_iter()
+                .map(|d| d.unwrap_or_else(|| Err(Rejection::unavailable())))
+                .collect()),
+        };
+        // A client that went away still had its write committed.
+        let _ = request.reply.send(answer);
+    }
+}
+
+/// Decides `group`'s commands against the ledger inside one store
+/// transaction and commits. On success the ledger keeps the
+/// decisions and the views get the events; on failure the ledger is
+/// rolled back (events other writers had committed stay applied).
+async fn commit_group(
+    store: &Arc<dyn Store>,
+    ledger: &mut Ledger,
+    views: &Views,
+    requests: &mut [WriteRequest],
+    group: &[Segment],
+) -> Result<Decisions, StoreError> {
     let recorded_at = now_millis();
     let mut caught_up = Vec::new();
-    let mut replies = Vec::with_capacity(requests.len());
-    // Each request's commands, decided in order over the parts.
-    let mut pending = Vec::with_capacity(requests.len());
-    let mut decided: Vec<Decisions> = Vec::with_capacity(requests.len());
-    for request in requests {
-        decided.push(Vec::with_capacity(request.commands.len()));
-        pending.push(request.commands.into_iter());
-        replies.push(request.reply);
-    }
-    let mut next_request = 0;
+    let mut decided: Decisions = Vec::with_capacity(group_len(group));
+    // The next command: (index into `group`, index into its request).
+    let mut segments = group.iter().peekable();
+    let mut position = group.first().map_or(0, |s| s.start);
     let mut started = false;
     let result = store
         .commit_parts(ledger.last_seq(), &mut |missed: Vec<RecordedEvent>| {
@@ -171,13 +348,23 @@ async fn commit_requests(
                 ledger.begin_batch();
             }
             let mut events = Vec::with_capacity(PART_EVENTS);
-            while events.len() < PART_EVENTS && next_request < pending.len() {
-                let Some(command) = pending[next_request].next() else {
-                    next_request += 1;
+            while events.len() < PART_EVENTS {
+                let Some(segment) = segments.peek() else {
+                    break;
+                };
+                if position >= segment.end {
+                    segments.next();
+                    position = segments.peek().map_or(0, |s| s.start);
+                    continue;
+                }
+                let command = requests[segment.request].command(position);
+                position += 1;
+                let Some(command) = command else {
+                    decided.push(Err(Rejection::unavailable()));
                     continue;
                 };
                 let decision = ledger.decide_into(command, recorded_at, &mut events);
-                decided[next_request].push(decision);
+                decided.push(decision);
             }
             // The store hands the events back once committed.
             CommitBatch::from_ledger(ledger, events)
@@ -193,17 +380,85 @@ async fn commit_requests(
             if !new_events.is_empty() {
                 views.apply(&new_events);
             }
-            for (reply, decisions) in replies.into_iter().zip(decided) {
-                // A client that went away still had its write committed.
-                let _ = reply.send(Ok(decisions));
-            }
+            crate::fault::trip(crate::fault::Point::Writer);
+            Ok(decided)
         }
         Err(error) => {
             ledger.rollback_batch();
-            tracing::error!(error = %error, "commit failed; the batch was rolled back");
-            for reply in replies {
-                let _ = reply.send(Err(error.to_string()));
-            }
+            Err(error)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(request: usize, start: usize, end: usize) -> Segment {
+        Segment {
+            request,
+            start,
+            end,
+        }
+    }
+
+    fn flat(group: &[Segment]) -> Vec<(usize, usize)> {
+        group
+            .iter()
+            .flat_map(|s| (s.start..s.end).map(move |i| (s.request, i)))
+            .collect()
+    }
+
+    fn call(id: &str) -> Command {
+        Command::RecordCall(golive_core::event::CallRecorded {
+            call_id: id.into(),
+            queue: "Q".into(),
+            event: golive_core::model::CallEventKind::Offered,
+            at: 1_772_435_645_000,
+            agent: None,
+            wrap_seconds: None,
+        })
+    }
+
+    /// Kept commands are lent as copies to every attempt; rebuildable ones
+    /// are taken by the first attempt and rebuilt for the next.
+    #[test]
+    fn a_request_has_its_commands_again_for_a_retry() {
+        let (reply, _answer) = oneshot::channel();
+        let mut kept = WriteRequest {
+            commands: vec![Some(call("a"))],
+            rebuild: None,
+            reply,
+        };
+        assert_eq!(kept.command(0), Some(call("a")));
+        assert_eq!(kept.command(0), Some(call("a")));
+        assert_eq!(kept.command(1), None);
+        let (reply, _answer) = oneshot::channel();
+        let mut rebuilt = WriteRequest {
+            commands: vec![Some(call("a")), Some(call("b"))],
+            rebuild: Some(Box::new(|i| Some(call(&format!("again-{i}"))))),
+            reply,
+        };
+        assert_eq!(rebuilt.command(1), Some(call("b")));
+        assert_eq!(rebuilt.command(1), Some(call("again-1")));
+        assert!(rebuilt.commands[0].is_some(), "untouched until used");
+    }
+
+    /// Halves keep every command exactly once, in order, and shrink.
+    #[test]
+    fn halves_split_by_command_count_in_order() {
+        for group in [
+            vec![seg(0, 0, 1), seg(1, 0, 1)],
+            vec![seg(0, 0, 7)],
+            vec![seg(0, 0, 3), seg(1, 0, 1), seg(2, 0, 5)],
+            vec![seg(0, 2, 3), seg(4, 0, 2)],
+        ] {
+            let (first, second) = halves(group.clone());
+            let mut joined = flat(&first);
+            joined.extend(flat(&second));
+            assert_eq!(joined, flat(&group));
+            assert!(group_len(&first) >= 1 && group_len(&second) >= 1);
+            assert_eq!(group_len(&first), group_len(&group) / 2);
         }
     }
 }

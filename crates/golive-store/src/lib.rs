@@ -82,6 +82,13 @@ pub trait Store: Send + Sync + 'static {
     /// `None` once the database takes writes again even if no client
     /// writes meanwhile (readiness).
     async fn write_failure(&self) -> Option<WriteFailure>;
+    /// Makes the database ready to serve writes; the server retries it
+    /// until it succeeds and is not ready before. Runs the migrations where
+    /// they have not run yet (a PostgreSQL server may come up after
+    /// golive), and checks that a write can commit: a read-only SQLite file
+    /// or a PostgreSQL standby fails with [`StoreError::ReadOnly`] instead
+    /// of serving reads while every write fails.
+    async fn prepare(&self) -> Result<(), StoreError>;
 
     /// Takes the log's write lock, hands `build` the events committed by
     /// others since `known_last`, writes what it returns and commits.
@@ -198,6 +205,19 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
         Ok(Arc::new(postgres::PgStore::open(url).await?))
     } else {
         Err(StoreError::UnsupportedUrl(redact(url)))
+    }
+}
+
+/// Like [`connect`], for a server that must start while its database may
+/// be down: a PostgreSQL pool connects on first use and
+/// [`Store::prepare`] (which the server retries) runs the migrations. A
+/// SQLite file is local, so it is opened and migrated at once, as by
+/// [`connect`].
+pub async fn connect_lazy(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::open_lazy(url)?))
+    } else {
+        connect(url).await
     }
 }
 

@@ -18,10 +18,12 @@ use crate::shared::{
     CALL_COLUMNS, CALL_UPSERT, Chunk, EVENT_COLUMNS, TICKET_COLUMNS, TICKET_UPSERT,
     backend_queries, encode_event, store_impl,
 };
+use sqlx::Connection;
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use std::str::FromStr;
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 backend_queries!(sqlx::Postgres);
@@ -66,27 +68,80 @@ static WRITE_ROWS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// Longest a statement of the pool's connections may run
+/// (`statement_timeout`): a stuck query ends in an error the writer and
+/// the handlers report, instead of holding a request forever. Every
+/// statement golive sends is far shorter (the largest writes 10,000 rows).
+const STATEMENT_TIMEOUT: &str = "30s";
+/// Longest a statement waits for a lock (`lock_timeout`), such as the log's
+/// counter row another replica's writer holds.
+const LOCK_TIMEOUT: &str = "10s";
+/// Longest the migrations' own connection may take to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A PostgreSQL database.
 pub struct PgStore {
     pool: PgPool,
     health: WriteHealth,
+    /// Without the pool's timeouts: for the migrations.
+    options: PgConnectOptions,
+    migrated: AtomicBool,
 }
 
 impl PgStore {
+    /// Connects and runs the migrations now (the CLI's commands).
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let store = Self::open_lazy(url)?;
+        store.prepare_backend().await?;
+        Ok(store)
+    }
+
+    /// A store whose connections are opened on first use, so that a server
+    /// can start (and answer its health probes) while PostgreSQL is down;
+    /// `prepare` runs the migrations once it is reachable.
+    pub fn open_lazy(url: &str) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)?;
         let pool = PgPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("../../migrations/postgres")
-            .run(&pool)
-            .await?;
+            .connect_lazy_with(options.clone().options([
+                ("statement_timeout", STATEMENT_TIMEOUT),
+                ("lock_timeout", LOCK_TIMEOUT),
+            ]));
         Ok(PgStore {
             pool,
             health: WriteHealth::default(),
+            options,
+            migrated: AtomicBool::new(false),
         })
+    }
+
+    /// Migrations (once, on a connection of their own without the pool's
+    /// statement timeout: a migration of a large table may take longer
+    /// than any request should), then a check that the server takes
+    /// writes (a standby, or `default_transaction_read_only`, does not).
+    async fn prepare_backend(&self) -> Result<(), StoreError> {
+        if !self.migrated.load(Ordering::Acquire) {
+            let mut conn =
+                tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&self.options))
+                    .await
+                    .map_err(|_| StoreError::Database(sqlx::Error::PoolTimedOut))??;
+            sqlx::migrate!("../../migrations/postgres")
+                .run_direct(&mut conn)
+                .await?;
+            let _ = conn.close().await;
+            self.migrated.store(true, Ordering::Release);
+        }
+        let read_only: String = sqlx::query_scalar("SHOW transaction_read_only")
+            .fetch_one(&self.pool)
+            .await?;
+        if read_only == "on" {
+            return Err(StoreError::ReadOnly(
+                "the PostgreSQL server is read-only (a standby, or default_transaction_read_only)"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     /// A pooled connection (the pool pings it first, so one left broken by

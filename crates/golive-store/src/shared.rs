@@ -556,9 +556,10 @@ pub(crate) use backend_queries;
 
 /// Implements [`crate::Store`] for `$store` (which has `pool` and `health`
 /// fields, an `acquire` method handing out a connection to a migrated
-/// database and a `committed` method, called after each commit that wrote
-/// events) with the backend's way of taking the log's write lock: the
-/// transaction's `BEGIN` statement and a clause on the counter read.
+/// database, a `committed` method, called after each commit that wrote
+/// events, and a `prepare_backend` method behind [`crate::Store::prepare`])
+/// with the backend's way of taking the log's write lock: the transaction's
+/// `BEGIN` statement and a clause on the counter read.
 macro_rules! store_impl {
     ($store:ident, $name:literal, begin = $begin:literal, lock = $lock:literal) => {
         impl $store {
@@ -595,6 +596,10 @@ macro_rules! store_impl {
                 let mut conn = self.acquire().await?;
                 sqlx::query("SELECT 1").execute(&mut *conn).await?;
                 Ok(())
+            }
+
+            async fn prepare(&self) -> Result<(), StoreError> {
+                self.prepare_backend().await
             }
 
             async fn commit_parts(

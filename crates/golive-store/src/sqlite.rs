@@ -157,6 +157,34 @@ impl SqliteStore {
     fn committed(&self) {
         self.checkpoint.notify_one();
     }
+
+    /// Checks that a write can commit: a file opened read-only (its
+    /// permissions, a read-only mount, `?mode=ro`) would otherwise serve
+    /// reads while refusing every write. Takes the write lock and writes
+    /// the counter row unchanged, then rolls back.
+    async fn prepare_backend(&self) -> Result<(), StoreError> {
+        self.migrate().await?;
+        let probe = async {
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            sqlx::query("UPDATE event_counter SET last_seq = last_seq WHERE id = 1")
+                .execute(&mut *tx)
+                .await?;
+            tx.rollback().await
+        };
+        match probe.await {
+            Ok(()) => Ok(()),
+            // SQLITE_READONLY and its extended codes.
+            Err(sqlx::Error::Database(db))
+                if db
+                    .code()
+                    .and_then(|c| c.parse::<i32>().ok())
+                    .is_some_and(|c| c & 0xff == 8) =>
+            {
+                Err(StoreError::ReadOnly(db.message().to_string()))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
 }
 
 impl Drop for SqliteStore {

@@ -10,7 +10,9 @@
 //! tests may create databases; `GOLIVE_SKIP_POSTGRES=1` skips them.
 
 use golive_core::event::{Event, RecordedEvent, TicketId};
-use golive_core::input::{CallBody, QueueBody, Rejection, TicketBody, TicketPatchBody, TicketRef};
+use golive_core::input::{
+    CallBody, Clock, QueueBody, Rejection, TicketBody, TicketPatchBody, TicketRef,
+};
 use golive_core::ledger::{Command, Ledger, Outcome};
 use golive_core::model::{Role, TicketStatus};
 use golive_core::record::{CallRecord, TicketRecord};
@@ -23,6 +25,11 @@ use std::sync::Arc;
 
 /// 2026-03-02T07:14:05Z.
 const T0: Millis = 1_772_435_645_000;
+/// Lets the fixtures' times (within a day of T0) pass validation.
+const CLOCK: Clock = Clock {
+    now: T0,
+    max_ahead: 86_400_000,
+};
 const MINUTE: Millis = 60_000;
 
 #[derive(Clone, Copy, Debug)]
@@ -181,12 +188,12 @@ fn create(overrides: Value) -> Command {
         overrides,
     );
     let body: TicketBody = serde_json::from_value(body).expect("ticket body");
-    Command::CreateTicket(body.validate(T0).expect("valid ticket"))
+    Command::CreateTicket(body.validate(CLOCK).expect("valid ticket"))
 }
 
 fn update(target: TicketRef, body: Value) -> Command {
     let body: TicketPatchBody = serde_json::from_value(body).expect("patch body");
-    Command::UpdateTicket(target, body.validate(T0).expect("valid patch"))
+    Command::UpdateTicket(target, body.validate(CLOCK).expect("valid patch"))
 }
 
 fn call(call_id: &str, event: &str, at: &str, extra: Value) -> Command {
@@ -195,7 +202,7 @@ fn call(call_id: &str, event: &str, at: &str, extra: Value) -> Command {
         extra,
     );
     let body: CallBody = serde_json::from_value(body).expect("call body");
-    Command::RecordCall(body.validate().expect("valid call"))
+    Command::RecordCall(body.validate(CLOCK).expect("valid call"))
 }
 
 fn staff(queue: &str, agents: u32) -> Command {

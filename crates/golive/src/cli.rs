@@ -2,10 +2,11 @@
 
 use crate::config;
 use clap::{Parser, Subcommand};
+use golive_core::input::token_name;
 use golive_core::model::Role;
 use golive_core::time::now_millis;
 use golive_server::{ServeOptions, serve};
-use golive_store::{Store, connect, redact, token};
+use golive_store::{Store, connect, connect_lazy, redact, token};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -36,6 +37,17 @@ pub struct ServeArgs {
 }
 
 #[derive(clap::Args, Clone)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    serve: ServeArgs,
+    /// Feed simulated traffic into a database that already holds events
+    /// (without it, the demo refuses such a database: its fake tickets and
+    /// calls would mix with real ones).
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(clap::Args, Clone)]
 pub struct DatabaseArgs {
     /// Database URL (falls back to GOLIVE_DATABASE_URL, DATABASE_URL,
     /// then sqlite://golive.db).
@@ -48,8 +60,8 @@ enum Command {
     /// Run the service.
     Serve(ServeArgs),
     /// Run the service on a fresh embedded database with simulated go-live
-    /// traffic.
-    Demo(ServeArgs),
+    /// traffic (or on `--database`, if it holds no events yet).
+    Demo(DemoArgs),
     /// Create or upgrade the database schema, then exit.
     Migrate(DatabaseArgs),
     /// Manage API tokens.
@@ -94,9 +106,23 @@ pub async fn run(args: Args) -> Result<(), String> {
     match args.command {
         Command::Serve(serve_args) => {
             let url = database_url(serve_args.database.clone());
-            run_server(serve_args, url, admin_token_from_env(), false).await
+            let config = config::load(serve_args.config.as_deref()).map_err(|e| e.to_string())?;
+            // PostgreSQL may still be down: the server starts anyway (not
+            // ready) and connects when it can.
+            let store = connect_lazy(&url)
+                .await
+                .map_err(|e| format!("cannot open database {}: {e}", redact(&url)))?;
+            run_server(
+                serve_args,
+                config,
+                &url,
+                store,
+                admin_token_from_env(),
+                false,
+            )
+            .await
         }
-        Command::Demo(serve_args) => run_demo(serve_args).await,
+        Command::Demo(demo_args) => run_demo(demo_args).await,
         Command::Migrate(db) => {
             let url = database_url(db.database);
             open(&url).await?;
@@ -114,15 +140,16 @@ async fn open(url: &str) -> Result<Arc<dyn Store>, String> {
 }
 
 /// Runs the server until SIGTERM or Ctrl-C; in a demo, also the traffic
-/// simulator, which feeds the public API with the admin token.
+/// simulator, which feeds the public API with the admin token. The
+/// configuration is already checked: nothing binds a port before that.
 async fn run_server(
     args: ServeArgs,
-    url: String,
+    mut config: golive_server::ServerConfig,
+    url: &str,
+    store: Arc<dyn Store>,
     admin_token: Option<String>,
     demo: bool,
 ) -> Result<(), String> {
-    let mut config = config::load(args.config.as_deref())?;
-    let store = open(&url).await?;
     let listener = TcpListener::bind(&args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -130,7 +157,7 @@ async fn run_server(
     // Tests and scripts read this line to find the port (`--listen …:0`).
     println!(
         "golive listening on http://{address} (database: {}, {})",
-        redact(&url),
+        redact(url),
         store.backend()
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -155,9 +182,7 @@ async fn run_server(
         shutdown_signal().await;
         let _ = stop.send(true);
     };
-    serve(options, shutdown)
-        .await
-        .map_err(|e| format!("server error: {e}"))
+    serve(options, shutdown).await.map_err(|e| e.to_string())
 }
 
 fn admin_token_from_env() -> Option<String> {
@@ -166,18 +191,49 @@ fn admin_token_from_env() -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-async fn run_demo(mut args: ServeArgs) -> Result<(), String> {
+/// The demo: a fresh SQLite file in a temporary folder (removed when the
+/// demo exits, on SIGTERM and Ctrl-C too), or `--database` if it holds no
+/// events yet (`--force` to feed one that does). `DATABASE_URL` is not
+/// read: a variable meant for the real service must not receive fake
+/// traffic.
+async fn run_demo(args: DemoArgs) -> Result<(), String> {
+    let DemoArgs {
+        serve: mut args,
+        force,
+    } = args;
+    let config = config::load(args.config.as_deref()).map_err(|e| e.to_string())?;
+    let mut folder = None;
     let url = match args.database.take() {
         Some(url) => url,
         None => {
-            let dir = std::env::temp_dir().join(format!("golive-demo-{}", std::process::id()));
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            format!("sqlite://{}", dir.join("demo.db").display())
+            let dir = tempfile::Builder::new()
+                .prefix("golive-demo-")
+                .tempdir()
+                .map_err(|e| format!("cannot create a temporary folder: {e}"))?;
+            let url = format!("sqlite://{}", dir.path().join("demo.db").display());
+            folder = Some(dir);
+            url
         }
     };
+    let store = open(&url).await?;
+    let events = store.last_seq().await.map_err(|e| e.to_string())?;
+    if events > 0 && !force {
+        return Err(format!(
+            "database {} already holds {events} events; the demo would mix simulated \
+             traffic into them. Use a fresh database, or --force if that is really meant",
+            redact(&url)
+        ));
+    }
     let admin = admin_token_from_env().unwrap_or_else(token::generate);
-    run_server(args, url, Some(admin), true).await
+    let result = run_server(args, config, &url, store, Some(admin), true).await;
+    if let Some(dir) = folder {
+        let path = dir.path().display().to_string();
+        match dir.close() {
+            Ok(()) => tracing::info!(%path, "demo database removed"),
+            Err(error) => tracing::warn!(%path, %error, "could not remove the demo's folder"),
+        }
+    }
+    result
 }
 
 async fn run_token(action: TokenAction) -> Result<(), String> {
@@ -186,14 +242,11 @@ async fn run_token(action: TokenAction) -> Result<(), String> {
             let role = Role::parse(&role).ok_or_else(|| {
                 format!("unknown role {role:?}: use admin, lead, agent, integration or display")
             })?;
-            let name = name.trim();
-            if name.is_empty() || name.chars().count() > 64 {
-                return Err("--name must be 1..64 characters".into());
-            }
+            let name = token_name(&name).map_err(|e| format!("--{e}"))?;
             let store = open(&database_url(db.database)).await?;
             let secret = token::generate();
             let id = store
-                .create_token(name, role, &token::hash(&secret), now_millis())
+                .create_token(&name, role, &token::hash(&secret), now_millis())
                 .await
                 .map_err(|e| e.to_string())?;
             eprintln!("created token {id} ({name}, {role}); it is shown only now:");

@@ -15,6 +15,7 @@ fn main() -> std::process::ExitCode {
             }),
         )
         .init();
+    raise_open_files_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -25,11 +26,25 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::run(args)) {
+    let result = runtime.block_on(cli::run(args));
+    // Tasks still running (live sockets, a render on the blocking pool)
+    // get a moment, not a veto over exiting.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("golive: {error}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit: every connection
+/// is a file descriptor, and the common soft default of 1,024 would let a
+/// few hundred slow clients (plus live displays) lock everyone else out
+/// before the header and body timeouts close them.
+fn raise_open_files_limit() {
+    if let Err(error) = rlimit::increase_nofile_limit(u64::MAX) {
+        eprintln!("golive: cannot raise the open files limit: {error}");
     }
 }

@@ -55,7 +55,7 @@ pub fn sync_command(
 }
 
 async fn json(state: &AppState, request: Request) -> Result<Json<Value>, ApiError> {
-    let bytes = read_body(request.into_body(), state.config.max_ingest_bytes).await?;
+    let bytes = read_body(request.into_body(), state.config.max_ingest_bytes, state).await?;
     // Records borrow their strings from the body: no tree of JSON values.
     let records = golive_connect::servicenow::parse_records(&bytes)
         .map_err(|e| ApiError::malformed(format!("body is not valid JSON: {e}")))?;

@@ -21,7 +21,7 @@ pub async fn record(
     // Role before body: see tickets::create.
     caller.require(FEEDERS)?;
     let ApiJson(body) = body?;
-    let call = body.validate()?;
+    let call = body.validate(state.config.clock())?;
     let (call_id, queue, event) = (call.call_id.clone(), call.queue.clone(), call.event);
     let outcome = writer(&state)?
         .submit_one(Command::RecordCall(call))

@@ -1,40 +1,49 @@
 //! Liveness and readiness probes (no auth).
 
+use crate::error::ApiError;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The process is up.
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// Longest `/readyz` waits for the database before it answers 503.
+const PING_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// The database answers, the log has been replayed into memory and writes
 /// commit (after a failed commit, not ready until one succeeds again: the
-/// store probes at most once a second).
-pub async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Value>) {
+/// store probes at most once a second). A 503 is in the error shape, with
+/// `details.status` saying what is missing: `starting`,
+/// `database_unreachable`, `database_read_only`, `replaying` while
+/// starting; `writes_failing` (with `reason` and `failing_for_seconds`),
+/// `database_unreachable` or `state_unavailable` after.
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
     if !state.is_ready() {
-        let mut body = json!({ "status": "replaying" });
+        let mut details = json!({ "status": state.starting() });
         if let Some(failure) = state.store.write_failure().await {
-            body["reason"] = json!(failure.reason);
+            details["reason"] = json!(failure.reason);
         }
-        return (StatusCode::SERVICE_UNAVAILABLE, Json(body));
+        return Err(not_ready(state.starting()).with_details(details));
+    }
+    if !state.views.is_healthy() {
+        return Err(not_ready("state_unavailable"));
     }
     if let Some(failure) = state.store.write_failure().await {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({
-                "status": "writes_failing",
-                "reason": failure.reason,
-                "failing_for_seconds": failure.for_seconds,
-            })),
-        );
+        return Err(not_ready("writes_failing").with_details(json!({
+            "status": "writes_failing",
+            "reason": failure.reason,
+            "failing_for_seconds": failure.for_seconds,
+        })));
     }
-    match state.store.ping().await {
-        Ok(()) => {
+    match tokio::time::timeout(PING_TIMEOUT, state.store.ping()).await {
+        Ok(Ok(())) => {
             let mut body = json!({ "status": "ready", "backend": state.store.backend(), "last_seq": state.views.last_seq() });
             let connectors = state.connectors.health();
             if !connectors.is_empty()
@@ -42,16 +51,26 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Val
             {
                 map.insert("connectors".into(), json!(connectors));
             }
-            (StatusCode::OK, Json(body))
+            Ok(Json(body))
         }
-        Err(error) => {
+        Ok(Err(error)) => {
             tracing::warn!(error = %error, "readiness: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "database_unreachable" })),
-            )
+            Err(not_ready("database_unreachable"))
+        }
+        Err(_) => {
+            tracing::warn!("readiness: the database did not answer within 1 s");
+            Err(not_ready("database_unreachable"))
         }
     }
+}
+
+fn not_ready(status: &'static str) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not_ready",
+        format!("golive is not ready: {}", status.replace('_', " ")),
+    )
+    .with_details(json!({ "status": status }))
 }
 
 /// `GET /metrics` in the Prometheus text format; behind a token (any role)
@@ -66,6 +85,13 @@ pub async fn metrics(
     {
         return error.into_response();
     }
+    // A half-replayed log would read as counters going back (a reset).
+    if !state.is_ready() {
+        return ApiError::unavailable(
+            "golive is starting (replaying its log); metrics follow once it is ready",
+        )
+        .into_response();
+    }
     // A scrape walks the aggregator's whole state (milliseconds for a
     // go-live day, tens for a week): keep it off the async workers so it
     // never stalls requests and live sockets sharing them.
@@ -74,8 +100,7 @@ pub async fn metrics(
         Ok(body) => body,
         Err(error) => {
             tracing::error!(%error, "rendering metrics failed");
-            return crate::error::ApiError::unavailable("metrics could not be rendered")
-                .into_response();
+            return ApiError::unavailable("metrics could not be rendered").into_response();
         }
     };
     (

@@ -66,7 +66,10 @@ pub async fn get(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(READERS)?;
     let queue = queue_name(&queue)?;
-    let (settings, configured) = state.views.queue(&queue);
+    let (settings, configured) = state
+        .views
+        .queue(&queue)
+        .ok_or_else(|| ApiError::unavailable("state unavailable"))?;
     Ok(Json(queue_json(&queue, &settings, configured)))
 }
 
@@ -78,6 +81,7 @@ pub async fn list(
     let queues: Vec<Value> = state
         .views
         .queues()
+        .ok_or_else(|| ApiError::unavailable("state unavailable"))?
         .iter()
         .map(|(name, settings, configured)| queue_json(name, settings, *configured))
         .collect();

@@ -54,7 +54,11 @@ pub async fn report(
             )
         })?),
     };
-    Ok(Json(state.views.report(from, to, group_by)))
+    state
+        .views
+        .report(from, to, group_by)
+        .map(Json)
+        .ok_or_else(|| ApiError::unavailable("state unavailable"))
 }
 
 pub async fn board(

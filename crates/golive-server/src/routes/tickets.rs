@@ -8,11 +8,12 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use golive_core::input::{MAX_ID_CHARS, Rejection, TicketBody, TicketPatchBody, TicketRef};
+use golive_core::input::{
+    MAX_ID_CHARS, Rejection, TicketBody, TicketPatchBody, TicketRef, filter_text,
+};
 use golive_core::ledger::{Command, Outcome};
 use golive_core::model::TicketStatus;
 use golive_core::record::TicketRecord;
-use golive_core::time::now_millis;
 use golive_store::TicketFilter;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -34,7 +35,7 @@ pub async fn create(
     // learns nothing about validation.
     caller.require(TICKET_WRITERS)?;
     let ApiJson(body) = body?;
-    let ticket = body.validate(now_millis())?;
+    let ticket = body.validate(state.config.clock())?;
     match writer(&state)?
         .submit_one(Command::CreateTicket(ticket))
         .await??
@@ -55,7 +56,7 @@ pub async fn update(
     caller.require(TICKET_WRITERS)?;
     let ApiJson(body) = body?;
     let target = parse_ref(&id)?;
-    let patch = body.validate(now_millis())?;
+    let patch = body.validate(state.config.clock())?;
     match writer(&state)?
         .submit_one(Command::UpdateTicket(target, patch))
         .await??
@@ -123,12 +124,16 @@ pub async fn list(
                 ApiError::invalid("cursor", "is not a cursor from a previous page")
             })?),
         };
-    let nonempty = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    // A NUL would reach the database (PostgreSQL refuses it): 422 here.
+    let text = |field: &str, v: Option<String>| -> Result<Option<String>, ApiError> {
+        let text = v.map(|s| filter_text(field, &s)).transpose()?;
+        Ok(text.filter(|s| !s.is_empty()))
+    };
     let filter = TicketFilter {
         status,
-        site: nonempty(query.site),
-        application: nonempty(query.application),
-        assignee: nonempty(query.assignee),
+        site: text("site", query.site)?,
+        application: text("application", query.application)?,
+        assignee: text("assignee", query.assignee)?,
         before_id,
         limit,
     };

@@ -7,6 +7,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use golive_core::input::token_name;
 use golive_core::model::Role;
 use golive_core::time::now_millis;
 use golive_store::token;
@@ -29,14 +30,11 @@ pub async fn create(
     // Role before body: see tickets::create.
     caller.require(&[])?;
     let ApiJson(body) = body?;
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 64 {
-        return Err(ApiError::invalid("name", "must be 1..64 characters"));
-    }
+    let name = token_name(&body.name)?;
     let secret = token::generate();
     let id = state
         .store
-        .create_token(name, body.role, &token::hash(&secret), now_millis())
+        .create_token(&name, body.role, &token::hash(&secret), now_millis())
         .await?;
     tracing::info!(token_id = id, role = %body.role, "token created");
     Ok((
