@@ -12,7 +12,8 @@
 //! so that an uncommitted event never leaves a trace.
 
 use crate::event::{
-    CallRecorded, Event, QueueConfigured, RecordedEvent, TicketChanged, TicketCreated, TicketId,
+    AlertAcknowledged, CallRecorded, Event, QueueConfigured, RecordedEvent, TicketChanged,
+    TicketCreated, TicketId,
 };
 use crate::input::{NewTicket, QueueBody, Rejection, TicketPatch, TicketRef};
 use crate::model::{CallEventKind, Category, Channel, QueueSettings, Severity, TicketStatus};
@@ -53,7 +54,12 @@ pub enum Command {
     CreateTicket(NewTicket),
     UpdateTicket(TicketRef, TicketPatch),
     RecordCall(CallRecorded),
-    ConfigureQueue { queue: String, body: QueueBody },
+    ConfigureQueue {
+        queue: String,
+        body: QueueBody,
+    },
+    /// Validated by the caller (`input::acknowledgement`); always accepted.
+    AcknowledgeAlert(AlertAcknowledged),
 }
 
 /// What an accepted command did.
@@ -69,6 +75,8 @@ pub enum Outcome {
     CallRecorded { duplicate: bool },
     /// The queue now has these settings.
     QueueConfigured(QueueSettings),
+    /// The acknowledgement was recorded.
+    AlertAcknowledged,
 }
 
 #[derive(Clone, Debug)]
@@ -231,6 +239,9 @@ impl Ledger {
                 let settings = body.merge_into(self.queue_settings(&queue))?;
                 let event = Event::QueueConfigured(QueueConfigured { queue, settings });
                 Ok(self.accept(Outcome::QueueConfigured(settings), event))
+            }
+            Command::AcknowledgeAlert(ack) => {
+                Ok(self.accept(Outcome::AlertAcknowledged, Event::AlertAcknowledged(ack)))
             }
         }
     }
@@ -459,6 +470,8 @@ impl Ledger {
                 self.remember(|l| Undo::Queue(key.clone(), l.queues.get(&key).copied()));
                 self.queues.insert(key, q.settings);
             }
+            // The write side holds nothing about alerts.
+            Event::AlertAcknowledged(_) => {}
         }
     }
 

@@ -249,6 +249,8 @@ impl CommitBatch {
                     batch.queues.retain(|(name, _)| name != &q.queue);
                     batch.queues.push((q.queue.clone(), q.settings));
                 }
+                // Kept in the log only: no projection table shows them.
+                Event::AlertAcknowledged(_) => {}
             }
         }
         batch.events = events;

@@ -277,7 +277,7 @@ async fn write_log(
     let mut ids: Vec<Option<TicketId>> = Vec::new();
     let mut pending: Vec<RecordedEvent> = Vec::with_capacity(BATCH);
     let mut created = None;
-    let mut kinds = [0u64; 4];
+    let mut kinds = [0u64; 5];
     for planned in commands {
         if ledger.last_seq() >= limit {
             break;
@@ -313,6 +313,7 @@ async fn write_log(
                 Event::TicketChanged(_) => 1,
                 Event::CallRecorded(_) => 2,
                 Event::QueueConfigured(_) => 3,
+                Event::AlertAcknowledged(_) => 4,
             }] += 1;
             pending.push(RecordedEvent {
                 seq: ledger.last_seq(),

@@ -199,6 +199,26 @@ impl Aggregator {
         to: Millis,
         dimensions: &[TicketDimension],
     ) -> Report {
+        self.report_where(from, to, dimensions, None)
+    }
+
+    /// [`Aggregator::report_grouped`] over the tickets whose `dimension`
+    /// is `value` only (calls are not filtered), when `only` is given. A
+    /// value no ticket has gives zero ticket figures.
+    pub fn report_where(
+        &self,
+        from: Millis,
+        to: Millis,
+        dimensions: &[TicketDimension],
+        only: Option<(TicketDimension, &str)>,
+    ) -> Report {
+        let filter = only.map(|(dimension, value)| {
+            (
+                dimension,
+                self.group_of_value(dimension, value).unwrap_or(usize::MAX),
+            )
+        });
+        let keep = |ticket: &Ticket| filter.is_none_or(|(d, group)| ticket.group(d) == group);
         let in_window = |at: Millis| from <= at && at < to;
         let mut overall = TicketTally::default();
         let mut groupings: Vec<GroupTally> = dimensions
@@ -214,7 +234,7 @@ impl Aggregator {
         for (start, bucket) in self.timeline.window(from, to) {
             for &index in &bucket.opened {
                 let ticket = &self.tickets[index as usize];
-                if in_window(ticket.opened_at) {
+                if in_window(ticket.opened_at) && keep(ticket) {
                     overall.opened += 1;
                     for grouping in &mut groupings {
                         grouping.of(ticket).opened += 1;
@@ -223,8 +243,8 @@ impl Aggregator {
             }
             for change in &bucket.changes {
                 let at = change.at(start);
-                if in_window(at) {
-                    let ticket = &self.tickets[change.ticket as usize];
+                let ticket = &self.tickets[change.ticket as usize];
+                if in_window(at) && keep(ticket) {
                     let resolve_ms = at - ticket.opened_at;
                     overall.add_change(change.kind, resolve_ms);
                     for grouping in &mut groupings {
@@ -244,7 +264,10 @@ impl Aggregator {
                 }
             }
         }
-        self.fill_backlog(to, &mut overall, &mut groupings);
+        match filter {
+            None => self.fill_backlog(to, &mut overall, &mut groupings),
+            Some(_) => self.fill_backlog_of(to, &keep, &mut overall, &mut groupings),
+        }
 
         let tickets_by = (!dimensions.is_empty()).then(|| {
             groupings
@@ -305,6 +328,56 @@ impl Aggregator {
             }
             let buckets = self.timeline.since(to);
             self.add_backlog_deltas(buckets, |at| at >= to, -1, overall, groupings);
+        }
+    }
+
+    /// `fill_backlog` over the tickets `keep` accepts: counted from the
+    /// tickets open now (every fact applied, as the running totals are),
+    /// less the facts at or after `to`.
+    pub(super) fn fill_backlog_of(
+        &self,
+        to: Millis,
+        keep: &dyn Fn(&Ticket) -> bool,
+        overall: &mut TicketTally,
+        groupings: &mut [GroupTally],
+    ) {
+        overall.backlog = 0;
+        for grouping in groupings.iter_mut() {
+            grouping
+                .groups
+                .iter_mut()
+                .for_each(|tally| tally.backlog = 0);
+        }
+        for index in self.open_indexes() {
+            let ticket = &self.tickets[index as usize];
+            if keep(ticket) {
+                overall.backlog += 1;
+                for grouping in groupings.iter_mut() {
+                    grouping.of(ticket).backlog += 1;
+                }
+            }
+        }
+        let mut adjust = |ticket: &Ticket, delta: i64| {
+            if keep(ticket) {
+                overall.backlog -= delta;
+                for grouping in groupings.iter_mut() {
+                    grouping.of(ticket).backlog -= delta;
+                }
+            }
+        };
+        for (start, bucket) in self.timeline.since(to) {
+            for &index in &bucket.opened {
+                let ticket = &self.tickets[index as usize];
+                if ticket.opened_at >= to {
+                    adjust(ticket, 1);
+                }
+            }
+            for change in &bucket.changes {
+                let delta = change::backlog_delta(change.kind);
+                if delta != 0 && change.at(start) >= to {
+                    adjust(&self.tickets[change.ticket as usize], delta);
+                }
+            }
         }
     }
 

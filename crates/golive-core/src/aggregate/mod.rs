@@ -104,6 +104,7 @@
 mod board;
 mod figures;
 mod intern;
+mod open;
 #[cfg(test)]
 mod proptests;
 mod sites;
@@ -113,8 +114,12 @@ mod timeline;
 mod totals;
 mod waiting;
 
-pub use board::{Arrivals, Board, BoardWindows, MAX_BUCKETS, Surge, Trend, TrendPoint};
+pub use board::{
+    Arrivals, Board, BoardWindows, LONG_WINDOW_MS, MAX_BUCKETS, SHORT_WINDOW_MS, Surge, Trend,
+    TrendPoint,
+};
 pub use figures::{CallFigures, Mttr, Report, TicketFigures};
+pub use open::{Aging, Escalations, OpenSummary, Sev1Group};
 pub use totals::{
     HistogramBounds, HistogramTotals, OTHER, QueueTotals, SeriesLimits, TicketLabels, Totals,
 };
@@ -252,6 +257,7 @@ pub struct Aggregator {
     queue_settings: Vec<Option<QueueSettings>>,
     timeline: Timeline,
     backlog: BacklogTotals,
+    open: open::OpenTickets,
 }
 
 impl Aggregator {
@@ -269,6 +275,8 @@ impl Aggregator {
             Event::TicketChanged(changed) => self.ticket_changed(changed),
             Event::CallRecorded(call) => self.call_recorded(call),
             Event::QueueConfigured(configured) => self.queue_configured(configured),
+            // Acknowledgements live with the alerts, beside the figures.
+            Event::AlertAcknowledged(_) => {}
         }
     }
 
@@ -301,6 +309,16 @@ impl Aggregator {
         queues
     }
 
+    /// Whether any ticket ever named this site.
+    pub fn knows_site(&self, site: &str) -> bool {
+        self.sites.get(site).is_some()
+    }
+
+    /// Whether a call or a configuration ever named this queue.
+    pub fn knows_queue(&self, queue: &str) -> bool {
+        self.queues.get(queue).is_some()
+    }
+
     /// Approximate heap bytes held, from the capacities of its containers.
     pub fn heap_bytes(&self) -> usize {
         self.tickets.capacity() * size_of::<Ticket>()
@@ -313,6 +331,7 @@ impl Aggregator {
             + self.queues.heap_bytes()
             + self.queue_settings.capacity() * size_of::<Option<QueueSettings>>()
             + self.timeline.heap_bytes()
+            + self.open.heap_bytes()
             + self
                 .backlog
                 .by_dimension
@@ -353,6 +372,12 @@ impl Aggregator {
         };
         self.timeline.bucket_mut(opened_at).opened.push(index);
         self.backlog.adjust(&ticket, 1);
+        self.open.created(
+            index,
+            opened_at,
+            created.status.is_active(),
+            created.tier.unwrap_or(0),
+        );
         if created.status.is_done() {
             let resolved_at = created.resolved_at.unwrap_or(opened_at).max(opened_at);
             ticket.last_at = resolved_at;
@@ -370,10 +395,13 @@ impl Aggregator {
     }
 
     fn ticket_changed(&mut self, changed: &TicketChanged) {
-        let Some(status) = changed.status else {
+        let Some(&index) = self.ticket_index.get(&changed.id) else {
             return;
         };
-        let Some(&index) = self.ticket_index.get(&changed.id) else {
+        if let Some(tier) = changed.tier {
+            self.open.tier(index, tier);
+        }
+        let Some(status) = changed.status else {
             return;
         };
         let ticket = &mut self.tickets[index as usize];
@@ -385,6 +413,10 @@ impl Aggregator {
         ticket.last_at = at;
         ticket.status = status;
         let ticket = *ticket;
+        if previous.is_active() != status.is_active() {
+            self.open
+                .status(index, ticket.opened_at, status.is_active());
+        }
         let kind = transition(previous, status);
         if kind != 0 {
             self.timeline.push_change(at, index, kind);

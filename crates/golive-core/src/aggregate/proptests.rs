@@ -557,6 +557,7 @@ impl Oracle {
                     queues_seen.insert(configured.queue.clone());
                     settings.insert(configured.queue.clone(), configured.settings);
                 }
+                Event::AlertAcknowledged(_) => {}
             }
         }
         Oracle {
