@@ -155,6 +155,9 @@ pub trait Store: Send + Sync + 'static {
     /// The role of an unrevoked token with this hash.
     async fn token_role(&self, token_hash: &str) -> Result<Option<Role>, StoreError>;
 
+    /// The name of an unrevoked token with this hash.
+    async fn token_name(&self, token_hash: &str) -> Result<Option<String>, StoreError>;
+
     async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError>;
 
     /// Revokes a token by id; false when there is no such active token.

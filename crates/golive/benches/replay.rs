@@ -271,7 +271,7 @@ async fn write_log(
     store: &dyn Store,
     commands: Vec<Planned>,
     limit: u64,
-) -> (usize, usize, [u64; 4]) {
+) -> (usize, usize, [u64; 5]) {
     let mut ledger = Ledger::new();
     // Plan index of a creation → the id the ledger gave it.
     let mut ids: Vec<Option<TicketId>> = Vec::new();
