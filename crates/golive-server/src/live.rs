@@ -271,8 +271,8 @@ pub async fn live(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     caller.require(READERS)?;
-    let scope = Scope::from_query(query.site.as_deref(), query.queue.as_deref())
-        .map_err(ApiError::from)?;
+    let scope =
+        Scope::from_query(query.site.as_deref(), query.queue.as_deref()).map_err(ApiError::from)?;
     state.views.check_scope(&scope).map_err(ApiError::from)?;
     // Displays send nothing but pongs and closes: a small read buffer and
     // no write buffering (boards go out whole) keep thousands of sockets

@@ -667,7 +667,11 @@ async fn tokens(backend: Backend) {
     );
     assert_eq!(store.token_role("nope").await.expect("role"), None);
     assert_eq!(
-        store.token_name("hash-wall").await.expect("name").as_deref(),
+        store
+            .token_name("hash-wall")
+            .await
+            .expect("name")
+            .as_deref(),
         Some("wall-1")
     );
     assert_eq!(store.token_name("nope").await.expect("name"), None);

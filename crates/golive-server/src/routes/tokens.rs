@@ -32,7 +32,9 @@ pub async fn create(
     caller.require(LEADS)?;
     let ApiJson(body) = body?;
     if caller.role != Role::Admin && body.role != Role::Display {
-        return Err(ApiError::forbidden("admin (a lead creates display tokens only)"));
+        return Err(ApiError::forbidden(
+            "admin (a lead creates display tokens only)",
+        ));
     }
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 64 {
