@@ -481,7 +481,8 @@ function alertItem(alert) {
 function groupItem(group, members) {
   const severity = group.severity === "critical" ? "critical" : "warning";
   const allAcked = group.acknowledged === group.count;
-  const where = members.map((a) => place(a) || a.id).join(" · ");
+  // Severity-1 places are in the strip above, each with its own time.
+  const where = group.rule === "sev1_open" ? "" : members.map((a) => place(a) || a.id).join(" · ");
   return h("li", {
     class: `alert alert-${severity}${allAcked ? " is-acked" : ""}`,
     "data-testid": "alert",
@@ -491,7 +492,7 @@ function groupItem(group, members) {
   h("span", { class: "alert-msg", text: group.summary }),
   h("span", { class: "alert-since", "data-since": group.since, text: `for ${ageOf(group.since)} (since ${fmtTime(group.since).slice(0, 5)})` }),
   group.acknowledged ? h("span", { class: "alert-ack", text: `✓ ${group.acknowledged} of ${group.count} acknowledged` }) : null,
-  h("span", { class: "alert-where", text: where }));
+  where ? h("span", { class: "alert-where", text: where }) : null);
 }
 
 function renderSev1(b) {
@@ -901,10 +902,13 @@ function start() {
   state.startedAt = Date.now();
   state.feedLost = false;
   state.backoffMs = BACKOFF_MIN_MS;
-  // Paint quickly from REST (also checks the token and the scope), and
-  // open the socket.
-  startPolling();
-  connect();
+  // Paint quickly from REST, which also checks the token and the scope;
+  // then open the socket (not for a scope the server does not know).
+  pollOnce().then(() => {
+    if (!state.started) return;
+    connect();
+    if (!state.socketLive) startPolling();
+  });
 }
 
 function init() {
@@ -917,7 +921,7 @@ function init() {
   }
   $("board").dataset.scope = scopeKind;
   if (scope.site) $("apps-sub").textContent = "this site · last 60 min · by pain";
-  pagers.sev1 = new Pager($("sev1-list"), null);
+  pagers.sev1 = new Pager($("sev1-list"), $("sev1-page"));
   pagers.alerts = new Pager($("alerts-box"), $("alerts-page"));
   pagers.apps = new Pager($("apps-box"), $("apps-page"));
   pagers.sites = new Pager($("sites-box"), $("sites-page"));
