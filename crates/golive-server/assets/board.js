@@ -33,6 +33,8 @@ const QUIET_RECONNECT_MS = 30_000;
 const STALE_AFTER_MS = 10_000;
 /** Time each page of a long list stays on screen. */
 const PAGE_TURN_MS = 8_000;
+/** Places a group of alerts names before "+N more" (worst first). */
+const GROUP_PLACES = 3;
 /** Trend shown in sparklines: the last two hours of per-minute points. */
 const TREND_POINTS = 120;
 
@@ -482,7 +484,12 @@ function groupItem(group, members) {
   const severity = group.severity === "critical" ? "critical" : "warning";
   const allAcked = group.acknowledged === group.count;
   // Severity-1 places are in the strip above, each with its own time.
-  const where = group.rule === "sev1_open" ? "" : members.map((a) => place(a) || a.id).join(" · ");
+  // The worst three by name, then how many more: the group says where
+  // without taking the whole strip.
+  const places = members.map((a) => place(a) || a.id);
+  const shown = places.slice(0, GROUP_PLACES);
+  if (places.length > shown.length) shown.push(`+${places.length - shown.length} more`);
+  const where = group.rule === "sev1_open" ? "" : shown.join(" · ");
   return h("li", {
     class: `alert alert-${severity}${allAcked ? " is-acked" : ""}`,
     "data-testid": "alert",
