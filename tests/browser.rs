@@ -651,33 +651,12 @@ async fn console_ticket_reaches_board() {
     browser
         .goto(&server.url(&format!("/console?token={agent}")))
         .await;
-    eventually("the sign-in form asking for a name", WAIT, || async {
-        let focused = browser
-            .js(
-                "return document.activeElement && document.activeElement.id;",
-                vec![],
-            )
-            .await;
-        if focused == json!("login-name") {
-            Ok(())
-        } else {
-            Err(format!("focus on {focused}"))
-        }
-    })
-    .await;
     let url = browser.client.current_url().await.expect("url");
     assert!(
         !url.as_str().contains("token"),
         "token still in the URL: {url}"
     );
-    browser.type_keys("Dana Agent\u{E007}").await;
-    eventually("the console after sign-in", WAIT, || async {
-        match browser.text("[data-testid=who-name]").await.as_deref() {
-            Some("Dana Agent") if browser.visible("[data-testid=ticket-form]").await => Ok(()),
-            other => Err(format!("signed in as {other:?}")),
-        }
-    })
-    .await;
+    browser.sign_in_console("Dana Agent").await;
     eventually("focus on the site field", WAIT, || async {
         let focused = browser
             .js(

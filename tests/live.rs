@@ -458,23 +458,22 @@ async fn unknown_scopes_are_404_before_the_upgrade() {
             other => panic!("expected 404 before the upgrade, got {other:?}"),
         }
     }
-    let (status, _) = server
-        .call(
-            reqwest::Method::GET,
-            "/api/v1/board?site=North%20Hospital&queue=X",
-            Some(&display),
-            None,
-        )
-        .await;
+    let board = |query: &'static str| {
+        let (server, display) = (&server, display.clone());
+        async move {
+            server
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/api/v1/board?{query}"),
+                    Some(&display),
+                    None,
+                )
+                .await
+        }
+    };
+    let (status, _) = board("site=North%20Hospital&queue=X").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, board) = server
-        .call(
-            reqwest::Method::GET,
-            "/api/v1/board?site=North%20Hospital",
-            Some(&display),
-            None,
-        )
-        .await;
+    let (status, board) = board("site=North%20Hospital").await;
     assert_eq!(status, StatusCode::OK, "{board}");
     assert_eq!(board["scope"]["site"], "North Hospital");
 }

@@ -405,33 +405,7 @@ async fn worst_morning_fits_every_screen() {
     browser
         .goto(&server.url(&format!("/console?token={agent}")))
         .await;
-    eventually("the console's sign-in asking for a name", WAIT, || async {
-        let focused = browser
-            .js(
-                "return document.activeElement && document.activeElement.id;",
-                vec![],
-            )
-            .await;
-        if focused == json!("login-name") {
-            Ok(())
-        } else {
-            Err(format!("focus on {focused}"))
-        }
-    })
-    .await;
-    browser
-        .type_keys(&format!("Dana Agent{}", char::from(Key::Enter)))
-        .await;
-    eventually("the console", WAIT, || async {
-        match browser.visible("[data-testid=ticket-form]").await {
-            true => Ok(()),
-            false => Err(format!(
-                "sign-in says {:?}",
-                browser.text("#login-error").await
-            )),
-        }
-    })
-    .await;
+    browser.sign_in_console("Dana Agent").await;
     assert_accessible(&browser, "the console").await;
     let lead = server.token("lead").await;
     browser
@@ -654,13 +628,7 @@ async fn lead_page_acts_on_the_board() {
         .goto(&server.url(&format!("/lead?token={lead}")))
         .await;
     let row = format!("[data-testid=queue-row][data-name=\"{queue}\"]");
-    eventually("the queue on the lead page", WAIT, || async {
-        match browser.visible(&row).await {
-            true => Ok(()),
-            false => Err("not yet".into()),
-        }
-    })
-    .await;
+    browser.wait_visible(&row).await;
 
     // Agents staffed, by keyboard; the display's staffing row follows.
     type_into(
@@ -708,13 +676,7 @@ async fn lead_page_acts_on_the_board() {
         .await
         .expect("switch");
     let alert_row = "[data-testid=lead-alert][data-id=\"sev1_open:Main Campus:MAR\"]";
-    eventually("the alert on the lead page", WAIT, || async {
-        match browser.visible(alert_row).await {
-            true => Ok(()),
-            false => Err("not yet".into()),
-        }
-    })
-    .await;
+    browser.wait_visible(alert_row).await;
     type_into(
         &browser,
         &format!("{alert_row} [data-testid=ack-note]"),

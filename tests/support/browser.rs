@@ -246,6 +246,49 @@ impl Browser {
             == json!(true)
     }
 
+    /// Waits until the element `selector` is shown.
+    pub async fn wait_visible(&self, selector: &str) {
+        eventually(&format!("{selector} on screen"), WAIT, || async {
+            if self.visible(selector).await {
+                Ok(())
+            } else {
+                Err("not shown".to_string())
+            }
+        })
+        .await;
+    }
+
+    /// Signs in to the agent console, opened with its token in the
+    /// address: the form asks for the display name only, typed as an agent
+    /// would, then Enter.
+    pub async fn sign_in_console(&self, name: &str) {
+        eventually("the sign-in form asking for a name", WAIT, || async {
+            let focused = self
+                .js(
+                    "return document.activeElement && document.activeElement.id;",
+                    vec![],
+                )
+                .await;
+            if focused == json!("login-name") {
+                Ok(())
+            } else {
+                Err(format!("focus on {focused}"))
+            }
+        })
+        .await;
+        self.type_keys(&format!("{name}{}", char::from(Key::Enter)))
+            .await;
+        eventually("the console after sign-in", WAIT, || async {
+            match self.text("[data-testid=who-name]").await.as_deref() {
+                Some(shown) if shown == name && self.visible("[data-testid=ticket-form]").await => {
+                    Ok(())
+                }
+                other => Err(format!("signed in as {other:?}")),
+            }
+        })
+        .await;
+    }
+
     /// Types into whatever has focus, as a user at the keyboard would:
     /// every character pressed and released (WebDriver actions; special
     /// keys as `fantoccini::key::Key` characters).

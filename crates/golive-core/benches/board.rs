@@ -15,6 +15,8 @@
 //!
 //! Run: `cargo bench -p golive-core --bench board -- --warm-up-time 1 --measurement-time 3`
 
+mod support;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use golive_core::aggregate::Aggregator;
 use golive_core::alerts::{AlertBook, AlertRules, evaluate};
@@ -26,6 +28,7 @@ use golive_core::model::{CallEventKind, Category, Channel, QueueSettings, Severi
 use golive_core::staffing::StaffingSettings;
 use golive_core::time::Millis;
 use std::hint::black_box;
+use support::Rng;
 
 /// 2026-03-09T10:00:00Z: a go-live's eighth morning, when every board
 /// below is asked for.
@@ -36,23 +39,6 @@ const DAY: Millis = 24 * HOUR;
 const SITES: usize = 12;
 const APPLICATIONS: usize = 30;
 const QUEUES: usize = 10;
-
-/// splitmix64: deterministic and dependency-free.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// `days` of go-live ending at [`NOW`] (10:00): a ticket every 10 s
 /// by day and every 40 s by night over 12 sites and 30 applications (most

@@ -309,13 +309,7 @@ impl Aggregator {
         groupings: &mut [GroupTally],
     ) {
         if self.timeline.shorter_before(to) {
-            overall.backlog = 0;
-            for grouping in groupings.iter_mut() {
-                grouping
-                    .groups
-                    .iter_mut()
-                    .for_each(|tally| tally.backlog = 0);
-            }
+            clear_backlog(overall, groupings);
             let buckets = self.timeline.before(to);
             self.add_backlog_deltas(buckets, |at| at < to, 1, overall, groupings);
         } else {
@@ -341,13 +335,7 @@ impl Aggregator {
         overall: &mut TicketTally,
         groupings: &mut [GroupTally],
     ) {
-        overall.backlog = 0;
-        for grouping in groupings.iter_mut() {
-            grouping
-                .groups
-                .iter_mut()
-                .for_each(|tally| tally.backlog = 0);
-        }
+        clear_backlog(overall, groupings);
         for index in self.open_indexes() {
             let ticket = &self.tickets[index as usize];
             if keep(ticket) {
@@ -411,6 +399,17 @@ impl Aggregator {
                 }
             }
         }
+    }
+}
+
+/// Zero backlog on `overall` and every group, before counting it.
+fn clear_backlog(overall: &mut TicketTally, groupings: &mut [GroupTally]) {
+    overall.backlog = 0;
+    for grouping in groupings.iter_mut() {
+        grouping
+            .groups
+            .iter_mut()
+            .for_each(|tally| tally.backlog = 0);
     }
 }
 
