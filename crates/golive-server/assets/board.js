@@ -33,6 +33,11 @@ const QUIET_RECONNECT_MS = 30_000;
 const STALE_AFTER_MS = 10_000;
 /** Time each page of a long list stays on screen. */
 const PAGE_TURN_MS = 8_000;
+/**
+ * Boxes whose lists shrink their type (down to this share) to show every
+ * item at once before they page: the severity-1 places and the alerts.
+ */
+const SHRINK_BEFORE_PAGING = { "sev1-list": 0.7, "alerts-box": 0.8 };
 /** Places a group of alerts names before "+N more" (worst first). */
 const GROUP_PLACES = 3;
 /** Trend shown in sparklines: the last two hours of per-minute points. */
@@ -574,6 +579,10 @@ function layout() {
       // overflows sideways (rows are paged, so height does not count yet).
       content.style.fontSize = "";
       shrinkWidth(pager.box, content);
+      // Lists better seen at once (the severity-1 places, the alerts) first
+      // take somewhat smaller type before they page.
+      const least = SHRINK_BEFORE_PAGING[pager.box.id];
+      if (least) shrinkToFit(pager.box, content, least);
     }
     pager.layout();
     // A page of one item still too big for its box: smaller text.
@@ -617,12 +626,17 @@ function refreshAges() {
 
 // ------------------------------------------------------------- rendering
 
-function applyBoard(board, source) {
+/**
+ * Shows a board. `fresh`: it was computed just now (a pushed update or a
+ * REST answer, not a snapshot that may have waited since the last change),
+ * so its `as_of` sets this display's clock to the server's.
+ */
+function applyBoard(board, source, fresh) {
   if (!state.started || !board || typeof board !== "object") return;
   state.board = board;
   state.lastDataAt = Date.now();
   const asOf = Date.parse(board.as_of);
-  if (!Number.isNaN(asOf) && source === "live") state.clockOffsetMs = asOf - Date.now();
+  if (!Number.isNaN(asOf) && fresh) state.clockOffsetMs = asOf - Date.now();
   // The board's alert list is the authoritative set; alert messages in
   // between only make the strip react faster.
   if (Array.isArray(board.alerts)) state.alerts = new Map(board.alerts.map((a) => [a.id, a]));
@@ -708,7 +722,7 @@ function connect() {
       }
       state.seq = message.seq ?? state.seq;
       document.body.dataset.seq = String(state.seq ?? "");
-      applyBoard(message.board, "live");
+      applyBoard(message.board, "live", message.type === "board");
     } else if (message.type === "alert") {
       applyAlert(message);
     }
@@ -779,7 +793,7 @@ async function pollOnce() {
   } finally {
     state.polling = false;
   }
-  applyBoard(board, state.socketLive ? "live" : "poll");
+  applyBoard(board, state.socketLive ? "live" : "poll", true);
 }
 
 /** The display's address names a site or queue the server does not know. */
