@@ -18,7 +18,7 @@
 //!   keyboard and another display's staffing row changes; acknowledges an
 //!   alert with a note and another display dims it with who and when;
 //!   creates a display token, sees its kiosk URL and QR code, and opens the
-//!   URL to a live board.
+//!   URL to a live board (`GOLIVE_SCREENSHOTS=1`: `docs/lead.png`).
 //!
 //! axe-core is `tests/fixtures/axe.min.js` (axe-core 4.14.1 from npm,
 //! MPL-2.0, licence header kept), injected into the page under test.
@@ -746,6 +746,12 @@ async fn lead_page_acts_on_the_board() {
     .await;
     let (_, tokens) = server.get("/api/v1/tokens").await;
     assert!(tokens.to_string().contains("wall-ED-2"));
+    if screenshots_wanted() {
+        // The acknowledgement shows on the lead page from its next read.
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        browser.set_viewport(1440, 1280).await;
+        browser.screenshot("lead.png").await;
+    }
     let kiosk = browser
         .client
         .new_window(false)

@@ -13,9 +13,12 @@ import { adoptTokenFromUrl, getToken, setToken, clearToken, api, h, fmtTime, DAS
 
 /** The lists refresh this often (alerts change on their own). */
 const REFRESH_MS = 5_000;
+/** An acknowledgement is on the boards within a push interval (1 s). */
+const ACK_SHOWN_MS = 1_500;
 
 const $ = (id) => document.getElementById(id);
 let refreshTimer = null;
+let role = null;
 let kioskObjectUrl = null;
 
 function status(text, kind = "ok") {
@@ -55,7 +58,8 @@ async function acknowledge(event, id, noteId) {
   try {
     await api("POST", `/api/v1/alerts/${encodeURIComponent(id)}/ack`, { note });
     status("Alert acknowledged: every display shows it dimmed.");
-    await refresh();
+    // The boards carry it from the next push on.
+    setTimeout(() => refresh().catch(() => {}), ACK_SHOWN_MS);
   } catch (err) {
     status(err.message, "error");
   }
@@ -192,10 +196,15 @@ async function loadTokens() {
     h("td", { text: t.role }),
     h("td", { text: fmtTime(t.created_at) }),
     h("td", { text: t.revoked_at ? fmtTime(t.revoked_at) : DASH }),
-    h("td", {}, t.revoked_at ? null : h("button", {
+    h("td", {}, t.revoked_at || !mayRevoke(t) ? null : h("button", {
       type: "button", class: "btn", "data-testid": "token-revoke", "aria-label": `Revoke ${t.name}`,
       onclick: () => revoke(t),
     }, "Revoke")))));
+}
+
+/** A lead revokes display tokens; an admin any. */
+function mayRevoke(token) {
+  return role === "admin" || token.role === "display";
 }
 
 async function revoke(token) {
@@ -237,6 +246,7 @@ async function start() {
     showLogin("This page needs a lead or admin token.");
     return;
   }
+  role = session.role;
   $("who-role").textContent = session.role;
   $("who").hidden = false;
   $("login").hidden = true;
