@@ -99,7 +99,10 @@
 //! proportional to what happened in it. The backlog as of `to` is either
 //! summed from the start or taken from running totals minus whatever lies
 //! at or after `to`, whichever side is shorter, so the live board (where
-//! `to` is now) never scans history.
+//! `to` is now) never scans history. The tickets open now are also kept
+//! ordered by opening time (with each ticket's tier), so the board's aging,
+//! escalation and severity-1 figures and a site's backlog cost time
+//! proportional to the open backlog, not to history.
 
 mod board;
 mod figures;
