@@ -648,7 +648,23 @@ impl Oracle {
     }
 
     fn report(&self, from: Millis, to: Millis, dimensions: &[TicketDimension]) -> Report {
-        let all: Vec<&OracleTicket> = self.tickets.iter().collect();
+        self.report_where(from, to, dimensions, None)
+    }
+
+    /// The report over the tickets whose `dimension` is `value` only (calls
+    /// are not filtered), when `only` is given.
+    fn report_where(
+        &self,
+        from: Millis,
+        to: Millis,
+        dimensions: &[TicketDimension],
+        only: Option<(TicketDimension, &str)>,
+    ) -> Report {
+        let all: Vec<&OracleTicket> = self
+            .tickets
+            .iter()
+            .filter(|t| only.is_none_or(|(dimension, value)| t.key(dimension) == value))
+            .collect();
         let tickets_by = (!dimensions.is_empty()).then(|| {
             dimensions
                 .iter()
@@ -950,7 +966,54 @@ proptest! {
                 &aggregator.report_grouped(from, to, &TicketDimension::ALL),
                 &oracle.report(from, to, &TicketDimension::ALL),
             );
+            // One site's figures, as a site's board shows them (and a site
+            // nobody named: nothing).
+            let grouped = [TicketDimension::Application, TicketDimension::Site];
+            let sites: BTreeSet<String> = oracle
+                .tickets
+                .iter()
+                .map(|t| t.key(TicketDimension::Site))
+                .chain(["Nowhere".to_string()])
+                .collect();
+            for site in &sites {
+                let only = Some((TicketDimension::Site, site.as_str()));
+                assert_report(
+                    &aggregator.report_where(from, to, &grouped, only),
+                    &oracle.report_where(from, to, &grouped, only),
+                );
+            }
         }
+        // After every fact: the open tickets' aging and severity-1 places.
+        let last = oracle
+            .tickets
+            .iter()
+            .flat_map(|t| {
+                let c = &t.created;
+                [c.opened_at, c.resolved_at.unwrap_or(c.opened_at)]
+                    .into_iter()
+                    .chain(t.changes.iter().map(|(at, _)| *at))
+            })
+            .max()
+            .unwrap_or(0);
+        let now = last + 1;
+        let open: Vec<&OracleTicket> = oracle.tickets.iter().filter(|t| t.in_backlog(now)).collect();
+        let older = |hours: i64| {
+            open.iter()
+                .filter(|t| now - t.created.opened_at > hours * 3_600_000)
+                .count() as u64
+        };
+        let summary = aggregator.open_summary(now, None);
+        prop_assert_eq!(
+            (summary.aging.over_1h, summary.aging.over_4h, summary.aging.over_24h),
+            (older(1), older(4), older(24))
+        );
+        prop_assert_eq!(
+            summary.aging.oldest_opened_at,
+            open.iter().map(|t| t.created.opened_at).min()
+        );
+        let sev1: u64 = summary.sev1.iter().map(|g| g.open).sum();
+        let expected = open.iter().filter(|t| t.created.severity.level() == 1).count() as u64;
+        prop_assert_eq!(sev1, expected);
         let queues: Vec<(String, f64)> = aggregator
             .queues()
             .into_iter()
