@@ -25,384 +25,14 @@
 mod support;
 
 use chrono::{Duration as ChronoDuration, SecondsFormat, Utc};
-use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
-use fantoccini::{Client, ClientBuilder, Locator};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use std::future::Future;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::browser::{Browser, WAIT, browser, eventually, screenshots_wanted};
 use support::{Backend, Server, TestDb, ticket};
-
-/// How long any one UI condition may take to become true.
-const WAIT: Duration = Duration::from_secs(20);
 /// Text put into ticket summaries; it must never reach the board.
 const PHI_CANARY: &str = "[PHI-CANARY]";
-
-// ------------------------------------------------------------ browser
-
-fn skip_browser() -> bool {
-    std::env::var("GOLIVE_SKIP_BROWSER").is_ok_and(|v| v == "1")
-}
-
-fn screenshots_wanted() -> bool {
-    std::env::var("GOLIVE_SCREENSHOTS").is_ok_and(|v| v == "1")
-}
-
-/// The first of `env` (if set) or `candidates` that exists as a file, or
-/// is found on PATH.
-fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
-    if let Ok(path) = std::env::var(env) {
-        return Some(PathBuf::from(path));
-    }
-    let path_dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    for candidate in candidates {
-        let direct = Path::new(candidate);
-        if direct.is_absolute() {
-            if direct.is_file() {
-                return Some(direct.to_path_buf());
-            }
-            continue;
-        }
-        for dir in &path_dirs {
-            let full = dir.join(candidate);
-            if full.is_file() {
-                return Some(full);
-            }
-        }
-    }
-    None
-}
-
-/// A headless Chromium session behind its own chromedriver. Dropping it
-/// kills chromedriver's process group (chromedriver and the browsers it
-/// started), so a failing test leaves nothing behind.
-struct Browser {
-    client: Client,
-    driver: Child,
-    driver_url: String,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        // The driver was started as the leader of a new process group.
-        let group = format!("-{}", self.driver.id());
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &group])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.driver.wait();
-    }
-}
-
-/// Starts chromedriver and a browser session; `None` when the developer
-/// asked to skip (`GOLIVE_SKIP_BROWSER=1`) or, outside CI, when no browser
-/// is installed. In CI a missing browser fails.
-async fn browser() -> Option<Browser> {
-    if skip_browser() {
-        eprintln!("GOLIVE_SKIP_BROWSER=1: skipping the browser test");
-        return None;
-    }
-    let chromium = find_program(
-        "GOLIVE_CHROMIUM",
-        &[
-            "/usr/bin/chromium",
-            "chromium",
-            "chromium-browser",
-            "google-chrome",
-        ],
-    );
-    let chromedriver = find_program(
-        "GOLIVE_CHROMEDRIVER",
-        &["/usr/bin/chromedriver", "chromedriver"],
-    );
-    let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) else {
-        let message = "Chromium or chromedriver not found: install them (apt-get install \
-             chromium chromium-driver), set GOLIVE_CHROMIUM / GOLIVE_CHROMEDRIVER, or set \
-             GOLIVE_SKIP_BROWSER=1 to skip the browser tests";
-        // CI installs them (.ci/run), so there a missing browser is a failure.
-        assert!(std::env::var_os("CI").is_none(), "{message}");
-        eprintln!("{message}: skipping (CI is not set)");
-        return None;
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let mut command = Command::new(&chromedriver);
-    command
-        .arg(format!("--port={port}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0);
-    let driver = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", chromedriver.display()));
-    let driver_url = format!("http://127.0.0.1:{port}");
-    let profile = tempfile::tempdir().expect("browser profile dir");
-    let mut browser_guard = DriverGuard(Some(driver));
-
-    // chromedriver is up when /status answers ready.
-    let http = reqwest::Client::new();
-    eventually("chromedriver to start", WAIT, || {
-        let http = http.clone();
-        let url = format!("{driver_url}/status");
-        async move {
-            let body: Value = http
-                .get(url)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?
-                .json()
-                .await
-                .map_err(|e| e.to_string())?;
-            if body["value"]["ready"] == true {
-                Ok(())
-            } else {
-                Err(format!("not ready: {body}"))
-            }
-        }
-    })
-    .await;
-
-    let args = vec![
-        "--headless".to_string(),
-        "--no-sandbox".into(),
-        "--disable-gpu".into(),
-        "--disable-quic".into(),
-        "--no-first-run".into(),
-        "--disable-background-networking".into(),
-        "--disable-component-update".into(),
-        "--disable-sync".into(),
-        "--disable-dev-shm-usage".into(),
-        "--hide-scrollbars".into(),
-        "--window-size=1920,1080".into(),
-        format!("--user-data-dir={}", profile.path().display()),
-    ];
-    let mut caps = serde_json::Map::new();
-    caps.insert("browserName".into(), json!("chrome"));
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({ "binary": chromium.to_string_lossy(), "args": args }),
-    );
-    caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&driver_url)
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot start a Chromium session ({}): {e}",
-                chromium.display()
-            )
-        });
-    let driver = browser_guard.0.take().expect("driver");
-    Some(Browser {
-        client,
-        driver,
-        driver_url,
-        _profile: profile,
-    })
-}
-
-/// Kills chromedriver if setting up the session panics half-way.
-struct DriverGuard(Option<Child>);
-
-impl Drop for DriverGuard {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let group = format!("-{}", child.id());
-            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Browser {
-    async fn goto(&self, url: &str) {
-        self.client.goto(url).await.expect("navigate");
-    }
-
-    /// Runs a script in the page and returns its value.
-    async fn js(&self, script: &str, args: Vec<Value>) -> Value {
-        self.client.execute(script, args).await.expect("script ran")
-    }
-
-    /// `textContent` of the first element matching `selector` (None if absent).
-    async fn text(&self, selector: &str) -> Option<String> {
-        self.js(
-            "const e = document.querySelector(arguments[0]); return e ? e.textContent.trim() : null;",
-            vec![json!(selector)],
-        )
-        .await
-        .as_str()
-        .map(str::to_string)
-    }
-
-    /// An attribute of the first element matching `selector`.
-    async fn attr(&self, selector: &str, name: &str) -> Option<String> {
-        self.js(
-            "const e = document.querySelector(arguments[0]); return e ? e.getAttribute(arguments[1]) : null;",
-            vec![json!(selector), json!(name)],
-        )
-        .await
-        .as_str()
-        .map(str::to_string)
-    }
-
-    /// Whether the element is shown (exists and is not `hidden` up the tree).
-    async fn visible(&self, selector: &str) -> bool {
-        self.js(
-            "const e = document.querySelector(arguments[0]); return !!e && !e.closest('[hidden]') && e.getClientRects().length > 0;",
-            vec![json!(selector)],
-        )
-        .await
-            == json!(true)
-    }
-
-    /// Types into whatever has focus, as a user at the keyboard would:
-    /// every character pressed and released (WebDriver actions; special
-    /// keys as `fantoccini::key::Key` characters).
-    async fn type_keys(&self, text: &str) {
-        let mut keys = KeyActions::new("keyboard".into());
-        for c in text.chars() {
-            keys = keys
-                .then(KeyAction::Down { value: c })
-                .then(KeyAction::Up { value: c });
-        }
-        self.client.perform_actions(keys).await.expect("keys typed");
-        self.client.release_actions().await.expect("keys released");
-    }
-
-    /// A shortcut: `modifier` held while `key` is pressed (Alt+1, Ctrl+Enter).
-    async fn chord(&self, modifier: Key, key: char) {
-        let modifier = char::from(modifier);
-        let keys = KeyActions::new("keyboard".into())
-            .then(KeyAction::Down { value: modifier })
-            .then(KeyAction::Down { value: key })
-            .then(KeyAction::Up { value: key })
-            .then(KeyAction::Up { value: modifier });
-        self.client
-            .perform_actions(keys)
-            .await
-            .expect("chord typed");
-        self.client.release_actions().await.expect("keys released");
-    }
-
-    async fn click(&self, selector: &str) {
-        self.client
-            .find(Locator::Css(selector))
-            .await
-            .unwrap_or_else(|e| panic!("{selector}: {e}"))
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click {selector}: {e}"));
-    }
-
-    /// The browser console since the last call (chromedriver's log API).
-    async fn console_log(&self) -> Vec<Value> {
-        let session = self
-            .client
-            .session_id()
-            .await
-            .expect("session id")
-            .expect("a session");
-        let response = reqwest::Client::new()
-            .post(format!("{}/session/{session}/se/log", self.driver_url))
-            .json(&json!({ "type": "browser" }))
-            .send()
-            .await
-            .expect("log request");
-        let body: Value = response.json().await.expect("log body");
-        body["value"].as_array().cloned().unwrap_or_default()
-    }
-
-    /// Fails on any console error (uncaught exceptions, failed requests),
-    /// and on ticket text in the console.
-    async fn assert_clean_console(&self) {
-        let entries = self.console_log().await;
-        let errors: Vec<&Value> = entries.iter().filter(|e| e["level"] == "SEVERE").collect();
-        assert!(errors.is_empty(), "browser console errors: {errors:#?}");
-        let all = serde_json::to_string(&entries).unwrap_or_default();
-        assert!(
-            !all.contains("PHI-CANARY"),
-            "ticket text reached the browser console"
-        );
-    }
-
-    /// Saves a 1920×1080 viewport picture as docs/NAME.
-    async fn screenshot(&self, name: &str) {
-        let inner = self
-            .js("return [window.innerWidth, window.innerHeight];", vec![])
-            .await;
-        let (outer_w, outer_h) = self.client.get_window_size().await.expect("window size");
-        let (inner_w, inner_h) = (
-            inner[0].as_u64().unwrap_or(1920),
-            inner[1].as_u64().unwrap_or(1080),
-        );
-        self.client
-            .set_window_size(
-                (outer_w + 1920).saturating_sub(inner_w) as u32,
-                (outer_h + 1080).saturating_sub(inner_h) as u32,
-            )
-            .await
-            .expect("resize window");
-        // The page re-lays itself out on resize; wait for the new size.
-        eventually("the 1920×1080 viewport", WAIT, || async {
-            let size = self
-                .js("return [window.innerWidth, window.innerHeight];", vec![])
-                .await;
-            if size == json!([1920, 1080]) {
-                Ok(())
-            } else {
-                Err(format!("viewport {size}"))
-            }
-        })
-        .await;
-        let png = self.client.screenshot().await.expect("screenshot");
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../docs")
-            .join(name);
-        std::fs::create_dir_all(path.parent().expect("docs dir")).expect("docs dir");
-        std::fs::write(&path, png).expect("write screenshot");
-        eprintln!("wrote {}", path.display());
-    }
-
-    async fn close(self) {
-        let client = self.client.clone();
-        let _ = client.close().await;
-        drop(self);
-    }
-}
-
-/// Polls `probe` until it returns Ok or `timeout` passes; then fails with
-/// the last reason it gave.
-async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, String>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        match probe().await {
-            Ok(value) => return value,
-            Err(reason) => {
-                assert!(
-                    Instant::now() < deadline,
-                    "timed out after {timeout:?} waiting for {what}: {reason}"
-                );
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 // ------------------------------------------------------------ data
 
@@ -711,9 +341,9 @@ fn board_differences(board: &Value, page: &Value) -> Result<(), String> {
             })
             .collect();
         expected.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
+        // Every row is in the table; long tables page on their own.
         let shown: Vec<String> = serde_json::from_value(page[key].clone()).unwrap_or_default();
-        let limit = if key == "apps" { 12 } else { 8 };
-        let want: Vec<String> = expected.into_iter().take(limit).map(|e| e.0).collect();
+        let want: Vec<String> = expected.into_iter().map(|e| e.0).collect();
         if shown != want || shown.is_empty() {
             diffs.push(format!("{key} rows {shown:?}, API order {want:?}"));
         }
@@ -787,6 +417,7 @@ async fn board_shows_the_api_numbers() {
             }
         })
         .await;
+        browser.set_viewport(1920, 1080).await;
         browser.screenshot("board.png").await;
     }
     browser.assert_clean_console().await;
@@ -1020,33 +651,12 @@ async fn console_ticket_reaches_board() {
     browser
         .goto(&server.url(&format!("/console?token={agent}")))
         .await;
-    eventually("the sign-in form asking for a name", WAIT, || async {
-        let focused = browser
-            .js(
-                "return document.activeElement && document.activeElement.id;",
-                vec![],
-            )
-            .await;
-        if focused == json!("login-name") {
-            Ok(())
-        } else {
-            Err(format!("focus on {focused}"))
-        }
-    })
-    .await;
     let url = browser.client.current_url().await.expect("url");
     assert!(
         !url.as_str().contains("token"),
         "token still in the URL: {url}"
     );
-    browser.type_keys("Dana Agent\u{E007}").await;
-    eventually("the console after sign-in", WAIT, || async {
-        match browser.text("[data-testid=who-name]").await.as_deref() {
-            Some("Dana Agent") if browser.visible("[data-testid=ticket-form]").await => Ok(()),
-            other => Err(format!("signed in as {other:?}")),
-        }
-    })
-    .await;
+    browser.sign_in_console("Dana Agent").await;
     eventually("focus on the site field", WAIT, || async {
         let focused = browser
             .js(
@@ -1235,6 +845,7 @@ async fn console_ticket_reaches_board() {
                 }
             })
             .await;
+            browser.set_viewport(1920, 1080).await;
             browser.screenshot("console.png").await;
         }
         browser

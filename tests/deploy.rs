@@ -700,3 +700,66 @@ fn systemd_unit_is_hardened() {
         eprintln!("systemd-analyze not installed: the unit was checked by key only");
     }
 }
+
+// ------------------------------------------------------------ alert thresholds
+
+/// The comparisons of a PromQL expression with a number: (operator, number).
+fn comparisons(expr: &str) -> Vec<(String, f64)> {
+    let tokens: Vec<&str> = expr.split_whitespace().collect();
+    tokens
+        .windows(2)
+        .filter(|w| [">", ">=", "<", "<="].contains(&w[0]))
+        .filter_map(|w| w[1].parse::<f64>().ok().map(|n| (w[0].to_string(), n)))
+        .collect()
+}
+
+/// The Prometheus alerting rules shipped in deploy/prometheus/rules.yml
+/// page at the thresholds of golive's own `[alerts]` (the deploy config,
+/// which states the defaults): the board's alerts, its colours and
+/// Prometheus agree on what is bad.
+#[test]
+fn prometheus_alert_thresholds_follow_the_alerts_config() {
+    let config = assert_golive_config(
+        &read("deploy/config/golive.toml"),
+        "deploy/config/golive.toml",
+    );
+    let rules = config.alerts;
+    assert_eq!(
+        rules,
+        golive_core::alerts::AlertRules::default(),
+        "deploy/config/golive.toml states the [alerts] defaults"
+    );
+    let doc = yaml("deploy/prometheus/rules.yml");
+    let expr = |name: &str| -> String {
+        seq(get(&doc, &["groups"]))
+            .iter()
+            .flat_map(|group| seq(get(group, &["rules"])))
+            .find(|rule| rule.get("alert").and_then(Yaml::as_str) == Some(name))
+            .map(|rule| s(rule, &["expr"]).to_string())
+            .unwrap_or_else(|| panic!("no alert {name} in rules.yml"))
+    };
+    let min_calls = rules.min_calls as f64;
+    for (alert, above) in [
+        ("GoliveAbandonmentHigh", rules.abandonment_rate_above),
+        ("GoliveASAHigh", rules.asa_seconds_above),
+    ] {
+        let found = comparisons(&expr(alert));
+        assert!(
+            found.contains(&(">".into(), above)),
+            "{alert}: {found:?}, [alerts] says above {above}"
+        );
+        assert!(
+            found.contains(&(">=".into(), min_calls)),
+            "{alert}: {found:?}, [alerts] says at least {min_calls} calls"
+        );
+    }
+    let understaffed = comparisons(&expr("GoliveQueueUnderstaffed"));
+    assert!(
+        understaffed.contains(&(">=".into(), f64::from(rules.understaffed_by))),
+        "GoliveQueueUnderstaffed: {understaffed:?}"
+    );
+    assert!(
+        comparisons(&expr("GoliveSev1Open")).contains(&(">".into(), 0.0)),
+        "any open severity-1 ticket"
+    );
+}

@@ -325,3 +325,230 @@ async fn sockets_need_a_reader_token() {
     socket.close(None).await.ok();
     let _ = socket.send(Message::Close(None)).await;
 }
+
+/// Reads text messages until `until`; returns them (pings are not
+/// messages a display acts on, and are skipped).
+async fn texts_until(socket: &mut Socket, until: Instant) -> Vec<Value> {
+    let mut out = Vec::new();
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return out;
+        }
+        match tokio::time::timeout(left, socket.next()).await {
+            Err(_) => return out,
+            Ok(Some(Ok(Message::Text(text)))) => {
+                out.push(serde_json::from_str(&text).expect("JSON message"))
+            }
+            Ok(Some(Ok(_))) => {}
+            Ok(other) => panic!("socket ended: {other:?}"),
+        }
+    }
+}
+
+/// Nothing changes for 30 s: no display is sent anything (the window
+/// bounds move every second, the figures do not). Then one ticket reaches
+/// every display of the whole center and of its site within the push
+/// interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_board_sends_nothing_and_a_change_reaches_every_display() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = Server::start(&db).await; // push interval: the default 1 s
+    let push_interval = Duration::from_secs(1);
+    let display = server.token("display").await;
+    let feed = server.token("integration").await;
+    for (minutes, site) in [
+        (1, "Main Campus"),
+        (2, "North Hospital"),
+        (3, "Main Campus"),
+    ] {
+        let (status, _) = server
+            .post(
+                "/api/v1/tickets",
+                &ticket(json!({"opened_at": minutes_ago(minutes), "site": site})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    for (event, minutes) in [("offered", 3), ("answered", 2), ("ended", 1)] {
+        let body = json!({"call_id": "i1", "queue": "Nursing Line", "event": event, "at": minutes_ago(minutes)});
+        let (status, body) = server
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/calls/events",
+                Some(&feed),
+                Some(&body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    let mut sockets = Vec::new();
+    for query in ["", "", "", "&site=Main%20Campus"] {
+        let mut socket = connect(&server, &format!("token={display}{query}")).await;
+        board_or_snapshot(&mut socket, |b| opened_60m(b) >= 2).await;
+        sockets.push(socket);
+    }
+    // Let a board built for a socket alone meet the publisher's first one.
+    tokio::time::sleep(2 * push_interval).await;
+    for socket in &mut sockets {
+        texts_until(socket, Instant::now() + Duration::from_millis(10)).await;
+    }
+    let quiet_until = Instant::now() + Duration::from_secs(30);
+    for (n, socket) in sockets.iter_mut().enumerate() {
+        let sent = texts_until(socket, quiet_until).await;
+        assert!(
+            sent.is_empty(),
+            "display {n} was sent {} messages while idle: {sent:?}",
+            sent.len()
+        );
+    }
+
+    let posted = Instant::now();
+    let (status, _) = server
+        .post(
+            "/api/v1/tickets",
+            &ticket(json!({"opened_at": minutes_ago(0), "site": "Main Campus"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let committed = posted.elapsed();
+    for (n, socket) in sockets.iter_mut().enumerate() {
+        let expected = if n == 3 { 3 } else { 4 };
+        board_where(socket, Duration::from_secs(5), |b| {
+            opened_60m(b) == expected
+        })
+        .await;
+        let took = posted.elapsed();
+        eprintln!(
+            "display {n}: the change arrived {took:?} after the write ({committed:?} to commit)"
+        );
+        assert!(
+            took <= committed + push_interval + Duration::from_millis(500),
+            "display {n}: {took:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_scopes_are_404_before_the_upgrade() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = Server::start(&db).await;
+    let display = server.token("display").await;
+    server
+        .post(
+            "/api/v1/tickets",
+            &ticket(json!({"site": "North Hospital"})),
+        )
+        .await;
+    for query in ["site=Nowhere", "queue=Nobody%20Line"] {
+        let (status, body) = server
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/v1/board?{query}"),
+                Some(&display),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        assert_eq!(body["error"]["code"], "unknown_scope");
+        match connect_async(ws_url(&server, &format!("token={display}&{query}"))).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status(), 404)
+            }
+            other => panic!("expected 404 before the upgrade, got {other:?}"),
+        }
+    }
+    let board = |query: &'static str| {
+        let (server, display) = (&server, display.clone());
+        async move {
+            server
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/api/v1/board?{query}"),
+                    Some(&display),
+                    None,
+                )
+                .await
+        }
+    };
+    let (status, _) = board("site=North%20Hospital&queue=X").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, board) = board("site=North%20Hospital").await;
+    assert_eq!(status, StatusCode::OK, "{board}");
+    assert_eq!(board["scope"]["site"], "North Hospital");
+}
+
+/// An acknowledgement is an event: every display sees it with who made it
+/// (the token's name, never the token) and the note, and it survives a
+/// restart, which replays the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledgements_reach_every_display_and_survive_a_restart() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let (mut server, dir) = fast_server(&db).await;
+    let display = server.token("display").await;
+    let lead = server.token("lead").await;
+    let agent = server.token("agent").await;
+    server
+        .post(
+            "/api/v1/tickets",
+            &ticket(json!({"severity": 1, "site": "Main Campus", "application": "MAR", "opened_at": minutes_ago(4)})),
+        )
+        .await;
+    let id = "sev1_open:Main Campus:MAR";
+    let path = "/api/v1/alerts/sev1_open%3AMain%20Campus%3AMAR/ack";
+    let mut socket = connect(&server, &format!("token={display}")).await;
+    board_or_snapshot(&mut socket, |b| b["alerts"][0]["id"] == id).await;
+
+    let ack = |token: &str, body: Value, path: &str| {
+        let (server, token, path) = (&server, token.to_string(), path.to_string());
+        async move {
+            server
+                .call(reqwest::Method::POST, &path, Some(&token), Some(&body))
+                .await
+        }
+    };
+    let (status, _) = ack(&display, json!({"note": "x"}), path).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = ack(&agent, json!({"note": "x"}), path).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = ack(&lead, json!({"note": "n".repeat(501)}), path).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, _) = ack(&lead, json!({}), "/api/v1/alerts/asa_high%3ANowhere/ack").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = ack(&lead, json!({"note": "Pharmacy is on it"}), path).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["by"], "test-lead");
+
+    let acknowledged = |b: &Value| b["alerts"][0]["acknowledged"]["by"] == "test-lead";
+    let board = board_where(&mut socket, Duration::from_secs(5), acknowledged).await;
+    let alert = &board["board"]["alerts"][0];
+    assert_eq!(alert["acknowledged"]["note"], "Pharmacy is on it");
+    assert!(alert["acknowledged"]["at"].is_string());
+    assert!(!board.to_string().contains(&lead), "never the token itself");
+    let stored = support::query_strings(
+        &db.url,
+        "SELECT payload FROM events WHERE kind = 'alert_acknowledged'",
+    )
+    .await;
+    assert_eq!(stored.len(), 1, "one event in the log");
+
+    // Restart: the log is replayed and the alert, still holding, keeps its
+    // acknowledgement and the time it was raised.
+    let raised_at = alert["raised_at"].clone();
+    drop(socket);
+    server.terminate();
+    let config = dir.path().join("golive.toml");
+    let server = Server::start_with(
+        &db,
+        &["--config", config.to_str().expect("utf-8 path")],
+        &[],
+    )
+    .await;
+    let mut socket = connect(&server, &format!("token={display}")).await;
+    let board = board_or_snapshot(&mut socket, acknowledged).await;
+    assert_eq!(board["alerts"][0]["raised_at"], raised_at);
+    assert_eq!(
+        board["alerts"][0]["acknowledged"]["note"],
+        "Pharmacy is on it"
+    );
+}

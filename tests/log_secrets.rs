@@ -29,7 +29,12 @@ async fn no_secret_in_trace_logs(backend: Backend) {
     let revoked = server.token("lead").await;
     let unknown = "glv_0000000000000000000000000000000000000000000000000000000000000000";
 
-    // A wall display: the page, then its socket, both with `?token=`.
+    // A wall display of a site the server knows (an unknown one is 404):
+    // the page, then its socket, both with `?token=`.
+    let (status, _) = server
+        .post("/api/v1/tickets", &ticket(json!({"site": "Main Campus"})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
     let page = server
         .client
         .get(server.url(&format!("/?token={display}")))

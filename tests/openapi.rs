@@ -258,6 +258,22 @@ async fn answers_match_documented_schemas() {
         "revoked token listed with its time: {tokens}"
     );
 
+    let (_, board) = server.get("/api/v1/board").await;
+    check("GET board", schema_of(paths::BOARD, "get", "200"), &board);
+    let (_, scoped) = server.get("/api/v1/board?queue=Physician%20Line").await;
+    check(
+        "GET board?queue=",
+        schema_of(paths::BOARD, "get", "200"),
+        &scoped,
+    );
+    let (status, error) = server.get("/api/v1/board?site=Nowhere").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    check(
+        "GET board 404",
+        schema_of(paths::BOARD, "get", "404"),
+        &error,
+    );
+
     let (_, health) = server.call(Method::GET, "/healthz", None, None).await;
     check(
         "GET healthz",

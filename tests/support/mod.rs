@@ -9,6 +9,7 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod pg_cluster;
 
 use reqwest::{Client, Method, StatusCode};

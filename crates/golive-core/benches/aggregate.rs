@@ -5,6 +5,8 @@
 //!
 //! Run: `cargo bench --bench aggregate -- --warm-up-time 1 --measurement-time 3`
 
+mod support;
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use golive_core::aggregate::Aggregator;
 use golive_core::event::{CallRecorded, Event, RecordedEvent, TicketChanged, TicketCreated};
@@ -16,6 +18,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
+use support::Rng;
 
 /// The system allocator, counting live heap bytes so memory per ticket and
 /// per call is exact rather than read off a page-granular RSS.
@@ -61,22 +64,7 @@ const WEEK: Millis = 7 * 24 * HOUR;
 const TICKETS: usize = 200_000;
 const CALLS: usize = 500_000;
 
-/// splitmix64: deterministic and dependency-free.
-struct Rng(u64);
-
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
     fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
@@ -301,6 +289,7 @@ fn floor_sum(events: &[RecordedEvent]) -> i64 {
             Event::TicketChanged(c) => c.at ^ c.id as i64,
             Event::CallRecorded(c) => c.at ^ first(&c.call_id) ^ first(&c.queue),
             Event::QueueConfigured(c) => first(&c.queue),
+            Event::AlertAcknowledged(a) => a.at ^ first(&a.alert_id),
         });
     }
     sum

@@ -8,6 +8,8 @@
 //!
 //! Run: `cargo bench -p golive-core --bench staffing -- --warm-up-time 1 --measurement-time 3`
 
+mod support;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use golive_core::aggregate::Aggregator;
 use golive_core::erlang::{self, ErlangInput};
@@ -16,6 +18,7 @@ use golive_core::model::{CallEventKind, Category, Channel, QueueSettings, Severi
 use golive_core::staffing::{self, StaffingSettings};
 use golive_core::time::Millis;
 use std::hint::black_box;
+use support::Rng;
 
 /// 2026-03-02T00:00:00Z, the go-live.
 const START: Millis = 1_772_409_600_000;
@@ -52,27 +55,6 @@ const APPLICATIONS: [&str; 10] = [
     "Billing",
     "Results Review",
 ];
-
-/// splitmix64: deterministic and dependency-free.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 /// Share of the peak rate at hour `h` of the day: night floor 15 %, ramp
 /// 06:00–10:00, plateau to 14:00, tail to midnight.

@@ -2,23 +2,35 @@
 //! aggregates: raised when a condition starts to hold, cleared (with its
 //! time) when it stops. Pure: the caller passes the figures and the clock.
 //!
-//! Rules (thresholds configurable):
+//! Rules (thresholds configurable, the `[alerts]` table):
+//! - `sev1_open`: a site and application have active severity-1 tickets
+//!   (critical: patient safety). One alert per site and application, since
+//!   the oldest of them opened.
 //! - `abandonment_high`: a queue's abandonment rate over the last 15 min is
-//!   above `abandonment_rate_above`, with at least `min_calls` offered.
+//!   above `abandonment_rate_above`, with at least `min_calls` offered;
+//!   critical above twice that.
 //! - `asa_high`: a queue's ASA over the last 15 min is above
-//!   `asa_seconds_above`, with at least `min_calls` offered.
-//! - `sev1_open`: any severity-1 ticket is active (critical).
+//!   `asa_seconds_above`, with at least `min_calls` offered; critical above
+//!   twice that.
+//! - `understaffed`: a queue's required agents exceed its staffed agents by
+//!   at least `understaffed_by`; critical at twice that.
+//! - `surge`: an application or site is surging (the aggregator's rule).
 //! - `backlog_rising`: the open backlog grew at every 5-minute step of the
 //!   last `backlog_rising_minutes`.
-//! - `surge`: an application or site is surging (the aggregator's rule).
-//! - `understaffed`: a queue's required agents exceed its staffed agents by
-//!   at least `understaffed_by`.
+//!
+//! The board's colours use the same thresholds ([`Thresholds`]): a figure
+//! is amber where its warning alert fires and red where the critical one
+//! does.
+//!
+//! An alert's id is its rule plus its scope (`abandonment_high:Nursing
+//! Line`, `sev1_open:Main Campus:MAR`): the same condition always has the
+//! same id, on every replica and across restarts, which is what an
+//! acknowledgement (an event in the log) names.
 
-use crate::aggregate::Board;
+use crate::aggregate::{Board, Sev1Group};
 use crate::staffing::QueueStaffing;
-use crate::time::{Millis, format_rfc3339};
+use crate::time::Millis;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// Thresholds of the rules; the `[alerts]` table of the configuration.
@@ -48,8 +60,91 @@ impl Default for AlertRules {
     }
 }
 
+impl AlertRules {
+    /// The board's colour thresholds: the warning and critical levels of
+    /// these rules.
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            abandonment_rate: Level {
+                warn: self.abandonment_rate_above,
+                bad: 2.0 * self.abandonment_rate_above,
+            },
+            asa_seconds: Level {
+                warn: self.asa_seconds_above,
+                bad: 2.0 * self.asa_seconds_above,
+            },
+            agents_short: Level {
+                warn: f64::from(self.understaffed_by.max(1)),
+                bad: 2.0 * f64::from(self.understaffed_by.max(1)),
+            },
+            min_calls: self.min_calls,
+            sev1_open: self.sev1_open,
+        }
+    }
+}
+
+/// Where a figure turns amber (`warn`) and red (`bad`): strictly above.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Level {
+    pub warn: f64,
+    pub bad: f64,
+}
+
+/// The colour thresholds sent with every board, from [`AlertRules`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Thresholds {
+    /// A queue's 15-minute abandonment rate (0..1).
+    pub abandonment_rate: Level,
+    /// A queue's 15-minute average speed of answer.
+    pub asa_seconds: Level,
+    /// Required minus staffed agents (amber and red at or above).
+    pub agents_short: Level,
+    /// Fewest calls offered before call rates are coloured.
+    pub min_calls: u64,
+    /// Whether an open severity-1 ticket turns its tile red.
+    pub sev1_open: bool,
+}
+
 /// Minutes between the backlog samples of `backlog_rising`.
 pub const BACKLOG_STEP_MINUTES: u32 = 5;
+
+/// How urgent an alert is. Ordered: critical before warning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Critical,
+    Warning,
+}
+
+/// Where an alert holds; every part absent for the whole center.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct AlertScope {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+}
+
+impl AlertScope {
+    fn queue(name: &str) -> Self {
+        AlertScope {
+            queue: Some(name.to_owned()),
+            ..AlertScope::default()
+        }
+    }
+
+    /// The place in words, for the board: "Main Campus · MAR".
+    pub fn place(&self) -> String {
+        [&self.site, &self.application, &self.queue]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+}
 
 /// A condition that holds now.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -57,10 +152,34 @@ pub struct Condition {
     /// Stable identity: rule plus scope, e.g. `abandonment_high:Physician Line`.
     pub id: String,
     pub rule: &'static str,
-    /// `warning` or `critical`.
-    pub severity: &'static str,
+    pub severity: Severity,
     pub message: String,
-    pub scope: Value,
+    pub scope: AlertScope,
+    /// When the condition began, where the figures say (a severity-1
+    /// ticket's opening); otherwise the alert's `raised_at` stands.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::time::rfc3339::option::serialize"
+    )]
+    pub since: Option<Millis>,
+    /// The figure that crossed its threshold (a rate, seconds, agents,
+    /// tickets), for ordering within a rule: worst first.
+    #[serde(skip)]
+    pub value: f64,
+}
+
+/// Who acknowledged an alert, when, and why; from the log.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Acknowledgement {
+    /// The acknowledging token's name.
+    pub by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(serialize_with = "crate::time::rfc3339::serialize")]
+    pub at: Millis,
+    /// When the acknowledged occurrence of the alert was raised.
+    #[serde(skip)]
+    pub raised_at: Millis,
 }
 
 /// An alert as shown on the board and sent to sockets.
@@ -68,20 +187,66 @@ pub struct Condition {
 pub struct Alert {
     #[serde(flatten)]
     pub condition: Condition,
-    pub raised_at: String,
+    #[serde(serialize_with = "crate::time::rfc3339::serialize")]
+    pub raised_at: Millis,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::time::rfc3339::option::serialize"
+    )]
+    pub cleared_at: Option<Millis>,
+    /// Present once a lead acknowledged this occurrence.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cleared_at: Option<String>,
+    pub acknowledged: Option<Acknowledgement>,
 }
 
-/// What holds now, from the board and the live staffing; `backlog_samples`
-/// are the open backlog at each 5-minute step, oldest first, ending now.
+impl Alert {
+    /// When the condition began: its data-given start, else its raise.
+    pub fn since(&self) -> Millis {
+        self.condition.since.unwrap_or(self.raised_at)
+    }
+}
+
+/// What holds now, from the board, the open severity-1 tickets and the
+/// live staffing; `backlog_samples` are the open backlog at each 5-minute
+/// step, oldest first, ending now.
 pub fn evaluate(
     rules: &AlertRules,
     board: &Board,
+    sev1: &[Sev1Group],
     staffing: &[QueueStaffing],
     backlog_samples: &[u64],
 ) -> Vec<Condition> {
     let mut out = Vec::new();
+    let level = |value: f64, above: f64| {
+        if value > 2.0 * above {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        }
+    };
+    if rules.sev1_open {
+        for group in sev1 {
+            out.push(Condition {
+                id: format!("sev1_open:{}:{}", group.site, group.application),
+                rule: "sev1_open",
+                severity: Severity::Critical,
+                message: format!(
+                    "{} severity-1 ticket{} open: {} at {}",
+                    group.open,
+                    if group.open == 1 { "" } else { "s" },
+                    group.application,
+                    group.site
+                ),
+                scope: AlertScope {
+                    site: Some(group.site.clone()),
+                    application: Some(group.application.clone()),
+                    queue: None,
+                },
+                since: Some(group.since),
+                value: group.open as f64,
+            });
+        }
+    }
     for (queue, calls) in &board.windows.last_15m.calls_by_queue {
         if calls.offered < rules.min_calls {
             continue;
@@ -93,66 +258,25 @@ pub fn evaluate(
             out.push(Condition {
                 id: format!("abandonment_high:{queue}"),
                 rule: "abandonment_high",
-                severity: if rate > 2.0 * rules.abandonment_rate_above {
-                    "critical"
-                } else {
-                    "warning"
-                },
+                severity: level(rate, rules.abandonment_rate_above),
                 message: format!(
                     "{queue}: {:.0} % of calls abandoned in the last 15 min",
                     rate * 100.0
                 ),
-                scope: json!({ "queue": queue }),
+                scope: AlertScope::queue(queue),
+                since: None,
+                value: rate,
             });
         }
         if let Some(asa) = calls.asa_seconds.filter(|a| *a > rules.asa_seconds_above) {
             out.push(Condition {
                 id: format!("asa_high:{queue}"),
                 rule: "asa_high",
-                severity: "warning",
+                severity: level(asa, rules.asa_seconds_above),
                 message: format!("{queue}: average speed of answer {asa:.0} s in the last 15 min"),
-                scope: json!({ "queue": queue }),
-            });
-        }
-    }
-    if rules.sev1_open && board.open_sev1 > 0 {
-        out.push(Condition {
-            id: "sev1_open".into(),
-            rule: "sev1_open",
-            severity: "critical",
-            message: format!("{} severity-1 ticket(s) open", board.open_sev1),
-            scope: json!({}),
-        });
-    }
-    if rules.backlog_rising_minutes > 0
-        && backlog_samples.len() >= 2
-        && backlog_samples.windows(2).all(|w| w[1] > w[0])
-    {
-        let first = backlog_samples.first().copied().unwrap_or_default();
-        let last = backlog_samples.last().copied().unwrap_or_default();
-        out.push(Condition {
-            id: "backlog_rising".into(),
-            rule: "backlog_rising",
-            severity: "warning",
-            message: format!(
-                "backlog rising for {} min: {first} → {last}",
-                rules.backlog_rising_minutes
-            ),
-            scope: json!({}),
-        });
-    }
-    if rules.surges {
-        for surge in &board.surges {
-            let dimension = surge.dimension.as_str();
-            out.push(Condition {
-                id: format!("surge:{dimension}:{}", surge.value),
-                rule: "surge",
-                severity: "warning",
-                message: format!(
-                    "{} surging: {} tickets in 15 min, {:.1}× its baseline",
-                    surge.value, surge.last_15m, surge.ratio
-                ),
-                scope: json!({ dimension: surge.value }),
+                scope: AlertScope::queue(queue),
+                since: None,
+                value: asa,
             });
         }
     }
@@ -163,26 +287,92 @@ pub fn evaluate(
                     id: format!("understaffed:{}", line.queue),
                     rule: "understaffed",
                     severity: if line.delta >= 2 * i64::from(rules.understaffed_by) {
-                        "critical"
+                        Severity::Critical
                     } else {
-                        "warning"
+                        Severity::Warning
                     },
                     message: format!(
                         "{}: {} agents staffed, {} required (short by {})",
                         line.queue, line.agents_staffed, line.required_agents, line.delta
                     ),
-                    scope: json!({ "queue": line.queue }),
+                    scope: AlertScope::queue(&line.queue),
+                    since: None,
+                    value: line.delta as f64,
                 });
             }
         }
     }
+    if rules.surges {
+        for surge in &board.surges {
+            let dimension = surge.dimension.as_str();
+            let mut scope = AlertScope::default();
+            match surge.dimension {
+                crate::model::TicketDimension::Site => scope.site = Some(surge.value.clone()),
+                _ => scope.application = Some(surge.value.clone()),
+            }
+            out.push(Condition {
+                id: format!("surge:{dimension}:{}", surge.value),
+                rule: "surge",
+                severity: Severity::Warning,
+                message: format!(
+                    "{} surging: {} tickets in 15 min, {:.1}× its baseline",
+                    surge.value, surge.last_15m, surge.ratio
+                ),
+                scope,
+                since: None,
+                value: surge.ratio,
+            });
+        }
+    }
+    if rules.backlog_rising_minutes > 0
+        && backlog_samples.len() >= 2
+        && backlog_samples.windows(2).all(|w| w[1] > w[0])
+    {
+        let first = backlog_samples.first().copied().unwrap_or_default();
+        let last = backlog_samples.last().copied().unwrap_or_default();
+        out.push(Condition {
+            id: "backlog_rising".into(),
+            rule: "backlog_rising",
+            severity: Severity::Warning,
+            message: format!(
+                "backlog rising for {} min: {first} → {last}",
+                rules.backlog_rising_minutes
+            ),
+            scope: AlertScope::default(),
+            since: None,
+            value: last as f64,
+        });
+    }
     out
 }
 
-/// The alerts raised and not yet cleared, and what changed at each update.
+/// Triage rank of a rule within a severity: patient safety first, then
+/// callers being lost, then what causes it, then the rest.
+pub fn rule_rank(rule: &str) -> u8 {
+    match rule {
+        "sev1_open" => 0,
+        "abandonment_high" => 1,
+        "understaffed" => 2,
+        "asa_high" => 3,
+        "surge" => 4,
+        "backlog_rising" => 5,
+        _ => 6,
+    }
+}
+
+/// The alerts raised and not yet cleared, the acknowledgements read from
+/// the log, and what changed at each update.
+///
+/// An acknowledgement holds for the occurrence of the alert it was made
+/// on (made at or after its raise) until the alert clears. After a
+/// restart the log is replayed before the first update; an alert that
+/// holds at that first update and was acknowledged before is taken as the
+/// same occurrence: it keeps its acknowledgement and its raise time.
 #[derive(Default)]
 pub struct AlertBook {
     active: BTreeMap<String, Alert>,
+    acks: BTreeMap<String, Acknowledgement>,
+    evaluated: bool,
 }
 
 /// What an update changed.
@@ -190,13 +380,27 @@ pub struct AlertBook {
 pub struct AlertChanges {
     pub raised: Vec<Alert>,
     pub cleared: Vec<Alert>,
+    /// Alerts whose acknowledgement arrived since the last update.
+    pub acknowledged: Vec<Alert>,
 }
 
 impl AlertBook {
+    /// Takes an acknowledgement from the log (replayed or new); the next
+    /// update attaches it.
+    pub fn acknowledge(&mut self, alert_id: &str, ack: Acknowledgement) {
+        self.acks.insert(alert_id.to_owned(), ack);
+    }
+
+    /// The active alert with this id.
+    pub fn get(&self, id: &str) -> Option<&Alert> {
+        self.active.get(id)
+    }
+
     /// Records the conditions holding at `now`: new ones are raised, ones
     /// that stopped holding are cleared; a held one keeps its raise time
     /// (its message follows the latest figures).
     pub fn update(&mut self, now: Millis, holding: Vec<Condition>) -> AlertChanges {
+        let restoring = !std::mem::replace(&mut self.evaluated, true);
         let mut changes = AlertChanges::default();
         let mut next = BTreeMap::new();
         for condition in holding {
@@ -206,10 +410,15 @@ impl AlertBook {
                     next.insert(alert.condition.id.clone(), alert);
                 }
                 None => {
+                    let raised_at = match self.acks.get(&condition.id) {
+                        Some(ack) if restoring => ack.raised_at.min(now),
+                        _ => now,
+                    };
                     let alert = Alert {
                         condition,
-                        raised_at: format_rfc3339(now),
+                        raised_at,
                         cleared_at: None,
+                        acknowledged: None,
                     };
                     changes.raised.push(alert.clone());
                     next.insert(alert.condition.id.clone(), alert);
@@ -217,28 +426,49 @@ impl AlertBook {
             }
         }
         for (_, mut alert) in std::mem::take(&mut self.active) {
-            alert.cleared_at = Some(format_rfc3339(now));
+            alert.cleared_at = Some(now);
             changes.cleared.push(alert);
+        }
+        // An acknowledgement outlives neither its alert nor a later raise.
+        self.acks.retain(|id, ack| {
+            next.get(id)
+                .is_some_and(|alert: &Alert| ack.at >= alert.raised_at)
+        });
+        for (id, alert) in next.iter_mut() {
+            let ack = self.acks.get(id).cloned();
+            if ack.is_some() && alert.acknowledged.is_none() {
+                alert.acknowledged = ack;
+                changes.acknowledged.push(alert.clone());
+            } else {
+                alert.acknowledged = ack;
+            }
         }
         self.active = next;
         changes
     }
 
-    /// Active alerts, critical first, then by raise time.
+    /// Active alerts in triage order: critical first; then those nobody
+    /// acknowledged; then patient safety, lost callers, their causes; then
+    /// the worst figure; then the longest standing.
     pub fn active(&self) -> Vec<Alert> {
         let mut list: Vec<Alert> = self.active.values().cloned().collect();
         list.sort_by(|a, b| {
-            (
-                a.condition.severity != "critical",
-                &a.raised_at,
-                &a.condition.id,
-            )
-                .cmp(&(
-                    b.condition.severity != "critical",
-                    &b.raised_at,
-                    &b.condition.id,
-                ))
+            let key = |x: &Alert| {
+                (
+                    x.condition.severity,
+                    x.acknowledged.is_some(),
+                    rule_rank(x.condition.rule),
+                )
+            };
+            key(a)
+                .cmp(&key(b))
+                .then_with(|| b.condition.value.total_cmp(&a.condition.value))
+                .then_with(|| a.since().cmp(&b.since()))
+                .then_with(|| a.condition.id.cmp(&b.condition.id))
         });
         list
     }
 }
+
+#[cfg(test)]
+mod tests;

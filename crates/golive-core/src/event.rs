@@ -30,6 +30,7 @@ pub enum Event {
     TicketChanged(TicketChanged),
     CallRecorded(CallRecorded),
     QueueConfigured(QueueConfigured),
+    AlertAcknowledged(AlertAcknowledged),
 }
 
 impl Event {
@@ -40,6 +41,7 @@ impl Event {
             Event::TicketChanged(_) => "ticket_changed",
             Event::CallRecorded(_) => "call_recorded",
             Event::QueueConfigured(_) => "queue_configured",
+            Event::AlertAcknowledged(_) => "alert_acknowledged",
         }
     }
 }
@@ -144,6 +146,23 @@ pub struct CallRecorded {
 pub struct QueueConfigured {
     pub queue: String,
     pub settings: QueueSettings,
+}
+
+/// A lead acknowledged an alert: the board dims it, with who and when,
+/// until it clears. Alerts themselves are not in the log (they follow from
+/// the figures); the acknowledgement is a lead's act, so it is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertAcknowledged {
+    /// The alert's stable id (rule plus scope).
+    pub alert_id: String,
+    /// The acknowledging token's name (never the token).
+    pub by: String,
+    /// Written by the lead; shown on the board, never logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub at: Millis,
+    /// When the acknowledged occurrence of the alert was raised.
+    pub raised_at: Millis,
 }
 
 #[cfg(test)]

@@ -573,6 +573,28 @@ pub fn checked_id(field: &str, raw: &str) -> Result<String, Rejection> {
     optional_id(field, Some(raw.to_string())).map(Option::unwrap_or_default)
 }
 
+/// Longest note a lead may put on an acknowledgement.
+pub const MAX_NOTE_CHARS: usize = 500;
+
+/// Validates an acknowledgement's note: trimmed, blank is none, at most
+/// [`MAX_NOTE_CHARS`], no control characters but line breaks. The message
+/// never quotes the note (it is free text).
+pub fn ack_note(raw: Option<&str>) -> Result<Option<String>, Rejection> {
+    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > MAX_NOTE_CHARS {
+        return Err(Rejection::invalid(
+            "note",
+            format!("longer than {MAX_NOTE_CHARS} characters"),
+        ));
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(Rejection::invalid("note", "contains control characters"));
+    }
+    Ok(Some(text.to_owned()))
+}
+
 /// Validates a queue name taken from a URL path.
 pub fn queue_name(raw: &str) -> Result<String, Rejection> {
     name("queue", raw)

@@ -22,7 +22,8 @@
 //! so that an uncommitted event never leaves a trace.
 
 use crate::event::{
-    CallRecorded, Event, QueueConfigured, RecordedEvent, TicketChanged, TicketCreated, TicketId,
+    AlertAcknowledged, CallRecorded, Event, QueueConfigured, RecordedEvent, TicketChanged,
+    TicketCreated, TicketId,
 };
 use crate::input::{
     NewTicket, QueueBody, Reclassification, Rejection, TicketPatch, TicketRef, TicketSync,
@@ -73,6 +74,8 @@ pub enum Command {
     /// A connected system's current state of a ticket: created when
     /// unknown, else whatever changed (see [`TicketSync`]).
     SyncTicket(Box<TicketSync>),
+    /// Validated by the caller (`input::acknowledgement`); always accepted.
+    AcknowledgeAlert(AlertAcknowledged),
 }
 
 /// The events one accepted command became, in order: none (nothing new),
@@ -132,6 +135,8 @@ pub enum Outcome {
     CallRecorded { duplicate: bool },
     /// The queue now has these settings.
     QueueConfigured(QueueSettings),
+    /// The acknowledgement was recorded.
+    AlertAcknowledged,
 }
 
 #[derive(Clone, Debug)]
@@ -347,6 +352,9 @@ impl Ledger {
                 Ok(self.accept(Outcome::QueueConfigured(settings), event))
             }
             Command::SyncTicket(sync) => self.decide_sync(*sync),
+            Command::AcknowledgeAlert(ack) => {
+                Ok(self.accept(Outcome::AlertAcknowledged, Event::AlertAcknowledged(ack)))
+            }
         }
     }
 
@@ -878,6 +886,8 @@ impl Ledger {
                 self.remember(|l| Undo::Queue(key.clone(), l.queues.get(&key).copied()));
                 self.queues.insert(key, q.settings);
             }
+            // The write side holds nothing about alerts.
+            Event::AlertAcknowledged(_) => {}
         }
     }
 

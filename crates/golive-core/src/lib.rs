@@ -9,6 +9,7 @@
 pub mod aggregate;
 pub mod alerts;
 pub mod ate_model;
+pub mod board;
 pub mod erlang;
 pub mod erlang_a;
 pub mod erlang_a_line;

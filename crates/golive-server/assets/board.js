@@ -2,51 +2,23 @@
 // the URL or sessionStorage, follows the WebSocket feed /api/v1/live
 // (snapshot, then board updates and alert messages), falls back to polling
 // GET /api/v1/board while the socket is down, warns when the data may be
-// stale, and renders headline tiles, per-application / per-site tables,
-// sparklines, phone-queue and at-the-elbow staffing and active alerts.
+// stale, and renders the severity-1 strip, the alerts as a triage, the
+// headline tiles and the application, site and phone-queue tables.
+//
+// The server cuts the board to this display's scope (`?site=` / `?queue=`)
+// and sends the colour thresholds with it (from the alerts' own `[alerts]`
+// configuration); this page neither scopes nor decides thresholds. It
+// fits the screen: values shrink to their tile and long lists page on
+// their own (fit.js), so nothing is ever cut or scrolled.
 //
 // The board JSON holds aggregates only; this page never fetches tickets, so
 // no ticket text or person names can reach a wall screen.
 
 import {
   adoptTokenFromUrl, getToken, setToken, clearToken, api, wsUrl, h,
-  fmtInt, fmtPct, fmtDuration, fmtTime, DASH,
+  fmtInt, fmtPct, fmtDuration, fmtTime, fmtDecimal, DASH,
 } from "/assets/common.js";
-
-/*
- * Colour thresholds — the one place they are defined. Each tile gets a
- * state: "ok" (green), "warn" (amber), "bad" (red) or "none" (neutral:
- * informational numbers, or no data yet). Why these values: they are the
- * usual contact-center and go-live command-center defaults; change them
- * here and every tile and table follows.
- *
- * - Service level (15 m, calls answered within the queue's answer target):
- *   below the queue target → amber; more than 10 points below → red.
- *   The target is the strictest service_level_target of the queues shown
- *   (default 80 %).
- * - Abandonment (15 m): above 5 % → amber; above 10 % → red.
- * - ASA (15 m, mean speed of answer): above the answer target → amber;
- *   above twice the target → red. Target = the shortest
- *   answer_target_seconds of the queues shown (default 20 s).
- * - Open severity-1 tickets: any → red (patient safety); none → green.
- * - Resolution rate (60 m, resolved / opened): below 90 % → amber (the
- *   backlog is growing); below 70 % → red.
- * - Calls waiting (sum over queues): 3 or more → amber; 8 or more → red.
- * - Queue gap (required − staffed agents): short by 1 or more → red;
- *   staffed at or above required → green.
- * - Queue expected service level now: same rule as the service level tile.
- * - Stale data: no fresh board for more than 10 s → stale banner.
- */
-const THRESHOLDS = Object.freeze({
-  serviceLevel: { defaultTarget: 0.8, redMargin: 0.1 },
-  abandonment: { warn: 0.05, bad: 0.1 },
-  asa: { defaultTargetSeconds: 20, badFactor: 2 },
-  sev1Open: { bad: 1 },
-  resolutionRate: { warn: 0.9, bad: 0.7 },
-  callsWaiting: { warn: 3, bad: 8 },
-  queueShort: { bad: 1 },
-  staleAfterMs: 10_000,
-});
+import { Pager, overflows, shrinkToFit } from "/assets/fit.js";
 
 /** Polling interval for GET /api/v1/board while the socket is down. */
 const POLL_MS = 5_000;
@@ -57,26 +29,34 @@ const BACKOFF_MAX_MS = 30_000;
 const QUIET_CHECK_MS = 7_000;
 /** A socket silent this long is assumed half-dead and is reopened. */
 const QUIET_RECONNECT_MS = 30_000;
+/** No fresh data for this long shows the stale banner. */
+const STALE_AFTER_MS = 10_000;
+/** Time each page of a long list stays on screen. */
+const PAGE_TURN_MS = 8_000;
+/**
+ * Boxes whose lists shrink their type (down to this share) to show every
+ * item at once before they page: the severity-1 places and the alerts.
+ */
+const SHRINK_BEFORE_PAGING = { "sev1-list": 0.7, "alerts-box": 0.8 };
+/** Places a group of alerts names before "+N more" (worst first). */
+const GROUP_PLACES = 3;
 /** Trend shown in sparklines: the last two hours of per-minute points. */
-const TREND_WINDOW_MS = 2 * 60 * 60 * 1000;
-/** Rows per table before "+N more" (keeps the wall layout on one screen). */
-const MAX_APP_ROWS = 12;
-const MAX_SITE_ROWS = 8;
-/** Alerts shown before "+N more" (critical first), so the layout holds. */
-const MAX_ALERTS = 6;
+const TREND_POINTS = 120;
 
 // ---------------------------------------------------------------- state
 
 const page = new URL(window.location.href);
 const scope = {
-  site: page.searchParams.get("site") || null,
-  queue: page.searchParams.get("queue") || null,
+  site: page.searchParams.get("site")?.trim() || null,
+  queue: page.searchParams.get("queue")?.trim() || null,
 };
+const scopeKind = scope.queue ? "queue" : scope.site ? "site" : "all";
 
 const state = {
-  board: null, // last board received (already scoped)
-  alerts: new Map(), // alert id → alert, kept current by board + alert messages
+  board: null, // last board received (scoped by the server)
+  alerts: new Map(), // alert id → alert, kept current by boards + alert messages
   seq: null,
+  clockOffsetMs: 0, // server clock − this display's clock, from `as_of`
   lastDataAt: 0, // Date.now() when fresh data last arrived (socket or poll)
   socket: null,
   socketLive: false, // open and has delivered its snapshot
@@ -89,78 +69,49 @@ const state = {
   started: false,
   startedAt: 0, // when this sign-in started (the stale clock before any data)
   feedLost: false, // the socket closed and has not delivered a snapshot since
-  alertSignature: null, // what the alert strip shows now
+  layouts: 0,
 };
 
 const $ = (id) => document.getElementById(id);
 
-// ------------------------------------------------------------- thresholds
+const pagers = {};
 
-function levelAbove(value, warn, bad) {
-  if (value === null || value === undefined) return "none";
-  if (value >= bad) return "bad";
-  if (value >= warn) return "warn";
+// ------------------------------------------------------------- colours
+
+/** "ok" / "warn" / "bad" for a value against {warn, bad} (strictly above). */
+function levelAbove(value, level) {
+  if (value === null || value === undefined || !level) return "none";
+  if (value > level.bad) return "bad";
+  if (value > level.warn) return "warn";
   return "ok";
+}
+
+/** Call-rate colours only once enough calls make the rate mean something. */
+function callLevel(calls, value, level, thresholds) {
+  if (!calls || (calls.offered ?? 0) < (thresholds?.min_calls ?? 0)) return "none";
+  return levelAbove(value, level);
 }
 
 function serviceLevelState(sl, target) {
   if (sl === null || sl === undefined) return "none";
-  if (sl < target - THRESHOLDS.serviceLevel.redMargin) return "bad";
-  if (sl < target) return "warn";
-  return "ok";
+  return sl < target ? "warn" : "ok";
 }
 
-function abandonmentState(rate) {
-  if (rate === null || rate === undefined) return "none";
-  if (rate > THRESHOLDS.abandonment.bad) return "bad";
-  if (rate > THRESHOLDS.abandonment.warn) return "warn";
-  return "ok";
+// ------------------------------------------------------------- time
+
+/** The server's "now", from this display's clock and the last board. */
+function serverNow() {
+  return Date.now() + state.clockOffsetMs;
 }
 
-function asaState(seconds, target) {
-  if (seconds === null || seconds === undefined) return "none";
-  if (seconds > target * THRESHOLDS.asa.badFactor) return "bad";
-  if (seconds > target) return "warn";
-  return "ok";
+/** "12 min", "3 h 5 m": how long since an RFC 3339 time, on the server clock. */
+function ageOf(since) {
+  const then = Date.parse(since);
+  if (Number.isNaN(then)) return DASH;
+  return fmtDuration(Math.max(0, (serverNow() - then) / 1000), true);
 }
 
-function resolutionRateState(rate) {
-  if (rate === null || rate === undefined) return "none";
-  if (rate < THRESHOLDS.resolutionRate.bad) return "bad";
-  if (rate < THRESHOLDS.resolutionRate.warn) return "warn";
-  return "ok";
-}
-
-// ------------------------------------------------------------- scoping
-
-/**
- * Narrows a board to this display's scope. A scoped socket already sends
- * filtered boards; applying the same filter here also covers the REST
- * fallback and is harmless when the server did it.
- */
-function scopeBoard(board) {
-  if (!scope.site && !scope.queue) return board;
-  const b = structuredClone(board);
-  const pick = (obj, key) => (obj && key in obj ? { [key]: obj[key] } : {});
-  for (const report of Object.values(b.windows || {})) {
-    if (scope.site && report.tickets_by) {
-      report.tickets_by.site = pick(report.tickets_by.site, scope.site);
-    }
-    if (scope.queue) {
-      report.calls_by_queue = pick(report.calls_by_queue, scope.queue);
-      if (Array.isArray(report.staffing)) report.staffing = report.staffing.filter((q) => q.queue === scope.queue);
-    }
-  }
-  if (scope.queue) {
-    b.calls_waiting = pick(b.calls_waiting, scope.queue);
-    if (Array.isArray(b.staffing)) b.staffing = b.staffing.filter((q) => q.queue === scope.queue);
-  }
-  if (scope.site && Array.isArray(b.ate)) b.ate = b.ate.filter((a) => a.site === scope.site);
-  if (scope.site && Array.isArray(b.surges)) {
-    b.surges = b.surges.filter((s) => s.dimension !== "site" || s.value === scope.site);
-  }
-  return b;
-}
+// ------------------------------------------------------------- tiles
 
 const EMPTY_T = {
   opened: 0, resolved: 0, reopened: 0, escalated: 0, backlog: 0,
@@ -171,154 +122,121 @@ const EMPTY_C = {
   offered: 0, answered: 0, abandoned: 0, abandonment_rate: null,
   service_level: null, asa_seconds: null, aht_seconds: null,
 };
-
-/** Ticket numbers for the headline tiles: the site's when site-scoped. */
-function ticketsOf(report) {
-  if (!report) return EMPTY_T;
-  if (scope.site) return report.tickets_by?.site?.[scope.site] ?? EMPTY_T;
-  return report.tickets ?? EMPTY_T;
-}
-
-/** Call numbers for the headline tiles: the queue's when queue-scoped. */
-function callsOf(report) {
-  if (!report) return EMPTY_C;
-  if (scope.queue) return report.calls_by_queue?.[scope.queue] ?? EMPTY_C;
-  return report.calls ?? EMPTY_C;
-}
-
-// ------------------------------------------------------------- tiles
+const tickets = (b, w) => b.windows?.[w]?.tickets ?? EMPTY_T;
+const calls = (b, w) => b.windows?.[w]?.calls ?? EMPTY_C;
 
 /*
  * Each tile: id (→ #tile-ID, data-testid "tile-ID", value in
  * data-testid "tile-ID-value" with the raw number in data-value), label,
- * window (the time span the number covers, shown beside the label;
- * empty for "right now" numbers),
- * spark (trend field drawn under the value, if any), and
+ * window (the span the number covers; empty for "right now"), scopes (the
+ * displays that show it), spark (trend field drawn under the value), and
  * compute(board) → {value, text, state, sub}.
  */
 const TILES = [
   {
-    id: "backlog",
-    label: "Open backlog",
-    window: "",
+    id: "backlog", label: "Open backlog", window: "", scopes: ["all", "site"],
     compute(b) {
-      const t = ticketsOf(b.windows?.["60m"]);
+      const t = tickets(b, "60m");
       const bySev = b.backlog_by_severity || {};
-      const sub = scope.site
-        ? "open now at this site"
-        : ["1", "2", "3", "4"].map((s) => `S${s} ${fmtInt(bySev[s] ?? 0)}`).join(" · ");
+      const sub = ["1", "2", "3", "4"].map((s) => `S${s} ${fmtInt(bySev[s] ?? 0)}`).join(" · ");
       return { value: t.backlog, text: fmtInt(t.backlog), state: "none", sub };
     },
   },
   {
-    id: "opened",
-    spark: "opened",
-    label: "Opened",
-    window: "60m",
-    compute(b) {
-      const t = ticketsOf(b.windows?.["60m"]);
-      const t15 = ticketsOf(b.windows?.["15m"]);
-      return { value: t.opened, text: fmtInt(t.opened), state: "none", sub: `15 min: ${fmtInt(t15.opened)}` };
-    },
-  },
-  {
-    id: "resolved",
-    spark: "resolved",
-    label: "Resolved",
-    window: "60m",
-    compute(b) {
-      const t = ticketsOf(b.windows?.["60m"]);
-      const t15 = ticketsOf(b.windows?.["15m"]);
-      return { value: t.resolved, text: fmtInt(t.resolved), state: "none", sub: `15 min: ${fmtInt(t15.resolved)}` };
-    },
-  },
-  {
-    id: "resolution-rate",
-    label: "Resolution",
-    window: "60m",
-    compute(b) {
-      const t = ticketsOf(b.windows?.["60m"]);
-      const fcr = t.first_contact_resolution_rate;
-      return {
-        value: t.resolution_rate,
-        text: fmtPct(t.resolution_rate),
-        state: resolutionRateState(t.resolution_rate),
-        sub: `first contact ${fmtPct(fcr)}`,
-      };
-    },
-  },
-  {
-    id: "sev1",
-    label: "Sev-1 open",
-    window: "",
+    id: "sev1", label: "Severity 1 open", window: "", scopes: ["all", "site"],
     compute(b) {
       const n = b.open_sev1 ?? 0;
-      return {
-        value: n,
-        text: fmtInt(n),
-        state: n >= THRESHOLDS.sev1Open.bad ? "bad" : "ok",
-        sub: scope.site ? "all sites" : "patient safety",
-      };
+      const places = (b.sev1 || []).length;
+      const state = b.thresholds?.sev1_open === false ? "none" : n > 0 ? "bad" : "ok";
+      return { value: n, text: fmtInt(n), state, sub: n ? `at ${fmtInt(places)} place${places === 1 ? "" : "s"}` : "patient safety" };
     },
   },
   {
-    id: "calls-waiting",
-    spark: "offered",
-    label: "Calls waiting",
-    window: "",
+    id: "opened", label: "Opened", window: "60m", spark: "opened", scopes: ["all", "site"],
     compute(b) {
-      const n = Object.values(b.calls_waiting || {}).reduce((sum, v) => sum + (Number(v) || 0), 0);
-      const c15 = callsOf(b.windows?.["15m"]);
-      return {
-        value: n,
-        text: fmtInt(n),
-        state: levelAbove(n, THRESHOLDS.callsWaiting.warn, THRESHOLDS.callsWaiting.bad),
-        sub: `offered 15 min: ${fmtInt(c15.offered)}`,
-      };
+      const t = tickets(b, "60m");
+      return { value: t.opened, text: fmtInt(t.opened), state: "none", sub: `15 min: ${fmtInt(tickets(b, "15m").opened)}` };
     },
   },
   {
-    id: "asa",
-    label: "ASA",
-    window: "15m",
+    id: "resolved", label: "Resolved", window: "60m", spark: "resolved", scopes: ["all", "site"],
     compute(b) {
-      const c = callsOf(b.windows?.["15m"]);
-      const target = answerTarget(b);
-      return {
-        value: c.asa_seconds,
-        text: fmtDuration(c.asa_seconds),
-        state: asaState(c.asa_seconds, target),
-        sub: `target ${fmtDuration(target)}`,
-      };
+      const t = tickets(b, "60m");
+      return { value: t.resolved, text: fmtInt(t.resolved), state: "none", sub: `15 min: ${fmtInt(tickets(b, "15m").resolved)}` };
     },
   },
   {
-    id: "service-level",
-    label: "Service level",
-    window: "15m",
+    id: "resolution-rate", label: "Resolved / opened", window: "60m", scopes: ["all", "site"],
     compute(b) {
-      const c = callsOf(b.windows?.["15m"]);
+      const t = tickets(b, "60m");
+      return { value: t.resolution_rate, text: fmtPct(t.resolution_rate), state: "none", sub: `MTTR p50 ${fmtDuration(t.mttr_seconds?.p50, true)}` };
+    },
+  },
+  {
+    id: "aging", label: "Open over 1 h", window: "", scopes: ["all", "site"],
+    compute(b) {
+      const a = b.aging || {};
+      const oldest = a.oldest_opened_at ? `oldest ${ageOf(a.oldest_opened_at)}` : "none open";
+      return { value: a.over_1h ?? 0, text: fmtInt(a.over_1h ?? 0), state: "none", sub: `>4 h ${fmtInt(a.over_4h ?? 0)} · >24 h ${fmtInt(a.over_24h ?? 0)} · ${oldest}` };
+    },
+  },
+  {
+    id: "tier", label: "Tier 2/3 open", window: "", scopes: ["all", "site"],
+    compute(b) {
+      const e = b.escalations || {};
+      const n = (e.tier_2 ?? 0) + (e.tier_3 ?? 0);
+      const oldest = e.oldest_opened_at ? ` · oldest ${ageOf(e.oldest_opened_at)}` : "";
+      return { value: n, text: fmtInt(n), state: "none", sub: `T2 ${fmtInt(e.tier_2 ?? 0)} · T3 ${fmtInt(e.tier_3 ?? 0)} · escalated ${fmtInt(e.status_escalated ?? 0)}${oldest}` };
+    },
+  },
+  {
+    id: "golive", label: "Since go-live", window: "", scopes: ["all", "site"],
+    compute(b) {
+      const w = b.windows?.since_go_live;
+      if (!b.go_live || !w) return { value: null, text: DASH, state: "none", sub: "go_live_start not set" };
+      const t = w.tickets ?? EMPTY_T;
+      const c = w.calls ? ` · calls ${fmtInt(w.calls.offered)}` : "";
+      return { value: t.opened, text: fmtInt(t.opened), state: "none", sub: `opened · resolved ${fmtInt(t.resolved)}${c}` };
+    },
+  },
+  {
+    id: "calls-waiting", label: "Calls waiting", window: "", scopes: ["all", "queue"],
+    compute(b) {
+      const total = Object.values(b.calls_waiting || {}).reduce((a, n) => a + (Number(n) || 0), 0);
+      return { value: total, text: fmtInt(total), state: "none", sub: `offered 60 min: ${fmtInt(calls(b, "60m").offered)}` };
+    },
+  },
+  {
+    id: "service-level", label: "Service level", window: "15m", spark: "offered", scopes: ["all", "queue"],
+    compute(b) {
+      const c = calls(b, "15m");
       const target = serviceLevelTarget(b);
       return {
-        value: c.service_level,
-        text: fmtPct(c.service_level),
-        state: serviceLevelState(c.service_level, target),
+        value: c.service_level, text: fmtPct(c.service_level),
+        state: c.offered >= (b.thresholds?.min_calls ?? 0) ? serviceLevelState(c.service_level, target) : "none",
         sub: `target ${fmtPct(target)} in ${fmtDuration(answerTarget(b))}`,
       };
     },
   },
   {
-    id: "abandonment",
-    spark: "abandoned",
-    label: "Abandoned",
-    window: "15m",
+    id: "abandonment", label: "Abandoned", window: "15m", spark: "abandoned", scopes: ["all", "queue"],
     compute(b) {
-      const c = callsOf(b.windows?.["15m"]);
+      const c = calls(b, "15m");
       return {
-        value: c.abandonment_rate,
-        text: fmtPct(c.abandonment_rate),
-        state: abandonmentState(c.abandonment_rate),
+        value: c.abandonment_rate, text: fmtPct(c.abandonment_rate),
+        state: callLevel(c, c.abandonment_rate, b.thresholds?.abandonment_rate, b.thresholds),
         sub: `${fmtInt(c.abandoned)} of ${fmtInt(c.offered)} calls`,
+      };
+    },
+  },
+  {
+    id: "asa", label: "Speed of answer", window: "15m", scopes: ["all", "queue"],
+    compute(b) {
+      const c = calls(b, "15m");
+      return {
+        value: c.asa_seconds, text: fmtDuration(c.asa_seconds),
+        state: callLevel(c, c.asa_seconds, b.thresholds?.asa_seconds, b.thresholds),
+        sub: `handle ${fmtDuration(c.aht_seconds, true)}`,
       };
     },
   },
@@ -327,13 +245,13 @@ const TILES = [
 /** The strictest service-level target among the queues shown. */
 function serviceLevelTarget(b) {
   const targets = (b.staffing || []).map((q) => q.service_level_target).filter((t) => typeof t === "number");
-  return targets.length ? Math.max(...targets) : THRESHOLDS.serviceLevel.defaultTarget;
+  return targets.length ? Math.max(...targets) : 0.8;
 }
 
 /** The shortest answer target (seconds) among the queues shown. */
 function answerTarget(b) {
   const targets = (b.staffing || []).map((q) => q.answer_target_seconds).filter((t) => typeof t === "number");
-  return targets.length ? Math.min(...targets) : THRESHOLDS.asa.defaultTargetSeconds;
+  return targets.length ? Math.min(...targets) : 20;
 }
 
 const SPARK_LABELS = {
@@ -343,10 +261,12 @@ const SPARK_LABELS = {
   abandoned: "calls abandoned per minute",
 };
 
+const shownTiles = () => TILES.filter((t) => t.scopes.includes(scopeKind));
+
 function buildTiles() {
   const root = $("tiles");
-  root.replaceChildren();
-  for (const tile of TILES) {
+  root.replaceChildren($("tiles-title") || h("h2", { id: "tiles-title", class: "visually-hidden", text: "Headline numbers" }));
+  for (const tile of shownTiles()) {
     const node = h("article", { class: "tile", id: `tile-${tile.id}`, "data-testid": `tile-${tile.id}`, "data-state": "none", "aria-labelledby": `tile-${tile.id}-label` },
       h("h3", { class: "tile-label", id: `tile-${tile.id}-label` },
         h("span", { class: "tile-name", text: tile.label }),
@@ -360,15 +280,16 @@ function buildTiles() {
 }
 
 function renderTiles(b) {
-  for (const tile of TILES) {
+  for (const tile of shownTiles()) {
     const r = tile.compute(b);
     const node = $(`tile-${tile.id}`);
     node.dataset.state = r.state;
     const value = $(`tile-${tile.id}-value`);
     if (value.textContent !== r.text) value.textContent = r.text;
     value.dataset.value = r.value === null || r.value === undefined ? "null" : String(r.value);
-    $(`tile-${tile.id}-sub`).textContent = r.sub || "";
-    if (tile.spark) renderSpark($(`tile-${tile.id}-spark`), b.trend, tile.spark);
+    const sub = $(`tile-${tile.id}-sub`);
+    if (sub.textContent !== (r.sub || "")) sub.textContent = r.sub || "";
+    if (tile.spark) renderSpark($(`tile-${tile.id}-spark`), b, tile.spark);
   }
 }
 
@@ -382,19 +303,23 @@ function svgEl(tag, attrs = {}) {
   return node;
 }
 
-/** Per-minute values of `field` over the last two hours of the trend. */
-function trendSeries(trend, field) {
-  const points = Array.isArray(trend?.points) ? trend.points : [];
-  if (!points.length) return [];
-  const last = Date.parse(points[points.length - 1].at);
-  return points
-    .filter((p) => Number.isNaN(last) || last - Date.parse(p.at) < TREND_WINDOW_MS)
-    .map((p) => Number(p[field]) || 0);
+/**
+ * Per-minute values of `field` over the last two hours, ending at the
+ * minute holding the server's "now": drawn from the clock, so the line
+ * moves on even while no new board arrives (boards are sent on change).
+ */
+function trendSeries(b, field) {
+  const points = Array.isArray(b.trend?.points) ? b.trend.points : [];
+  const byMinute = new Map(points.map((p) => [Math.floor(Date.parse(p.at) / 60000), Number(p[field]) || 0]));
+  const last = Math.floor((serverNow() - 1) / 60000);
+  const values = [];
+  for (let m = last - TREND_POINTS + 1; m <= last; m += 1) values.push(byMinute.get(m) ?? 0);
+  return values;
 }
 
 /** Draws a filled line sparkline into an inline SVG (viewBox 120×30). */
-function renderSpark(svg, trend, field) {
-  const values = trendSeries(trend, field);
+function renderSpark(svg, b, field) {
+  const values = trendSeries(b, field);
   svg.replaceChildren();
   const max = Math.max(1, ...values);
   const total = values.reduce((a, v) => a + v, 0);
@@ -402,7 +327,6 @@ function renderSpark(svg, trend, field) {
   title.textContent = `${SPARK_LABELS[field]}, last 2 h: ${total} in all, at most ${max} a minute`;
   svg.append(title);
   svg.setAttribute("aria-label", title.textContent);
-  if (values.length < 2) return;
   const step = 120 / (values.length - 1);
   const y = (v) => (28 - (v / max) * 26).toFixed(2);
   const line = values.map((v, i) => `${(i * step).toFixed(2)},${y(v)}`).join(" ");
@@ -422,53 +346,65 @@ function byPain([nameA, a], [nameB, b]) {
 function surgeBadge(b, dimension, value) {
   const surge = (b.surges || []).find((s) => s.dimension === dimension && s.value === value);
   if (!surge) return null;
-  const ratio = typeof surge.ratio === "number" ? `×${surge.ratio.toFixed(1)}` : "";
   return h("span", {
     class: "badge badge-surge",
     "data-testid": "surge",
-    title: `Surge: ${surge.last_15m} in the last 15 min against a baseline of ${typeof surge.baseline_15m === "number" ? surge.baseline_15m.toFixed(1) : surge.baseline_15m}`,
-  }, `▲ surge ${ratio}`);
+    title: `Surge: ${surge.last_15m} in the last 15 min against a baseline of ${fmtDecimal(surge.baseline_15m)}`,
+  }, `▲ ×${fmtDecimal(surge.ratio)}`);
 }
 
-function renderGroupTable(b, dimension, tableId, moreId, maxRows, extraCells) {
+/** Replaces a table's bodies with `bodies` and pages them in their box. */
+function fillTable(tableId, pagerId, bodies) {
+  const table = $(tableId);
+  for (const old of [...table.tBodies]) old.remove();
+  table.append(...bodies);
+  pagers[pagerId].items = bodies;
+}
+
+function groupRows(b, dimension, extraCells, colspan, emptyText) {
   const groups = b.windows?.["60m"]?.tickets_by?.[dimension] || {};
   const rows = Object.entries(groups).sort(byPain);
-  const body = $(tableId).tBodies[0];
-  const shown = rows.slice(0, maxRows);
-  body.replaceChildren(...shown.map(([name, t]) =>
+  if (!rows.length) {
+    return [h("tbody", {}, h("tr", { class: "empty" }, h("td", { colspan, text: emptyText })))];
+  }
+  return rows.map(([name, t]) => h("tbody", {},
     h("tr", { dataset: { name } },
-      h("th", { scope: "row", class: "name" }, h("span", { class: "name-text", text: name }), surgeBadge(b, dimension, name)),
+      h("th", { scope: "row", class: "name" }, name, surgeBadge(b, dimension, name)),
       h("td", { class: "num", text: fmtInt(t.opened) }),
       h("td", { class: "num", text: fmtInt(t.resolved) }),
       h("td", { class: `num backlog${t.backlog > 0 ? " strong" : ""}`, text: fmtInt(t.backlog) }),
       h("td", { class: "num", text: fmtDuration(t.mttr_seconds?.p50, true) }),
       ...extraCells(name),
     )));
-  if (!shown.length) {
-    body.append(h("tr", { class: "empty" }, h("td", { colspan: 5 + extraCells("").length, text: "No tickets in the last hour" })));
-  }
-  const more = $(moreId);
-  more.hidden = rows.length <= maxRows;
-  more.textContent = `+${rows.length - maxRows} more`;
 }
 
 function renderApps(b) {
   const forecast = new Map((b.forecast || []).map((f) => [f.application, f]));
-  renderGroupTable(b, "application", "apps-table", "apps-more", MAX_APP_ROWS, (name) => {
+  fillTable("apps-table", "apps", groupRows(b, "application", (name) => {
     const f = forecast.get(name);
     return [h("td", { class: "num muted", title: f ? `forecast method: ${f.method}` : null, text: f ? fmtInt(Math.round(f.tickets_next_60m)) : DASH })];
-  });
+  }, 6, "No tickets in the last hour"));
 }
 
 function renderSites(b) {
-  renderGroupTable(b, "site", "sites-table", "sites-more", MAX_SITE_ROWS, () => []);
+  const ate = new Map((b.ate || []).map((a) => [a.site, a]));
+  fillTable("sites-table", "sites", groupRows(b, "site", (name) => {
+    const a = ate.get(name);
+    return [h("td", {
+      class: "num strong",
+      title: a ? `${fmtDecimal(a.tickets_per_hour)} at-the-elbow tickets an hour; ${fmtInt(a.roaming_staff)} roaming` : null,
+      text: a ? fmtInt(a.recommended_staff) : DASH,
+    })];
+  }, 6, "No tickets in the last hour"));
 }
 
-function gapCell(q) {
-  const delta = q.delta ?? (q.required_agents - q.agents_staffed);
+function gapCell(q, thresholds) {
+  const delta = q.delta;
   if (delta === null || delta === undefined || Number.isNaN(delta)) return h("td", { class: "num", text: DASH });
-  if (delta >= THRESHOLDS.queueShort.bad) {
-    return h("td", { class: "num state-bad", "data-testid": "queue-short" }, `short ${fmtInt(delta)}`);
+  if (delta > 0) {
+    const level = thresholds?.agents_short;
+    const cls = level && delta >= level.bad ? "state-bad" : level && delta >= level.warn ? "state-warn" : "";
+    return h("td", { class: `num ${cls}`, "data-testid": "queue-short" }, `short ${fmtInt(delta)}`);
   }
   return h("td", { class: "num state-ok" }, delta < 0 ? `+${fmtInt(-delta)}` : "OK");
 }
@@ -482,122 +418,276 @@ function erlangACell(a) {
   return h("td", { class: "num", title: patience, "data-testid": "queue-need-a" }, fmtInt(a.required_agents));
 }
 
-function renderStaffing(b) {
+function renderQueues(b) {
   const queues = [...(b.staffing || [])].sort((a, z) => (z.delta ?? 0) - (a.delta ?? 0) || a.queue.localeCompare(z.queue));
   const waiting = b.calls_waiting || {};
-  const body = $("staffing-table").tBodies[0];
-  body.replaceChildren(...queues.map((q) => {
+  const first = queues[0];
+  if (first) {
+    $("queues-sub").textContent = `last ${fmtInt(Math.round(first.interval_seconds / 60))} min, ${fmtTime(first.interval_from).slice(0, 5)}–${fmtTime(first.interval_to).slice(0, 5)}`;
+  }
+  const bodies = queues.map((q) => {
     const sl = q.expected_service_level_now;
-    const slState = serviceLevelState(sl, q.service_level_target ?? THRESHOLDS.serviceLevel.defaultTarget);
-    return h("tr", { dataset: { name: q.queue } },
-      h("th", { scope: "row", class: "name" }, h("span", { class: "name-text", text: q.queue })),
-      h("td", { class: "num", text: fmtInt(waiting[q.queue] ?? 0) }),
-      h("td", { class: "num", text: fmtInt(q.agents_staffed) }),
-      h("td", { class: "num", text: fmtInt(q.required_agents) }),
-      erlangACell(q.erlang_a),
-      gapCell(q),
-      h("td", { class: `num state-${slState}`, title: `target ${fmtPct(q.service_level_target)} in ${fmtDuration(q.answer_target_seconds)}`, text: fmtPct(sl) }),
+    const slState = serviceLevelState(sl, q.service_level_target ?? 0.8);
+    const measured = q.measured_service_level;
+    const next = q.forecast ? ` Next hour: ~${fmtInt(Math.round(q.forecast.calls_next_60m))} calls need ${fmtInt(q.forecast.required_agents)}.` : "";
+    return h("tbody", { class: "queue", dataset: { name: q.queue } },
+      h("tr", { dataset: { name: q.queue } },
+        h("th", { scope: "row", class: "name", text: q.queue }),
+        h("td", { class: "num", text: fmtInt(waiting[q.queue] ?? 0) }),
+        h("td", { class: "num", text: fmtInt(q.agents_staffed) }),
+        h("td", { class: "num", text: fmtInt(q.required_agents) }),
+        erlangACell(q.erlang_a),
+        gapCell(q, b.thresholds),
+        h("td", { class: `num state-${slState}`, title: `target ${fmtPct(q.service_level_target)} in ${fmtDuration(q.answer_target_seconds)}`, text: fmtPct(sl) }),
+        h("td", { class: `num state-${serviceLevelState(measured, q.service_level_target ?? 0.8)}`, text: fmtPct(measured) }),
+      ),
+      h("tr", { class: "explain" },
+        h("td", { colspan: 8, "data-testid": "queue-explanation", text: `${q.explanation}${next}` })),
     );
-  }));
-  if (!queues.length) body.append(h("tr", { class: "empty" }, h("td", { colspan: 7, text: "No phone queues yet" })));
-  // Which of Erlang C and Erlang A to plan on, per queue where it matters.
-  const advised = queues.filter((q) => q.erlang_a && q.erlang_a.advice && q.erlang_a.advice.kind !== "no_calls");
-  $("staffing-advice").replaceChildren(...advised.map((q) =>
-    h("li", { dataset: { name: q.queue, kind: q.erlang_a.advice.kind } },
-      h("strong", { text: `${q.queue}: ` }), q.erlang_a.advice.message)));
-
-  const withForecast = queues.filter((q) => q.forecast);
-  $("forecast-table").hidden = $("forecast-title").hidden = !withForecast.length;
-  $("forecast-table").tBodies[0].replaceChildren(...withForecast.map((q) =>
-    h("tr", { dataset: { name: q.queue } },
-      h("th", { scope: "row", class: "name" }, h("span", { class: "name-text", text: q.queue })),
-      h("td", { class: "num", text: fmtInt(Math.round(q.forecast.calls_next_60m)) }),
-      h("td", { class: `num${q.forecast.required_agents > q.agents_staffed ? " state-warn" : ""}`, text: fmtInt(q.forecast.required_agents) }),
-      h("td", { class: "num", text: fmtInt(q.forecast.scheduled_agents) }),
-    )));
-}
-
-function renderAte(b) {
-  const sites = [...(b.ate || [])].sort((a, z) => (z.recommended_staff - a.recommended_staff) || a.site.localeCompare(z.site));
-  $("ate-table").hidden = $("ate-title").hidden = !sites.length;
-  $("ate-table").tBodies[0].replaceChildren(...sites.map((a) =>
-    h("tr", { dataset: { name: a.site } },
-      h("th", { scope: "row", class: "name" }, h("span", { class: "name-text", text: a.site })),
-      h("td", { class: "num", text: typeof a.tickets_per_hour === "number" ? a.tickets_per_hour.toFixed(1) : DASH }),
-      h("td", { class: "num strong", text: fmtInt(a.recommended_staff) }),
-      h("td", { class: "num", text: fmtInt(a.roaming_staff) }),
-    )));
+  });
+  if (!bodies.length) bodies.push(h("tbody", {}, h("tr", { class: "empty" }, h("td", { colspan: 8, text: "No phone queues yet" }))));
+  fillTable("staffing-table", "queues", bodies);
 }
 
 // ------------------------------------------------------------- alerts
 
-function alertInScope(alert) {
-  const s = alert.scope || {};
-  if (scope.site && s.site && s.site !== scope.site) return false;
-  if (scope.queue && s.queue && s.queue !== scope.queue) return false;
-  return true;
+const SEVERITY_TEXT = { critical: "CRITICAL", warning: "WARNING" };
+
+function ackText(ack) {
+  if (!ack) return "";
+  const note = ack.note ? `: ${ack.note}` : "";
+  return `✓ ${ack.by} ${fmtTime(ack.at).slice(0, 5)}${note}`;
 }
 
-function renderAlerts() {
-  const alerts = [...state.alerts.values()].filter(alertInScope).sort((a, b) =>
-    (a.severity === "critical" ? 0 : 1) - (b.severity === "critical" ? 0 : 1) ||
-    String(a.raised_at).localeCompare(String(b.raised_at)));
-  // The strip is a live region: rebuild it only when the alerts change,
-  // so screen readers announce new alerts, not every board.
-  const signature = JSON.stringify(alerts.map((a) => [a.id, a.severity, a.message, a.raised_at]));
-  if (signature === state.alertSignature) return;
-  state.alertSignature = signature;
+function sinceText(alert) {
+  const since = alert.since || alert.raised_at;
+  return since ? `for ${ageOf(since)} (since ${fmtTime(since).slice(0, 5)})` : "";
+}
+
+/** Where an alert holds, in words: "Main Campus · MAR". */
+function place(alert) {
+  const s = alert.scope || {};
+  return [s.site, s.application, s.queue].filter(Boolean).join(" · ");
+}
+
+function alertItem(alert) {
+  const severity = alert.severity === "critical" ? "critical" : "warning";
+  const acked = Boolean(alert.acknowledged);
+  return h("li", {
+    class: `alert alert-${severity}${acked ? " is-acked" : ""}`,
+    "data-testid": "alert",
+    dataset: { rule: alert.rule ?? "", id: alert.id ?? "", acknowledged: acked ? "true" : "false" },
+  },
+  h("span", { class: "alert-sev", text: acked ? "ACKED" : SEVERITY_TEXT[severity] }),
+  h("span", { class: "alert-msg", text: alert.message ?? alert.rule ?? "alert" }),
+  h("span", { class: "alert-since", "data-since": alert.since || alert.raised_at || "", text: sinceText(alert) }),
+  acked ? h("span", { class: "alert-ack", "data-testid": "alert-ack", text: ackText(alert.acknowledged) }) : null);
+}
+
+/** One line for several alerts of a rule, each named with its figure. */
+function groupItem(group, members) {
+  const severity = group.severity === "critical" ? "critical" : "warning";
+  const allAcked = group.acknowledged === group.count;
+  // Severity-1 places are in the strip above, each with its own time.
+  // The worst three by name, then how many more: the group says where
+  // without taking the whole strip.
+  const places = members.map((a) => place(a) || a.id);
+  const shown = places.slice(0, GROUP_PLACES);
+  if (places.length > shown.length) shown.push(`+${places.length - shown.length} more`);
+  const where = group.rule === "sev1_open" ? "" : shown.join(" · ");
+  return h("li", {
+    class: `alert alert-${severity}${allAcked ? " is-acked" : ""}`,
+    "data-testid": "alert",
+    dataset: { rule: group.rule, group: String(group.count), id: members.map((a) => a.id).join("|") },
+  },
+  h("span", { class: "alert-sev", text: allAcked ? "ACKED" : SEVERITY_TEXT[severity] }),
+  h("span", { class: "alert-msg", text: group.summary }),
+  h("span", { class: "alert-since", "data-since": group.since, text: `for ${ageOf(group.since)} (since ${fmtTime(group.since).slice(0, 5)})` }),
+  group.acknowledged ? h("span", { class: "alert-ack", text: `✓ ${group.acknowledged} of ${group.count} acknowledged` }) : null,
+  where ? h("span", { class: "alert-where", text: where }) : null);
+}
+
+function renderSev1(b) {
+  const groups = b.sev1 || [];
+  $("sev1").hidden = !groups.length;
+  const items = groups.map((g) => {
+    const alert = state.alerts.get(`sev1_open:${g.site}:${g.application}`);
+    const ack = alert?.acknowledged;
+    return h("li", { class: `sev1-item${ack ? " is-acked" : ""}`, "data-testid": "sev1-item", dataset: { site: g.site, application: g.application } },
+      h("span", { class: "tag", text: "SEV-1" }),
+      h("span", { class: "what", text: `${g.application} · ${g.site}` }),
+      h("span", { class: "for", "data-since": g.since, text: `${fmtInt(g.open)} open · for ${ageOf(g.since)}` }),
+      ack ? h("span", { class: "ack", text: ackText(ack) }) : null);
+  });
+  $("sev1-list").replaceChildren(...items);
+  pagers.sev1.items = items;
+}
+
+function renderAlerts(b) {
+  const alerts = [...state.alerts.values()];
+  const groups = Array.isArray(b?.alert_groups) ? b.alert_groups : [];
+  const grouped = new Set(groups.flatMap((g) => g.ids));
+  const byId = new Map(alerts.map((a) => [a.id, a]));
+  // Triage order: the server's order, a group standing where its first
+  // alert stands.
+  const items = [];
+  const placed = new Set();
+  for (const alert of alerts) {
+    if (!grouped.has(alert.id)) {
+      items.push(alertItem(alert));
+      continue;
+    }
+    const group = groups.find((g) => g.ids.includes(alert.id));
+    if (group && !placed.has(group.rule)) {
+      placed.add(group.rule);
+      items.push(groupItem(group, group.ids.map((id) => byId.get(id)).filter(Boolean)));
+    }
+  }
   $("alerts").dataset.count = String(alerts.length);
+  const critical = alerts.filter((a) => a.severity === "critical").length;
+  $("alerts-sub").textContent = alerts.length ? `${fmtInt(alerts.length)} active · ${fmtInt(critical)} critical` : "";
+  const status = alerts.length ? `${alerts.length} active alerts, ${critical} critical` : "No active alerts";
+  if ($("alerts-status").textContent !== status) $("alerts-status").textContent = status;
   $("alerts-none").hidden = alerts.length > 0;
-  const shown = alerts.length > MAX_ALERTS ? alerts.slice(0, MAX_ALERTS - 1) : alerts;
-  const more = alerts.length - shown.length;
-  $("alert-list").replaceChildren(...shown.map((a) =>
-    h("li", { class: `alert alert-${a.severity === "critical" ? "critical" : "warning"}`, "data-testid": "alert", dataset: { rule: a.rule ?? "", id: a.id ?? "" } },
-      h("span", { class: "alert-sev", text: a.severity === "critical" ? "CRITICAL" : "WARNING" }),
-      h("span", { class: "alert-msg", text: a.message ?? a.rule ?? "alert" }),
-      h("span", { class: "alert-since", text: a.raised_at ? `since ${fmtTime(a.raised_at).slice(0, 5)}` : "" }),
-    )));
-  if (more > 0) $("alert-list").append(h("li", { class: "alert-more", text: `+${more} more alerts` }));
+  $("alert-list").replaceChildren(...items);
+  pagers.alerts.items = items;
+}
+
+// ------------------------------------------------------------- layout
+
+/**
+ * Fits everything to the screen: tile texts shrink to their tile, tables
+ * to their panel's width, then every list is paged to its box. Runs after
+ * each board and on every resize; `data-layout` tells tests it is done.
+ */
+function layout() {
+  if (!state.board) return;
+  for (const tile of document.querySelectorAll(".tile")) {
+    const value = tile.querySelector(".tile-value");
+    tile.style.fontSize = "";
+    // The value takes the room the label, the line under it and the
+    // sparkline leave, and shrinks to it; the rest shrinks only if even
+    // that does not fit.
+    shrinkToFit(value, value, 0.15);
+    shrinkToFit(tile, tile, 0.5);
+  }
+  for (const pager of Object.values(pagers)) {
+    for (const item of pager.items) item.hidden = false;
+    const content = pager.box.matches("ul") ? pager.box : pager.box.querySelector("table, ul");
+    if (content) {
+      // Wide enough for every row's columns: shrink while the box
+      // overflows sideways (rows are paged, so height does not count yet).
+      content.style.fontSize = "";
+      shrinkWidth(pager.box, content);
+      // Lists better seen at once (the severity-1 places, the alerts) first
+      // take somewhat smaller type before they page.
+      const least = SHRINK_BEFORE_PAGING[pager.box.id];
+      if (least) shrinkToFit(pager.box, content, least);
+    }
+    pager.layout();
+    // A page of one item still too big for its box: smaller text.
+    if (content && overflows(pager.box)) {
+      shrinkToFit(pager.box, content, 0.5);
+      pager.layout();
+    }
+    for (const item of pager.items) {
+      if (!item.hidden && item.matches(".alert, .sev1-item")) shrinkToFit(item, item, 0.6);
+    }
+  }
+  state.layouts += 1;
+  document.body.dataset.layout = `${window.innerWidth}x${window.innerHeight}:${state.layouts}`;
+}
+
+/** Shrinks `target`'s text while `box` overflows sideways. */
+function shrinkWidth(box, target) {
+  const wide = () => box.scrollWidth > box.clientWidth + 1;
+  if (!wide()) return;
+  const base = parseFloat(getComputedStyle(target).fontSize) || 16;
+  let scale = 1;
+  while (wide() && scale > 0.4) {
+    scale *= 0.92;
+    target.style.fontSize = `${(base * scale).toFixed(2)}px`;
+  }
+}
+
+function turnPages() {
+  for (const pager of Object.values(pagers)) pager.next();
+}
+
+/** Durations ("for 12 min") follow the clock between boards. */
+function refreshAges() {
+  for (const node of document.querySelectorAll("[data-since]")) {
+    const since = node.dataset.since;
+    if (!since) continue;
+    const text = node.textContent;
+    node.textContent = text.replace(/for [^(·]+?(?= \(| ·|$)/, `for ${ageOf(since)}`);
+  }
 }
 
 // ------------------------------------------------------------- rendering
 
-function applyBoard(raw, source) {
-  if (!state.started || !raw || typeof raw !== "object") return;
-  const board = scopeBoard(raw);
+/**
+ * Shows a board. `fresh`: it was computed just now (a pushed update or a
+ * REST answer, not a snapshot that may have waited since the last change),
+ * so its `as_of` sets this display's clock to the server's.
+ */
+function applyBoard(board, source, fresh) {
+  if (!state.started || !board || typeof board !== "object") return;
   state.board = board;
   state.lastDataAt = Date.now();
+  const asOf = Date.parse(board.as_of);
+  if (!Number.isNaN(asOf) && fresh) state.clockOffsetMs = asOf - Date.now();
   // The board's alert list is the authoritative set; alert messages in
   // between only make the strip react faster.
-  if (Array.isArray(board.alerts)) {
-    state.alerts = new Map(board.alerts.map((a) => [a.id ?? `${a.rule}:${JSON.stringify(a.scope)}`, a]));
-  }
+  if (Array.isArray(board.alerts)) state.alerts = new Map(board.alerts.map((a) => [a.id, a]));
   document.body.dataset.source = source;
+  renderGoLive(board);
   renderTiles(board);
-  renderApps(board);
-  renderSites(board);
-  renderStaffing(board);
-  renderAte(board);
-  renderAlerts();
+  renderSev1(board);
+  renderAlerts(board);
+  if (scopeKind !== "queue") {
+    renderApps(board);
+    renderSites(board);
+  }
+  if (scopeKind !== "site") renderQueues(board);
+  layout();
   updateHealth();
+}
+
+function renderGoLive(b) {
+  const node = $("golive-day");
+  if (!b.go_live) {
+    node.hidden = true;
+    return;
+  }
+  node.hidden = false;
+  const start = new Date(b.go_live.start);
+  const text = `since ${start.toLocaleDateString(undefined, { month: "short", day: "numeric" })} ${fmtTime(start).slice(0, 5)}`;
+  node.replaceChildren(h("strong", { text: `Day ${b.go_live.day} of go-live` }), ` · ${text}`);
 }
 
 function applyAlert(message) {
   const alert = message.alert;
-  if (!alert) return;
-  const key = alert.id ?? `${alert.rule}:${JSON.stringify(alert.scope)}`;
-  if (message.state === "cleared") state.alerts.delete(key);
-  else state.alerts.set(key, alert);
-  renderAlerts();
+  if (!alert || !alert.id) return;
+  if (message.state === "cleared") state.alerts.delete(alert.id);
+  else state.alerts.set(alert.id, alert);
+  if (!state.board) return;
+  renderSev1(state.board);
+  renderAlerts(state.board);
+  layout();
 }
 
 // ------------------------------------------------------------- live feed
 
-function connect() {
-  clearTimeout(state.reconnectTimer);
-  const params = new URLSearchParams({ token: getToken() || "" });
+function scopeParams(params) {
   if (scope.site) params.set("site", scope.site);
   if (scope.queue) params.set("queue", scope.queue);
+  return params;
+}
+
+function connect() {
+  clearTimeout(state.reconnectTimer);
+  const params = scopeParams(new URLSearchParams({ token: getToken() || "" }));
   let socket;
   try {
     socket = new WebSocket(wsUrl(`/api/v1/live?${params}`));
@@ -632,7 +722,7 @@ function connect() {
       }
       state.seq = message.seq ?? state.seq;
       document.body.dataset.seq = String(state.seq ?? "");
-      applyBoard(message.board, "live");
+      applyBoard(message.board, "live", message.type === "board");
     } else if (message.type === "alert") {
       applyAlert(message);
     }
@@ -664,6 +754,7 @@ function reopen() {
 }
 
 function scheduleReconnect() {
+  if (!state.started) return;
   clearTimeout(state.reconnectTimer);
   const delay = state.backoffMs * (0.8 + Math.random() * 0.4);
   state.backoffMs = Math.min(BACKOFF_MAX_MS, state.backoffMs * 2);
@@ -671,7 +762,7 @@ function scheduleReconnect() {
 }
 
 function startPolling() {
-  if (state.pollTimer) return;
+  if (state.pollTimer || !state.started) return;
   pollOnce();
   state.pollTimer = setInterval(pollOnce, POLL_MS);
 }
@@ -681,23 +772,38 @@ function stopPolling() {
   state.pollTimer = null;
 }
 
-/** One GET /api/v1/board; a 401 sends the display back to the sign-in form. */
+/**
+ * One GET /api/v1/board for this scope; a 401 sends the display back to
+ * the sign-in form, a 404 says the scope is unknown (and stops trying).
+ */
 async function pollOnce() {
   if (state.polling) return;
   state.polling = true;
   state.lastPollAt = Date.now();
   let board;
   try {
-    board = await api("GET", "/api/v1/board");
+    board = await api("GET", `/api/v1/board?${scopeParams(new URLSearchParams())}`);
   } catch (err) {
     if (err.status === 401 || err.status === 403) {
       showLogin(err.status === 401 ? "This token was not accepted. Sign in again." : "This token may not view the board.");
+    } else if (err.status === 404 || err.status === 422) {
+      showScopeError(err.message);
     }
     return; // other failures: the stale banner tells the room
   } finally {
     state.polling = false;
   }
-  applyBoard(board, state.socketLive ? "live" : "poll");
+  applyBoard(board, state.socketLive ? "live" : "poll", true);
+}
+
+/** The display's address names a site or queue the server does not know. */
+function showScopeError(detail) {
+  stop();
+  const what = scope.site ? `site “${scope.site}”` : `queue “${scope.queue}”`;
+  $("scope-error").textContent = `This display is set to show the ${what}, which golive does not know (${detail}). Check the spelling in this screen's address.`;
+  $("scope-error").hidden = false;
+  $("board").hidden = true;
+  setConn("down", "Unknown scope");
 }
 
 /** Runs every second: stale banner, connection badge, quiet-socket checks. */
@@ -718,7 +824,7 @@ function watchdog() {
 function updateHealth() {
   const now = Date.now();
   const age = now - Math.max(state.lastDataAt, state.startedAt);
-  const stale = age > THRESHOLDS.staleAfterMs;
+  const stale = age > STALE_AFTER_MS;
   const banner = $("stale-banner");
   // "As of" is when the numbers were last known to be current: the hub
   // publishes only changes, so a board computed a while ago is still
@@ -730,6 +836,7 @@ function updateHealth() {
     asOfNode.dateTime = state.lastDataAt ? new Date(state.lastDataAt).toISOString() : "";
   }
   const since = asOf ? `data as of ${asOf}` : "no data yet";
+  const wasShown = !banner.hidden;
   if (!state.socketLive && !state.feedLost && !stale) {
     // First connection attempt still under way: no alarm yet.
     setConn("connecting", "Connecting…");
@@ -751,6 +858,8 @@ function updateHealth() {
     banner.hidden = true;
   }
   document.body.classList.toggle("is-stale", stale && state.board !== null);
+  // The banner takes height from the board: lay it out again.
+  if (wasShown !== !banner.hidden) layout();
 }
 
 function setConn(kind, text) {
@@ -762,8 +871,7 @@ function setConn(kind, text) {
 
 // ------------------------------------------------------------- sign-in
 
-function showLogin(message) {
-  clearToken();
+function stop() {
   state.started = false;
   if (state.socket) {
     const s = state.socket;
@@ -773,6 +881,11 @@ function showLogin(message) {
   state.socketLive = false;
   stopPolling();
   clearTimeout(state.reconnectTimer);
+}
+
+function showLogin(message) {
+  clearToken();
+  stop();
   $("board").hidden = true;
   $("stale-banner").hidden = true;
   $("login").hidden = false;
@@ -810,9 +923,13 @@ function start() {
   state.startedAt = Date.now();
   state.feedLost = false;
   state.backoffMs = BACKOFF_MIN_MS;
-  // Paint quickly from REST (also checks the token), and open the socket.
-  startPolling();
-  connect();
+  // Paint quickly from REST, which also checks the token and the scope;
+  // then open the socket (not for a scope the server does not know).
+  pollOnce().then(() => {
+    if (!state.started) return;
+    connect();
+    if (!state.socketLive) startPolling();
+  });
 }
 
 function init() {
@@ -823,15 +940,23 @@ function init() {
     $("scope").hidden = false;
     document.title = `golive — ${label}`;
   }
-  // A queue's display shows calls and staffing; ticket tables belong to
-  // site and center-wide displays (the hub sends no ticket groups to it).
-  $("board").dataset.scope = scope.queue ? "queue" : scope.site ? "site" : "all";
-  // Ticket groups are one dimension at a time, so on a site's display the
-  // application table still counts every site's tickets: say so.
-  if (scope.site) $("apps-sub").textContent = "last 60 min · all sites · by pain";
+  $("board").dataset.scope = scopeKind;
+  if (scope.site) $("apps-sub").textContent = "this site · last 60 min · by pain";
+  pagers.sev1 = new Pager($("sev1-list"), $("sev1-page"));
+  pagers.alerts = new Pager($("alerts-box"), $("alerts-page"));
+  pagers.apps = new Pager($("apps-box"), $("apps-page"));
+  pagers.sites = new Pager($("sites-box"), $("sites-page"));
+  pagers.queues = new Pager($("queues-box"), $("queues-page"));
   buildTiles();
   $("login-form").addEventListener("submit", onLogin);
   setInterval(watchdog, 1000);
+  setInterval(turnPages, PAGE_TURN_MS);
+  setInterval(refreshAges, 30_000);
+  let resizing = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizing);
+    resizing = setTimeout(layout, 100);
+  });
   if (getToken()) start();
   else showLogin("");
 }

@@ -94,6 +94,18 @@ impl Authenticator {
         Ok(role)
     }
 
+    /// The name of the token with this hash, as an act is recorded under
+    /// it (the bootstrap admin token is "admin").
+    pub async fn name_of(&self, store: &dyn Store, hashed: &str) -> Result<String, ApiError> {
+        if self.admin_token_hash.as_deref() == Some(hashed) {
+            return Ok("admin".into());
+        }
+        store
+            .token_name(hashed)
+            .await?
+            .ok_or_else(ApiError::unauthorized)
+    }
+
     /// Takes the hashes of every revoked token (from the store): when any
     /// is new, forgets every cached answer and tells live sockets.
     pub fn revoked(&self, hashes: HashSet<String>) {
@@ -145,6 +157,8 @@ pub const TICKET_WRITERS: &[Role] = &[Role::Lead, Role::Agent, Role::Integration
 pub const TICKET_READERS: &[Role] = &[Role::Lead, Role::Agent, Role::Integration];
 /// Roles that feed machine data (bulk ingest, call events).
 pub const FEEDERS: &[Role] = &[Role::Integration];
+/// Roles that lead the command center (alerts, display tokens).
+pub const LEADS: &[Role] = &[Role::Lead];
 /// Roles that may change queue and staffing settings: leads, and
 /// phone-system feeds for `agents_staffed` alone (the route checks the
 /// fields).

@@ -93,6 +93,15 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<golive_core::board::ScopeError> for ApiError {
+    fn from(e: golive_core::board::ScopeError) -> Self {
+        match e {
+            golive_core::board::ScopeError::Both => ApiError::invalid("queue", e.to_string()),
+            _ => ApiError::new(StatusCode::NOT_FOUND, "unknown_scope", e.to_string()),
+        }
+    }
+}
+
 impl From<Rejection> for ApiError {
     fn from(r: Rejection) -> Self {
         let status = match r.kind {

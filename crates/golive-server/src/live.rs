@@ -1,14 +1,18 @@
 //! The live hub: pushes the board to command-center displays over
 //! WebSocket (`GET /api/v1/live`).
 //!
-//! One publisher task recomputes the board every push interval, and
-//! publishes it only when something changed (new events, or windows that
-//! slid over old ones). The latest board sits in a `watch` channel holding
-//! an `Arc` of the serialized message, so every socket shares one string
-//! and a slow display simply skips to the newest board when it catches up.
-//! Alerts go through a `broadcast` channel; a socket that lags behind it
-//! skips the missed alerts (the board carries the active ones anyway) and
-//! stays subscribed.
+//! One publisher task computes the center-wide figures every push
+//! interval, updates the alerts, and builds one board per scope that a
+//! display watches (the whole center, a site, a queue: cut on the server,
+//! typed). A scope's board is published only when its figures changed as
+//! a display shows them (`LiveBoard::fingerprint`): the moving window
+//! bounds alone never make a push. The latest boards sit in a `watch`
+//! channel holding, per scope, an `Arc` of the serialized messages, so
+//! every socket of a scope shares one string and a slow display simply
+//! skips to the newest board when it catches up. Alerts go through a
+//! `broadcast` channel with their scope; a socket sends only those its
+//! scope admits, and one that lags behind skips the missed alerts (the
+//! board carries the active ones anyway) and stays subscribed.
 
 use crate::auth::{Caller, READERS};
 use crate::error::ApiError;
@@ -16,10 +20,11 @@ use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Query, State};
 use axum::response::Response;
-use golive_core::alerts::{AlertBook, AlertChanges};
-use golive_core::time::now_millis;
+use golive_core::alerts::{Acknowledgement, Alert, AlertBook, AlertChanges, AlertScope};
+use golive_core::board::{LiveBoard, Scope};
+use golive_core::time::{Millis, now_millis};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,144 +36,54 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pings keep NATs open and find dead peers.
 const PING_EVERY: Duration = Duration::from_secs(20);
 
-/// A published board and its serialized forms, per scope.
+/// The boards of one publication, per scope watched.
+#[derive(Default)]
 pub struct Published {
+    pub boards: HashMap<Scope, Arc<ScopedBoard>>,
+}
+
+/// One scope's board, serialized once for all its sockets.
+pub struct ScopedBoard {
     /// The log position the board reflects.
     pub seq: u64,
-    /// Publication counter (changes whenever the board does).
+    /// Changes whenever this scope's figures do.
     pub version: u64,
-    pub board: Value,
-    /// When it was published, for the push delay histogram.
-    pub published: Instant,
-    scoped: Mutex<HashMap<Scope, Arc<Scoped>>>,
-}
-
-/// A board as one scope sees it, serialized once for all its sockets.
-pub struct Scoped {
+    /// The figures as displays show them (see `LiveBoard::fingerprint`).
+    pub fingerprint: Vec<u8>,
     pub snapshot: Utf8Bytes,
     pub update: Utf8Bytes,
+    /// When it was published, for the push delay histogram.
+    pub published: Instant,
 }
 
-impl Published {
-    fn new(seq: u64, version: u64, board: Value) -> Self {
-        Published {
+impl ScopedBoard {
+    fn new(seq: u64, version: u64, board: &LiveBoard, fingerprint: Vec<u8>) -> Self {
+        let body = serde_json::to_string(board).unwrap_or_else(|_| "null".into());
+        ScopedBoard {
             seq,
             version,
-            board,
+            fingerprint,
+            snapshot: format!(r#"{{"type":"snapshot","seq":{seq},"board":{body}}}"#).into(),
+            update: format!(r#"{{"type":"board","seq":{seq},"board":{body}}}"#).into(),
             published: Instant::now(),
-            scoped: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The messages for `scope`, serialized on first use.
-    pub fn for_scope(&self, scope: &Scope) -> Arc<Scoped> {
-        if let Ok(cache) = self.scoped.lock()
-            && let Some(found) = cache.get(scope)
-        {
-            return found.clone();
-        }
-        let board = scope.apply(&self.board);
-        let body = serde_json::to_string(&board).unwrap_or_else(|_| "null".into());
-        let scoped = Arc::new(Scoped {
-            snapshot: format!(r#"{{"type":"snapshot","seq":{},"board":{body}}}"#, self.seq).into(),
-            update: format!(r#"{{"type":"board","seq":{},"board":{body}}}"#, self.seq).into(),
-        });
-        if let Ok(mut cache) = self.scoped.lock() {
-            cache.insert(scope.clone(), scoped.clone());
-        }
-        scoped
-    }
-}
-
-/// What a display asked to see: everything, one site or one queue.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
-pub struct Scope {
-    pub site: Option<String>,
-    pub queue: Option<String>,
-}
-
-impl Scope {
-    /// The board cut down to this scope: a site's displays see that site's
-    /// ticket figures as the headline and its ATE line; a queue's displays
-    /// see that queue's calls and staffing.
-    pub fn apply(&self, board: &Value) -> Value {
-        if self.site.is_none() && self.queue.is_none() {
-            return board.clone();
-        }
-        let mut out = board.clone();
-        if let Some(windows) = out.get_mut("windows").and_then(Value::as_object_mut) {
-            for window in windows.values_mut() {
-                self.apply_to_report(window);
-            }
-        }
-        if let Some(map) = out.as_object_mut() {
-            if let Some(queue) = &self.queue {
-                retain_list(map, "staffing", "queue", queue);
-                if let Some(waiting) = map.get_mut("calls_waiting").and_then(Value::as_object_mut) {
-                    waiting.retain(|name, _| name == queue);
-                }
-                map.insert("ate".into(), json!([]));
-                map.insert("forecast".into(), json!([]));
-            }
-            if let Some(site) = &self.site {
-                retain_list(map, "ate", "site", site);
-                if let Some(surges) = map.get_mut("surges").and_then(Value::as_array_mut) {
-                    surges.retain(|s| s["dimension"] != "site" || s["value"] == site.as_str());
-                }
-            }
-            map.insert(
-                "scope".into(),
-                json!({ "site": self.site, "queue": self.queue }),
-            );
-        }
-        out
-    }
-
-    fn apply_to_report(&self, report: &mut Value) {
-        let Some(map) = report.as_object_mut() else {
-            return;
-        };
-        if let Some(site) = &self.site {
-            let figures = map
-                .get("tickets_by")
-                .and_then(|by| by.get("site"))
-                .and_then(|s| s.get(site))
-                .cloned();
-            if let Some(sites) = map
-                .get_mut("tickets_by")
-                .and_then(|by| by.get_mut("site"))
-                .and_then(Value::as_object_mut)
-            {
-                sites.retain(|name, _| name == site);
-            }
-            map.insert("tickets".into(), figures.unwrap_or(Value::Null));
-        }
-        if let Some(queue) = &self.queue {
-            let figures = map
-                .get("calls_by_queue")
-                .and_then(|q| q.get(queue))
-                .cloned();
-            if let Some(queues) = map.get_mut("calls_by_queue").and_then(Value::as_object_mut) {
-                queues.retain(|name, _| name == queue);
-            }
-            map.insert("calls".into(), figures.unwrap_or(Value::Null));
-            map.remove("tickets_by");
-            retain_list(map, "staffing", "queue", queue);
         }
     }
 }
 
-fn retain_list(map: &mut serde_json::Map<String, Value>, key: &str, field: &str, wanted: &str) {
-    if let Some(list) = map.get_mut(key).and_then(Value::as_array_mut) {
-        list.retain(|item| item[field] == wanted);
-    }
+/// An alert message and where its alert holds.
+#[derive(Clone)]
+struct AlertMessage {
+    scope: AlertScope,
+    text: Utf8Bytes,
 }
 
 /// The hub's shared state.
 pub struct LiveHub {
     boards: watch::Sender<Arc<Published>>,
-    alerts: broadcast::Sender<Utf8Bytes>,
+    alerts: broadcast::Sender<AlertMessage>,
     book: Mutex<AlertBook>,
+    /// Sockets per scope, so the publisher builds only watched scopes.
+    watched: Mutex<HashMap<Scope, usize>>,
     clients: AtomicU64,
 }
 
@@ -181,9 +96,10 @@ impl Default for LiveHub {
 impl LiveHub {
     pub fn new() -> Self {
         LiveHub {
-            boards: watch::Sender::new(Arc::new(Published::new(0, 0, Value::Null))),
+            boards: watch::Sender::new(Arc::new(Published::default())),
             alerts: broadcast::channel(256).0,
             book: Mutex::new(AlertBook::default()),
+            watched: Mutex::new(HashMap::new()),
             clients: AtomicU64::new(0),
         }
     }
@@ -193,21 +109,48 @@ impl LiveHub {
         self.clients.load(Ordering::Relaxed)
     }
 
-    /// The latest published board.
-    pub fn latest(&self) -> Arc<Published> {
-        self.boards.borrow().clone()
-    }
-
-    /// Active alerts as JSON (for the board).
-    pub fn active_alerts(&self) -> Value {
+    /// Active alerts in triage order.
+    pub fn active_alerts(&self) -> Vec<Alert> {
         self.book
             .lock()
-            .map(|book| json!(book.active()))
-            .unwrap_or_else(|_| json!([]))
+            .map(|book| book.active())
+            .unwrap_or_default()
+    }
+
+    /// The active alert with this id.
+    pub fn alert(&self, id: &str) -> Option<Alert> {
+        self.book.lock().ok().and_then(|book| book.get(id).cloned())
+    }
+
+    fn watch(&self, scope: &Scope) {
+        if let Ok(mut watched) = self.watched.lock() {
+            *watched.entry(scope.clone()).or_default() += 1;
+        }
+    }
+
+    fn unwatch(&self, scope: &Scope) {
+        if let Ok(mut watched) = self.watched.lock()
+            && let Some(count) = watched.get_mut(scope)
+        {
+            *count -= 1;
+            if *count == 0 {
+                watched.remove(scope);
+            }
+        }
+    }
+
+    /// The whole center, and every scope a socket watches.
+    fn scopes(&self) -> Vec<Scope> {
+        let mut scopes = vec![Scope::All];
+        if let Ok(watched) = self.watched.lock() {
+            scopes.extend(watched.keys().filter(|s| !s.is_all()).cloned());
+        }
+        scopes
     }
 }
 
-/// Recomputes alerts and the board every `interval`; publishes changes.
+/// Recomputes alerts and the watched boards every `interval`; publishes
+/// the scopes whose figures changed.
 pub async fn publish_loop(state: Arc<AppState>, interval: Duration) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -217,65 +160,113 @@ pub async fn publish_loop(state: Arc<AppState>, interval: Duration) {
             continue;
         }
         publish(&state);
-        if state.hub.latest().seq > 0 {
+        if state.views.last_seq() > 0 {
             crate::fault::trip(crate::fault::Point::Publisher);
         }
     }
 }
 
-/// Recomputes alerts and the board now, and publishes the board if it
-/// changed (anything but its `as_of`). Also called once before the server
+/// Recomputes the alerts and the watched boards now, and publishes the
+/// scopes whose figures changed. Also called once before the server
 /// reports ready, so the first snapshot a display gets is a full board.
 pub fn publish(state: &AppState) {
     let started = Instant::now();
     let now = now_millis();
     let seq = state.views.last_seq();
-    let Some(parts) = state.views.board_parts(now) else {
+    let Some(tick) = state.views.tick(now) else {
         return;
     };
-    // Alerts first, so the board published below carries them.
-    let holding = parts.conditions(state.views.alert_rules());
-    if let Ok(changes) = state
-        .hub
-        .book
-        .lock()
-        .map(|mut book| book.update(now, holding))
-    {
-        send_alert_changes(&state.hub, changes);
-    }
-    let board = parts.to_json(state.hub.active_alerts());
-    let latest = state.hub.latest();
-    if same_but_as_of(&latest.board, &board) {
-        return;
-    }
-    state
-        .hub
-        .boards
-        .send_replace(Arc::new(Published::new(seq, latest.version + 1, board)));
-    state.metrics.observe_publish(started.elapsed());
-}
-
-/// Whether two boards differ at most in their `as_of`.
-fn same_but_as_of(a: &Value, b: &Value) -> bool {
-    match (a.as_object(), b.as_object()) {
-        (Some(a), Some(b)) => {
-            a.len() == b.len()
-                && a.iter()
-                    .all(|(key, value)| key == "as_of" || b.get(key) == Some(value))
+    // Alerts first, so the boards published below carry them.
+    let holding = tick.conditions(state.views.alert_rules());
+    let acknowledged = state.views.take_acknowledgements();
+    let Ok((changes, alerts)) = state.hub.book.lock().map(|mut book| {
+        for ack in acknowledged {
+            book.acknowledge(
+                &ack.alert_id,
+                Acknowledgement {
+                    by: ack.by,
+                    note: ack.note,
+                    at: ack.at,
+                    raised_at: ack.raised_at,
+                },
+            );
         }
-        _ => a == b,
+        let changes = book.update(now, holding);
+        (changes, book.active())
+    }) else {
+        return;
+    };
+    send_alert_changes(&state.hub, changes);
+    let previous = state.hub.boards.borrow().clone();
+    let mut version = previous
+        .boards
+        .values()
+        .map(|board| board.version)
+        .max()
+        .unwrap_or(0);
+    let mut next = Published::default();
+    let mut changed = false;
+    for scope in state.hub.scopes() {
+        let Some(Ok(board)) = state.views.board(&tick, &scope, &alerts) else {
+            continue;
+        };
+        let fingerprint = board.fingerprint();
+        let unchanged = previous
+            .boards
+            .get(&scope)
+            .filter(|old| old.fingerprint == fingerprint);
+        let published = match unchanged {
+            Some(old) => old.clone(),
+            None => {
+                changed = true;
+                version += 1;
+                Arc::new(ScopedBoard::new(seq, version, &board, fingerprint))
+            }
+        };
+        next.boards.insert(scope, published);
+    }
+    if changed || next.boards.len() != previous.boards.len() {
+        state.hub.boards.send_replace(Arc::new(next));
+    }
+    if changed {
+        state.metrics.observe_publish(started.elapsed());
     }
 }
 
 fn send_alert_changes(hub: &LiveHub, changes: AlertChanges) {
-    for (kind, alerts) in [("raised", changes.raised), ("cleared", changes.cleared)] {
+    for (kind, alerts) in [
+        ("raised", changes.raised),
+        ("cleared", changes.cleared),
+        ("acknowledged", changes.acknowledged),
+    ] {
         for alert in alerts {
             tracing::info!(alert = %alert.condition.id, state = kind, "alert");
-            let message = json!({ "type": "alert", "state": kind, "alert": alert }).to_string();
+            let text = json!({ "type": "alert", "state": kind, "alert": alert }).to_string();
             // No receivers is fine: nobody is watching.
-            let _ = hub.alerts.send(message.into());
+            let _ = hub.alerts.send(AlertMessage {
+                scope: alert.condition.scope.clone(),
+                text: text.into(),
+            });
         }
     }
+}
+
+/// A board for `scope` built now, for a socket whose scope the publisher
+/// has not built yet.
+fn build_now(state: &AppState, scope: &Scope) -> Option<Arc<ScopedBoard>> {
+    let now: Millis = now_millis();
+    let tick = state.views.tick(now)?;
+    let board = state
+        .views
+        .board(&tick, scope, &state.hub.active_alerts())?
+        .ok()?;
+    let fingerprint = board.fingerprint();
+    Some(Arc::new(ScopedBoard::new(
+        state.views.last_seq(),
+        0,
+        &board,
+        fingerprint,
+    )))
 }
 
 #[derive(Deserialize)]
@@ -286,7 +277,8 @@ pub struct LiveQuery {
     token: Option<String>,
 }
 
-/// `GET /api/v1/live`: upgrades to a WebSocket for an authorized display.
+/// `GET /api/v1/live`: upgrades to a WebSocket for an authorized display;
+/// an unknown `site` or `queue` is 404 before the upgrade.
 pub async fn live(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -294,10 +286,9 @@ pub async fn live(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     caller.require(READERS)?;
-    let scope = Scope {
-        site: query.site.filter(|s| !s.trim().is_empty()),
-        queue: query.queue.filter(|q| !q.trim().is_empty()),
-    };
+    let scope =
+        Scope::from_query(query.site.as_deref(), query.queue.as_deref()).map_err(ApiError::from)?;
+    state.views.check_scope(&scope).map_err(ApiError::from)?;
     // Displays send nothing but pongs and closes: a small read buffer and
     // no write buffering (boards go out whole) keep thousands of sockets
     // cheap; the defaults (128 KiB each way) would dominate memory.
@@ -316,11 +307,13 @@ async fn serve_socket(
 ) {
     let hub = &state.hub;
     hub.clients.fetch_add(1, Ordering::Relaxed);
+    hub.watch(&scope);
     state.metrics.set_live_clients(hub.clients());
     let mut boards = hub.boards.subscribe();
     let mut alerts = hub.alerts.subscribe();
     let mut revocations = state.auth.revocations();
-    let first = boards.borrow_and_update().clone();
+    let published = boards.borrow_and_update().boards.get(&scope).cloned();
+    let first = published.or_else(|| build_now(&state, &scope));
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let mut awaiting_pong = false;
@@ -328,7 +321,9 @@ async fn serve_socket(
     let revoked_already = revocations.borrow_and_update().contains(&*token_hash);
     if revoked_already {
         close_revoked(&mut socket).await;
-    } else if send(&mut socket, first.for_scope(&scope).snapshot.clone()).await {
+    } else if let Some(mut sent) = first
+        && send(&mut socket, sent.snapshot.clone()).await
+    {
         loop {
             tokio::select! {
                 changed = revocations.changed() => {
@@ -340,12 +335,24 @@ async fn serve_socket(
                 }
                 changed = boards.changed() => {
                     if changed.is_err() { break; }
-                    let latest = boards.borrow_and_update().clone();
-                    if !send(&mut socket, latest.for_scope(&scope).update.clone()).await { break; }
+                    let latest = boards.borrow_and_update().boards.get(&scope).cloned();
+                    let Some(latest) = latest else { continue };
+                    // A board built for this socket alone has version 0:
+                    // the publisher's first one for its scope may show
+                    // the same figures.
+                    if latest.version == sent.version || latest.fingerprint == sent.fingerprint {
+                        continue;
+                    }
+                    if !send(&mut socket, latest.update.clone()).await { break; }
                     state.metrics.observe_push_delay(latest.published.elapsed());
+                    sent = latest;
                 }
                 alert = alerts.recv() => match alert {
-                    Ok(message) => if !send(&mut socket, message).await { break; },
+                    Ok(message) => {
+                        if scope.admits(&message.scope) && !send(&mut socket, message.text).await {
+                            break;
+                        }
+                    }
                     // Missed alerts are on the next board; stay subscribed.
                     Err(broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(broadcast::error::RecvError::Closed) => break,
@@ -363,6 +370,7 @@ async fn serve_socket(
             }
         }
     }
+    hub.unwatch(&scope);
     hub.clients.fetch_sub(1, Ordering::Relaxed);
     state.metrics.set_live_clients(hub.clients());
 }

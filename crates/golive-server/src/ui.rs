@@ -1,5 +1,5 @@
 //! The web UI: the live board (`/`), the agent console (`/console`), the
-//! staffing plan (`/plan`) and their static assets, compiled into the binary so a deployment is one
+//! staffing plan (`/plan`), the lead's page (`/lead`) and their static assets, compiled into the binary so a deployment is one
 //! file. Plain HTML, CSS and JavaScript: no Node build step.
 
 use crate::error::ApiError;
@@ -10,6 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 const BOARD_HTML: &str = include_str!("../assets/board.html");
 const CONSOLE_HTML: &str = include_str!("../assets/console.html");
 const PLAN_HTML: &str = include_str!("../assets/plan.html");
+const LEAD_HTML: &str = include_str!("../assets/lead.html");
 const ASSETS: &[(&str, &str, &str)] = &[
     (
         "app.css",
@@ -32,6 +33,16 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../assets/console.js"),
     ),
     (
+        "lead.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/lead.js"),
+    ),
+    (
+        "fit.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/fit.js"),
+    ),
+    (
         "plan.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/plan.js"),
@@ -51,6 +62,11 @@ pub async fn console() -> Html<&'static str> {
 /// `GET /plan`: the staffing plan for the next shifts.
 pub async fn plan() -> Html<&'static str> {
     Html(PLAN_HTML)
+}
+
+/// `GET /lead`: the lead's page (queues, alerts, tokens, wall screens).
+pub async fn lead() -> Html<&'static str> {
+    Html(LEAD_HTML)
 }
 
 /// `GET /assets/{file}`.

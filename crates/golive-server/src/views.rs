@@ -5,16 +5,17 @@
 //! feed, so every figure comes from the same definitions.
 
 use crate::metrics::Metrics;
-use golive_core::aggregate::{Aggregator, Board, Report};
-use golive_core::alerts::{AlertRules, BACKLOG_STEP_MINUTES, Condition};
-use golive_core::event::{Event, RecordedEvent};
+use golive_core::aggregate::Aggregator;
+use golive_core::alerts::{Alert, AlertRules, BACKLOG_STEP_MINUTES, Condition};
+use golive_core::board::{self, LiveBoard, Parts, Scope, ScopeError};
+use golive_core::event::{AlertAcknowledged, Event, RecordedEvent};
 use golive_core::model::{QueueSettings, TicketDimension};
 use golive_core::plan::{self, Plan};
 use golive_core::staffing::{self, LiveStaffing, StaffingSettings};
 use golive_core::time::Millis;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use tokio::sync::watch;
 
 const MINUTE_MS: Millis = 60_000;
@@ -28,45 +29,29 @@ pub struct Views {
     rules: AlertRules,
     go_live_start: Option<Millis>,
     metrics: Arc<Metrics>,
+    /// Acknowledgements committed since the live hub last took them.
+    acknowledgements: Mutex<Vec<AlertAcknowledged>>,
 }
 
-/// Everything one board is made of, computed under one read lock.
-pub struct BoardParts {
-    pub board: Board,
-    pub live: LiveStaffing,
-    /// Staffing over each board window, by window name.
-    pub window_staffing: Vec<(&'static str, Value)>,
+/// One tick of the board: the center-wide figures, computed under one
+/// read lock and shared by every scope's board.
+pub struct Tick {
+    pub parts: Parts,
     /// Open backlog every 5 minutes back over the rising-backlog rule's
     /// span, oldest first, ending now.
     pub backlog_samples: Vec<u64>,
 }
 
-impl BoardParts {
+impl Tick {
     /// The conditions the alert rules find in these figures.
     pub fn conditions(&self, rules: &AlertRules) -> Vec<Condition> {
-        golive_core::alerts::evaluate(rules, &self.board, &self.live.queues, &self.backlog_samples)
-    }
-
-    /// The board's JSON: each window is the report body for that window
-    /// (the numbers `GET /api/v1/report` gives, with its `staffing`), plus
-    /// the live staffing, the at-the-elbow lines, the forecast and alerts.
-    pub fn to_json(&self, alerts: Value) -> Value {
-        let mut body = serde_json::to_value(&self.board).unwrap_or(Value::Null);
-        for (name, lines) in &self.window_staffing {
-            if let Some(window) = body
-                .pointer_mut(&format!("/windows/{name}"))
-                .and_then(Value::as_object_mut)
-            {
-                window.insert("staffing".into(), lines.clone());
-            }
-        }
-        if let Some(map) = body.as_object_mut() {
-            map.insert("staffing".into(), json!(self.live.queues));
-            map.insert("ate".into(), json!(self.live.sites));
-            map.insert("forecast".into(), json!(self.live.applications));
-            map.insert("alerts".into(), alerts);
-        }
-        body
+        golive_core::alerts::evaluate(
+            rules,
+            &self.parts.board,
+            &self.parts.open.sev1,
+            &self.parts.live.queues,
+            &self.backlog_samples,
+        )
     }
 }
 
@@ -85,6 +70,7 @@ impl Views {
             rules,
             go_live_start,
             metrics,
+            acknowledgements: Mutex::new(Vec::new()),
         }
     }
 
@@ -97,6 +83,12 @@ impl Views {
                     configured.insert(q.queue.clone());
                 }
             }
+        }
+        if let Ok(mut acks) = self.acknowledgements.lock() {
+            acks.extend(events.iter().filter_map(|recorded| match &recorded.event {
+                Event::AlertAcknowledged(ack) => Some(ack.clone()),
+                _ => None,
+            }));
         }
         if let Ok(mut aggregator) = self.aggregator.write() {
             for recorded in events {
@@ -191,33 +183,26 @@ impl Views {
         Some(staffing::live(&aggregator, now, &self.staffing))
     }
 
-    /// The pieces of the board as of `now`.
-    pub fn board_parts(&self, now: Millis) -> Option<BoardParts> {
-        let aggregator = self.aggregator()?;
-        let board = aggregator.board(now, self.go_live_start);
-        let window_staffing = |report: &Report, from: Millis| {
-            json!(staffing::for_report(
-                &aggregator,
-                report,
-                from,
-                now,
-                &self.staffing
-            ))
-        };
-        let mut windows = vec![
-            (
-                "15m",
-                window_staffing(&board.windows.last_15m, now - 15 * MINUTE_MS),
-            ),
-            (
-                "60m",
-                window_staffing(&board.windows.last_60m, now - 60 * MINUTE_MS),
-            ),
-        ];
-        if let (Some(report), Some(start)) = (&board.windows.since_go_live, self.go_live_start) {
-            windows.push(("since_go_live", window_staffing(report, start)));
+    /// Acknowledgements committed (or replayed) since the last call.
+    pub fn take_acknowledgements(&self) -> Vec<AlertAcknowledged> {
+        self.acknowledgements
+            .lock()
+            .map(|mut acks| std::mem::take(&mut *acks))
+            .unwrap_or_default()
+    }
+
+    fn board_settings(&self) -> board::Settings<'_> {
+        board::Settings {
+            staffing: &self.staffing,
+            rules: &self.rules,
+            go_live_start: self.go_live_start,
         }
-        let live = staffing::live(&aggregator, now, &self.staffing);
+    }
+
+    /// The center-wide figures as of `now`.
+    pub fn tick(&self, now: Millis) -> Option<Tick> {
+        let aggregator = self.aggregator()?;
+        let parts = Parts::new(&aggregator, now, &self.board_settings());
         let steps = self.rules.backlog_rising_minutes / BACKLOG_STEP_MINUTES;
         let backlog_samples = (0..=steps)
             .rev()
@@ -226,12 +211,37 @@ impl Views {
                 aggregator.report(at - 1, at, None).tickets.backlog
             })
             .collect();
-        Some(BoardParts {
-            board,
-            live,
-            window_staffing: windows,
+        Some(Tick {
+            parts,
             backlog_samples,
         })
+    }
+
+    /// Whether `scope` names a site or queue the figures know.
+    pub fn check_scope(&self, scope: &Scope) -> Result<(), ScopeError> {
+        match self.aggregator() {
+            Some(aggregator) => scope.check(&aggregator),
+            None => Ok(()),
+        }
+    }
+
+    /// The board of `scope` from a tick, with the active `alerts`.
+    pub fn board(
+        &self,
+        tick: &Tick,
+        scope: &Scope,
+        alerts: &[Alert],
+    ) -> Option<Result<LiveBoard, ScopeError>> {
+        let aggregator = self.aggregator()?;
+        Some(scope.check(&aggregator).map(|()| {
+            LiveBoard::build(
+                &aggregator,
+                &tick.parts,
+                &self.board_settings(),
+                scope,
+                alerts,
+            )
+        }))
     }
 }
 

@@ -181,6 +181,9 @@ pub trait Store: Send + Sync + 'static {
     /// The role of an unrevoked token with this hash.
     async fn token_role(&self, token_hash: &str) -> Result<Option<Role>, StoreError>;
 
+    /// The name of an unrevoked token with this hash.
+    async fn token_name(&self, token_hash: &str) -> Result<Option<String>, StoreError>;
+
     async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError>;
 
     /// Revokes a token by id; false when there is no such active token.
@@ -290,6 +293,8 @@ impl CommitBatch {
                     batch.queues.retain(|(name, _)| name != &q.queue);
                     batch.queues.push((q.queue.clone(), q.settings));
                 }
+                // Kept in the log only: no projection table shows them.
+                Event::AlertAcknowledged(_) => {}
             }
         }
         batch.events = events;

@@ -511,6 +511,16 @@ macro_rules! backend_queries {
             role.as_deref().map(parse_role).transpose()
         }
 
+        pub(crate) async fn token_name(
+            conn: &mut DbConnection,
+            token_hash: &str,
+        ) -> Result<Option<String>, StoreError> {
+            Ok(sqlx::query_scalar("SELECT name FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+                .bind(token_hash)
+                .fetch_optional(&mut *conn)
+                .await?)
+        }
+
         pub(crate) async fn tokens(conn: &mut DbConnection) -> Result<Vec<TokenInfo>, StoreError> {
             let rows = sqlx::query("SELECT id, name, role, created_at, revoked_at FROM tokens ORDER BY id")
                 .fetch_all(&mut *conn)
@@ -723,6 +733,11 @@ macro_rules! store_impl {
             ) -> Result<Option<golive_core::model::Role>, StoreError> {
                 let mut conn = self.acquire().await?;
                 token_role(&mut conn, token_hash).await
+            }
+
+            async fn token_name(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
+                let mut conn = self.acquire().await?;
+                token_name(&mut conn, token_hash).await
             }
 
             async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {

@@ -820,6 +820,15 @@ async fn tokens(backend: Backend) {
         Some(Role::Display)
     );
     assert_eq!(store.token_role("nope").await.expect("role"), None);
+    assert_eq!(
+        store
+            .token_name("hash-wall")
+            .await
+            .expect("name")
+            .as_deref(),
+        Some("wall-1")
+    );
+    assert_eq!(store.token_name("nope").await.expect("name"), None);
     assert!(
         store
             .create_token("again", Role::Admin, "hash-desk", T0)
@@ -852,6 +861,7 @@ async fn tokens(backend: Backend) {
     );
     assert!(!store.revoke_token(wall + 100, T0).await.expect("revoke"));
     assert_eq!(store.token_role("hash-desk").await.expect("role"), None);
+    assert_eq!(store.token_name("hash-desk").await.expect("name"), None);
     assert_eq!(
         store.token_role("hash-wall").await.expect("role"),
         Some(Role::Display)

@@ -271,13 +271,13 @@ async fn write_log(
     store: &dyn Store,
     commands: Vec<Planned>,
     limit: u64,
-) -> (usize, usize, [u64; 4]) {
+) -> (usize, usize, [u64; 5]) {
     let mut ledger = Ledger::new();
     // Plan index of a creation → the id the ledger gave it.
     let mut ids: Vec<Option<TicketId>> = Vec::new();
     let mut pending: Vec<RecordedEvent> = Vec::with_capacity(BATCH);
     let mut created = None;
-    let mut kinds = [0u64; 4];
+    let mut kinds = [0u64; 5];
     for planned in commands {
         if ledger.last_seq() >= limit {
             break;
@@ -313,6 +313,7 @@ async fn write_log(
                 Event::TicketChanged(_) => 1,
                 Event::CallRecorded(_) => 2,
                 Event::QueueConfigured(_) => 3,
+                Event::AlertAcknowledged(_) => 4,
             }] += 1;
             pending.push(RecordedEvent {
                 seq: ledger.last_seq(),

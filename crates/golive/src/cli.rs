@@ -167,6 +167,11 @@ async fn run_server(
         let sim = golive_sim::SimConfig::demo(format!("http://{address}"), token);
         // The plan's shifts start on the simulated hospital's clock.
         config.staffing.plan.utc_offset_minutes = sim.utc_offset_minutes;
+        // The board counts the days from the simulated cutover.
+        config.go_live_start.get_or_insert_with(|| {
+            sim.go_live_start
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        });
         let mut stopped = stopped.clone();
         tokio::spawn(golive_sim::Simulator::new(sim).run(async move {
             let _ = stopped.wait_for(|stop| *stop).await;

@@ -2,9 +2,9 @@
 //! trends, arrival series for forecasting, surges and waiting calls.
 //! Everything here is counts; no ticket text, names or assignees.
 
-use super::Aggregator;
 use super::figures::{GroupTally, Report, TicketTally};
 use super::timeline::change;
+use super::{Aggregator, Call, Class};
 use crate::model::TicketDimension;
 use crate::time::{Millis, format_rfc3339};
 use serde::Serialize;
@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 const MINUTE_MS: Millis = 60_000;
 /// The board's two live windows.
-const SHORT_WINDOW_MS: Millis = 15 * MINUTE_MS;
-const LONG_WINDOW_MS: Millis = 60 * MINUTE_MS;
+pub const SHORT_WINDOW_MS: Millis = 15 * MINUTE_MS;
+pub const LONG_WINDOW_MS: Millis = 60 * MINUTE_MS;
 /// Length of a surge's recent window.
 const SURGE_WINDOW_MS: Millis = 15 * MINUTE_MS;
 /// How far before the recent window a surge's baseline reaches.
@@ -123,17 +123,40 @@ impl Aggregator {
     /// go-live start, if set), the per-minute trend of the last two hours,
     /// surges, waiting calls and the backlog by severity.
     pub fn board(&self, now: Millis, go_live_start: Option<Millis>) -> Board {
+        self.board_where(now, go_live_start, None)
+    }
+
+    /// [`Aggregator::board`] for one site's display when `site` is given:
+    /// every ticket figure counts that site's tickets only, surges are the
+    /// site's own, and the call figures (calls belong to queues, not
+    /// sites) are left out: no waiting calls, trend points with no calls.
+    pub fn board_where(
+        &self,
+        now: Millis,
+        go_live_start: Option<Millis>,
+        site: Option<&str>,
+    ) -> Board {
         let grouped = [TicketDimension::Application, TicketDimension::Site];
-        let window =
-            |length: Millis| self.report_grouped(now.saturating_sub(length), now, &grouped);
+        let only = site.map(|name| (TicketDimension::Site, name));
+        let window = |from: Millis| self.report_where(from, now, &grouped, only);
         // Whole minutes, the last one ending at or just after `now`, so the
         // sparkline does not shift every second.
         let last_minute = now.saturating_sub(1).div_euclid(MINUTE_MS) * MINUTE_MS;
         let trend_from = last_minute - (TREND_MINUTES - 1) * MINUTE_MS;
 
+        let site_group = site.map(|name| {
+            self.group_of_value(TicketDimension::Site, name)
+                .unwrap_or(usize::MAX)
+        });
+        let keep = |class: &Class| {
+            site_group.is_none_or(|group| class.group(TicketDimension::Site) == group)
+        };
         let mut overall = TicketTally::default();
         let mut severities = [GroupTally::new(TicketDimension::Severity, 4)];
-        self.fill_backlog(now, &mut overall, &mut severities);
+        match site {
+            None => self.fill_backlog(now, &mut overall, &mut severities),
+            Some(_) => self.fill_backlog_of(now, &keep, &mut overall, &mut severities),
+        }
         let backlog_by_severity: BTreeMap<String, u64> = severities[0]
             .groups
             .iter()
@@ -143,20 +166,31 @@ impl Aggregator {
                 (name, u64::try_from(tally.backlog).unwrap_or(0))
             })
             .collect();
+        let points = match site {
+            None => self.trend(trend_from, now, MINUTE_MS),
+            Some(_) => self.trend_where(trend_from, now, MINUTE_MS, &keep, &|_| false),
+        };
+        let mut surges = self.surges(now);
+        let mut calls_waiting: BTreeMap<String, u64> =
+            self.calls_waiting(now).into_iter().collect();
+        if let Some(name) = site {
+            surges.retain(|s| s.dimension == TicketDimension::Site && s.value == name);
+            calls_waiting.clear();
+        }
 
         Board {
             as_of: format_rfc3339(now),
             windows: BoardWindows {
-                last_15m: window(SHORT_WINDOW_MS),
-                last_60m: window(LONG_WINDOW_MS),
-                since_go_live: go_live_start.map(|start| self.report_grouped(start, now, &grouped)),
+                last_15m: window(now.saturating_sub(SHORT_WINDOW_MS)),
+                last_60m: window(now.saturating_sub(LONG_WINDOW_MS)),
+                since_go_live: go_live_start.map(window),
             },
             trend: Trend {
                 bucket_seconds: MINUTE_MS / 1000,
-                points: self.trend(trend_from, now, MINUTE_MS),
+                points,
             },
-            surges: self.surges(now),
-            calls_waiting: self.calls_waiting(now).into_iter().collect(),
+            surges,
+            calls_waiting,
             open_sev1: backlog_by_severity.get("1").copied().unwrap_or(0),
             backlog_by_severity,
         }
@@ -166,6 +200,32 @@ impl Aggregator {
     /// of `bucket_ms` from `from` (the last bucket is cut at `to`). Empty if
     /// `bucket_ms <= 0` or `from >= to`; at most [`MAX_BUCKETS`] points.
     pub fn trend(&self, from: Millis, to: Millis, bucket_ms: i64) -> Vec<TrendPoint> {
+        self.trend_where(from, to, bucket_ms, &|_| true, &|_| true)
+    }
+
+    /// The per-minute trend of one phone queue's calls (no tickets), the
+    /// last two hours ending at `now`, as on the board.
+    pub fn queue_trend(&self, now: Millis, queue: &str) -> Trend {
+        let wanted = self.queues.get(queue);
+        let last_minute = now.saturating_sub(1).div_euclid(MINUTE_MS) * MINUTE_MS;
+        let from = last_minute - (TREND_MINUTES - 1) * MINUTE_MS;
+        Trend {
+            bucket_seconds: MINUTE_MS / 1000,
+            points: self.trend_where(from, now, MINUTE_MS, &|_| false, &|call| {
+                wanted.is_some_and(|id| call.queue as usize == id)
+            }),
+        }
+    }
+
+    /// [`Aggregator::trend`] of the tickets and calls the filters accept.
+    fn trend_where(
+        &self,
+        from: Millis,
+        to: Millis,
+        bucket_ms: i64,
+        tickets: &dyn Fn(&Class) -> bool,
+        calls: &dyn Fn(&Call) -> bool,
+    ) -> Vec<TrendPoint> {
         let mut points: Vec<TrendPoint> = (0..bucket_count(from, to, bucket_ms))
             .map(|i| TrendPoint {
                 at: from + i as i64 * bucket_ms,
@@ -182,12 +242,15 @@ impl Aggregator {
         for (start, bucket) in self.timeline.window(from, to) {
             for &index in &bucket.opened {
                 let ticket = &self.tickets[index as usize];
-                if let Some(point) = slot(ticket.opened_at).and_then(|i| points.get_mut(i)) {
+                if tickets(&self.class_of(index, 0))
+                    && let Some(point) = slot(ticket.opened_at).and_then(|i| points.get_mut(i))
+                {
                     point.opened += 1;
                 }
             }
             for change in &bucket.changes {
                 if change.kind & change::RESOLVED != 0
+                    && tickets(&self.class_of(change.ticket, change.version))
                     && let Some(point) = slot(change.at(start)).and_then(|i| points.get_mut(i))
                 {
                     point.resolved += 1;
@@ -195,7 +258,9 @@ impl Aggregator {
             }
             for &index in &bucket.offered {
                 let call = &self.calls[index as usize];
-                if let Some(point) = slot(call.offered_at).and_then(|i| points.get_mut(i)) {
+                if calls(call)
+                    && let Some(point) = slot(call.offered_at).and_then(|i| points.get_mut(i))
+                {
                     point.offered += 1;
                     point.abandoned += u64::from(call.abandoned_at().is_some());
                 }

@@ -201,6 +201,28 @@ impl Aggregator {
         to: Millis,
         dimensions: &[TicketDimension],
     ) -> Report {
+        self.report_where(from, to, dimensions, None)
+    }
+
+    /// [`Aggregator::report_grouped`] over the tickets whose `dimension`
+    /// is `value` only (calls are not filtered), when `only` is given. A
+    /// value no ticket has gives zero ticket figures.
+    pub fn report_where(
+        &self,
+        from: Millis,
+        to: Millis,
+        dimensions: &[TicketDimension],
+        only: Option<(TicketDimension, &str)>,
+    ) -> Report {
+        let filter = only.map(|(dimension, value)| {
+            (
+                dimension,
+                self.group_of_value(dimension, value).unwrap_or(usize::MAX),
+            )
+        });
+        // Event-time attribution: a fact is in the scope when the ticket's
+        // classification at that fact is.
+        let keep = |class: &Class| filter.is_none_or(|(d, group)| class.group(d) == group);
         let in_window = |at: Millis| from <= at && at < to;
         let mut overall = TicketTally::default();
         let mut groupings: Vec<GroupTally> = dimensions
@@ -216,10 +238,10 @@ impl Aggregator {
         for (start, bucket) in self.timeline.window(from, to) {
             for &index in &bucket.opened {
                 let ticket = &self.tickets[index as usize];
-                if in_window(ticket.opened_at) {
+                let class = self.class_of(index, 0);
+                if in_window(ticket.opened_at) && keep(&class) {
                     overall.opened += 1;
                     if !groupings.is_empty() {
-                        let class = self.class_of(index, 0);
                         for grouping in &mut groupings {
                             grouping.of(&class).opened += 1;
                         }
@@ -230,10 +252,13 @@ impl Aggregator {
                 let at = change.at(start);
                 if in_window(at) && change.kind & change::COUNTED != 0 {
                     let ticket = &self.tickets[change.ticket as usize];
+                    let class = self.class_of(change.ticket, change.version);
+                    if !keep(&class) {
+                        continue;
+                    }
                     let resolve_ms = at - ticket.opened_at;
                     overall.add_change(change.kind, resolve_ms);
                     if !groupings.is_empty() {
-                        let class = self.class_of(change.ticket, change.version);
                         for grouping in &mut groupings {
                             grouping.of(&class).add_change(change.kind, resolve_ms);
                         }
@@ -252,7 +277,10 @@ impl Aggregator {
                 }
             }
         }
-        self.fill_backlog(to, &mut overall, &mut groupings);
+        match filter {
+            None => self.fill_backlog(to, &mut overall, &mut groupings),
+            Some(_) => self.fill_backlog_of(to, &keep, &mut overall, &mut groupings),
+        }
 
         let tickets_by = (!dimensions.is_empty()).then(|| {
             groupings
@@ -294,13 +322,7 @@ impl Aggregator {
         groupings: &mut [GroupTally],
     ) {
         if self.timeline.shorter_before(to) {
-            overall.backlog = 0;
-            for grouping in groupings.iter_mut() {
-                grouping
-                    .groups
-                    .iter_mut()
-                    .for_each(|tally| tally.backlog = 0);
-            }
+            clear_backlog(overall, groupings);
             let buckets = self.timeline.before(to);
             self.add_backlog_deltas(buckets, |at| at < to, 1, overall, groupings);
         } else {
@@ -313,6 +335,56 @@ impl Aggregator {
             }
             let buckets = self.timeline.since(to);
             self.add_backlog_deltas(buckets, |at| at >= to, -1, overall, groupings);
+        }
+    }
+
+    /// `fill_backlog` over the classifications `keep` accepts: counted from
+    /// the tickets open now under their current classification (every fact
+    /// applied, as the running totals are), less the facts at or after
+    /// `to`, each under the classification it was filed with (a
+    /// reclassification at or after `to` moves the ticket back).
+    pub(super) fn fill_backlog_of(
+        &self,
+        to: Millis,
+        keep: &dyn Fn(&Class) -> bool,
+        overall: &mut TicketTally,
+        groupings: &mut [GroupTally],
+    ) {
+        clear_backlog(overall, groupings);
+        let mut adjust = |class: &Class, delta: i64| {
+            if keep(class) {
+                overall.backlog -= delta;
+                for grouping in groupings.iter_mut() {
+                    grouping.of(class).backlog -= delta;
+                }
+            }
+        };
+        for index in self.open_indexes() {
+            adjust(&self.tickets[index as usize].class(), -1);
+        }
+        for (start, bucket) in self.timeline.since(to) {
+            for &index in &bucket.opened {
+                if self.tickets[index as usize].opened_at >= to {
+                    adjust(&self.class_of(index, 0), 1);
+                }
+            }
+            for change in &bucket.changes {
+                if change.at(start) < to {
+                    continue;
+                }
+                if change.kind & change::RECLASSIFIED != 0 {
+                    // The ticket was active and moved from `before` to
+                    // `after` then: as of `to` it still counted in `before`.
+                    let before = self.class_of(change.ticket, change.version.saturating_sub(1));
+                    adjust(&self.class_of(change.ticket, change.version), 1);
+                    adjust(&before, -1);
+                    continue;
+                }
+                let delta = change::backlog_delta(change.kind);
+                if delta != 0 {
+                    adjust(&self.class_of(change.ticket, change.version), delta);
+                }
+            }
         }
     }
 
@@ -362,6 +434,17 @@ impl Aggregator {
                 }
             }
         }
+    }
+}
+
+/// Zero backlog on `overall` and every group, before counting it.
+fn clear_backlog(overall: &mut TicketTally, groupings: &mut [GroupTally]) {
+    overall.backlog = 0;
+    for grouping in groupings.iter_mut() {
+        grouping
+            .groups
+            .iter_mut()
+            .for_each(|tally| tally.backlog = 0);
     }
 }
 

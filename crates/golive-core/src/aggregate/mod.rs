@@ -125,11 +125,15 @@
 //! proportional to what happened in it. The backlog as of `to` is either
 //! summed from the start or taken from running totals minus whatever lies
 //! at or after `to`, whichever side is shorter, so the live board (where
-//! `to` is now) never scans history.
+//! `to` is now) never scans history. The tickets open now are also kept
+//! ordered by opening time (with each ticket's tier), so the board's aging,
+//! escalation and severity-1 figures and a site's backlog cost time
+//! proportional to the open backlog, not to history.
 
 mod board;
 mod figures;
 mod intern;
+mod open;
 #[cfg(test)]
 mod proptests;
 mod sites;
@@ -139,8 +143,12 @@ mod timeline;
 mod totals;
 mod waiting;
 
-pub use board::{Arrivals, Board, BoardWindows, MAX_BUCKETS, Surge, Trend, TrendPoint};
+pub use board::{
+    Arrivals, Board, BoardWindows, LONG_WINDOW_MS, MAX_BUCKETS, SHORT_WINDOW_MS, Surge, Trend,
+    TrendPoint,
+};
 pub use figures::{CallFigures, Mttr, Report, TicketFigures};
+pub use open::{Aging, Escalations, OpenSummary, Sev1Group};
 pub use totals::{
     HistogramBounds, HistogramTotals, OTHER, QueueTotals, SeriesLimits, TicketLabels, Totals,
 };
@@ -345,6 +353,7 @@ pub struct Aggregator {
     /// entry `v` is version `v`; the current one (version `len`) is on the
     /// ticket. Tickets never reclassified have no entry.
     history: HashMap<u32, Vec<Class>, FastState>,
+    open: open::OpenTickets,
 }
 
 impl Aggregator {
@@ -362,6 +371,8 @@ impl Aggregator {
             Event::TicketChanged(changed) => self.ticket_changed(changed),
             Event::CallRecorded(call) => self.call_recorded(call),
             Event::QueueConfigured(configured) => self.queue_configured(configured),
+            // Acknowledgements live with the alerts, beside the figures.
+            Event::AlertAcknowledged(_) => {}
         }
     }
 
@@ -394,6 +405,16 @@ impl Aggregator {
         queues
     }
 
+    /// Whether any ticket ever named this site.
+    pub fn knows_site(&self, site: &str) -> bool {
+        self.sites.get(site).is_some()
+    }
+
+    /// Whether a call or a configuration ever named this queue.
+    pub fn knows_queue(&self, queue: &str) -> bool {
+        self.queues.get(queue).is_some()
+    }
+
     /// Approximate heap bytes held, from the capacities of its containers.
     pub fn heap_bytes(&self) -> usize {
         self.tickets.capacity() * size_of::<Ticket>()
@@ -412,6 +433,7 @@ impl Aggregator {
                 .values()
                 .map(|past| past.capacity() * size_of::<Class>())
                 .sum::<usize>()
+            + self.open.heap_bytes()
             + self
                 .backlog
                 .by_dimension
@@ -469,6 +491,12 @@ impl Aggregator {
         };
         self.timeline.bucket_mut(opened_at).opened.push(index);
         self.backlog.adjust(&ticket.class(), 1);
+        self.open.created(
+            index,
+            opened_at,
+            created.status.is_active(),
+            created.tier.unwrap_or(0),
+        );
         if created.status.is_done() {
             let resolved_at = created.resolved_at.unwrap_or(opened_at).max(opened_at);
             ticket.last_at = resolved_at;
@@ -490,6 +518,9 @@ impl Aggregator {
         let Some(&index) = self.ticket_index.get(&changed.id) else {
             return;
         };
+        if let Some(tier) = changed.tier {
+            self.open.tier(index, tier);
+        }
         if changed.reclassifies() {
             self.reclassify(index, changed);
         }
@@ -506,6 +537,10 @@ impl Aggregator {
         ticket.last_at = at;
         ticket.status = status;
         let class = ticket.class();
+        let opened_at = ticket.opened_at;
+        if previous.is_active() != status.is_active() {
+            self.open.status(index, opened_at, status.is_active());
+        }
         let kind = transition(previous, status);
         if kind != 0 {
             self.timeline.push_change(at, index, kind, version);

@@ -678,6 +678,7 @@ impl Oracle {
                     queues_seen.insert(configured.queue.clone());
                     settings.insert(configured.queue.clone(), configured.settings);
                 }
+                Event::AlertAcknowledged(_) => {}
             }
         }
         Oracle {
@@ -688,18 +689,20 @@ impl Oracle {
         }
     }
 
-    /// Figures of `[from, to)` over every ticket, or only over the facts
-    /// of group `key` of `dimension` (each fact under the classification
-    /// the ticket had when it happened).
+    /// Figures of `[from, to)` over the facts whose ticket had, when each
+    /// fact happened, every `(dimension, key)` of `filters` (all facts when
+    /// there are none).
     fn ticket_figures(
         &self,
         from: Millis,
         to: Millis,
-        group: Option<(TicketDimension, &str)>,
+        filters: &[(TicketDimension, &str)],
     ) -> TicketFigures {
         let in_window = |at: Millis| from <= at && at < to;
         let in_group = |class: &OracleClass| {
-            group.is_none_or(|(dimension, key)| class[dimension_position(dimension)] == key)
+            filters
+                .iter()
+                .all(|(dimension, key)| class[dimension_position(*dimension)] == *key)
         };
         let tickets = &self.tickets;
         let opened = tickets
@@ -789,6 +792,20 @@ impl Oracle {
     }
 
     fn report(&self, from: Millis, to: Millis, dimensions: &[TicketDimension]) -> Report {
+        self.report_where(from, to, dimensions, None)
+    }
+
+    /// The report over the facts of tickets whose `dimension` was `value`
+    /// when each fact happened (calls are not filtered), when `only` is
+    /// given.
+    fn report_where(
+        &self,
+        from: Millis,
+        to: Millis,
+        dimensions: &[TicketDimension],
+        only: Option<(TicketDimension, &str)>,
+    ) -> Report {
+        let scope = only.as_slice();
         let tickets_by = (!dimensions.is_empty()).then(|| {
             dimensions
                 .iter()
@@ -802,8 +819,11 @@ impl Oracle {
                     let groups = keys
                         .into_iter()
                         .filter_map(|key| {
-                            let figures =
-                                self.ticket_figures(from, to, Some((dimension, key.as_str())));
+                            let figures = self.ticket_figures(
+                                from,
+                                to,
+                                &[scope, &[(dimension, key.as_str())]].concat(),
+                            );
                             let any = figures.opened
                                 + figures.resolved
                                 + figures.reopened
@@ -828,7 +848,7 @@ impl Oracle {
         Report {
             from: crate::time::format_rfc3339(from),
             to: crate::time::format_rfc3339(to),
-            tickets: self.ticket_figures(from, to, None),
+            tickets: self.ticket_figures(from, to, scope),
             tickets_by,
             calls: self.call_figures(&counted),
             calls_by_queue: queues
@@ -1171,6 +1191,22 @@ proptest! {
                 &aggregator.report_grouped(from, to, &TicketDimension::ALL),
                 &oracle.report(from, to, &TicketDimension::ALL),
             );
+            // One site's figures, as a site's board shows them (and a site
+            // nobody named: nothing).
+            let grouped = [TicketDimension::Application, TicketDimension::Site];
+            let sites: BTreeSet<String> = oracle
+                .tickets
+                .iter()
+                .map(|t| t.key(TicketDimension::Site))
+                .chain(["Nowhere".to_string()])
+                .collect();
+            for site in &sites {
+                let only = Some((TicketDimension::Site, site.as_str()));
+                assert_report(
+                    &aggregator.report_where(from, to, &grouped, only),
+                    &oracle.report_where(from, to, &grouped, only),
+                );
+            }
         }
         // /metrics counters: opened under the classification at opening,
         // resolutions under the one at resolution.
@@ -1197,6 +1233,45 @@ proptest! {
             })
             .collect();
         prop_assert_eq!(actual_totals, expected_totals);
+        // After every fact: the open tickets' aging and severity-1 places.
+        let last = oracle
+            .tickets
+            .iter()
+            .flat_map(|t| {
+                let c = &t.created;
+                [c.opened_at, c.resolved_at.unwrap_or(c.opened_at)]
+                    .into_iter()
+                    .chain(t.changes.iter().map(|change| change.at))
+            })
+            .max()
+            .unwrap_or(0);
+        let now = last + 1;
+        let open: Vec<(&OracleTicket, OracleClass)> = oracle
+            .tickets
+            .iter()
+            .filter_map(|t| {
+                let (active, class) = t.backlog_as_of(now);
+                active.then_some((t, class))
+            })
+            .collect();
+        let older = |hours: i64| {
+            open.iter()
+                .filter(|(t, _)| now - t.created.opened_at > hours * 3_600_000)
+                .count() as u64
+        };
+        let summary = aggregator.open_summary(now, None);
+        prop_assert_eq!(
+            (summary.aging.over_1h, summary.aging.over_4h, summary.aging.over_24h),
+            (older(1), older(4), older(24))
+        );
+        prop_assert_eq!(
+            summary.aging.oldest_opened_at,
+            open.iter().map(|(t, _)| t.created.opened_at).min()
+        );
+        let sev1: u64 = summary.sev1.iter().map(|g| g.open).sum();
+        let severity = dimension_position(TicketDimension::Severity);
+        let expected = open.iter().filter(|(_, class)| class[severity] == "1").count() as u64;
+        prop_assert_eq!(sev1, expected);
         let queues: Vec<(String, f64)> = aggregator
             .queues()
             .into_iter()

@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per resource, and the route table.
 
+pub mod alerts;
 pub mod calls;
 pub mod health;
 pub mod ingest;
@@ -34,6 +35,9 @@ pub mod paths {
     pub const ERLANG_A: &str = "/api/v1/staffing/erlang-a";
     pub const STAFFING_PLAN: &str = "/api/v1/staffing/plan";
     pub const LIVE: &str = "/api/v1/live";
+    pub const ALERT_ACK: &str = "/api/v1/alerts/{id}/ack";
+    pub const QR: &str = "/api/v1/qr";
+    pub const UI_LEAD: &str = "/lead";
     pub const METRICS: &str = "/metrics";
     pub const OPENAPI: &str = "/api/v1/openapi.json";
     pub const HEALTHZ: &str = "/healthz";
@@ -62,6 +66,7 @@ pub mod paths {
         UI_BOARD,
         UI_CONSOLE,
         UI_PLAN,
+        UI_LEAD,
         UI_ASSET,
         REPORT,
         BOARD,
@@ -70,6 +75,8 @@ pub mod paths {
         ERLANG_A,
         STAFFING_PLAN,
         LIVE,
+        ALERT_ACK,
+        QR,
         METRICS,
     ];
 }

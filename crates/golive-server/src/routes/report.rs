@@ -6,6 +6,7 @@ use crate::extract::ApiQuery;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
+use golive_core::board::{LiveBoard, Scope};
 use golive_core::erlang::{self, ErlangInput};
 use golive_core::erlang_a::{self, ErlangAInput};
 use golive_core::model::{QueueSettings, TicketDimension};
@@ -61,16 +62,30 @@ pub async fn report(
         .ok_or_else(|| ApiError::unavailable("state unavailable"))
 }
 
+#[derive(Deserialize)]
+pub struct BoardQuery {
+    site: Option<String>,
+    queue: Option<String>,
+    #[allow(dead_code)]
+    token: Option<String>,
+}
+
+/// `GET /api/v1/board[?site=|?queue=]`: the board, cut to the scope on the
+/// server; an unknown site or queue is 404.
 pub async fn board(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+    ApiQuery(query): ApiQuery<BoardQuery>,
+) -> Result<Json<LiveBoard>, ApiError> {
     caller.require(READERS)?;
-    let parts = state
+    let scope = Scope::from_query(query.site.as_deref(), query.queue.as_deref())?;
+    let unavailable = || ApiError::unavailable("state unavailable");
+    let tick = state.views.tick(now_millis()).ok_or_else(unavailable)?;
+    let board = state
         .views
-        .board_parts(now_millis())
-        .ok_or_else(|| ApiError::unavailable("state unavailable"))?;
-    Ok(Json(parts.to_json(state.hub.active_alerts())))
+        .board(&tick, &scope, &state.hub.active_alerts())
+        .ok_or_else(unavailable)??;
+    Ok(Json(board))
 }
 
 pub async fn staffing(

@@ -1,6 +1,8 @@
-//! Token administration over HTTP (admin only), beside `golive token`.
+//! Token administration over HTTP, beside `golive token`: admins manage
+//! every token; leads see the list and create and revoke display tokens,
+//! to put a wall screen up (or take one down) from the lead page.
 
-use crate::auth::Caller;
+use crate::auth::{Caller, LEADS};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -28,8 +30,13 @@ pub async fn create(
     body: Result<ApiJson<NewToken>, ApiError>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     // Role before body: see tickets::create.
-    caller.require(&[])?;
+    caller.require(LEADS)?;
     let ApiJson(body) = body?;
+    if caller.role != Role::Admin && body.role != Role::Display {
+        return Err(ApiError::forbidden(
+            "admin (a lead creates display tokens only)",
+        ));
+    }
     let name = token_name(&body.name)?;
     let secret = token::generate();
     let id = state
@@ -47,7 +54,7 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(&[])?;
+    caller.require(LEADS)?;
     Ok(Json(json!({ "tokens": state.store.tokens().await? })))
 }
 
@@ -56,10 +63,23 @@ pub async fn revoke(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(&[])?;
+    caller.require(LEADS)?;
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::not_found(format!("no token with id {id:?}")))?;
+    if caller.role != Role::Admin {
+        let tokens = state.store.tokens().await?;
+        let target = tokens.iter().find(|t| t.id == id && t.revoked_at.is_none());
+        match target {
+            None => return Err(ApiError::not_found(format!("no active token with id {id}"))),
+            Some(t) if t.role != Role::Display => {
+                return Err(ApiError::forbidden(
+                    "admin (a lead revokes display tokens only)",
+                ));
+            }
+            Some(_) => {}
+        }
+    }
     if !state.store.revoke_token(id, now_millis()).await? {
         return Err(ApiError::not_found(format!("no active token with id {id}")));
     }
@@ -75,4 +95,44 @@ pub async fn revoke(
 /// Who am I: lets the web UI check a token and show what it may do.
 pub async fn session(caller: Caller) -> Json<Value> {
     Json(json!({ "role": caller.role }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QrBody {
+    text: String,
+}
+
+/// Longest text a QR code is made of (a kiosk URL with its token).
+const MAX_QR_CHARS: usize = 2048;
+
+/// `POST /api/v1/qr` (lead, admin): `text` as a QR code in SVG, for a
+/// wall screen's kiosk URL. The text (it holds a token) travels in the
+/// body, never the URL, and is not logged.
+pub async fn qr(
+    caller: Caller,
+    body: Result<ApiJson<QrBody>, ApiError>,
+) -> Result<axum::response::Response, ApiError> {
+    caller.require(LEADS)?;
+    let ApiJson(body) = body?;
+    if body.text.is_empty() || body.text.chars().count() > MAX_QR_CHARS {
+        return Err(ApiError::invalid(
+            "text",
+            format!("must be 1..{MAX_QR_CHARS} characters"),
+        ));
+    }
+    let code = qrcode::QrCode::new(body.text.as_bytes())
+        .map_err(|_| ApiError::invalid("text", "too long for a QR code"))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(256, 256)
+        .quiet_zone(true)
+        .build();
+    Ok(axum::response::IntoResponse::into_response((
+        [
+            (axum::http::header::CONTENT_TYPE, "image/svg+xml"),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        svg,
+    )))
 }

@@ -1,0 +1,248 @@
+//! Benchmark of the typed live board (issue #13): what one publish costs
+//! the server, on a go-live's first day and on its first week of history.
+//!
+//! - `parts`: the center-wide figures of a tick (the aggregator's board,
+//!   open tickets, live staffing with its forecasts, the recent interval);
+//! - `build_all` / `build_site`: the typed board of the whole center and of
+//!   one site from those parts;
+//! - `serialize`: the board as the JSON text every socket of its scope
+//!   shares;
+//! - `fingerprint`: change detection, the board at display precision
+//!   without its moving timestamps, compared with the last one;
+//! - floors in the same run: the aggregator's own board (the windows,
+//!   trend and surges any board needs) for the building, and the plain
+//!   serialization for the fingerprint.
+//!
+//! Run: `cargo bench -p golive-core --bench board -- --warm-up-time 1 --measurement-time 3`
+
+mod support;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use golive_core::aggregate::Aggregator;
+use golive_core::alerts::{AlertBook, AlertRules, evaluate};
+use golive_core::board::{LiveBoard, Parts, Scope, Settings};
+use golive_core::event::{
+    CallRecorded, Event, QueueConfigured, RecordedEvent, TicketChanged, TicketCreated,
+};
+use golive_core::model::{CallEventKind, Category, Channel, QueueSettings, Severity, TicketStatus};
+use golive_core::staffing::StaffingSettings;
+use golive_core::time::Millis;
+use std::hint::black_box;
+use support::Rng;
+
+/// 2026-03-09T10:00:00Z: a go-live's eighth morning, when every board
+/// below is asked for.
+const NOW: Millis = 1_773_050_400_000;
+const MINUTE: Millis = 60_000;
+const HOUR: Millis = 60 * MINUTE;
+const DAY: Millis = 24 * HOUR;
+const SITES: usize = 12;
+const APPLICATIONS: usize = 30;
+const QUEUES: usize = 10;
+
+/// `days` of go-live ending at [`NOW`] (10:00): a ticket every 10 s
+/// by day and every 40 s by night over 12 sites and 30 applications (most
+/// fixed within the hour, some escalated to tier 2 or 3, a few severity 1),
+/// and a call every 8 s over 10 queues (7 % abandoned).
+fn history(days: i64) -> (Vec<RecordedEvent>, Millis) {
+    let now = NOW;
+    let start = now - days * DAY;
+    let mut rng = Rng(13);
+    let mut timed: Vec<(Millis, Event)> = Vec::new();
+    for q in 0..QUEUES {
+        timed.push((
+            start,
+            Event::QueueConfigured(QueueConfigured {
+                queue: format!("Queue {q}"),
+                settings: QueueSettings {
+                    agents_staffed: 6,
+                    ..QueueSettings::default()
+                },
+            }),
+        ));
+    }
+    let daytime = |at: Millis| (8 * HOUR..20 * HOUR).contains(&at.rem_euclid(DAY));
+    let mut at = start;
+    let mut n = 0u64;
+    while at < now {
+        at += if daytime(at) { 10_000 } else { 40_000 };
+        n += 1;
+        let severity = if rng.below(200) == 0 {
+            1
+        } else {
+            2 + rng.below(3) as u8
+        };
+        let external_id = Some(format!("T{n}"));
+        timed.push((
+            at,
+            Event::TicketCreated(TicketCreated {
+                id: 0,
+                external_id,
+                opened_at: at,
+                site: format!("Site {}", rng.below(SITES as u64)),
+                department: "Emergency".into(),
+                application: format!("Application {}", rng.below(APPLICATIONS as u64)),
+                category: Category::ALL[rng.below(8) as usize],
+                severity: Severity::new(severity).unwrap_or(Severity::ALL[3]),
+                channel: Channel::ALL[rng.below(6) as usize],
+                summary: None,
+                reporter_role: None,
+                status: TicketStatus::Open,
+                resolved_at: None,
+                assignee: None,
+                tier: None,
+                source_key: None,
+                source_updated_at: None,
+            }),
+        ));
+        let fate = rng.below(100);
+        let later = at + (5 + rng.below(55) as Millis) * MINUTE;
+        if fate < 85 && later < now {
+            timed.push((
+                later,
+                Event::TicketChanged(TicketChanged {
+                    id: n,
+                    at: later,
+                    status: Some(TicketStatus::Resolved),
+                    ..TicketChanged::default()
+                }),
+            ));
+        } else if fate < 92 && later < now {
+            timed.push((
+                later,
+                Event::TicketChanged(TicketChanged {
+                    id: n,
+                    at: later,
+                    status: Some(TicketStatus::Escalated),
+                    tier: Some(2 + (fate % 2) as u8),
+                    ..TicketChanged::default()
+                }),
+            ));
+        }
+    }
+    let mut at = start;
+    let mut call = 0u64;
+    while at < now {
+        at += 8_000;
+        call += 1;
+        let queue = format!("Queue {}", rng.below(QUEUES as u64));
+        let id = format!("c{call}");
+        let event = |kind, at| {
+            Event::CallRecorded(CallRecorded {
+                call_id: id.clone(),
+                queue: queue.clone(),
+                event: kind,
+                at,
+                agent: None,
+                wrap_seconds: None,
+            })
+        };
+        timed.push((at, event(CallEventKind::Offered, at)));
+        let wait = rng.below(60_000) as Millis;
+        if rng.below(100) < 7 {
+            timed.push((at + wait, event(CallEventKind::Abandoned, at + wait)));
+        } else if at + wait + 240_000 < now {
+            timed.push((at + wait, event(CallEventKind::Answered, at + wait)));
+            timed.push((
+                at + wait + 240_000,
+                event(CallEventKind::Ended, at + wait + 240_000),
+            ));
+        }
+    }
+    // Creations keep their order (their ids are their positions below);
+    // changes come after their ticket's creation whatever their time.
+    timed.sort_by_key(|(at, _)| *at);
+    let mut ids = std::collections::HashMap::new();
+    let mut events = Vec::with_capacity(timed.len());
+    for (i, (at, mut event)) in timed.into_iter().enumerate() {
+        let seq = i as u64 + 1;
+        match &mut event {
+            Event::TicketCreated(created) => {
+                created.id = seq;
+                if let Some(key) = &created.external_id {
+                    ids.insert(key.clone(), seq);
+                }
+            }
+            Event::TicketChanged(changed) => {
+                changed.id = ids.get(&format!("T{}", changed.id)).copied().unwrap_or(0);
+            }
+            _ => {}
+        }
+        events.push(RecordedEvent {
+            seq,
+            recorded_at: at,
+            event,
+        });
+    }
+    (events, start)
+}
+
+fn bench_history(c: &mut Criterion, name: &str, days: i64) {
+    let (events, start) = history(days);
+    let now = NOW;
+    let mut aggregator = Aggregator::new();
+    for event in &events {
+        aggregator.apply(event);
+    }
+    let staffing = StaffingSettings::default();
+    let rules = AlertRules::default();
+    let settings = Settings {
+        staffing: &staffing,
+        rules: &rules,
+        go_live_start: Some(start),
+    };
+    let parts = Parts::new(&aggregator, now, &settings);
+    let mut book = AlertBook::default();
+    book.update(
+        now,
+        evaluate(
+            &rules,
+            &parts.board,
+            &parts.open.sev1,
+            &parts.live.queues,
+            &[],
+        ),
+    );
+    let alerts = book.active();
+    let board = LiveBoard::build(&aggregator, &parts, &settings, &Scope::All, &alerts);
+    let text = serde_json::to_string(&board).unwrap_or_default();
+    let previous = board.fingerprint();
+    let (tickets, calls) = aggregator.counts();
+    println!(
+        "{name}: {} events ({tickets} tickets, {calls} calls), backlog {}, {} alerts, board {} bytes",
+        events.len(),
+        parts.board.windows.last_60m.tickets.backlog,
+        alerts.len(),
+        text.len()
+    );
+    let site = Scope::Site("Site 3".into());
+
+    let mut group = c.benchmark_group(format!("board_{name}"));
+    group.bench_function("floor_aggregator_board", |b| {
+        b.iter(|| aggregator.board(black_box(now), Some(start)))
+    });
+    group.bench_function("parts", |b| {
+        b.iter(|| Parts::new(&aggregator, black_box(now), &settings))
+    });
+    group.bench_function("build_all", |b| {
+        b.iter(|| LiveBoard::build(&aggregator, &parts, &settings, &Scope::All, &alerts))
+    });
+    group.bench_function("build_site", |b| {
+        b.iter(|| LiveBoard::build(&aggregator, &parts, &settings, &site, &alerts))
+    });
+    group.bench_function("floor_serialize", |b| {
+        b.iter(|| serde_json::to_string(black_box(&board)))
+    });
+    group.bench_function("fingerprint_and_compare", |b| {
+        b.iter(|| black_box(&board).fingerprint() == previous)
+    });
+    group.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    bench_history(c, "day", 1);
+    bench_history(c, "week", 7);
+}
+
+criterion_group!(board, benches);
+criterion_main!(board);
