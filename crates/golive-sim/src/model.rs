@@ -27,6 +27,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Timelike, Utc};
+use golive_core::erlang;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Exp, LogNormal};
@@ -984,27 +985,25 @@ fn lifecycle(rng: &mut StdRng, ticket: &mut NewTicket) -> (DateTime<Utc>, Vec<Ti
 
 /// Smallest agent count whose Erlang C service level at `target` seconds
 /// reaches `level` for `erlangs` of traffic with mean handle `handle`
-/// seconds, raised if needed to keep occupancy under [`MAX_OCCUPANCY`].
+/// seconds, raised if needed to keep occupancy under [`MAX_OCCUPANCY`]:
+/// golive's own solver, so the simulated planner staffs by the definition
+/// the service recommends with.
 fn erlang_c_agents(erlangs: f64, handle: f64, target: f64, level: f64) -> usize {
-    if erlangs <= 0.0 {
-        return 1;
-    }
-    let mut n = erlangs.floor() as usize + 1;
-    loop {
-        let agents = n as f64;
-        // Erlang B by the stable recursion, then Erlang C from it.
-        let mut b = 1.0;
-        for k in 1..=n {
-            b = erlangs * b / (k as f64 + erlangs * b);
-        }
-        let waiting = agents * b / (agents - erlangs * (1.0 - b));
-        let service = 1.0 - waiting * (-(agents - erlangs) * target / handle).exp();
-        if service >= level || n >= 1000 {
-            break;
-        }
-        n += 1;
-    }
-    n.max((erlangs / MAX_OCCUPANCY).ceil() as usize)
+    let input = erlang::ErlangInput {
+        calls: erlangs,
+        interval_seconds: handle,
+        aht_seconds: handle,
+        answer_target_seconds: target,
+        service_level_target: level,
+        max_occupancy: MAX_OCCUPANCY,
+        shrinkage: 0.0,
+        asa_target_seconds: None,
+    };
+    // The planner's inputs are the catalog's constants; a question the
+    // solver refuses (traffic beyond its range) staffs the occupancy bound.
+    erlang::solve(&input).map_or((erlangs / MAX_OCCUPANCY).ceil() as usize, |out| {
+        (out.required_agents as usize).max(1)
+    })
 }
 
 fn finite_or(value: f64, fallback: f64) -> f64 {
