@@ -864,7 +864,14 @@ impl Ledger {
                 let key = leg_key(queue, &call.call_id);
                 self.remember(|l| Undo::Call(key.clone(), l.calls.get(&key).copied()));
                 let state = self.calls.entry(key).or_insert(CallState::EMPTY);
+                // The aggregator's rule (aggregate module docs): the first
+                // event of each kind wins and a later one is ignored whole,
+                // and the wrap time is the first `ended`'s own. `decide`
+                // never commits a duplicate, but a log written by an older
+                // version may hold one; both sides must read it alike.
+                let first_of_its_kind = state.time_of(call.event).is_none();
                 match call.event {
+                    _ if !first_of_its_kind => {}
                     CallEventKind::Offered => state.offered = call.at,
                     CallEventKind::Answered => {
                         state.answered = call.at;
@@ -875,9 +882,7 @@ impl Ledger {
                     CallEventKind::Abandoned => state.abandoned = call.at,
                     CallEventKind::Ended => {
                         state.ended = call.at;
-                        if let Some(wrap) = call.wrap_seconds {
-                            state.wrap_seconds = wrap;
-                        }
+                        state.wrap_seconds = call.wrap_seconds.unwrap_or(f64::NAN);
                     }
                 }
             }

@@ -2,7 +2,7 @@
 //! computed from the aggregator's time index.
 
 use super::timeline::{Bucket, change};
-use super::{Aggregator, Call, Class, call_flag};
+use super::{Aggregator, Call, Class};
 use crate::model::TicketDimension;
 use crate::time::{Millis, format_rfc3339};
 use serde::Serialize;
@@ -159,15 +159,13 @@ struct CallTally {
 impl CallTally {
     fn add(&mut self, call: &Call, target_ms: f64) {
         self.offered += 1;
-        if let Some(answered_at) = call.answered_at() {
-            let wait_ms = answered_at - call.offered_at;
+        if let Some(wait_ms) = call.wait_ms() {
             self.answered += 1;
             self.wait_ms += i128::from(wait_ms);
             self.within_target += u64::from(wait_ms as f64 <= target_ms);
-            if call.has(call_flag::ENDED) {
+            if let Some(handle) = call.handle_seconds() {
                 self.handled += 1;
-                self.handle_seconds +=
-                    (call.ended_at - answered_at) as f64 / 1000.0 + call.wrap_seconds;
+                self.handle_seconds += handle;
             }
         }
         self.abandoned += u64::from(call.abandoned_at().is_some());

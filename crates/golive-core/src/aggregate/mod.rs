@@ -82,6 +82,10 @@
 //!   `QueueConfigured`, else [`QueueSettings::default`]). `asa_seconds` =
 //!   mean wait of answered legs; `aht_seconds` = mean of
 //!   `(ended_at - answered_at) / 1000 + wrap` over answered legs that ended.
+//!   A wait (`answered_at - offered_at`) and a talk time are never negative
+//!   (`Call::wait_ms`, `Call::handle_seconds`: the one definition reports,
+//!   `/metrics` histograms and the board share); the ledger refuses such a
+//!   sequence, so only a raw stream can hold one.
 //!
 //! Groupings: `tickets_by` holds, per dimension, the groups with any
 //! non-zero count (opened, resolved, reopened, escalated, backlog), keyed by
@@ -278,6 +282,23 @@ impl Call {
         } else {
             None
         }
+    }
+
+    /// The leg's wait in ms, if it was answered: `answered_at - offered_at`,
+    /// never negative (the one definition behind ASA, service level and
+    /// the wait histogram).
+    fn wait_ms(&self) -> Option<Millis> {
+        self.answered_at()
+            .map(|answered| (answered - self.offered_at).max(0))
+    }
+
+    /// The leg's handle time in seconds, if it was answered and ended:
+    /// talk `ended_at - answered_at` (never negative) plus its wrap (the
+    /// one definition behind AHT and the handle-time histogram).
+    fn handle_seconds(&self) -> Option<f64> {
+        let answered = self.answered_at()?;
+        self.has(call_flag::ENDED)
+            .then(|| (self.ended_at - answered).max(0) as f64 / 1000.0 + self.wrap_seconds)
     }
 
     /// Whether the feed reported the leg answered, abandoned or ended.

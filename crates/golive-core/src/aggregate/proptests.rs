@@ -763,18 +763,18 @@ impl Oracle {
             .iter()
             .filter(|(_, offered_at, answered_at, queue)| {
                 let target = self.settings.get(*queue).copied().unwrap_or_default();
-                (answered_at - offered_at) as f64 <= target.answer_target_seconds * 1000.0
+                (answered_at - offered_at).max(0) as f64 <= target.answer_target_seconds * 1000.0
             })
             .count() as u64;
         let waits: Vec<f64> = answered
             .iter()
-            .map(|(_, o, a, _)| (a - o) as f64 / 1000.0)
+            .map(|(_, o, a, _)| (a - o).max(0) as f64 / 1000.0)
             .collect();
         let handles: Vec<f64> = answered
             .iter()
             .filter_map(|(leg, _, a, _)| {
                 leg.ended
-                    .map(|e| (e - a) as f64 / 1000.0 + leg.wrap.unwrap_or(0.0))
+                    .map(|e| (e - a).max(0) as f64 / 1000.0 + leg.wrap.unwrap_or(0.0))
             })
             .collect();
         let ratio = |part: u64| (offered > 0).then(|| part as f64 / offered as f64);

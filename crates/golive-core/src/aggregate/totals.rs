@@ -273,13 +273,12 @@ impl Aggregator {
             };
             let totals = slot.get_or_insert_with(new_queue);
             totals.offered += 1;
-            if let Some(answered_at) = call.answered_at() {
+            if let Some(wait_ms) = call.wait_ms() {
                 totals.answered += 1;
-                let wait = (answered_at - call.offered_at).max(0) as f64 / 1000.0;
-                totals.wait_seconds.observe(bounds.wait, wait);
-                if call.has(call_flag::ENDED) {
-                    let handle =
-                        (call.ended_at - answered_at).max(0) as f64 / 1000.0 + call.wrap_seconds;
+                totals
+                    .wait_seconds
+                    .observe(bounds.wait, wait_ms as f64 / 1000.0);
+                if let Some(handle) = call.handle_seconds() {
                     totals.handle_seconds.observe(bounds.handle, handle);
                 }
             } else if call.abandoned_at().is_some() {
