@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
+use std::hash::BuildHasher;
 
 /// Dense ids for a small set of names (sites, departments, applications,
 /// queues), in order of first appearance (which `/metrics` relies on to
@@ -157,72 +157,10 @@ pub(super) fn table_bytes(capacity: usize, entry: usize) -> usize {
     slots * (entry + 1)
 }
 
-/// Builds [`FastHasher`]s. Unkeyed: only for keys the server made (ticket
-/// ids, interned ids) and keyed hashes (call ids), where std's SipHash would
-/// only cost time.
-#[derive(Clone, Copy, Debug, Default)]
-pub(super) struct FastState;
-
-impl BuildHasher for FastState {
-    type Hasher = FastHasher;
-
-    fn build_hasher(&self) -> FastHasher {
-        FastHasher(0)
-    }
-}
-
-/// Multiply-rotate over 8-byte words with a murmur3 finish, so the top
-/// bits the table uses as tags are as mixed as the bottom ones.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct FastHasher(u64);
-
-impl FastHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
-impl Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for chunk in &mut words {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = words.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-}
+/// The hasher for keys the server made (ticket ids, interned ids) and for
+/// keyed hashes (call ids): foldhash's fixed-seed variant, since a keyed
+/// SipHash over such keys would only cost time.
+pub(super) type FastState = foldhash::fast::FixedState;
 
 #[cfg(test)]
 mod tests {
