@@ -26,6 +26,8 @@ mod support;
 
 use chrono::{Duration as ChronoDuration, SecondsFormat, Utc};
 use fantoccini::key::Key;
+use rand::rngs::StdRng;
+use rand::{Rng as _, SeedableRng};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -40,20 +42,13 @@ fn rfc3339(t: chrono::DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// A small deterministic generator, so the seeded go-live looks the same
-/// on every run (and in the screenshot).
-struct Lcg(u64);
+/// A seeded generator, so the seeded go-live looks the same on every run
+/// (and in the screenshot).
+struct Seeded(StdRng);
 
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
+impl Seeded {
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.0.random_range(0..n)
     }
     fn pick<'a>(&mut self, weighted: &[(&'a str, u64)]) -> &'a str {
         let total: u64 = weighted.iter().map(|(_, w)| w).sum();
@@ -74,7 +69,7 @@ impl Lcg {
 /// and queue staffing, all through the public API.
 async fn seed_go_live(server: &Server) {
     let now = Utc::now();
-    let mut rng = Lcg(20260302);
+    let mut rng = Seeded(StdRng::seed_from_u64(20260302));
     let apps = [
         ("Orders", 30),
         ("Clinical Documentation", 22),

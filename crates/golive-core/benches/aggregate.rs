@@ -96,7 +96,7 @@ enum Item {
 
 /// A go-live week as the ledger would commit it, in recorded-time order.
 fn week(tickets: usize, calls: usize) -> Vec<RecordedEvent> {
-    let mut rng = Rng(42);
+    let mut rng = Rng::seeded(42);
     let names =
         |prefix: &str, n: usize| (0..n).map(|i| format!("{prefix} {i}")).collect::<Vec<_>>();
     let sites = names("Site", 12);

@@ -47,7 +47,7 @@ const QUEUES: usize = 10;
 fn history(days: i64) -> (Vec<RecordedEvent>, Millis) {
     let now = NOW;
     let start = now - days * DAY;
-    let mut rng = Rng(13);
+    let mut rng = Rng::seeded(13);
     let mut timed: Vec<(Millis, Event)> = Vec::new();
     for q in 0..QUEUES {
         timed.push((

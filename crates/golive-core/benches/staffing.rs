@@ -89,7 +89,7 @@ fn arrivals(rng: &mut Rng, per_hour: f64) -> Vec<Millis> {
 /// peak (handle times 3–7 minutes, 80/20 or 90/30 targets, agents
 /// staffed), and at-the-elbow and other tickets over four sites.
 fn day() -> (Vec<RecordedEvent>, usize, usize) {
-    let mut rng = Rng(7);
+    let mut rng = Rng::seeded(7);
     let mut timed: Vec<(Millis, Event)> = Vec::new();
     let mut calls = 0;
     for q in 0..QUEUES {

@@ -30,6 +30,8 @@ use golive_core::ledger::{Command, Ledger, Outcome};
 use golive_core::model::{CallEventKind, Category, Channel, Severity, TicketStatus};
 use golive_core::time::Millis;
 use golive_store::{CommitBatch, Store};
+use rand::rngs::StdRng;
+use rand::{Rng as _, SeedableRng};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command as Process, Stdio};
 use std::sync::mpsc;
@@ -373,16 +375,16 @@ impl Planned {
     }
 }
 
-/// splitmix64: deterministic and dependency-free.
-struct Rng(u64);
+/// A seeded generator, so every run sees the same data.
+struct Rng(StdRng);
 
 impl Rng {
+    fn seeded(seed: u64) -> Rng {
+        Rng(StdRng::seed_from_u64(seed))
+    }
+
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.random()
     }
 
     fn below(&mut self, n: u64) -> u64 {
@@ -417,7 +419,7 @@ fn week_commands(events: u64) -> Vec<Planned> {
     // spare so that truncating at `events` still ends inside the week.
     let tickets = (events as f64 * 0.17) as usize;
     let calls = (events as f64 * 0.24) as usize;
-    let mut rng = Rng(42);
+    let mut rng = Rng::seeded(42);
     let mut plan: Vec<Planned> = Vec::with_capacity(tickets * 3 + calls * 3);
     for ticket in 0..tickets {
         let opened_at = rng.moment();

@@ -3,16 +3,19 @@
 
 #![allow(dead_code)]
 
-/// splitmix64: deterministic and dependency-free.
-pub struct Rng(pub u64);
+use rand::rngs::StdRng;
+use rand::{Rng as _, SeedableRng};
+
+/// A seeded generator, so every run sees the same data.
+pub struct Rng(StdRng);
 
 impl Rng {
+    pub fn seeded(seed: u64) -> Rng {
+        Rng(StdRng::seed_from_u64(seed))
+    }
+
     pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.random()
     }
 
     /// Uniform in `0..n`.
