@@ -293,103 +293,77 @@ async fn answers_match_documented_schemas() {
         .await;
     check("401", schema_of(paths::TICKETS, "get", "401"), &error);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    // The check can fail: an undocumented key and a wrong type are caught.
+    let mut extra = created.clone();
+    extra["undocumented"] = json!(1);
+    let schema = schema_of(paths::TICKETS, "post", "201");
+    assert!(validate(&doc, &schema, &extra, "$").is_err());
+    let mut wrong = created.clone();
+    wrong["id"] = json!(true);
+    assert!(validate(&doc, &schema, &wrong, "$").is_err());
 }
 
-/// A small JSON Schema check covering what the document uses: `$ref`,
-/// `type` (one or several), `enum`, `const`, `required`, `properties`,
-/// `additionalProperties`, `items`, `anyOf`/`oneOf`, `minimum`/`maximum`
-/// and string `pattern`s of the form `^[0-9]+$`.
+/// Checks `value` against `schema` with a real JSON Schema 2020-12
+/// validator (OpenAPI 3.1's dialect), the document's components beside it
+/// so `$ref`s resolve. Stricter than the schemas alone: an object schema
+/// that lists its properties must list every key an answer has (see
+/// [`closed`]).
 fn validate(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
-    if let Some(target) = schema["$ref"].as_str() {
-        let resolved = doc
-            .pointer(target.trim_start_matches('#'))
-            .ok_or_else(|| format!("{target} does not resolve"))?;
-        validate(doc, resolved, value, at)?;
+    let mut root = json!({ "allOf": [schema], "components": doc["components"] });
+    closed(&mut root, false, doc);
+    let validator = jsonschema::draft202012::new(&root)
+        .map_err(|e| format!("{at}: the documented schema does not compile: {e}"))?;
+    let problems: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| format!("{at}{}: {e}", e.instance_path()))
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
     }
-    for key in ["anyOf", "oneOf"] {
-        if let Some(options) = schema[key].as_array()
-            && !options
-                .iter()
-                .any(|option| validate(doc, option, value, at).is_ok())
-        {
-            return Err(format!("{at}: matches none of {key}"));
-        }
-    }
-    if let Some(types) = match &schema["type"] {
-        Value::String(t) => Some(vec![t.as_str()]),
-        Value::Array(ts) => Some(ts.iter().filter_map(Value::as_str).collect()),
-        _ => None,
-    } {
-        let actual = match value {
-            Value::Null => "null",
-            Value::Bool(_) => "boolean",
-            Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-            Value::Number(_) => "number",
-            Value::String(_) => "string",
-            Value::Array(_) => "array",
-            Value::Object(_) => "object",
-        };
-        let fits = types.contains(&actual) || (actual == "integer" && types.contains(&"number"));
-        if !fits {
-            return Err(format!("{at}: {actual}, documented as {types:?}"));
-        }
-    }
-    if let Some(options) = schema["enum"].as_array()
-        && !options.contains(value)
-    {
-        return Err(format!("{at}: {value} not in the documented enum"));
-    }
-    if let Some(constant) = schema.get("const")
-        && constant != value
-    {
-        return Err(format!("{at}: {value} is not {constant}"));
-    }
-    if let (Some(min), Some(v)) = (schema["minimum"].as_f64(), value.as_f64())
-        && v < min
-    {
-        return Err(format!("{at}: {v} below the minimum {min}"));
-    }
-    if let (Some(max), Some(v)) = (schema["maximum"].as_f64(), value.as_f64())
-        && v > max
-    {
-        return Err(format!("{at}: {v} above the maximum {max}"));
-    }
-    if schema["pattern"] == "^[0-9]+$"
-        && let Some(text) = value.as_str()
-        && (text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err(format!("{at}: {text:?} is not digits"));
-    }
-    if let Some(object) = value.as_object() {
-        if let Some(required) = schema["required"].as_array() {
-            for key in required.iter().filter_map(Value::as_str) {
-                if !object.contains_key(key) {
-                    return Err(format!("{at}: required {key} missing"));
+}
+
+/// Makes undocumented keys an error: every schema with `properties` and no
+/// `additionalProperties` gets `unevaluatedProperties: false`, except the
+/// branches of an `allOf` (their parent gets it instead, so the branches'
+/// properties together are the documented set); a branch that is a `$ref`
+/// is inlined, open, since the component it names is closed on its own.
+fn closed(schema: &mut Value, in_all_of: bool, doc: &Value) {
+    match schema {
+        Value::Object(map) => {
+            let lists = map.contains_key("properties") || map.contains_key("allOf");
+            if lists && !in_all_of && !map.contains_key("additionalProperties") {
+                map.insert("unevaluatedProperties".into(), Value::Bool(false));
+            }
+            for (key, child) in map.iter_mut() {
+                match key.as_str() {
+                    // A map of names to schemas, not a schema.
+                    "properties" | "schemas" => {
+                        if let Value::Object(children) = child {
+                            for grandchild in children.values_mut() {
+                                closed(grandchild, false, doc);
+                            }
+                        }
+                    }
+                    "allOf" => {
+                        if let Value::Array(branches) = child {
+                            for branch in branches {
+                                if let Some(target) = branch["$ref"].as_str()
+                                    && let Some(named) = doc.pointer(target.trim_start_matches('#'))
+                                {
+                                    *branch = named.clone();
+                                }
+                                closed(branch, true, doc);
+                            }
+                        }
+                    }
+                    _ => closed(child, false, doc),
                 }
             }
         }
-        let properties = schema["properties"].as_object();
-        for (key, item) in object {
-            let path = format!("{at}.{key}");
-            match properties.and_then(|p| p.get(key)) {
-                Some(property) => validate(doc, property, item, &path)?,
-                None => match &schema["additionalProperties"] {
-                    Value::Bool(false) => return Err(format!("{path}: not documented")),
-                    extra @ Value::Object(_) => validate(doc, extra, item, &path)?,
-                    // Without `additionalProperties`, undocumented keys are
-                    // still a documentation gap when there are properties.
-                    Value::Null if properties.is_some() => {
-                        return Err(format!("{path}: not documented"));
-                    }
-                    _ => {}
-                },
-            }
-        }
+        Value::Array(items) => items.iter_mut().for_each(|item| closed(item, false, doc)),
+        _ => {}
     }
-    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
-        for (n, item) in array.iter().enumerate() {
-            validate(doc, items, item, &format!("{at}[{n}]"))?;
-        }
-    }
-    Ok(())
 }
