@@ -1497,7 +1497,7 @@ async fn haproxy_spreads_checks_and_fails_over_between_replicas() {
     // Two replicas on one PostgreSQL database, and a third whose database
     // cannot be reached (it runs, answers /healthz, but /readyz is 503).
     let db = TestDb::new(Backend::Postgres).await;
-    let mut replicas = vec![Server::start(&db).await, Server::start(&db).await];
+    let mut replicas = [Server::start(&db).await, Server::start(&db).await];
     let unready = Server::launch(
         "postgres://postgres@127.0.0.1:1/nowhere",
         &[],
@@ -1712,7 +1712,7 @@ async fn board_page_reconnects_to_another_replica_through_haproxy() {
         return;
     };
     let db = TestDb::new(Backend::Postgres).await;
-    let mut replicas = vec![Server::start(&db).await, Server::start(&db).await];
+    let mut replicas = [Server::start(&db).await, Server::start(&db).await];
     let servers: Vec<(String, String)> = replicas
         .iter()
         .zip(["a", "b"])
