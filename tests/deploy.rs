@@ -1470,6 +1470,24 @@ where
     }
 }
 
+/// Creates a ticket through the load balancer: its status and body.
+async fn post_ticket(
+    client: &reqwest::Client,
+    lb: &Haproxy,
+    external_id: &str,
+) -> (StatusCode, String) {
+    let response = client
+        .post(lb.url("/api/v1/tickets"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&support::ticket(
+            serde_json::json!({ "external_id": external_id }),
+        ))
+        .send()
+        .await
+        .expect("request through the LB");
+    (response.status(), response.text().await.unwrap_or_default())
+}
+
 /// One `golive_*` sample (no labels) or the sum of a family with a label
 /// matcher, read from a replica directly.
 async fn replica_metric(server: &Server, name: &str, label: Option<&str>) -> f64 {
@@ -1598,18 +1616,7 @@ async fn haproxy_spreads_checks_and_fails_over_between_replicas() {
     .await;
     assert!(closed.is_ok(), "the socket closed with its replica");
     for i in 0..20 {
-        let (status, body) = {
-            let response = client
-                .post(lb.url("/api/v1/tickets"))
-                .bearer_auth(ADMIN_TOKEN)
-                .json(&support::ticket(serde_json::json!({
-                    "external_id": format!("INC-LB{i:03}")
-                })))
-                .send()
-                .await
-                .expect("request through the LB");
-            (response.status(), response.text().await.unwrap_or_default())
-        };
+        let (status, body) = post_ticket(&client, &lb, &format!("INC-LB{i:03}")).await;
         assert_eq!(
             status,
             StatusCode::CREATED,
@@ -1635,18 +1642,7 @@ async fn haproxy_spreads_checks_and_fails_over_between_replicas() {
         1.0,
         "the survivor holds the new socket"
     );
-    let (status, _) = {
-        let response = client
-            .post(lb.url("/api/v1/tickets"))
-            .bearer_auth(ADMIN_TOKEN)
-            .json(&support::ticket(
-                serde_json::json!({"external_id": "INC-LB-AFTER"}),
-            ))
-            .send()
-            .await
-            .expect("request");
-        (response.status(), ())
-    };
+    let (status, _) = post_ticket(&client, &lb, "INC-LB-AFTER").await;
     assert_eq!(status, StatusCode::CREATED);
     let pushed = tokio::time::timeout(Duration::from_secs(5), async {
         while let Some(Ok(message)) = live.next().await {
