@@ -25,6 +25,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::csv::push_row;
 use crate::aggregate::{Aggregator, Arrivals};
 use crate::ate_model::{self, AteSettings};
 use crate::erlang::{self, ErlangInput};
@@ -711,22 +712,6 @@ pub fn to_csv(plan: &Plan) -> String {
         }
     }
     out
-}
-
-fn push_row(out: &mut String, fields: &[String]) {
-    for (k, field) in fields.iter().enumerate() {
-        if k > 0 {
-            out.push(',');
-        }
-        if field.contains([',', '"', '\n', '\r']) {
-            out.push('"');
-            out.push_str(&field.replace('"', "\"\""));
-            out.push('"');
-        } else {
-            out.push_str(field);
-        }
-    }
-    out.push('\n');
 }
 
 #[cfg(test)]
