@@ -47,8 +47,10 @@ function render(report) {
   const labels = report.hours.map((x) => label(x.from));
   const span = report.shift ? `${report.shift} shift` : "whole day";
   $("title").textContent = `Huddle report — ${report.date} (${span})`;
-  $("status").textContent = `${label(report.from)}–${label(report.to)} ${report.time_zone}` +
-    (report.covered_to !== report.to ? ` · so far, to ${label(report.covered_to)}` : "") +
+  const moment = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: report.time_zone });
+  const at = (value) => moment.format(new Date(value));
+  $("status").textContent = `${at(report.from)} – ${at(report.to)} (${report.time_zone})` +
+    (report.covered_to !== report.to ? ` · so far, to ${at(report.covered_to)}` : "") +
     ` · generated ${new Date(report.generated_at).toLocaleString()}`;
   document.title = `golive — huddle ${report.date} ${span}`;
 
