@@ -52,7 +52,11 @@ top_applications = 4
 
 /// Answer target of each queue (set through the API before the calls).
 fn target_ms(queue: &str) -> i64 {
-    if queue == "Physician Line" { 20_000 } else { 45_000 }
+    if queue == "Physician Line" {
+        20_000
+    } else {
+        45_000
+    }
 }
 
 fn hours_of(report: &Value) -> &Vec<Value> {
@@ -72,8 +76,16 @@ fn check_against_oracle(report: &Value, data: &rollout::GoLive, from: i64, to: i
     for (k, hour) in hours.iter().enumerate() {
         let start = from + k as i64 * HOUR;
         let what = format!("hour {k} from {}", iso(start));
-        assert_eq!(millis(hour["from"].as_str().expect("from")), start, "{what}");
-        assert_eq!(millis(hour["to"].as_str().expect("to")), start + HOUR, "{what}");
+        assert_eq!(
+            millis(hour["from"].as_str().expect("from")),
+            start,
+            "{what}"
+        );
+        assert_eq!(
+            millis(hour["to"].as_str().expect("to")),
+            start + HOUR,
+            "{what}"
+        );
         let (opened, resolved, backlog) = data.tickets(start, start + HOUR, None);
         assert_eq!(hour["opened"], opened, "{what}: opened");
         assert_eq!(hour["resolved"], resolved, "{what}: resolved");
@@ -95,7 +107,10 @@ fn check_against_oracle(report: &Value, data: &rollout::GoLive, from: i64, to: i
         (&totals["opened"], &totals["resolved"], &totals["backlog"]),
         (&opened.into(), &resolved.into(), &backlog.into())
     );
-    assert_eq!(report["totals"]["calls"]["offered"], data.calls(from, to, target_ms).0);
+    assert_eq!(
+        report["totals"]["calls"]["offered"],
+        data.calls(from, to, target_ms).0
+    );
 
     // The top applications: by opened, then resolved, then backlog, then name.
     let mut expected: Vec<(String, (u64, u64, u64))> = rollout::APPLICATIONS
@@ -103,9 +118,7 @@ fn check_against_oracle(report: &Value, data: &rollout::GoLive, from: i64, to: i
         .map(|a| (a.to_string(), data.application(a, from, to)))
         .filter(|(_, (o, r, b))| o + r + b > 0)
         .collect();
-    expected.sort_by(|a, b| {
-        (b.1.0, b.1.1, b.1.2, &a.0).cmp(&(a.1.0, a.1.1, a.1.2, &b.0))
-    });
+    expected.sort_by(|a, b| (b.1.0, b.1.1, b.1.2, &a.0).cmp(&(a.1.0, a.1.1, a.1.2, &b.0)));
     expected.truncate(4);
     let listed: Vec<(String, (u64, u64, u64))> = report["top_applications"]
         .as_array()
@@ -187,7 +200,9 @@ async fn check_csv(server: &Server, token: &str, query: &str, report: &Value) {
     for (table, rows) in tables {
         let by_format = server
             .client
-            .get(server.url(&format!("/api/v1/report/huddle?{query}&format=csv&table={table}")))
+            .get(server.url(&format!(
+                "/api/v1/report/huddle?{query}&format=csv&table={table}"
+            )))
             .bearer_auth(token)
             .send()
             .await
@@ -213,7 +228,11 @@ async fn check_csv(server: &Server, token: &str, query: &str, report: &Value) {
             .expect("csv text");
         assert_eq!(text, by_accept, "{table}: format=csv and Accept agree");
         let (header, parsed) = parse_csv(&text);
-        assert_eq!(parsed.len(), rows.len(), "{table}: one CSV row per JSON row");
+        assert_eq!(
+            parsed.len(),
+            rows.len(),
+            "{table}: one CSV row per JSON row"
+        );
         for (row, json) in parsed.iter().zip(&rows) {
             assert_eq!(row.len(), header.len());
             for (name, field) in header.iter().zip(row) {
@@ -276,11 +295,19 @@ async fn huddle_matches_the_oracle(backend: Backend) {
     );
     let (status, body) = server.ingest(&feed, data.ndjson().join("\n")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(body["rejected"].as_array().is_some_and(Vec::is_empty), "{body}");
+    assert!(
+        body["rejected"].as_array().is_some_and(Vec::is_empty),
+        "{body}"
+    );
 
     // The whole day.
     let date = yesterday.format("%Y-%m-%d").to_string();
-    let report = get(&server, &display, &format!("/api/v1/report/huddle?date={date}")).await;
+    let report = get(
+        &server,
+        &display,
+        &format!("/api/v1/report/huddle?date={date}"),
+    )
+    .await;
     assert_eq!(report["date"], date);
     assert_eq!(report["time_zone"], "America/Chicago");
     assert!(report["shift"].is_null());
@@ -297,7 +324,10 @@ async fn huddle_matches_the_oracle(backend: Backend) {
         assert_eq!(hours.len(), hours_of(&report).len());
         for (k, hour) in hours.iter().enumerate().step_by(5) {
             let start = day_from + k as i64 * HOUR;
-            assert_eq!(hour["calls_offered"], data.queue_offered(name, start, start + HOUR));
+            assert_eq!(
+                hour["calls_offered"],
+                data.queue_offered(name, start, start + HOUR)
+            );
             let plain = get(
                 &server,
                 &display,
@@ -361,7 +391,10 @@ async fn huddle_matches_the_oracle(backend: Backend) {
         .iter()
         .find(|q| q["queue"] == "Nurse Line")
         .expect("nurse line");
-    let current = nurse["hours"].as_array().and_then(|h| h.last()).expect("an hour");
+    let current = nurse["hours"]
+        .as_array()
+        .and_then(|h| h.last())
+        .expect("an hour");
     let hour_from = millis(current["from"].as_str().expect("from"));
     let mean = current["agents_staffed"].as_f64().expect("mean");
     let span = (generated - hour_from) as f64;

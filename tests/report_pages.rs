@@ -28,7 +28,10 @@ use support::{Backend, Server, TestDb};
 async fn wait_ready(browser: &Browser) {
     eventually("the page to draw the API's answer", WAIT, || async {
         let ready = browser
-            .js("return document.documentElement.dataset.ready || null;", vec![])
+            .js(
+                "return document.documentElement.dataset.ready || null;",
+                vec![],
+            )
             .await;
         if ready == json!("true") {
             Ok(())
@@ -121,7 +124,9 @@ fn pdf_info(pdfinfo: &Path, pdf: &Path) -> (usize, f64, f64) {
     };
     let pages = field("Pages:").parse().expect("page count");
     let size = field("Page size:");
-    let mut numbers = size.split_whitespace().filter_map(|w| w.parse::<f64>().ok());
+    let mut numbers = size
+        .split_whitespace()
+        .filter_map(|w| w.parse::<f64>().ok());
     let width = numbers.next().expect("width");
     let height = numbers.next().expect("height");
     (pages, width, height)
@@ -213,17 +218,36 @@ async fn report_pages_draw_the_api_numbers_and_print() {
             for (h, point) in hours.iter().enumerate() {
                 let cell = shown
                     .iter()
-                    .find(|c| c["wave"] == name && c["hour"] == h.to_string() && c["field"] == field)
+                    .find(|c| {
+                        c["wave"] == name && c["hour"] == h.to_string() && c["field"] == field
+                    })
                     .unwrap_or_else(|| panic!("{name} h{h} {field} not on the page"));
-                assert_eq!(cell["text"], point[field].to_string(), "{name} h{h} {field}");
+                assert_eq!(
+                    cell["text"],
+                    point[field].to_string(),
+                    "{name} h{h} {field}"
+                );
                 checked += 1;
             }
         }
         // The chart's lines are drawn from the API's values.
-        let drawn = series(&browser, "[data-testid=waves-opened]", &format!("{name} opened")).await;
+        let drawn = series(
+            &browser,
+            "[data-testid=waves-opened]",
+            &format!("{name} opened"),
+        )
+        .await;
         let per_100: Vec<&Value> = hours.iter().map(|p| &p["opened_per_100_users"]).collect();
-        assert!(same_values(&drawn, &per_100), "{name} per 100 users: {drawn} vs {per_100:?}");
-        let backlog = series(&browser, "[data-testid=waves-backlog]", &format!("{name} backlog")).await;
+        assert!(
+            same_values(&drawn, &per_100),
+            "{name} per 100 users: {drawn} vs {per_100:?}"
+        );
+        let backlog = series(
+            &browser,
+            "[data-testid=waves-backlog]",
+            &format!("{name} backlog"),
+        )
+        .await;
         let expected: Vec<&Value> = hours.iter().map(|p| &p["backlog"]).collect();
         assert!(same_values(&backlog, &expected), "{name} backlog line");
         // Hours the wave has not reached are gaps, not zeros.
@@ -256,12 +280,23 @@ async fn report_pages_draw_the_api_numbers_and_print() {
     let rows = cells(&browser, "[data-testid=hour-row] td").await;
     assert_eq!(rows.len(), 24 * 8);
     for (k, hour) in hours.iter().enumerate() {
-        for (j, field) in ["opened", "resolved", "backlog", "calls_offered", "calls_answered", "calls_abandoned"]
-            .iter()
-            .enumerate()
+        for (j, field) in [
+            "opened",
+            "resolved",
+            "backlog",
+            "calls_offered",
+            "calls_answered",
+            "calls_abandoned",
+        ]
+        .iter()
+        .enumerate()
         {
             assert_eq!(rows[k * 8 + j]["field"], *field);
-            assert_eq!(rows[k * 8 + j]["text"], hour[*field].to_string(), "hour {k} {field}");
+            assert_eq!(
+                rows[k * 8 + j]["text"],
+                hour[*field].to_string(),
+                "hour {k} {field}"
+            );
         }
     }
     for (name, field) in [("opened", "opened"), ("resolved", "resolved")] {
@@ -285,11 +320,17 @@ async fn report_pages_draw_the_api_numbers_and_print() {
         .iter()
         .map(|a| &a["application"])
         .collect();
-    assert_eq!(apps.iter().map(|a| &a["application"]).collect::<Vec<_>>(), listed);
+    assert_eq!(
+        apps.iter().map(|a| &a["application"]).collect::<Vec<_>>(),
+        listed
+    );
     let staffing = report["staffing"].as_array().expect("staffing");
     assert_eq!(
         browser
-            .js("return document.querySelectorAll('[data-testid=fig-staffing]').length;", vec![])
+            .js(
+                "return document.querySelectorAll('[data-testid=fig-staffing]').length;",
+                vec![]
+            )
             .await,
         json!(staffing.len())
     );
@@ -323,7 +364,10 @@ async fn report_pages_draw_the_api_numbers_and_print() {
 
     // ----------------------------------------------------------- print
     let tools = (
-        find_program("GOLIVE_CHROMIUM", &["/usr/bin/chromium", "chromium", "chromium-browser"]),
+        find_program(
+            "GOLIVE_CHROMIUM",
+            &["/usr/bin/chromium", "chromium", "chromium-browser"],
+        ),
         find_program("GOLIVE_PDFTOTEXT", &["pdftotext"]),
         find_program("GOLIVE_PDFINFO", &["pdfinfo"]),
     );
@@ -340,7 +384,9 @@ async fn report_pages_draw_the_api_numbers_and_print() {
         let pdf: PathBuf = dir.path().join(format!("huddle-{paper}.pdf"));
         print_to_pdf(
             &chromium,
-            &server.url(&format!("/huddle?token={display}&date={yesterday}&paper={paper}")),
+            &server.url(&format!(
+                "/huddle?token={display}&date={yesterday}&paper={paper}"
+            )),
             &pdf,
         );
         let (pages, w, h) = pdf_info(&pdfinfo, &pdf);
@@ -349,8 +395,13 @@ async fn report_pages_draw_the_api_numbers_and_print() {
             "{paper}: page is {w}×{h} pt"
         );
         assert!((2..=8).contains(&pages), "{paper}: {pages} pages");
-        let texts: Vec<String> = (1..=pages).map(|p| page_text(&pdftotext, &pdf, p)).collect();
-        assert!(texts[0].contains(&format!("Huddle report — {yesterday}")), "{paper}: title");
+        let texts: Vec<String> = (1..=pages)
+            .map(|p| page_text(&pdftotext, &pdf, p))
+            .collect();
+        assert!(
+            texts[0].contains(&format!("Huddle report — {yesterday}")),
+            "{paper}: title"
+        );
         for n in 1..=figures {
             let caption = format!("Figure {n}.");
             let key = format!("Key to figure {n}:");
@@ -363,14 +414,21 @@ async fn report_pages_draw_the_api_numbers_and_print() {
                     .collect()
             };
             let (captions, keys) = (on(&caption), on(&key));
-            assert_eq!(captions.len(), 1, "{paper}: {caption} on pages {captions:?}");
+            assert_eq!(
+                captions.len(),
+                1,
+                "{paper}: {caption} on pages {captions:?}"
+            );
             assert_eq!(
                 captions, keys,
                 "{paper}: figure {n} is cut across pages {captions:?} / {keys:?}"
             );
         }
         // The controls are not printed.
-        assert!(!texts.iter().any(|t| t.contains("Print / PDF")), "{paper}: controls printed");
+        assert!(
+            !texts.iter().any(|t| t.contains("Print / PDF")),
+            "{paper}: controls printed"
+        );
         if browser::screenshots_wanted() {
             let target = Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("../../docs")

@@ -102,7 +102,10 @@ async fn waves_match_a_brute_force_count(backend: Backend) {
     let mut nonzero = 0;
     for (spec, wave) in waves.iter().zip(listed) {
         assert_eq!(wave["name"], spec.name);
-        assert_eq!(millis(wave["go_live_start"].as_str().expect("start")), spec.start);
+        assert_eq!(
+            millis(wave["go_live_start"].as_str().expect("start")),
+            spec.start
+        );
         assert_eq!(wave["users"], spec.users);
         assert_eq!(wave["sites"], serde_json::json!(spec.sites));
         let hours = wave["hours"].as_array().expect("hours");
@@ -145,9 +148,15 @@ async fn waves_match_a_brute_force_count(backend: Backend) {
         .call(Method::GET, "/api/v1/waves?hours=5", Some(&display), None)
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(capped["waves"][0]["hours"].as_array().map(Vec::len), Some(5));
+    assert_eq!(
+        capped["waves"][0]["hours"].as_array().map(Vec::len),
+        Some(5)
+    );
     let first_five = answer["waves"][0]["hours"].as_array().expect("hours")[..5].to_vec();
-    assert_eq!(capped["waves"][0]["hours"], serde_json::Value::Array(first_five));
+    assert_eq!(
+        capped["waves"][0]["hours"],
+        serde_json::Value::Array(first_five)
+    );
     for bad in ["0", "2161", "many"] {
         let (status, error) = server
             .call(

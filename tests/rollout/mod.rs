@@ -155,7 +155,11 @@ pub fn go_live(
             };
             let move_site = rng.random_bool(0.15);
             let status = if done {
-                if rng.random_bool(0.5) { "closed" } else { "open" }
+                if rng.random_bool(0.5) {
+                    "closed"
+                } else {
+                    "open"
+                }
             } else if rng.random_bool(0.6) {
                 "resolved"
             } else {
@@ -299,7 +303,12 @@ impl GoLive {
 
     /// Calls offered in `[from, to)`: (offered, answered, abandoned,
     /// answered within `target_ms(queue)`).
-    pub fn calls(&self, from: i64, to: i64, target_ms: impl Fn(&str) -> i64) -> (u64, u64, u64, u64) {
+    pub fn calls(
+        &self,
+        from: i64,
+        to: i64,
+        target_ms: impl Fn(&str) -> i64,
+    ) -> (u64, u64, u64, u64) {
         let mine: Vec<&Call> = self
             .calls
             .iter()

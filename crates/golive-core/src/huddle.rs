@@ -294,7 +294,10 @@ pub fn to_csv(huddle: &Huddle, table: Table) -> String {
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
     let mut out = String::new();
     let header = |out: &mut String, names: &[&str]| {
-        push_row(out, &names.iter().map(|n| n.to_string()).collect::<Vec<_>>());
+        push_row(
+            out,
+            &names.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+        );
     };
     match table {
         Table::Hours => {

@@ -25,9 +25,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::csv::push_row;
 use crate::aggregate::{Aggregator, Arrivals};
 use crate::ate_model::{self, AteSettings};
+use crate::csv::push_row;
 use crate::erlang::{self, ErlangInput};
 use crate::erlang_a::{self, ErlangAInput, MAX_PATIENCE_SECONDS};
 use crate::model::QueueSettings;

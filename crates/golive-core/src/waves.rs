@@ -87,11 +87,7 @@ pub fn check(configs: &[WaveConfig]) -> Result<Vec<Wave>, (String, String)> {
                 "must be an RFC 3339 timestamp with an offset, e.g. 2026-03-02T06:00:00Z".into(),
             )
         })?;
-        let sites: Vec<String> = config
-            .sites
-            .iter()
-            .map(|s| s.trim().to_string())
-            .collect();
+        let sites: Vec<String> = config.sites.iter().map(|s| s.trim().to_string()).collect();
         if sites.is_empty() || sites.iter().any(String::is_empty) {
             return Err((field("sites"), "must name at least one site".into()));
         }
@@ -127,7 +123,8 @@ pub fn curves(aggregator: &Aggregator, waves: &[Wave], now: Millis, hours: u32) 
                 ((now - wave.go_live_start) / HOUR_MS + 1).min(i64::from(hours))
             };
             let from = wave.go_live_start;
-            let steps = aggregator.reports_by_step(from, from + begun * HOUR_MS, HOUR_MS, Some(&sites));
+            let steps =
+                aggregator.reports_by_step(from, from + begun * HOUR_MS, HOUR_MS, Some(&sites));
             WaveCurve {
                 name: wave.name.clone(),
                 go_live_start: format_rfc3339(wave.go_live_start),

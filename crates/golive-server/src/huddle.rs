@@ -64,7 +64,10 @@ impl HuddleConfig {
     /// Checks what the types cannot: the error is (key, reason).
     pub fn validate(&self) -> Result<(), (String, String)> {
         if self.shifts.is_empty() {
-            return Err(("huddle.shifts".into(), "must name at least one shift".into()));
+            return Err((
+                "huddle.shifts".into(),
+                "must name at least one shift".into(),
+            ));
         }
         let mut previous: Option<NaiveTime> = None;
         for (k, shift) in self.shifts.iter().enumerate() {
@@ -116,8 +119,14 @@ impl HuddleConfig {
     }
 
     /// The bounds of `date`, or of its shift named `shift`.
-    pub fn span(&self, date: NaiveDate, shift: Option<&str>) -> Result<(Millis, Millis), SpanError> {
-        let next_day = date.checked_add_days(Days::new(1)).ok_or(SpanError::OutOfRange)?;
+    pub fn span(
+        &self,
+        date: NaiveDate,
+        shift: Option<&str>,
+    ) -> Result<(Millis, Millis), SpanError> {
+        let next_day = date
+            .checked_add_days(Days::new(1))
+            .ok_or(SpanError::OutOfRange)?;
         let (from, to) = match shift {
             None => (
                 self.local(date, NaiveTime::MIN),
@@ -142,7 +151,10 @@ impl HuddleConfig {
                 (self.local(date, start(k)), end)
             }
         };
-        let (from, to) = (from.ok_or(SpanError::OutOfRange)?, to.ok_or(SpanError::OutOfRange)?);
+        let (from, to) = (
+            from.ok_or(SpanError::OutOfRange)?,
+            to.ok_or(SpanError::OutOfRange)?,
+        );
         let range = golive_core::time::MIN_MILLIS..golive_core::time::MAX_MILLIS;
         if !range.contains(&from) || !range.contains(&to) {
             return Err(SpanError::OutOfRange);
@@ -202,7 +214,10 @@ mod tests {
             chicago.span(date, Some("Night")),
             Ok((at("2026-03-03T01:00:00Z"), at("2026-03-03T13:00:00Z")))
         );
-        assert_eq!(chicago.span(date, Some("Swing")), Err(SpanError::UnknownShift));
+        assert_eq!(
+            chicago.span(date, Some("Swing")),
+            Err(SpanError::UnknownShift)
+        );
         // The spring-forward day has 23 hours.
         let spring = NaiveDate::from_ymd_opt(2026, 3, 8).expect("date");
         let (from, to) = chicago.span(spring, None).expect("span");
@@ -217,8 +232,14 @@ mod tests {
     fn bad_shifts_are_refused_naming_the_key() {
         for (text, key) in [
             ("shifts = []", "huddle.shifts"),
-            ("shifts = [{ name = \"\", start = \"07:00\" }]", "huddle.shifts[0].name"),
-            ("shifts = [{ name = \"Day\", start = \"7am\" }]", "huddle.shifts[0].start"),
+            (
+                "shifts = [{ name = \"\", start = \"07:00\" }]",
+                "huddle.shifts[0].name",
+            ),
+            (
+                "shifts = [{ name = \"Day\", start = \"7am\" }]",
+                "huddle.shifts[0].start",
+            ),
             (
                 "shifts = [{ name = \"Day\", start = \"19:00\" }, { name = \"Night\", start = \"07:00\" }]",
                 "huddle.shifts[1].start",
@@ -230,7 +251,11 @@ mod tests {
             ("top_applications = 0", "huddle.top_applications"),
         ] {
             let config: HuddleConfig = toml::from_str(text).expect(text);
-            assert_eq!(config.validate().map_err(|e| e.0), Err(key.to_string()), "{text}");
+            assert_eq!(
+                config.validate().map_err(|e| e.0),
+                Err(key.to_string()),
+                "{text}"
+            );
         }
         assert!(toml::from_str::<HuddleConfig>("time_zone = \"Mars/Olympus\"").is_err());
         assert!(HuddleConfig::default().validate().is_ok());

@@ -2,6 +2,7 @@
 
 use crate::auth::Authenticator;
 use crate::connectors::Connectors;
+use crate::huddle::HuddleConfig;
 use crate::live::LiveHub;
 use crate::metrics::Metrics;
 use crate::views::Views;
@@ -9,11 +10,10 @@ use crate::writer::Writer;
 use golive_connect::ConnectorsConfig;
 use golive_core::alerts::AlertRules;
 use golive_core::input::Clock;
-use crate::huddle::HuddleConfig;
 use golive_core::names::{NameKind, NameRules, NamesConfig};
-use golive_core::waves::{Wave, WaveConfig};
 use golive_core::staffing::StaffingSettings;
 use golive_core::time::{Millis, now_millis, parse_rfc3339};
+use golive_core::waves::{Wave, WaveConfig};
 use golive_store::Store;
 use serde::Deserialize;
 use std::sync::atomic::{AtomicBool, Ordering};

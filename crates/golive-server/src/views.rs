@@ -11,10 +11,10 @@ use golive_core::board::{self, LiveBoard, Parts, Scope, ScopeError};
 use golive_core::event::{AlertAcknowledged, Event, RecordedEvent};
 use golive_core::huddle::{Huddle, HuddleRequest};
 use golive_core::model::{QueueSettings, TicketDimension};
-use golive_core::waves::{Wave, WaveCurve};
 use golive_core::plan::{self, Plan};
 use golive_core::staffing::{self, LiveStaffing, StaffingSettings};
 use golive_core::time::Millis;
+use golive_core::waves::{Wave, WaveCurve};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
@@ -188,7 +188,11 @@ impl Views {
     /// The huddle report of a day or shift.
     pub fn huddle(&self, request: &HuddleRequest) -> Option<Huddle> {
         let aggregator = self.aggregator()?;
-        Some(golive_core::huddle::build(&aggregator, &self.staffing, request))
+        Some(golive_core::huddle::build(
+            &aggregator,
+            &self.staffing,
+            request,
+        ))
     }
 
     /// The live staffing recommendation as of `now`.

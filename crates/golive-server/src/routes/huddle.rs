@@ -37,7 +37,12 @@ pub async fn huddle(
 ) -> Result<Response, ApiError> {
     caller.require(READERS)?;
     let csv = super::wants_csv(&headers, query.format.as_deref())?;
-    let table = match query.table.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+    let table = match query
+        .table
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         None => Table::Hours,
         Some(text) => Table::parse(text).ok_or_else(|| {
             ApiError::invalid(
@@ -48,11 +53,17 @@ pub async fn huddle(
     };
     let config = &state.config.huddle;
     let now = now_millis();
-    let date = match query.date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+    let date = match query
+        .date
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
         None => config.today(now),
-        Some(text) => Some(NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-            ApiError::invalid("date", "must be a date YYYY-MM-DD")
-        })?),
+        Some(text) => Some(
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map_err(|_| ApiError::invalid("date", "must be a date YYYY-MM-DD"))?,
+        ),
     }
     .ok_or_else(|| ApiError::invalid("date", "must be a date YYYY-MM-DD"))?;
     let shift = query

@@ -27,14 +27,22 @@ pub async fn waves(
     ApiQuery(query): ApiQuery<WavesQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(READERS)?;
-    let hours = match query.hours.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
+    let hours = match query
+        .hours
+        .as_deref()
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+    {
         None => DEFAULT_HOURS,
         Some(text) => text
             .parse::<u32>()
             .ok()
             .filter(|h| (1..=MAX_HOURS).contains(h))
             .ok_or_else(|| {
-                ApiError::invalid("hours", format!("must be a whole number from 1 to {MAX_HOURS}"))
+                ApiError::invalid(
+                    "hours",
+                    format!("must be a whole number from 1 to {MAX_HOURS}"),
+                )
             })?,
     };
     let waves = state.config.waves();
