@@ -7,7 +7,7 @@
 //! checks it), so the definitions stay the report's.
 
 use super::board::{bucket_count, bucket_index};
-use super::figures::{CallTally, Report, TicketTally};
+use super::figures::{CallTally, GroupTally, Report, TicketTally};
 use super::timeline::change;
 use super::{Aggregator, Class};
 use crate::model::TicketDimension;
@@ -33,10 +33,13 @@ impl Aggregator {
             return Vec::new();
         }
         let wanted: Option<Vec<usize>> = sites.map(|names| {
-            names
+            let mut groups: Vec<usize> = names
                 .iter()
                 .filter_map(|name| self.group_of_value(TicketDimension::Site, name))
-                .collect()
+                .collect();
+            groups.sort_unstable();
+            groups.dedup();
+            groups
         });
         let keep = |class: &Class| {
             wanted
@@ -102,12 +105,7 @@ impl Aggregator {
             }
         }
 
-        let mut start_backlog = TicketTally::default();
-        match wanted {
-            None => self.fill_backlog(from, &mut start_backlog, &mut []),
-            Some(_) => self.fill_backlog_of(from, &keep, &mut start_backlog, &mut []),
-        }
-        let mut backlog = start_backlog.backlog;
+        let mut backlog = self.backlog_of_sites(from, wanted.as_deref());
         (0..count)
             .map(|k| {
                 let step_from = from + k as i64 * step_ms;
@@ -129,5 +127,25 @@ impl Aggregator {
                 }
             })
             .collect()
+    }
+
+    /// The backlog as of `at`, of the given site groups only when given:
+    /// from the running per-site totals or a sum from the start, whichever
+    /// walks less history (as the report's grouped backlog does), so a
+    /// wave that went live weeks ago costs no more than a recent one.
+    fn backlog_of_sites(&self, at: Millis, groups: Option<&[usize]>) -> i64 {
+        let mut overall = TicketTally::default();
+        let Some(groups) = groups else {
+            self.fill_backlog(at, &mut overall, &mut []);
+            return overall.backlog;
+        };
+        let dimension = TicketDimension::Site;
+        let mut sites = [GroupTally::new(dimension, self.group_count(dimension))];
+        self.fill_backlog(at, &mut overall, &mut sites);
+        groups
+            .iter()
+            .filter_map(|&group| sites[0].groups.get(group))
+            .map(|tally| tally.backlog)
+            .sum()
     }
 }
