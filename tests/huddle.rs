@@ -15,7 +15,7 @@ mod support;
 use chrono::{Days, TimeZone, Utc};
 use chrono_tz_shim::chicago_midnight;
 use reqwest::{Method, StatusCode};
-use rollout::{HOUR, MINUTE, go_live, iso, millis, number};
+use rollout::{HOUR, MINUTE, Plan, go_live, iso, millis, number};
 use serde_json::Value;
 use support::{ADMIN_TOKEN, Backend, Server, TestDb};
 
@@ -283,16 +283,16 @@ async fn huddle_matches_the_oracle(backend: Backend) {
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
-    let data = go_live(
-        7,
-        day_from - 6 * HOUR,
-        now - MINUTE,
+    let data = go_live(&Plan {
+        seed: 7,
+        from: day_from - 6 * HOUR,
+        to: now - MINUTE,
         now,
-        &["Main Campus", "North Hospital"],
-        1500,
-        &["Physician Line", "Nurse Line"],
-        1800,
-    );
+        sites: &["Main Campus", "North Hospital"],
+        tickets: 1500,
+        queues: &["Physician Line", "Nurse Line"],
+        calls: 1800,
+    });
     let (status, body) = server.ingest(&feed, data.ndjson().join("\n")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(

@@ -17,7 +17,7 @@ mod support;
 
 use chrono::Utc;
 use reqwest::{Method, StatusCode};
-use rollout::{HOUR, MINUTE, go_live, iso};
+use rollout::{HOUR, MINUTE, Plan, go_live, iso};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -182,16 +182,16 @@ async fn report_pages_draw_the_api_numbers_and_print() {
     let server = Server::start_with(&db, &["--config", &config_arg], &[]).await;
     let feed = server.token("integration").await;
     let display = server.token("display").await;
-    let data = go_live(
-        21,
-        start1 - HOUR,
-        now - MINUTE,
+    let data = go_live(&Plan {
+        seed: 21,
+        from: start1 - HOUR,
+        to: now - MINUTE,
         now,
-        &["Main Campus", "North Hospital", "South Clinic"],
-        1400,
-        &["Physician Line", "Nurse Line"],
-        900,
-    );
+        sites: &["Main Campus", "North Hospital", "South Clinic"],
+        tickets: 1400,
+        queues: &["Physician Line", "Nurse Line"],
+        calls: 900,
+    });
     let (status, body) = server.ingest(&feed, data.ndjson().join("\n")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _) = server
@@ -219,7 +219,9 @@ async fn report_pages_draw_the_api_numbers_and_print() {
                 let cell = shown
                     .iter()
                     .find(|c| {
-                        c["wave"] == name && c["hour"] == h.to_string() && c["field"] == field
+                        c["wave"] == name
+                            && c["hour"].as_str() == Some(h.to_string().as_str())
+                            && c["field"] == field
                     })
                     .unwrap_or_else(|| panic!("{name} h{h} {field} not on the page"));
                 assert_eq!(

@@ -11,7 +11,7 @@ mod support;
 
 use chrono::Utc;
 use reqwest::{Method, StatusCode};
-use rollout::{HOUR, MINUTE, go_live, iso, millis};
+use rollout::{HOUR, MINUTE, Plan, go_live, iso, millis};
 use support::{Backend, Server, TestDb};
 
 struct WaveSpec {
@@ -71,21 +71,21 @@ async fn waves_match_a_brute_force_count(backend: Backend) {
     let feed = server.token("integration").await;
     let display = server.token("display").await;
 
-    let data = go_live(
-        14,
-        waves[0].start - 2 * HOUR,
-        now - MINUTE,
+    let data = go_live(&Plan {
+        seed: 14,
+        from: waves[0].start - 2 * HOUR,
+        to: now - MINUTE,
         now,
-        &[
+        sites: &[
             "Main Campus",
             "North Hospital",
             "South Clinic",
             "West Annex",
         ],
-        900,
-        &["Service Desk"],
-        0,
-    );
+        tickets: 900,
+        queues: &["Service Desk"],
+        calls: 0,
+    });
     let (status, body) = server.ingest(&feed, data.ndjson().join("\n")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(

@@ -105,18 +105,31 @@ pub struct GoLive {
 
 pub const APPLICATIONS: [&str; 5] = ["Orders", "MAR", "Scheduling", "Results", "Billing"];
 
-/// `count` tickets opened in `[from, to)` at `sites`, with later changes
-/// up to `now`, and `calls` calls on `queues` over the same span.
-pub fn go_live(
-    seed: u64,
-    from: i64,
-    to: i64,
-    now: i64,
-    sites: &[&str],
-    count: usize,
-    queues: &[&str],
-    calls: usize,
-) -> GoLive {
+/// What to generate: `tickets` tickets opened in `[from, to)` at `sites`,
+/// with later changes up to `now`, and `calls` calls on `queues` over the
+/// same span; the same `seed` gives the same go-live.
+pub struct Plan<'a> {
+    pub seed: u64,
+    pub from: i64,
+    pub to: i64,
+    pub now: i64,
+    pub sites: &'a [&'a str],
+    pub tickets: usize,
+    pub queues: &'a [&'a str],
+    pub calls: usize,
+}
+
+pub fn go_live(plan: &Plan<'_>) -> GoLive {
+    let Plan {
+        seed,
+        from,
+        to,
+        now,
+        sites,
+        tickets: count,
+        queues,
+        calls,
+    } = *plan;
     let mut rng = StdRng::seed_from_u64(seed);
     // Odd milliseconds: no fact falls exactly on an hour boundary.
     let time_in = |rng: &mut StdRng, a: i64, b: i64| rng.random_range(a..b.max(a + 1)) | 1;

@@ -38,7 +38,6 @@ const NOW: Millis = 1_774_828_800_000;
 const MINUTE: Millis = 60_000;
 const HOUR: Millis = 60 * MINUTE;
 const DAY: Millis = 24 * HOUR;
-const SITES: usize = 16;
 const APPLICATIONS: usize = 30;
 const QUEUES: usize = 10;
 
