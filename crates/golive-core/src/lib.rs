@@ -10,11 +10,13 @@ pub mod aggregate;
 pub mod alerts;
 pub mod ate_model;
 pub mod board;
+pub mod csv;
 pub mod erlang;
 pub mod erlang_a;
 pub mod erlang_a_line;
 pub mod event;
 pub mod forecast;
+pub mod huddle;
 pub mod input;
 pub mod ledger;
 pub mod model;
@@ -28,3 +30,4 @@ pub mod staffing;
 #[cfg(test)]
 mod test_curves;
 pub mod time;
+pub mod waves;

@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregator, Arrivals};
 use crate::ate_model::{self, AteSettings};
+use crate::csv::push_row;
 use crate::erlang::{self, ErlangInput};
 use crate::erlang_a::{self, ErlangAInput, MAX_PATIENCE_SECONDS};
 use crate::model::QueueSettings;
@@ -711,22 +712,6 @@ pub fn to_csv(plan: &Plan) -> String {
         }
     }
     out
-}
-
-fn push_row(out: &mut String, fields: &[String]) {
-    for (k, field) in fields.iter().enumerate() {
-        if k > 0 {
-            out.push(',');
-        }
-        if field.contains([',', '"', '\n', '\r']) {
-            out.push('"');
-            out.push_str(&field.replace('"', "\"\""));
-            out.push('"');
-        } else {
-            out.push_str(field);
-        }
-    }
-    out.push('\n');
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod fault;
 pub mod http;
+pub mod huddle;
 #[cfg(test)]
 mod input_proptests;
 pub mod live;
@@ -80,6 +81,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(paths::SESSION, get(routes::tokens::session))
         .route(paths::OPENAPI, get(openapi::document))
         .route(paths::REPORT, get(routes::report::report))
+        .route(paths::HUDDLE, get(routes::huddle::huddle))
+        .route(paths::WAVES, get(routes::waves::waves))
         .route(paths::BOARD, get(routes::report::board))
         .route(paths::STAFFING, get(routes::report::staffing))
         .route(paths::ERLANG_C, get(routes::report::erlang_c))
@@ -93,6 +96,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(paths::UI_BOARD, get(ui::board))
         .route(paths::UI_CONSOLE, get(ui::console))
         .route(paths::UI_PLAN, get(ui::plan))
+        .route(paths::UI_WAVES, get(ui::waves))
+        .route(paths::UI_HUDDLE, get(ui::huddle))
         .route(paths::UI_LEAD, get(ui::lead))
         .route(paths::UI_ASSET, get(ui::asset))
         .route(paths::READYZ, get(routes::health::readyz))

@@ -2,6 +2,7 @@
 
 use crate::auth::Authenticator;
 use crate::connectors::Connectors;
+use crate::huddle::HuddleConfig;
 use crate::live::LiveHub;
 use crate::metrics::Metrics;
 use crate::views::Views;
@@ -9,9 +10,10 @@ use crate::writer::Writer;
 use golive_connect::ConnectorsConfig;
 use golive_core::alerts::AlertRules;
 use golive_core::input::Clock;
-use golive_core::names::{NameRules, NamesConfig};
+use golive_core::names::{NameKind, NameRules, NamesConfig};
 use golive_core::staffing::StaffingSettings;
 use golive_core::time::{Millis, now_millis, parse_rfc3339};
+use golive_core::waves::{Wave, WaveConfig};
 use golive_store::Store;
 use serde::Deserialize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -66,6 +68,10 @@ pub struct ServerConfig {
     /// On SIGTERM: seconds in-flight requests get to finish before the
     /// remaining connections are closed.
     pub shutdown_timeout_seconds: u64,
+    /// The rollout waves of a phased go-live (`[[waves]]`).
+    pub waves: Vec<WaveConfig>,
+    /// The daily huddle report: time zone, shifts, list length.
+    pub huddle: HuddleConfig,
 }
 
 impl Default for ServerConfig {
@@ -88,6 +94,8 @@ impl Default for ServerConfig {
             body_timeout_seconds: 60,
             request_timeout_seconds: 30,
             shutdown_timeout_seconds: 10,
+            waves: Vec::new(),
+            huddle: HuddleConfig::default(),
         }
     }
 }
@@ -256,6 +264,20 @@ impl ServerConfig {
                 reason: e.to_string(),
             });
         }
+        if let Err((key, reason)) = golive_core::waves::check(&self.waves) {
+            return Err(ConfigError::Invalid {
+                key: "waves",
+                value: key,
+                reason,
+            });
+        }
+        if let Err((key, reason)) = self.huddle.validate() {
+            return Err(ConfigError::Invalid {
+                key: "huddle",
+                value: key,
+                reason,
+            });
+        }
         match &self.go_live_start {
             None => Ok(None),
             Some(text) => parse_rfc3339(text).map(Some).ok_or_else(|| ConfigError::Invalid {
@@ -265,6 +287,21 @@ impl ServerConfig {
                     .into(),
             }),
         }
+    }
+
+    /// The configured rollout waves (checked by [`ServerConfig::validate`]),
+    /// their sites spelled as the `[names]` rules spell them.
+    pub fn waves(&self) -> Vec<Wave> {
+        let rules = self.name_rules();
+        let mut waves = golive_core::waves::check(&self.waves).unwrap_or_default();
+        for wave in &mut waves {
+            for site in &mut wave.sites {
+                if let Some(name) = rules.configured(NameKind::Site, site) {
+                    *site = name.to_string();
+                }
+            }
+        }
+        waves
     }
 
     /// The clock bodies are validated against right now.

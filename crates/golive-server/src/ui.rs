@@ -1,5 +1,7 @@
 //! The web UI: the live board (`/`), the agent console (`/console`), the
-//! staffing plan (`/plan`), the lead's page (`/lead`) and their static assets, compiled into the binary so a deployment is one
+//! staffing plan (`/plan`), the lead's page (`/lead`), the rollout waves
+//! (`/waves`), the huddle report (`/huddle`) and their static assets,
+//! compiled into the binary so a deployment is one
 //! file. Plain HTML, CSS and JavaScript: no Node build step.
 
 use crate::error::ApiError;
@@ -11,6 +13,8 @@ const BOARD_HTML: &str = include_str!("../assets/board.html");
 const CONSOLE_HTML: &str = include_str!("../assets/console.html");
 const PLAN_HTML: &str = include_str!("../assets/plan.html");
 const LEAD_HTML: &str = include_str!("../assets/lead.html");
+const WAVES_HTML: &str = include_str!("../assets/waves.html");
+const HUDDLE_HTML: &str = include_str!("../assets/huddle.html");
 const ASSETS: &[(&str, &str, &str)] = &[
     (
         "app.css",
@@ -47,6 +51,26 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../assets/plan.js"),
     ),
+    (
+        "charts.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/charts.js"),
+    ),
+    (
+        "waves.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/waves.js"),
+    ),
+    (
+        "huddle.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/huddle.js"),
+    ),
+    (
+        "report.css",
+        "text/css; charset=utf-8",
+        include_str!("../assets/report.css"),
+    ),
 ];
 
 /// `GET /`: the live board for command-center displays.
@@ -62,6 +86,17 @@ pub async fn console() -> Html<&'static str> {
 /// `GET /plan`: the staffing plan for the next shifts.
 pub async fn plan() -> Html<&'static str> {
     Html(PLAN_HTML)
+}
+
+/// `GET /waves`: the rollout waves compared, hour by hour since each
+/// wave's go-live.
+pub async fn waves() -> Html<&'static str> {
+    Html(WAVES_HTML)
+}
+
+/// `GET /huddle`: the printable daily huddle report.
+pub async fn huddle() -> Html<&'static str> {
+    Html(HUDDLE_HTML)
 }
 
 /// `GET /lead`: the lead's page (queues, alerts, tokens, wall screens).

@@ -9,10 +9,12 @@ use golive_core::aggregate::Aggregator;
 use golive_core::alerts::{Alert, AlertRules, BACKLOG_STEP_MINUTES, Condition};
 use golive_core::board::{self, LiveBoard, Parts, Scope, ScopeError};
 use golive_core::event::{AlertAcknowledged, Event, RecordedEvent};
+use golive_core::huddle::{Huddle, HuddleRequest};
 use golive_core::model::{QueueSettings, TicketDimension};
 use golive_core::plan::{self, Plan};
 use golive_core::staffing::{self, LiveStaffing, StaffingSettings};
 use golive_core::time::Millis;
+use golive_core::waves::{Wave, WaveCurve};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
@@ -175,6 +177,22 @@ impl Views {
             plan::input_from(&aggregator, now, self.go_live_start, hours, &self.staffing)
         };
         Some(plan::build(&input, &self.staffing.plan))
+    }
+
+    /// The rollout waves' curves as of `now`, `hours` at most each.
+    pub fn waves(&self, waves: &[Wave], now: Millis, hours: u32) -> Option<Vec<WaveCurve>> {
+        let aggregator = self.aggregator()?;
+        Some(golive_core::waves::curves(&aggregator, waves, now, hours))
+    }
+
+    /// The huddle report of a day or shift.
+    pub fn huddle(&self, request: &HuddleRequest) -> Option<Huddle> {
+        let aggregator = self.aggregator()?;
+        Some(golive_core::huddle::build(
+            &aggregator,
+            &self.staffing,
+            request,
+        ))
     }
 
     /// The live staffing recommendation as of `now`.

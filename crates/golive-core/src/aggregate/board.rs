@@ -418,7 +418,7 @@ impl Aggregator {
 }
 
 /// Number of buckets of `bucket_ms` covering `[from, to)`, capped.
-fn bucket_count(from: Millis, to: Millis, bucket_ms: i64) -> usize {
+pub(super) fn bucket_count(from: Millis, to: Millis, bucket_ms: i64) -> usize {
     if bucket_ms <= 0 || from >= to {
         return 0;
     }
@@ -428,7 +428,7 @@ fn bucket_count(from: Millis, to: Millis, bucket_ms: i64) -> usize {
 }
 
 /// The bucket of `at`, if it is in `[from, to)`.
-fn bucket_index(from: Millis, to: Millis, bucket_ms: i64, at: Millis) -> Option<usize> {
+pub(super) fn bucket_index(from: Millis, to: Millis, bucket_ms: i64, at: Millis) -> Option<usize> {
     if at < from || at >= to {
         return None;
     }

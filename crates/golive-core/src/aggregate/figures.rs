@@ -82,7 +82,7 @@ pub struct CallFigures {
 /// Running ticket counts of one group while a window is scanned.
 #[derive(Clone, Debug, Default)]
 pub(super) struct TicketTally {
-    opened: u64,
+    pub(super) opened: u64,
     resolved: u64,
     reopened: u64,
     escalated: u64,
@@ -92,7 +92,7 @@ pub(super) struct TicketTally {
 }
 
 impl TicketTally {
-    fn add_change(&mut self, kind: u8, resolve_ms: i64) {
+    pub(super) fn add_change(&mut self, kind: u8, resolve_ms: i64) {
         if kind & change::RESOLVED != 0 {
             self.resolved += 1;
             self.first_contact += u64::from(kind & change::FIRST_CONTACT != 0);
@@ -110,7 +110,7 @@ impl TicketTally {
             && self.backlog == 0
     }
 
-    fn figures(&mut self) -> TicketFigures {
+    pub(super) fn figures(&mut self) -> TicketFigures {
         TicketFigures {
             opened: self.opened,
             resolved: self.resolved,
@@ -146,7 +146,7 @@ impl GroupTally {
 
 /// Running call counts of one queue (or of all) while a window is scanned.
 #[derive(Clone, Copy, Debug, Default)]
-struct CallTally {
+pub(super) struct CallTally {
     offered: u64,
     answered: u64,
     abandoned: u64,
@@ -157,7 +157,7 @@ struct CallTally {
 }
 
 impl CallTally {
-    fn add(&mut self, call: &Call, target_ms: f64) {
+    pub(super) fn add(&mut self, call: &Call, target_ms: f64) {
         self.offered += 1;
         if let Some(wait_ms) = call.wait_ms() {
             self.answered += 1;
@@ -171,7 +171,7 @@ impl CallTally {
         self.abandoned += u64::from(call.abandoned_at().is_some());
     }
 
-    fn figures(&self) -> CallFigures {
+    pub(super) fn figures(&self) -> CallFigures {
         CallFigures {
             offered: self.offered,
             answered: self.answered,

@@ -140,7 +140,9 @@ mod intern;
 mod open;
 #[cfg(test)]
 mod proptests;
+mod series;
 mod sites;
+mod staffed;
 #[cfg(test)]
 mod tests;
 mod timeline;
@@ -375,6 +377,8 @@ pub struct Aggregator {
     /// ticket. Tickets never reclassified have no entry.
     history: HashMap<u32, Vec<Class>, FastState>,
     open: open::OpenTickets,
+    /// Agents staffed per queue over time, for the huddle report.
+    staffed: staffed::StaffedHistory,
 }
 
 impl Aggregator {
@@ -391,7 +395,9 @@ impl Aggregator {
             Event::TicketCreated(created) => self.ticket_created(created),
             Event::TicketChanged(changed) => self.ticket_changed(changed),
             Event::CallRecorded(call) => self.call_recorded(call),
-            Event::QueueConfigured(configured) => self.queue_configured(configured),
+            Event::QueueConfigured(configured) => {
+                self.queue_configured(configured, event.recorded_at)
+            }
             // Acknowledgements live with the alerts, beside the figures.
             Event::AlertAcknowledged(_) => {}
         }
@@ -455,6 +461,7 @@ impl Aggregator {
                 .map(|past| past.capacity() * size_of::<Class>())
                 .sum::<usize>()
             + self.open.heap_bytes()
+            + self.staffed.heap_bytes()
             + self
                 .backlog
                 .by_dimension
@@ -671,12 +678,14 @@ impl Aggregator {
         }
     }
 
-    fn queue_configured(&mut self, configured: &QueueConfigured) {
+    fn queue_configured(&mut self, configured: &QueueConfigured, recorded_at: Millis) {
         let queue = self.queues.intern(&configured.queue) as usize;
         if self.queue_settings.len() <= queue {
             self.queue_settings.resize(queue + 1, None);
         }
         self.queue_settings[queue] = Some(configured.settings);
+        self.staffed
+            .record(queue, recorded_at, configured.settings.agents_staffed);
     }
 
     /// Number of dense groups `dimension` has right now.

@@ -13,6 +13,8 @@ use crate::model::{Severity, TicketDimension};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap as StdHashMap};
 
+mod steps;
+
 /// 2026-03-02T00:00:00Z.
 const T0: Millis = 1_772_409_600_000;
 const MINUTE: Millis = 60_000;

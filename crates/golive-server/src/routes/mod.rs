@@ -3,16 +3,19 @@
 pub mod alerts;
 pub mod calls;
 pub mod health;
+pub mod huddle;
 pub mod ingest;
 pub mod plan;
 pub mod queues;
 pub mod report;
 pub mod tickets;
 pub mod tokens;
+pub mod waves;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::writer::{WriteError, Writer};
+use axum::http::{HeaderMap, header};
 
 /// Every path the API serves, as the router and the OpenAPI document name
 /// it (a test checks the two agree).
@@ -29,6 +32,8 @@ pub mod paths {
     pub const TOKEN: &str = "/api/v1/tokens/{id}";
     pub const SESSION: &str = "/api/v1/session";
     pub const REPORT: &str = "/api/v1/report";
+    pub const HUDDLE: &str = "/api/v1/report/huddle";
+    pub const WAVES: &str = "/api/v1/waves";
     pub const BOARD: &str = "/api/v1/board";
     pub const STAFFING: &str = "/api/v1/staffing";
     pub const ERLANG_C: &str = "/api/v1/staffing/erlang-c";
@@ -45,6 +50,8 @@ pub mod paths {
     pub const UI_BOARD: &str = "/";
     pub const UI_CONSOLE: &str = "/console";
     pub const UI_PLAN: &str = "/plan";
+    pub const UI_WAVES: &str = "/waves";
+    pub const UI_HUDDLE: &str = "/huddle";
     pub const UI_ASSET: &str = "/assets/{file}";
 
     /// All of the above.
@@ -66,9 +73,13 @@ pub mod paths {
         UI_BOARD,
         UI_CONSOLE,
         UI_PLAN,
+        UI_WAVES,
+        UI_HUDDLE,
         UI_LEAD,
         UI_ASSET,
         REPORT,
+        HUDDLE,
+        WAVES,
         BOARD,
         STAFFING,
         ERLANG_C,
@@ -86,6 +97,20 @@ pub(crate) fn writer(state: &AppState) -> Result<&Writer, ApiError> {
     state.writer().ok_or_else(|| {
         ApiError::unavailable("golive is starting (replaying its log); try again shortly")
     })
+}
+
+/// Whether a read answers CSV: `format=csv`, or no `format` and an
+/// `Accept` naming `text/csv`; `format=json` forces JSON.
+pub(crate) fn wants_csv(headers: &HeaderMap, format: Option<&str>) -> Result<bool, ApiError> {
+    match format.map(str::trim) {
+        None | Some("") => Ok(headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/csv"))),
+        Some("csv") => Ok(true),
+        Some("json") => Ok(false),
+        Some(_) => Err(ApiError::invalid("format", "must be json or csv")),
+    }
 }
 
 impl From<WriteError> for ApiError {

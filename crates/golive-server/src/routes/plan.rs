@@ -48,15 +48,7 @@ pub async fn plan(
                 )
             })?,
     };
-    let csv = match query.format.as_deref().map(str::trim) {
-        None | Some("") => headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/csv")),
-        Some("csv") => true,
-        Some("json") => false,
-        Some(_) => return Err(ApiError::invalid("format", "must be json or csv")),
-    };
+    let csv = super::wants_csv(&headers, query.format.as_deref())?;
     // A plan solves an integer program per queue and site: keep it off the
     // async workers.
     let views = state.views.clone();
