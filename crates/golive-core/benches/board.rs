@@ -93,6 +93,7 @@ fn history(days: i64) -> (Vec<RecordedEvent>, Millis) {
                 tier: None,
                 source_key: None,
                 source_updated_at: None,
+                known_issue: None,
             }),
         ));
         let fate = rng.below(100);

@@ -5,7 +5,7 @@
 //! feed, so every figure comes from the same definitions.
 
 use crate::metrics::Metrics;
-use golive_core::aggregate::Aggregator;
+use golive_core::aggregate::{Aggregator, KnownIssue};
 use golive_core::alerts::{Alert, AlertRules, BACKLOG_STEP_MINUTES, Condition};
 use golive_core::board::{self, LiveBoard, Parts, Scope, ScopeError};
 use golive_core::event::{AlertAcknowledged, Event, RecordedEvent};
@@ -149,21 +149,32 @@ impl Views {
         Some((settings, configured))
     }
 
-    /// `GET /api/v1/report`: figures for `[from, to)` plus staffing.
-    pub fn report(
-        &self,
-        from: Millis,
-        to: Millis,
-        group_by: Option<TicketDimension>,
-    ) -> Option<Value> {
+    /// `GET /api/v1/report`: figures for `[from, to)` plus staffing,
+    /// grouped by a dimension or by known issue.
+    pub fn report(&self, from: Millis, to: Millis, group_by: Option<Grouping>) -> Option<Value> {
         let aggregator = self.aggregator()?;
-        Some(report_json(
-            &aggregator,
-            &self.staffing,
-            from,
-            to,
-            group_by.as_slice(),
-        ))
+        let dimensions = match group_by {
+            Some(Grouping::Dimension(dimension)) => vec![dimension],
+            _ => Vec::new(),
+        };
+        let mut body = report_json(&aggregator, &self.staffing, from, to, &dimensions);
+        if group_by == Some(Grouping::KnownIssue)
+            && let Some(map) = body.as_object_mut()
+        {
+            let groups = aggregator.known_issue_report(from, to);
+            map.insert("tickets_by".into(), json!({ "known_issue": groups }));
+        }
+        Some(body)
+    }
+
+    /// `GET /api/v1/known-issues`: every known issue as of `now`.
+    pub fn known_issues(&self, now: Millis) -> Option<Vec<KnownIssue>> {
+        Some(self.aggregator()?.known_issues(now))
+    }
+
+    /// The known issue ticket `id` is linked to, if any.
+    pub fn known_issue_of(&self, id: u64) -> Option<String> {
+        self.aggregator()?.known_issue_of(id).map(str::to_owned)
     }
 
     /// The staffing plan for the `hours` after `now`. The aggregator is
@@ -225,6 +236,15 @@ impl Views {
         }
     }
 
+    /// `GET /api/v1/board?as_of=T`: the board as it stood at `at`, from
+    /// the same definitions as the live one, with the alerts whose
+    /// conditions held then.
+    pub fn board_as_of(&self, at: Millis, scope: &Scope) -> Option<Result<LiveBoard, ScopeError>> {
+        let tick = self.tick(at)?;
+        let alerts = golive_core::alerts::standing_at(at, tick.conditions(&self.rules));
+        self.board(&tick, scope, &alerts)
+    }
+
     /// The board of `scope` from a tick, with the active `alerts`.
     pub fn board(
         &self,
@@ -243,6 +263,14 @@ impl Views {
             )
         }))
     }
+}
+
+/// How a report groups its tickets (`group_by`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grouping {
+    Dimension(TicketDimension),
+    /// By the known issue tickets are linked to, keyed by its id.
+    KnownIssue,
 }
 
 /// A report body with its `staffing` section, for any set of groupings.

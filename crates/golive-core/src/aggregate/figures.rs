@@ -82,7 +82,7 @@ pub struct CallFigures {
 /// Running ticket counts of one group while a window is scanned.
 #[derive(Clone, Debug, Default)]
 pub(super) struct TicketTally {
-    opened: u64,
+    pub(super) opened: u64,
     resolved: u64,
     reopened: u64,
     escalated: u64,
@@ -92,7 +92,7 @@ pub(super) struct TicketTally {
 }
 
 impl TicketTally {
-    fn add_change(&mut self, kind: u8, resolve_ms: i64) {
+    pub(super) fn add_change(&mut self, kind: u8, resolve_ms: i64) {
         if kind & change::RESOLVED != 0 {
             self.resolved += 1;
             self.first_contact += u64::from(kind & change::FIRST_CONTACT != 0);
@@ -102,7 +102,7 @@ impl TicketTally {
         self.escalated += u64::from(kind & change::ESCALATED != 0);
     }
 
-    fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.opened == 0
             && self.resolved == 0
             && self.reopened == 0
@@ -110,7 +110,7 @@ impl TicketTally {
             && self.backlog == 0
     }
 
-    fn figures(&mut self) -> TicketFigures {
+    pub(super) fn figures(&mut self) -> TicketFigures {
         TicketFigures {
             opened: self.opened,
             resolved: self.resolved,

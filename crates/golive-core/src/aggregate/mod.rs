@@ -133,6 +133,7 @@
 mod board;
 mod figures;
 mod intern;
+mod known_issues;
 mod open;
 #[cfg(test)]
 mod proptests;
@@ -148,6 +149,7 @@ pub use board::{
     TrendPoint,
 };
 pub use figures::{CallFigures, Mttr, Report, TicketFigures};
+pub use known_issues::{KNOWN_ISSUE_TREND_BUCKETS, KnownIssue, KnownIssueTop, Resolution};
 pub use open::{Aging, Escalations, OpenSummary, Sev1Group};
 pub use totals::{
     HistogramBounds, HistogramTotals, OTHER, QueueTotals, SeriesLimits, TicketLabels, Totals,
@@ -354,6 +356,7 @@ pub struct Aggregator {
     /// ticket. Tickets never reclassified have no entry.
     history: HashMap<u32, Vec<Class>, FastState>,
     open: open::OpenTickets,
+    known: known_issues::KnownIssues,
 }
 
 impl Aggregator {
@@ -373,6 +376,8 @@ impl Aggregator {
             Event::QueueConfigured(configured) => self.queue_configured(configured),
             // Acknowledgements live with the alerts, beside the figures.
             Event::AlertAcknowledged(_) => {}
+            Event::KnownIssueCreated(created) => self.known.created(created),
+            Event::KnownIssueChanged(changed) => self.known.changed(changed),
         }
     }
 
@@ -434,6 +439,7 @@ impl Aggregator {
                 .map(|past| past.capacity() * size_of::<Class>())
                 .sum::<usize>()
             + self.open.heap_bytes()
+            + self.known.heap_bytes()
             + self
                 .backlog
                 .by_dimension
@@ -512,6 +518,9 @@ impl Aggregator {
                 .push_change(opened_at, index, change::ESCALATED, 0);
         }
         self.tickets.push(ticket);
+        if let Some(issue) = &created.known_issue {
+            self.known.link(index, issue);
+        }
     }
 
     fn ticket_changed(&mut self, changed: &TicketChanged) {
@@ -520,6 +529,9 @@ impl Aggregator {
         };
         if let Some(tier) = changed.tier {
             self.open.tier(index, tier);
+        }
+        if let Some(issue) = &changed.known_issue {
+            self.known.link(index, issue);
         }
         if changed.reclassifies() {
             self.reclassify(index, changed);

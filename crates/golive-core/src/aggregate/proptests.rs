@@ -326,6 +326,7 @@ fn events_of(plan: &Plan) -> Vec<RecordedEvent> {
                     tier: None,
                     source_key: None,
                     source_updated_at: None,
+                    known_issue: None,
                 })
             }
             Item::Changed(index, at, change) => {
@@ -344,6 +345,7 @@ fn events_of(plan: &Plan) -> Vec<RecordedEvent> {
                     severity: severity.map(|l| Severity::ALL[usize::from(l - 1)]),
                     source_key: None,
                     source_updated_at: None,
+                    known_issue: None,
                 })
             }
             Item::Call(event) => *event,
@@ -678,7 +680,9 @@ impl Oracle {
                     queues_seen.insert(configured.queue.clone());
                     settings.insert(configured.queue.clone(), configured.settings);
                 }
-                Event::AlertAcknowledged(_) => {}
+                Event::AlertAcknowledged(_)
+                | Event::KnownIssueCreated(_)
+                | Event::KnownIssueChanged(_) => {}
             }
         }
         Oracle {

@@ -25,11 +25,12 @@ pub mod triage;
 pub use scope::{Scope, ScopeError};
 
 use crate::aggregate::{
-    Aggregator, Aging, Board, CallFigures, Escalations, LONG_WINDOW_MS, OpenSummary, Report,
-    SHORT_WINDOW_MS, Sev1Group, Surge, TicketFigures, Trend,
+    Aggregator, Aging, Board, CallFigures, Escalations, KnownIssueTop, LONG_WINDOW_MS, OpenSummary,
+    Report, SHORT_WINDOW_MS, Sev1Group, Surge, TicketFigures, Trend,
 };
 use crate::alerts::{Alert, AlertRules, Thresholds};
 use crate::ate_model::AteRecommendation;
+use crate::model::KnownIssueStatus;
 use crate::staffing::{self, ApplicationForecast, LiveStaffing, QueueStaffing, StaffingSettings};
 use crate::time::Millis;
 use serde::Serialize;
@@ -37,6 +38,8 @@ use std::collections::BTreeMap;
 use triage::AlertGroup;
 
 const DAY_MS: Millis = 24 * 3_600_000;
+/// Most known issues the board lists.
+pub const BOARD_KNOWN_ISSUES: usize = 5;
 
 /// What the board is built with, from the server's configuration.
 #[derive(Clone, Copy, Debug)]
@@ -109,6 +112,10 @@ pub struct LiveBoard {
     pub ate: Vec<AteRecommendation>,
     /// Tickets expected per application in the next hour.
     pub forecast: Vec<ApplicationForecast>,
+    /// The open known issues with the most tickets in the last 60
+    /// minutes (of the site on a site's board; none on a queue's), with
+    /// the hour before and a 10-minute trend.
+    pub known_issues: Vec<KnownIssueTop>,
     /// Active alerts in triage order.
     pub alerts: Vec<Alert>,
     /// The alerts taken together where many are of one kind.
@@ -301,6 +308,10 @@ impl LiveBoard {
                 Scope::All => parts.live.applications.clone(),
                 _ => Vec::new(),
             },
+            known_issues: match scope {
+                Scope::Queue(_) => Vec::new(),
+                _ => top_known_issues(aggregator, now, scope.site()),
+            },
             alert_groups: triage::groups(&alerts, settings.rules),
             alerts,
             thresholds: settings.rules.thresholds(),
@@ -334,6 +345,19 @@ impl LiveBoard {
             .retain(|p| p.opened + p.resolved + p.offered + p.abandoned > 0);
         display::encode(&still)
     }
+}
+
+/// The board's known issues: open at `now`, most tickets in the last 60
+/// minutes first.
+fn top_known_issues(
+    aggregator: &Aggregator,
+    now: Millis,
+    site: Option<&str>,
+) -> Vec<KnownIssueTop> {
+    let mut lines = aggregator.known_issues_top(now - LONG_WINDOW_MS, now, site, usize::MAX);
+    lines.retain(|line| line.status == KnownIssueStatus::Open);
+    lines.truncate(BOARD_KNOWN_ISSUES);
+    lines
 }
 
 /// A window of the board for `scope`, from the scope's report, without
