@@ -7,7 +7,10 @@
 //! for the known issue it is linked to now in every window, past ones
 //! included: a ticket opened at 07:10 and linked at 07:40 counts for its
 //! known issue at 07:10. Linking it to another known issue moves it.
-//! Counted facts are the report's (§ metric semantics in the module
+//! In the same spirit a known issue is open from before a lead named it:
+//! the board as of a moment before its creation lists it when tickets of
+//! that moment are linked to it (hindsight is what an after-action review
+//! is for). Counted facts are the report's (§ metric semantics in the module
 //! above); "tickets" of a known issue are its linked tickets by
 //! `opened_at`.
 
@@ -52,15 +55,14 @@ struct Issue {
 }
 
 impl Issue {
-    /// The status at `at`; `None` before the issue was created.
-    fn status_at(&self, at: Millis) -> Option<KnownIssueStatus> {
-        (self.created_at <= at).then(|| {
-            self.statuses
-                .iter()
-                .rev()
-                .find(|(when, _)| *when <= at)
-                .map_or(KnownIssueStatus::Open, |(_, status)| *status)
-        })
+    /// The status at `at`: open until its first resolution (before its
+    /// creation too).
+    fn status_at(&self, at: Millis) -> KnownIssueStatus {
+        self.statuses
+            .iter()
+            .rev()
+            .find(|(when, _)| *when <= at)
+            .map_or(KnownIssueStatus::Open, |(_, status)| *status)
     }
 
     fn status(&self) -> KnownIssueStatus {
@@ -234,8 +236,9 @@ impl Aggregator {
             .collect()
     }
 
-    /// The known issues that existed at `to`, by their linked tickets
-    /// opened in `[from, to)` (of `site` only when given, by the ticket's
+    /// The known issues that existed at `to` or have linked tickets in
+    /// the window or the one before, by their linked tickets opened in
+    /// `[from, to)` (of `site` only when given, by the ticket's
     /// site when it opened), most first, at most `limit`; each with the
     /// window of the same length before and a trend over the window. The
     /// board shows the open ones of the last 60 minutes; a huddle report
@@ -261,7 +264,7 @@ impl Aggregator {
             .iter()
             .enumerate()
             .filter_map(|(index, issue)| {
-                let status = issue.status_at(to.saturating_sub(1))?;
+                let status = issue.status_at(to.saturating_sub(1));
                 let linked = &known.linked[index];
                 let mut trend = vec![0u64; KNOWN_ISSUE_TREND_BUCKETS];
                 let (mut tickets, mut previous) = (0, 0);
@@ -282,6 +285,9 @@ impl Aggregator {
                     } else if from - span <= opened_at && opened_at < from {
                         previous += 1;
                     }
+                }
+                if issue.created_at >= to && tickets + previous == 0 {
+                    return None;
                 }
                 Some(KnownIssueTop {
                     id: known.ids.name(index).to_owned(),
