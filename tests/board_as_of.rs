@@ -35,6 +35,8 @@ fn iso(ms: i64) -> String {
 struct Sent {
     /// (opened_at, site)
     tickets: Vec<(i64, &'static str)>,
+    /// (opened_at, when it was resolved if it was, severity)
+    lives: Vec<(i64, Option<i64>, i64)>,
     /// (offered_at, queue)
     calls: Vec<(i64, &'static str)>,
 }
@@ -44,21 +46,26 @@ fn traffic(rng: &mut StdRng, start: i64, end: i64) -> (String, Sent) {
     let mut lines = Vec::new();
     let mut sent = Sent {
         tickets: Vec::new(),
+        lives: Vec::new(),
         calls: Vec::new(),
     };
     for n in 0..900 {
         let opened_at = rng.random_range(start..end);
         let site = SITES[rng.random_range(0..SITES.len())];
         let application = APPLICATIONS[rng.random_range(0..APPLICATIONS.len())];
+        let severity = rng.random_range(1..=4);
         let mut line = json!({
             "kind": "ticket", "external_id": format!("INC{n:06}"),
             "opened_at": iso(opened_at), "site": site, "department": "Emergency",
             "application": application, "category": "how_to",
-            "severity": rng.random_range(1..=4), "channel": "phone",
+            "severity": severity, "channel": "phone",
         });
+        let mut resolved = None;
         if rng.random_bool(0.2) {
+            let at = opened_at + rng.random_range(0..10 * MINUTE);
             line["status"] = json!("resolved");
-            line["resolved_at"] = json!(iso(opened_at + rng.random_range(0..10 * MINUTE)));
+            line["resolved_at"] = json!(iso(at));
+            resolved = Some(at);
         }
         lines.push(line);
         sent.tickets.push((opened_at, site));
@@ -74,7 +81,11 @@ fn traffic(rng: &mut StdRng, start: i64, end: i64) -> (String, Sent) {
                 json!({"kind": "ticket_update", "external_id": format!("INC{n:06}"),
                 "status": status, "at": iso(at)}),
             );
+            if status == "resolved" {
+                resolved = Some(at);
+            }
         }
+        sent.lives.push((opened_at, resolved, severity));
     }
     for n in 0..1200 {
         let offered_at = rng.random_range(start..end);
@@ -153,6 +164,35 @@ async fn as_of_boards_equal_the_reports(backend: Backend) {
         let t = rng.random_range(start + HOUR..end + 5 * MINUTE);
         let board = get_ok(&server, &format!("/api/v1/board?as_of={}", iso(t))).await;
         assert_eq!(board["as_of"], iso(t), "the board is as of T");
+        // The open tickets as they were at T (not as they are now):
+        // opened by T and not resolved before T.
+        let open_at_t = |min_age: i64, severity: Option<i64>| {
+            sent.lives
+                .iter()
+                .filter(|(opened, resolved, sev)| {
+                    *opened <= t
+                        && resolved.is_none_or(|r| r >= t)
+                        && t - opened > min_age
+                        && severity.is_none_or(|s| s == *sev)
+                })
+                .count()
+        };
+        assert_eq!(
+            board["aging"]["over_1h"],
+            json!(open_at_t(HOUR, None)),
+            "at {t}"
+        );
+        assert_eq!(
+            board["aging"]["over_4h"],
+            json!(open_at_t(4 * HOUR, None)),
+            "at {t}"
+        );
+        let sev1_places: u64 = board["sev1"]
+            .as_array()
+            .map(|l| l.iter().filter_map(|g| g["open"].as_u64()).sum())
+            .unwrap_or(0);
+        assert_eq!(sev1_places, open_at_t(-1, Some(1)) as u64, "at {t}");
+        assert_eq!(board["open_sev1"], json!(sev1_places), "at {t}");
         for (key, length) in [("15m", 15 * MINUTE), ("60m", HOUR)] {
             let window = &board["windows"][key];
             let from = t - length;

@@ -6,7 +6,7 @@
 
 use crate::metrics::Metrics;
 use golive_core::aggregate::{Aggregator, KnownIssue};
-use golive_core::alerts::{Alert, AlertRules, BACKLOG_STEP_MINUTES, Condition};
+use golive_core::alerts::{Alert, AlertRules, Condition};
 use golive_core::board::{self, LiveBoard, Parts, Scope, ScopeError};
 use golive_core::event::{AlertAcknowledged, Event, RecordedEvent};
 use golive_core::model::{QueueSettings, TicketDimension};
@@ -17,8 +17,6 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use tokio::sync::watch;
-
-const MINUTE_MS: Millis = 60_000;
 
 /// In-memory state derived from the log.
 pub struct Views {
@@ -214,14 +212,7 @@ impl Views {
     pub fn tick(&self, now: Millis) -> Option<Tick> {
         let aggregator = self.aggregator()?;
         let parts = Parts::new(&aggregator, now, &self.board_settings());
-        let steps = self.rules.backlog_rising_minutes / BACKLOG_STEP_MINUTES;
-        let backlog_samples = (0..=steps)
-            .rev()
-            .map(|k| {
-                let at = now - Millis::from(k * BACKLOG_STEP_MINUTES) * MINUTE_MS;
-                aggregator.report(at - 1, at, None).tickets.backlog
-            })
-            .collect();
+        let backlog_samples = board::backlog_samples(&aggregator, now, &self.rules);
         Some(Tick {
             parts,
             backlog_samples,
@@ -240,9 +231,12 @@ impl Views {
     /// the same definitions as the live one, with the alerts whose
     /// conditions held then.
     pub fn board_as_of(&self, at: Millis, scope: &Scope) -> Option<Result<LiveBoard, ScopeError>> {
-        let tick = self.tick(at)?;
-        let alerts = golive_core::alerts::standing_at(at, tick.conditions(&self.rules));
-        self.board(&tick, scope, &alerts)
+        let aggregator = self.aggregator()?;
+        Some(
+            scope
+                .check(&aggregator)
+                .map(|()| board::as_of(&aggregator, at, &self.board_settings(), scope)),
+        )
     }
 
     /// The board of `scope` from a tick, with the active `alerts`.

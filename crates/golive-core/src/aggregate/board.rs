@@ -388,7 +388,7 @@ impl Aggregator {
 
     /// Per known queue (sorted by name), the call legs offered there in
     /// `(now - 4 h, now]` that the feed has not reported answered,
-    /// abandoned or ended.
+    /// abandoned or ended at or before `now`.
     pub fn calls_waiting(&self, now: Millis) -> Vec<(String, u64)> {
         let mut waiting = vec![0u64; self.queues.len()];
         let from = now.saturating_sub(WAITING_CUTOFF_MS);
@@ -400,7 +400,7 @@ impl Aggregator {
                 let call = &self.calls[index as usize];
                 if call.offered_at > from
                     && call.offered_at <= now
-                    && !call.is_settled()
+                    && !call.is_settled_at(now)
                     && let Some(count) = waiting.get_mut(call.queue as usize)
                 {
                     *count += 1;

@@ -107,7 +107,7 @@
 //!
 //! Waiting calls ([`Aggregator::calls_waiting`]): legs offered in
 //! `(now - 4 h, now]` that the feed has not reported answered, abandoned or
-//! ended, per queue (a transferred caller waits in the queue of the new
+//! ended by `now`, per queue (a transferred caller waits in the queue of the new
 //! leg). The cutoff drops legs whose end the ACD never sent.
 //!
 //! # Layout
@@ -282,9 +282,11 @@ impl Call {
         }
     }
 
-    /// Whether the feed reported the leg answered, abandoned or ended.
-    fn is_settled(&self) -> bool {
-        self.has(call_flag::ANSWERED | call_flag::ABANDONED | call_flag::ENDED)
+    /// Whether the feed reported the leg answered, abandoned or ended at
+    /// or before `now`.
+    fn is_settled_at(&self, now: Millis) -> bool {
+        (self.has(call_flag::ANSWERED | call_flag::ABANDONED) && self.outcome_at <= now)
+            || (self.has(call_flag::ENDED) && self.ended_at <= now)
     }
 }
 

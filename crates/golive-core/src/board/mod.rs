@@ -28,7 +28,7 @@ use crate::aggregate::{
     Aggregator, Aging, Board, CallFigures, Escalations, KnownIssueTop, LONG_WINDOW_MS, OpenSummary,
     Report, SHORT_WINDOW_MS, Sev1Group, Surge, TicketFigures, Trend,
 };
-use crate::alerts::{Alert, AlertRules, Thresholds};
+use crate::alerts::{self, Alert, AlertRules, BACKLOG_STEP_MINUTES, Thresholds};
 use crate::ate_model::AteRecommendation;
 use crate::model::KnownIssueStatus;
 use crate::staffing::{self, ApplicationForecast, LiveStaffing, QueueStaffing, StaffingSettings};
@@ -74,6 +74,44 @@ impl Parts {
             recent: aggregator.report(recent_from, now, None),
         }
     }
+}
+
+/// The open backlog every [`BACKLOG_STEP_MINUTES`] back over the
+/// rising-backlog rule's span, oldest first, ending at `now`: what that
+/// alert rule reads.
+pub fn backlog_samples(aggregator: &Aggregator, now: Millis, rules: &AlertRules) -> Vec<u64> {
+    let steps = rules.backlog_rising_minutes / BACKLOG_STEP_MINUTES;
+    (0..=steps)
+        .rev()
+        .map(|k| {
+            let at = now - Millis::from(k * BACKLOG_STEP_MINUTES) * 60_000;
+            aggregator.report(at - 1, at, None).tickets.backlog
+        })
+        .collect()
+}
+
+/// `GET /api/v1/board?as_of=T`: the board of `scope` (already checked) as
+/// it stood at `at`, computed now from the log with the live board's own
+/// definitions (its windows are the reports over the windows ending at
+/// `at`). Its alerts are the conditions that held at `at`, as raised then
+/// (alert histories and acknowledgements are not replayed onto it).
+pub fn as_of(
+    aggregator: &Aggregator,
+    at: Millis,
+    settings: &Settings<'_>,
+    scope: &Scope,
+) -> LiveBoard {
+    let parts = Parts::new(aggregator, at, settings);
+    let samples = backlog_samples(aggregator, at, settings.rules);
+    let conditions = alerts::evaluate(
+        settings.rules,
+        &parts.board,
+        &parts.open.sev1,
+        &parts.live.queues,
+        &samples,
+    );
+    let standing = alerts::standing_at(at, conditions);
+    LiveBoard::build(aggregator, &parts, settings, scope, &standing)
 }
 
 /// `GET /api/v1/board` and the live socket's `board`.
