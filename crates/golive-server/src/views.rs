@@ -212,7 +212,7 @@ impl Views {
     pub fn tick(&self, now: Millis) -> Option<Tick> {
         let aggregator = self.aggregator()?;
         let parts = Parts::new(&aggregator, now, &self.board_settings());
-        let backlog_samples = board::backlog_samples(&aggregator, now, &self.rules);
+        let backlog_samples = board::backlog_samples(&aggregator, &parts, &self.rules);
         Some(Tick {
             parts,
             backlog_samples,

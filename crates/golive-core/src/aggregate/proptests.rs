@@ -943,9 +943,10 @@ impl Oracle {
                             && leg
                                 .offered
                                 .is_some_and(|at| at > now - 4 * 60 * MINUTE && at <= now)
-                            && leg.answered.is_none()
-                            && leg.abandoned.is_none()
-                            && leg.ended.is_none()
+                            // Not yet answered, abandoned or ended by `now`.
+                            && leg.answered.is_none_or(|at| at > now)
+                            && leg.abandoned.is_none_or(|at| at > now)
+                            && leg.ended.is_none_or(|at| at > now)
                     })
                     .count() as u64;
                 (queue.clone(), waiting)

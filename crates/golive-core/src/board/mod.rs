@@ -77,17 +77,13 @@ impl Parts {
 }
 
 /// The open backlog every [`BACKLOG_STEP_MINUTES`] back over the
-/// rising-backlog rule's span, oldest first, ending at `now`: what that
-/// alert rule reads.
-pub fn backlog_samples(aggregator: &Aggregator, now: Millis, rules: &AlertRules) -> Vec<u64> {
+/// rising-backlog rule's span, oldest first, ending at the parts' moment:
+/// what that alert rule reads.
+pub fn backlog_samples(aggregator: &Aggregator, parts: &Parts, rules: &AlertRules) -> Vec<u64> {
     let steps = rules.backlog_rising_minutes / BACKLOG_STEP_MINUTES;
-    (0..=steps)
-        .rev()
-        .map(|k| {
-            let at = now - Millis::from(k * BACKLOG_STEP_MINUTES) * 60_000;
-            aggregator.report(at - 1, at, None).tickets.backlog
-        })
-        .collect()
+    let now_backlog = parts.board.windows.last_15m.tickets.backlog;
+    let step = Millis::from(BACKLOG_STEP_MINUTES) * 60_000;
+    aggregator.backlog_steps(parts.now, now_backlog, step, steps)
 }
 
 /// `GET /api/v1/board?as_of=T`: the board of `scope` (already checked) as
@@ -102,7 +98,7 @@ pub fn as_of(
     scope: &Scope,
 ) -> LiveBoard {
     let parts = Parts::new(aggregator, at, settings);
-    let samples = backlog_samples(aggregator, at, settings.rules);
+    let samples = backlog_samples(aggregator, &parts, settings.rules);
     let conditions = alerts::evaluate(
         settings.rules,
         &parts.board,
