@@ -5,7 +5,9 @@
 //!   the moment the page names (tiles and the known-issue table), they
 //!   change when the slider moves, and play at 600× moves on by itself;
 //! - the agent console offers the open known issues of the application
-//!   typed as one-key picks (Alt+Shift+1…9) and links the ticket logged.
+//!   typed as one-key picks (Alt+Shift+1…9) and links the ticket logged;
+//! - the lead's page creates a known issue from the keyboard and resolves
+//!   it.
 //!
 //! `GOLIVE_SCREENSHOTS=1` also writes docs/replay.png.
 
@@ -315,6 +317,63 @@ async fn console_picks_a_known_issue_with_one_key() {
     };
     assert_eq!(count(&printer), Some(json!(1)));
     assert_eq!(count(&pharmacy), Some(json!(0)));
+    browser.assert_clean_console().await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lead_page_creates_and_resolves_a_known_issue() {
+    let Some(browser) = browser().await else {
+        return;
+    };
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = Server::start(&db).await;
+    let lead = server.token("lead").await;
+    browser
+        .goto(&server.url(&format!("/lead?token={lead}")))
+        .await;
+    browser.wait_visible("[data-testid=known-form]").await;
+    browser.click("[data-testid=known-title-input]").await;
+    let tab = char::from(Key::Tab).to_string();
+    browser
+        .type_keys(&format!(
+            "Sepsis order set missing in ED{tab}Orders{tab}Use the adult sepsis panel{}",
+            char::from(Key::Enter)
+        ))
+        .await;
+    let id = eventually("the known issue listed", WAIT, || async {
+        match browser
+            .attr("[data-testid=known-issues-table] tbody tr", "data-id")
+            .await
+        {
+            Some(id) => Ok(id),
+            None => Err("no row yet".to_string()),
+        }
+    })
+    .await;
+    let (_, list) = server.get("/api/v1/known-issues").await;
+    let issue = &list["known_issues"][0];
+    assert_eq!(issue["id"], json!(id));
+    assert_eq!(issue["title"], "Sepsis order set missing in ED");
+    assert_eq!(issue["application"], "Orders");
+    assert_eq!(issue["workaround"], "Use the adult sepsis panel");
+    browser.click("[data-testid=known-resolve]").await;
+    eventually("the known issue resolved", WAIT, || async {
+        let (_, list) = server.get("/api/v1/known-issues").await;
+        let shown = browser
+            .text("[data-testid=known-row-status]")
+            .await
+            .unwrap_or_default();
+        if list["known_issues"][0]["status"] == "resolved" && shown.starts_with("resolved") {
+            Ok(())
+        } else {
+            Err(format!(
+                "API {}, page {shown:?}",
+                list["known_issues"][0]["status"]
+            ))
+        }
+    })
+    .await;
     browser.assert_clean_console().await;
     browser.close().await;
 }

@@ -57,7 +57,8 @@ pub struct Parts {
     pub board: Board,
     pub open: OpenSummary,
     pub live: LiveStaffing,
-    /// Calls of the live staffing's recent interval, by queue.
+    /// Calls of the live staffing's recent interval, by queue (its ticket
+    /// backlog is not computed).
     pub recent: Report,
 }
 
@@ -71,7 +72,7 @@ impl Parts {
             board: aggregator.board(now, settings.go_live_start),
             open: aggregator.open_summary(now, None),
             live: staffing::live(aggregator, now, settings.staffing),
-            recent: aggregator.report(recent_from, now, None),
+            recent: aggregator.calls_report(recent_from, now),
         }
     }
 }
