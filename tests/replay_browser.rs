@@ -45,11 +45,11 @@ async fn seed_yesterday(server: &Server, day: DateTime<Utc>, known_issue: &str) 
             "opened_at": iso(opened),
             "application": application}),
         );
-        if n % 3 == 0 {
+        if n.is_multiple_of(3) {
             line["known_issue"] = json!(known_issue);
         }
         lines.push(line);
-        if n % 4 != 0 {
+        if !n.is_multiple_of(4) {
             lines.push(
                 json!({"kind": "ticket_update", "external_id": format!("INC{n:05}"),
                 "status": "resolved", "at": iso(opened + ChronoDuration::minutes(25))}),
