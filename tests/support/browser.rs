@@ -318,6 +318,29 @@ impl Browser {
         self.client.release_actions().await.expect("keys released");
     }
 
+    /// A shortcut with several modifiers held (Alt+Shift+1).
+    pub async fn chord_keys(&self, modifiers: &[Key], key: char) {
+        let mut keys = KeyActions::new("keyboard".into());
+        for modifier in modifiers {
+            keys = keys.then(KeyAction::Down {
+                value: char::from(*modifier),
+            });
+        }
+        keys = keys
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        for modifier in modifiers.iter().rev() {
+            keys = keys.then(KeyAction::Up {
+                value: char::from(*modifier),
+            });
+        }
+        self.client
+            .perform_actions(keys)
+            .await
+            .expect("chord typed");
+        self.client.release_actions().await.expect("keys released");
+    }
+
     pub async fn click(&self, selector: &str) {
         self.client
             .find(Locator::Css(selector))

@@ -28,10 +28,15 @@ pub enum TicketField {
     Site,
     Department,
     Application,
+    /// The known issue a record is linked to: no source by default; with
+    /// `fields.known_issue` (e.g. ServiceNow's `problem_id` or
+    /// `parent_incident`) and `values.known_issue` mapping those values to
+    /// known issue ids, a record whose value is mapped is linked.
+    KnownIssue,
 }
 
 impl TicketField {
-    pub const ALL: [TicketField; 12] = [
+    pub const ALL: [TicketField; 13] = [
         TicketField::Key,
         TicketField::ExternalId,
         TicketField::OpenedAt,
@@ -44,6 +49,7 @@ impl TicketField {
         TicketField::Site,
         TicketField::Department,
         TicketField::Application,
+        TicketField::KnownIssue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +66,7 @@ impl TicketField {
             TicketField::Site => "site",
             TicketField::Department => "department",
             TicketField::Application => "application",
+            TicketField::KnownIssue => "known_issue",
         }
     }
 }

@@ -104,6 +104,13 @@ impl TicketMapper {
             .map(|(field, value)| (*field, value.to_string()))
             .collect();
         for (field, value) in &config.defaults {
+            if *field == TicketField::KnownIssue {
+                return Err(
+                    "defaults.known_issue: a record is linked through its own value \
+                     (fields.known_issue and values.known_issue), never by default"
+                        .to_string(),
+                );
+            }
             check_target(*field, value).map_err(|e| format!("defaults.{}: {e}", field.as_str()))?;
             fixed.insert(*field, value.clone());
         }
@@ -177,6 +184,7 @@ impl TicketMapper {
             category: self.choice(record, TicketField::Category, Category::parse)?,
             severity: self.choice(record, TicketField::Severity, parse_severity)?,
             channel: self.choice(record, TicketField::Channel, Channel::parse)?,
+            known_issue: self.known_issue(record),
         })
     }
 
@@ -266,6 +274,20 @@ impl TicketMapper {
         }
     }
 
+    /// The known issue id `values.known_issue` maps the record's value to
+    /// (its stored or its display value, e.g. a problem's sys_id or
+    /// number); none when the record has no value or the map does not know
+    /// it, which is no error: most problems are not a go-live known issue.
+    fn known_issue(&self, record: &dyn Record) -> Option<String> {
+        let table = self.tables.get(&TicketField::KnownIssue)?;
+        let (_, values) = self.all(record, TicketField::KnownIssue)?;
+        values
+            .iter()
+            .find_map(|value| value.candidates().find_map(|c| table.get(c)))
+            .or(table.wildcard.as_deref())
+            .map(str::to_owned)
+    }
+
     /// A name field: the display value, through the value map when it
     /// knows the value (of a list, the first value it knows).
     fn name(
@@ -332,6 +354,7 @@ fn check_target(field: TicketField, value: &str) -> Result<(), String> {
         TicketField::Site | TicketField::Department | TicketField::Application => {
             checked_name(field.as_str(), value).is_ok()
         }
+        TicketField::KnownIssue => checked_id(field.as_str(), value).is_ok(),
         TicketField::Key
         | TicketField::ExternalId
         | TicketField::OpenedAt

@@ -143,6 +143,7 @@ fn week(tickets: usize, calls: usize) -> Vec<RecordedEvent> {
                 tier: None,
                 source_key: None,
                 source_updated_at: None,
+                known_issue: None,
             })),
         ));
         if late_import || first_contact {
@@ -290,6 +291,8 @@ fn floor_sum(events: &[RecordedEvent]) -> i64 {
             Event::CallRecorded(c) => c.at ^ first(&c.call_id) ^ first(&c.queue),
             Event::QueueConfigured(c) => first(&c.queue),
             Event::AlertAcknowledged(a) => a.at ^ first(&a.alert_id),
+            Event::KnownIssueCreated(k) => k.at ^ first(&k.id),
+            Event::KnownIssueChanged(k) => k.at ^ first(&k.id),
         });
     }
     sum

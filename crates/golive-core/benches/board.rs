@@ -13,16 +13,25 @@
 //!   trend and surges any board needs) for the building, and the plain
 //!   serialization for the fingerprint.
 //!
+//! Issue #14, `as_of_*` groups: the board as it stood at a past moment
+//! (`GET /api/v1/board?as_of=T`: parts, backlog samples, alerts, build),
+//! over a day and over four weeks of history with 20 known issues and a
+//! fifth of the tickets linked to one; moments an hour ago and in the
+//! middle of the history; the floor is the live board's tick and build in
+//! the same run.
+//!
 //! Run: `cargo bench -p golive-core --bench board -- --warm-up-time 1 --measurement-time 3`
+//! (issue #14's groups alone: add the filter `as_of` before the options).
 
 mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use golive_core::aggregate::Aggregator;
 use golive_core::alerts::{AlertBook, AlertRules, evaluate};
-use golive_core::board::{LiveBoard, Parts, Scope, Settings};
+use golive_core::board::{self, LiveBoard, Parts, Scope, Settings};
 use golive_core::event::{
-    CallRecorded, Event, QueueConfigured, RecordedEvent, TicketChanged, TicketCreated,
+    CallRecorded, Event, KnownIssueCreated, QueueConfigured, RecordedEvent, TicketChanged,
+    TicketCreated,
 };
 use golive_core::model::{CallEventKind, Category, Channel, QueueSettings, Severity, TicketStatus};
 use golive_core::staffing::StaffingSettings;
@@ -93,6 +102,7 @@ fn history(days: i64) -> (Vec<RecordedEvent>, Millis) {
                 tier: None,
                 source_key: None,
                 source_updated_at: None,
+                known_issue: None,
             }),
         ));
         let fate = rng.below(100);
@@ -239,10 +249,110 @@ fn bench_history(c: &mut Criterion, name: &str, days: i64) {
     group.finish();
 }
 
+/// 20 known issues, and a fifth of the tickets linked to one of them
+/// (events appended after the history, as leads and agents would add them).
+fn link_known_issues(events: &mut Vec<RecordedEvent>, rng: &mut Rng) {
+    let tickets: Vec<(u64, Millis)> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::TicketCreated(t) => Some((t.id, t.opened_at)),
+            _ => None,
+        })
+        .collect();
+    let mut seq = events.len() as u64;
+    let mut push = |event: Event, events: &mut Vec<RecordedEvent>| {
+        seq += 1;
+        events.push(RecordedEvent {
+            seq,
+            recorded_at: NOW,
+            event,
+        });
+    };
+    for k in 0..20 {
+        push(
+            Event::KnownIssueCreated(KnownIssueCreated {
+                id: format!("ki{k}"),
+                title: format!("Known issue {k}"),
+                application: Some(format!("App {k}")),
+                workaround: None,
+                at: NOW - 30 * DAY,
+            }),
+            events,
+        );
+    }
+    for (id, opened_at) in tickets {
+        if rng.below(5) == 0 {
+            push(
+                Event::TicketChanged(TicketChanged {
+                    id,
+                    at: opened_at,
+                    known_issue: Some(format!("ki{}", rng.below(20))),
+                    ..TicketChanged::default()
+                }),
+                events,
+            );
+        }
+    }
+}
+
+fn bench_as_of(c: &mut Criterion, name: &str, days: i64) {
+    let (mut events, start) = history(days);
+    link_known_issues(&mut events, &mut Rng::seeded(14));
+    let mut aggregator = Aggregator::new();
+    for event in &events {
+        aggregator.apply(event);
+    }
+    let staffing = StaffingSettings::default();
+    let rules = AlertRules::default();
+    let settings = Settings {
+        staffing: &staffing,
+        rules: &rules,
+        go_live_start: Some(start),
+    };
+    let middle = NOW - days * DAY / 2;
+    let (tickets, calls) = aggregator.counts();
+    let past = board::as_of(&aggregator, middle, &settings, &Scope::All);
+    println!(
+        "as_of {name}: {} events ({tickets} tickets, {calls} calls); board at the middle: \
+         {} opened in 60 min, {} known issues listed",
+        events.len(),
+        past.windows
+            .last_60m
+            .tickets
+            .as_ref()
+            .map_or(0, |t| t.opened),
+        past.known_issues.len()
+    );
+    let site = Scope::Site("Site 3".into());
+    let mut group = c.benchmark_group(format!("as_of_{name}"));
+    group.bench_function("floor_live_tick_and_build", |b| {
+        b.iter(|| {
+            let parts = Parts::new(&aggregator, black_box(NOW), &settings);
+            LiveBoard::build(&aggregator, &parts, &settings, &Scope::All, &[])
+        })
+    });
+    group.bench_function("hour_ago", |b| {
+        b.iter(|| board::as_of(&aggregator, black_box(NOW - HOUR), &settings, &Scope::All))
+    });
+    group.bench_function("middle", |b| {
+        b.iter(|| board::as_of(&aggregator, black_box(middle), &settings, &Scope::All))
+    });
+    group.bench_function("middle_site", |b| {
+        b.iter(|| board::as_of(&aggregator, black_box(middle), &settings, &site))
+    });
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
     bench_history(c, "day", 1);
     bench_history(c, "week", 7);
 }
 
+fn as_of_benches(c: &mut Criterion) {
+    bench_as_of(c, "1_day", 1);
+    bench_as_of(c, "28_days", 28);
+}
+
 criterion_group!(board, benches);
-criterion_main!(board);
+criterion_group!(as_of, as_of_benches);
+criterion_main!(board, as_of);

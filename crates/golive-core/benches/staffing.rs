@@ -167,6 +167,7 @@ fn day() -> (Vec<RecordedEvent>, usize, usize) {
             tier: None,
             source_key: None,
             source_updated_at: None,
+            known_issue: None,
         };
         timed.push((opened, Event::TicketCreated(created)));
     }

@@ -64,7 +64,7 @@ fn history(days: i64) -> (Vec<RecordedEvent>, Millis) {
     let now = NOW;
     let start = now - days * DAY;
     let live = waves(start, days);
-    let mut rng = Rng(14);
+    let mut rng = Rng::seeded(14);
     let mut timed: Vec<(Millis, Event)> = Vec::new();
     let mut at = start;
     while at < now {
@@ -111,6 +111,7 @@ fn history(days: i64) -> (Vec<RecordedEvent>, Millis) {
                         tier: None,
                         source_key: None,
                         source_updated_at: None,
+                        known_issue: None,
                     }),
                 ));
                 let fate = rng.below(100);

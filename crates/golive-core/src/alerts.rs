@@ -360,6 +360,15 @@ pub fn rule_rank(rule: &str) -> u8 {
     }
 }
 
+/// The alerts standing at a past moment `now`, from the conditions that
+/// held then, in triage order: a board as of that moment shows them as
+/// raised then (the log keeps acknowledgements, not alert histories).
+pub fn standing_at(now: Millis, holding: Vec<Condition>) -> Vec<Alert> {
+    let mut book = AlertBook::default();
+    book.update(now, holding);
+    book.active()
+}
+
 /// The alerts raised and not yet cleared, the acknowledgements read from
 /// the log, and what changed at each update.
 ///

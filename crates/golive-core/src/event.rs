@@ -5,7 +5,9 @@
 //! stream, so a restart is a replay. Events are facts that were already
 //! validated: applying them never fails.
 
-use crate::model::{CallEventKind, Category, Channel, QueueSettings, Severity, TicketStatus};
+use crate::model::{
+    CallEventKind, Category, Channel, KnownIssueStatus, QueueSettings, Severity, TicketStatus,
+};
 use crate::time::Millis;
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +33,8 @@ pub enum Event {
     CallRecorded(CallRecorded),
     QueueConfigured(QueueConfigured),
     AlertAcknowledged(AlertAcknowledged),
+    KnownIssueCreated(KnownIssueCreated),
+    KnownIssueChanged(KnownIssueChanged),
 }
 
 impl Event {
@@ -42,6 +46,8 @@ impl Event {
             Event::CallRecorded(_) => "call_recorded",
             Event::QueueConfigured(_) => "queue_configured",
             Event::AlertAcknowledged(_) => "alert_acknowledged",
+            Event::KnownIssueCreated(_) => "known_issue_created",
+            Event::KnownIssueChanged(_) => "known_issue_changed",
         }
     }
 }
@@ -81,6 +87,9 @@ pub struct TicketCreated {
     /// (ServiceNow's `sys_updated_on`): an older record changes nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_updated_at: Option<Millis>,
+    /// The known issue the ticket is linked to (its id), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_issue: Option<String>,
 }
 
 /// A ticket moved (status), was reassigned or was reclassified. Only the
@@ -115,6 +124,11 @@ pub struct TicketChanged {
     /// from (see [`TicketCreated::source_updated_at`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_updated_at: Option<Millis>,
+    /// A new link to a known issue (its id). A known issue is a diagnosis
+    /// of what the ticket was about, so the link holds for the ticket's
+    /// whole life, not from `at` on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_issue: Option<String>,
 }
 
 impl TicketChanged {
@@ -163,6 +177,34 @@ pub struct AlertAcknowledged {
     pub at: Millis,
     /// When the acknowledged occurrence of the alert was raised.
     pub raised_at: Millis,
+}
+
+/// A lead opened a known issue: a problem many tickets are about, with
+/// the workaround agents should give. The title is written by a lead for
+/// the board (not patient data).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KnownIssueCreated {
+    /// Server-made: the sequence number of this event, as text.
+    pub id: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workaround: Option<String>,
+    pub at: Millis,
+}
+
+/// A lead changed a known issue: only the fields that changed are present.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct KnownIssueChanged {
+    pub id: String,
+    pub at: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workaround: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<KnownIssueStatus>,
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@
 //! ledger's job.
 
 use crate::event::{CallRecorded, TicketId};
-use crate::model::{CallEventKind, Category, Channel, QueueSettings, Severity, TicketStatus};
+use crate::model::{
+    CallEventKind, Category, Channel, KnownIssueStatus, QueueSettings, Severity, TicketStatus,
+};
 use crate::time::{Millis, format_rfc3339, parse_rfc3339};
 use serde::Deserialize;
 use std::fmt;
@@ -193,6 +195,8 @@ pub struct TicketBody {
     pub resolved_at: Option<String>,
     pub assignee: Option<String>,
     pub tier: Option<u8>,
+    /// The id of a known issue the ticket is about.
+    pub known_issue: Option<String>,
 }
 
 /// A validated new ticket, defaults filled in; the ledger gives it an id.
@@ -212,6 +216,7 @@ pub struct NewTicket {
     pub resolved_at: Option<Millis>,
     pub assignee: Option<String>,
     pub tier: Option<u8>,
+    pub known_issue: Option<String>,
 }
 
 impl TicketBody {
@@ -267,6 +272,7 @@ impl TicketBody {
             resolved_at,
             assignee: optional_name("assignee", self.assignee)?,
             tier: optional_tier(self.tier)?,
+            known_issue: optional_id("known_issue", self.known_issue)?,
         })
     }
 }
@@ -284,6 +290,7 @@ pub struct TicketPatchBody {
     pub application: Option<String>,
     pub category: Option<Category>,
     pub severity: Option<Severity>,
+    pub known_issue: Option<String>,
 }
 
 /// New values for a ticket's classification (reclassification); absent
@@ -316,6 +323,8 @@ pub struct TicketPatch {
     pub assignee: Option<String>,
     pub tier: Option<u8>,
     pub reclassify: Reclassification,
+    /// Links the ticket to this known issue (its id).
+    pub known_issue: Option<String>,
 }
 
 impl TicketPatchBody {
@@ -331,11 +340,12 @@ impl TicketPatchBody {
             && self.assignee.is_none()
             && self.tier.is_none()
             && reclassify.is_empty()
+            && self.known_issue.is_none()
         {
             return Err(Rejection::invalid(
                 "status",
                 "nothing to change: give at least one of status, assignee, tier, site, \
-                 department, application, category, severity",
+                 department, application, category, severity, known_issue",
             )
             .with_code("empty_patch"));
         }
@@ -349,6 +359,7 @@ impl TicketPatchBody {
             assignee: optional_name("assignee", self.assignee)?,
             tier: optional_tier(self.tier)?,
             reclassify,
+            known_issue: optional_id("known_issue", self.known_issue)?,
         })
     }
 }
@@ -386,6 +397,7 @@ pub struct TicketUpdateLine {
     pub application: Option<String>,
     pub category: Option<Category>,
     pub severity: Option<Severity>,
+    pub known_issue: Option<String>,
 }
 
 impl TicketUpdateLine {
@@ -419,6 +431,7 @@ impl TicketUpdateLine {
             application: self.application,
             category: self.category,
             severity: self.severity,
+            known_issue: self.known_issue,
         }
         .validate(clock)?;
         Ok((target, patch))
@@ -559,6 +572,115 @@ pub struct TicketSync {
     pub category: Result<Category, Rejection>,
     pub severity: Result<Severity, Rejection>,
     pub channel: Result<Channel, Rejection>,
+    /// The known issue the record is linked to by configuration (e.g.
+    /// ServiceNow's `problem_id`), if any.
+    pub known_issue: Option<String>,
+}
+
+/// Longest known-issue title and workaround.
+pub const MAX_TITLE_CHARS: usize = 200;
+pub const MAX_WORKAROUND_CHARS: usize = 2000;
+
+/// `POST /api/v1/known-issues` body.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownIssueBody {
+    pub title: String,
+    pub application: Option<String>,
+    pub workaround: Option<String>,
+}
+
+/// A validated new known issue; the ledger gives it an id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewKnownIssue {
+    pub title: String,
+    pub application: Option<String>,
+    pub workaround: Option<String>,
+    pub at: Millis,
+}
+
+impl KnownIssueBody {
+    pub fn validate(self, clock: Clock) -> Result<NewKnownIssue, Rejection> {
+        Ok(NewKnownIssue {
+            title: lead_text("title", &self.title, MAX_TITLE_CHARS)?
+                .ok_or_else(|| Rejection::invalid("title", "must not be empty"))?,
+            application: optional_name("application", self.application)?,
+            workaround: match self.workaround {
+                Some(text) => lead_text("workaround", &text, MAX_WORKAROUND_CHARS)?,
+                None => None,
+            },
+            at: clock.now,
+        })
+    }
+}
+
+/// `PATCH /api/v1/known-issues/{id}` body.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownIssuePatchBody {
+    pub title: Option<String>,
+    pub workaround: Option<String>,
+    pub status: Option<KnownIssueStatus>,
+}
+
+/// A validated change to a known issue.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KnownIssuePatch {
+    pub title: Option<String>,
+    pub workaround: Option<String>,
+    pub status: Option<KnownIssueStatus>,
+    pub at: Millis,
+}
+
+impl KnownIssuePatchBody {
+    pub fn validate(self, clock: Clock) -> Result<KnownIssuePatch, Rejection> {
+        if self.title.is_none() && self.workaround.is_none() && self.status.is_none() {
+            return Err(Rejection::invalid(
+                "status",
+                "nothing to change: give at least one of title, workaround, status",
+            )
+            .with_code("empty_patch"));
+        }
+        let title = match self.title {
+            Some(text) => Some(
+                lead_text("title", &text, MAX_TITLE_CHARS)?
+                    .ok_or_else(|| Rejection::invalid("title", "must not be empty"))?,
+            ),
+            None => None,
+        };
+        let workaround = match self.workaround {
+            Some(text) => {
+                Some(lead_text("workaround", &text, MAX_WORKAROUND_CHARS)?.unwrap_or_default())
+            }
+            None => None,
+        };
+        Ok(KnownIssuePatch {
+            title,
+            workaround,
+            status: self.status,
+            at: clock.now,
+        })
+    }
+}
+
+/// Text a lead writes for the board (a title, a workaround): trimmed,
+/// blank is none, at most `max` characters, no control characters but
+/// line breaks.
+fn lead_text(field: &str, raw: &str, max: usize) -> Result<Option<String>, Rejection> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if text.chars().count() > max {
+        return Err(Rejection::invalid(
+            field,
+            format!("longer than {max} characters"),
+        ));
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(Rejection::invalid(field, "contains control characters"));
+    }
+    Ok(Some(text.to_owned()))
 }
 
 /// Checks a site, department, application or queue name as every input
@@ -580,19 +702,10 @@ pub const MAX_NOTE_CHARS: usize = 500;
 /// [`MAX_NOTE_CHARS`], no control characters but line breaks. The message
 /// never quotes the note (it is free text).
 pub fn ack_note(raw: Option<&str>) -> Result<Option<String>, Rejection> {
-    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
-        return Ok(None);
-    };
-    if text.chars().count() > MAX_NOTE_CHARS {
-        return Err(Rejection::invalid(
-            "note",
-            format!("longer than {MAX_NOTE_CHARS} characters"),
-        ));
+    match raw {
+        Some(text) => lead_text("note", text, MAX_NOTE_CHARS),
+        None => Ok(None),
     }
-    if text.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(Rejection::invalid("note", "contains control characters"));
-    }
-    Ok(Some(text.to_owned()))
 }
 
 /// Validates a queue name taken from a URL path.

@@ -22,13 +22,16 @@
 //! so that an uncommitted event never leaves a trace.
 
 use crate::event::{
-    AlertAcknowledged, CallRecorded, Event, QueueConfigured, RecordedEvent, TicketChanged,
-    TicketCreated, TicketId,
+    AlertAcknowledged, CallRecorded, Event, KnownIssueChanged, KnownIssueCreated, QueueConfigured,
+    RecordedEvent, TicketChanged, TicketCreated, TicketId,
 };
 use crate::input::{
-    NewTicket, QueueBody, Reclassification, Rejection, TicketPatch, TicketRef, TicketSync,
+    KnownIssuePatch, NewKnownIssue, NewTicket, QueueBody, Reclassification, Rejection, TicketPatch,
+    TicketRef, TicketSync,
 };
-use crate::model::{CallEventKind, Category, Channel, QueueSettings, Severity, TicketStatus};
+use crate::model::{
+    CallEventKind, Category, Channel, KnownIssueStatus, QueueSettings, Severity, TicketStatus,
+};
 use crate::names::{NameBook, NameKind, NameRules};
 use crate::record::{CallRecord, TicketRecord};
 use crate::time::{Millis, format_rfc3339};
@@ -76,6 +79,10 @@ pub enum Command {
     SyncTicket(Box<TicketSync>),
     /// Validated by the caller (`input::acknowledgement`); always accepted.
     AcknowledgeAlert(AlertAcknowledged),
+    /// A lead opens a known issue.
+    CreateKnownIssue(NewKnownIssue),
+    /// A lead changes (or resolves) the known issue with this id.
+    UpdateKnownIssue(String, KnownIssuePatch),
 }
 
 /// The events one accepted command became, in order: none (nothing new),
@@ -137,6 +144,9 @@ pub enum Outcome {
     QueueConfigured(QueueSettings),
     /// The acknowledgement was recorded.
     AlertAcknowledged,
+    /// A known issue was created or changed (or already was as asked:
+    /// `changed` false).
+    KnownIssue { id: Arc<str>, changed: bool },
 }
 
 #[derive(Clone, Debug)]
@@ -161,6 +171,17 @@ struct TicketState {
     has_source_key: bool,
     /// The connected system's update time of the newest record applied.
     source_updated_at: Option<Millis>,
+    /// The known issue the ticket is linked to.
+    known_issue: Option<Arc<str>>,
+}
+
+/// What the ledger keeps of a known issue: enough to tell a change from
+/// a repeat.
+#[derive(Clone, Debug, PartialEq)]
+struct KnownIssueState {
+    title: Arc<str>,
+    workaround: Option<Arc<str>>,
+    status: KnownIssueStatus,
 }
 
 /// Most reclassifications one ticket may have: the aggregator files each
@@ -223,6 +244,7 @@ enum Undo {
     External(Arc<str>, Option<TicketId>),
     Call(Box<[u8]>, Option<CallState>),
     Queue(Arc<str>, Option<QueueSettings>),
+    KnownIssue(Arc<str>, Option<KnownIssueState>),
     LastSeq(u64),
     Name(NameKind, Box<str>),
     SourceKey(Arc<str>, Option<TicketId>),
@@ -242,6 +264,7 @@ pub struct Ledger {
     call_names: Vec<Arc<str>>,
     call_name_ids: HashMap<Arc<str>, u32>,
     queues: BTreeMap<Arc<str>, QueueSettings>,
+    known_issues: HashMap<Arc<str>, KnownIssueState>,
     names: HashSet<Arc<str>>,
     /// Configured canonical names and aliases.
     rules: NameRules,
@@ -325,6 +348,12 @@ impl Ledger {
                 Undo::Queue(key, None) => {
                     self.queues.remove(&key);
                 }
+                Undo::KnownIssue(key, Some(state)) => {
+                    self.known_issues.insert(key, state);
+                }
+                Undo::KnownIssue(key, None) => {
+                    self.known_issues.remove(&key);
+                }
                 Undo::LastSeq(seq) => self.last_seq = seq,
                 Undo::Name(kind, key) => self.book.forget(kind, &key),
                 Undo::SourceKey(key, Some(id)) => {
@@ -342,7 +371,7 @@ impl Ledger {
     /// after the call) have already been folded in.
     pub fn decide(&mut self, command: Command) -> Result<(Outcome, Events), Rejection> {
         match command {
-            Command::CreateTicket(ticket) => Ok(self.decide_create(ticket)),
+            Command::CreateTicket(ticket) => self.decide_create(ticket),
             Command::UpdateTicket(target, patch) => self.decide_update(&target, patch),
             Command::RecordCall(call) => self.decide_call(call),
             Command::ConfigureQueue { queue, body } => {
@@ -355,7 +384,81 @@ impl Ledger {
             Command::AcknowledgeAlert(ack) => {
                 Ok(self.accept(Outcome::AlertAcknowledged, Event::AlertAcknowledged(ack)))
             }
+            Command::CreateKnownIssue(issue) => {
+                let id: Arc<str> = Arc::from((self.last_seq + 1).to_string());
+                let event = Event::KnownIssueCreated(KnownIssueCreated {
+                    id: id.to_string(),
+                    title: issue.title,
+                    application: issue
+                        .application
+                        .map(|name| self.canonical_owned(NameKind::Application, name)),
+                    workaround: issue.workaround,
+                    at: issue.at,
+                });
+                Ok(self.accept(Outcome::KnownIssue { id, changed: true }, event))
+            }
+            Command::UpdateKnownIssue(id, patch) => self.decide_known_issue(&id, patch),
         }
+    }
+
+    /// A change to a known issue: only the fields that differ; 404 for an
+    /// unknown id.
+    fn decide_known_issue(
+        &mut self,
+        id: &str,
+        patch: KnownIssuePatch,
+    ) -> Result<(Outcome, Events), Rejection> {
+        let Some((key, issue)) = self.known_issues.get_key_value(id) else {
+            return Err(Rejection::not_found(format!(
+                "no known issue with id {:?}",
+                id.chars().take(64).collect::<String>()
+            )));
+        };
+        let key = key.clone();
+        let title = patch.title.filter(|t| **t != *issue.title);
+        let workaround = patch
+            .workaround
+            .filter(|w| issue.workaround.as_deref().unwrap_or("") != w.as_str());
+        let status = patch.status.filter(|s| *s != issue.status);
+        if title.is_none() && workaround.is_none() && status.is_none() {
+            return Ok((
+                Outcome::KnownIssue {
+                    id: key,
+                    changed: false,
+                },
+                Events::none(),
+            ));
+        }
+        let event = Event::KnownIssueChanged(KnownIssueChanged {
+            id: key.to_string(),
+            at: patch.at,
+            title,
+            workaround,
+            status,
+        });
+        Ok(self.accept(
+            Outcome::KnownIssue {
+                id: key,
+                changed: true,
+            },
+            event,
+        ))
+    }
+
+    /// Checks that a ticket's `known_issue` names a known issue.
+    fn check_known_issue(&self, id: Option<&str>) -> Result<(), Rejection> {
+        match id {
+            Some(id) if !self.known_issues.contains_key(id) => Err(Rejection::invalid(
+                "known_issue",
+                "no known issue with this id",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether a known issue with this id exists.
+    pub fn knows_known_issue(&self, id: &str) -> bool {
+        self.known_issues.contains_key(id)
     }
 
     /// [`Ledger::decide`], appending the command's events to `out` as
@@ -395,14 +498,15 @@ impl Ledger {
         }
     }
 
-    fn decide_create(&mut self, t: NewTicket) -> (Outcome, Events) {
+    fn decide_create(&mut self, t: NewTicket) -> Result<(Outcome, Events), Rejection> {
         if let Some(existing) = t
             .external_id
             .as_deref()
             .and_then(|key| self.external_ids.get(key))
         {
-            return (Outcome::TicketExists(*existing), Events::none());
+            return Ok((Outcome::TicketExists(*existing), Events::none()));
         }
+        self.check_known_issue(t.known_issue.as_deref())?;
         let id = self.last_seq + 1;
         let site = self.canonical_owned(NameKind::Site, t.site);
         let department = self.canonical_owned(NameKind::Department, t.department);
@@ -425,8 +529,9 @@ impl Ledger {
             tier: t.tier,
             source_key: None,
             source_updated_at: None,
+            known_issue: t.known_issue,
         });
-        self.accept(Outcome::TicketCreated(id), event)
+        Ok(self.accept(Outcome::TicketCreated(id), event))
     }
 
     /// Resolves a ticket reference to an id that exists.
@@ -456,6 +561,10 @@ impl Ledger {
             .assignee
             .filter(|a| ticket.assignee.as_deref() != Some(a.as_str()));
         let tier = patch.tier.filter(|t| ticket.tier != Some(*t));
+        let known_issue = patch
+            .known_issue
+            .filter(|k| ticket.known_issue.as_deref() != Some(k.as_str()));
+        self.check_known_issue(known_issue.as_deref())?;
         let (opened_at, updated_at, current_status, reclassified) = (
             ticket.opened_at,
             ticket.updated_at,
@@ -463,7 +572,12 @@ impl Ledger {
             ticket.reclassified,
         );
         let class = self.class_changes(id, patch.reclassify);
-        if status.is_none() && assignee.is_none() && tier.is_none() && class.is_empty() {
+        if status.is_none()
+            && assignee.is_none()
+            && tier.is_none()
+            && class.is_empty()
+            && known_issue.is_none()
+        {
             return Ok((
                 Outcome::TicketUpdated { id, changed: false },
                 Events::none(),
@@ -515,6 +629,7 @@ impl Ledger {
             severity: class.severity,
             source_key: None,
             source_updated_at: None,
+            known_issue,
         });
         Ok(self.accept(Outcome::TicketUpdated { id, changed: true }, event))
     }
@@ -550,6 +665,7 @@ impl Ledger {
         let category = sync.category?;
         let severity = sync.severity?;
         let channel = sync.channel?;
+        self.check_known_issue(sync.known_issue.as_deref())?;
         if sync.updated_at < opened_at {
             return Err(Rejection::invalid(
                 "updated_at",
@@ -591,6 +707,7 @@ impl Ledger {
             tier: None,
             source_key: Some(sync.source_key),
             source_updated_at: Some(sync.updated_at),
+            known_issue: sync.known_issue,
         });
         let (outcome, mut events) = self.accept(Outcome::TicketCreated(id), created);
         if let Some(at) = resolution {
@@ -636,6 +753,9 @@ impl Ledger {
         let (opened_at, updated_at, reclassified) =
             (ticket.opened_at, ticket.updated_at, ticket.reclassified);
         let link = (!ticket.has_source_key).then(|| sync.source_key.clone());
+        let known_issue = sync
+            .known_issue
+            .filter(|k| ticket.known_issue.as_deref() != Some(k.as_str()));
         // A closed ticket is not set back to resolved (as for a PATCH).
         let status = sync.status.ok().filter(|next| {
             *next != current
@@ -665,7 +785,8 @@ impl Ledger {
         }
         .max(updated_at)
         .max(opened_at);
-        let changed = status.is_some() || !class.is_empty();
+        self.check_known_issue(known_issue.as_deref())?;
+        let changed = status.is_some() || !class.is_empty() || known_issue.is_some();
         let event = Event::TicketChanged(TicketChanged {
             id,
             at,
@@ -679,6 +800,7 @@ impl Ledger {
             severity: class.severity,
             source_key: link,
             source_updated_at: Some(sync.updated_at),
+            known_issue,
         });
         Ok(self.accept(Outcome::TicketUpdated { id, changed }, event))
     }
@@ -785,6 +907,7 @@ impl Ledger {
                     reclassified: 0,
                     has_source_key: t.source_key.is_some(),
                     source_updated_at: t.source_updated_at,
+                    known_issue: t.known_issue.as_deref().map(|k| self.intern(k)),
                 };
                 // `insert` hands back what the undo log needs: one lookup
                 // a map instead of two.
@@ -800,6 +923,7 @@ impl Ledger {
             }
             Event::TicketChanged(change) => {
                 let assignee = change.assignee.as_deref().map(|a| self.intern(a));
+                let known_issue = change.known_issue.as_deref().map(|k| self.intern(k));
                 let site = change
                     .site
                     .as_deref()
@@ -827,6 +951,9 @@ impl Ledger {
                 }
                 if assignee.is_some() {
                     ticket.assignee = assignee;
+                }
+                if known_issue.is_some() {
+                    ticket.known_issue = known_issue;
                 }
                 if change.tier.is_some() {
                     ticket.tier = change.tier;
@@ -893,6 +1020,35 @@ impl Ledger {
             }
             // The write side holds nothing about alerts.
             Event::AlertAcknowledged(_) => {}
+            Event::KnownIssueCreated(issue) => {
+                let key: Arc<str> = Arc::from(issue.id.as_str());
+                let state = KnownIssueState {
+                    title: Arc::from(issue.title.as_str()),
+                    workaround: issue.workaround.as_deref().map(Arc::from),
+                    status: KnownIssueStatus::Open,
+                };
+                let previous = self.known_issues.insert(key.clone(), state);
+                self.remember(|_| Undo::KnownIssue(key, previous));
+            }
+            Event::KnownIssueChanged(change) => {
+                let Some((key, state)) = self.known_issues.get_key_value(change.id.as_str()) else {
+                    return;
+                };
+                let (key, previous) = (key.clone(), state.clone());
+                self.remember(|_| Undo::KnownIssue(key.clone(), Some(previous)));
+                if let Some(state) = self.known_issues.get_mut(&key) {
+                    if let Some(title) = &change.title {
+                        state.title = Arc::from(title.as_str());
+                    }
+                    if let Some(workaround) = &change.workaround {
+                        state.workaround =
+                            (!workaround.is_empty()).then(|| Arc::from(workaround.as_str()));
+                    }
+                    if let Some(status) = change.status {
+                        state.status = status;
+                    }
+                }
+            }
         }
     }
 
@@ -1543,6 +1699,7 @@ mod tests {
             category: Ok(Category::HowTo),
             severity: Ok(Severity::ALL[1]),
             channel: Err(Rejection::invalid("channel", "contact_type has no value")),
+            known_issue: None,
         }))
     }
 

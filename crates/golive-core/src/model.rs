@@ -261,6 +261,23 @@ impl TicketDimension {
     }
 }
 
+/// Where a known issue stands: still hurting, or fixed (or worked around).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KnownIssueStatus {
+    Open,
+    Resolved,
+}
+
+impl KnownIssueStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KnownIssueStatus::Open => "open",
+            KnownIssueStatus::Resolved => "resolved",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

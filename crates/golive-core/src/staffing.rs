@@ -230,7 +230,7 @@ pub fn for_report(
             let figures = report.calls_by_queue.get(&queue);
             let mut last_day = || {
                 let day = day
-                    .get_or_insert_with(|| aggregator.report(to.saturating_sub(DAY_MS), to, None));
+                    .get_or_insert_with(|| aggregator.calls_report(to.saturating_sub(DAY_MS), to));
                 day.calls_by_queue.get(&queue).and_then(|f| f.aht_seconds)
             };
             let aht = handle_time(figures, &mut last_day, settings);
@@ -259,7 +259,7 @@ pub fn for_recent(
     settings: &StaffingSettings,
 ) -> Vec<QueueStaffing> {
     let from = now - recent_interval_ms(settings);
-    let recent = aggregator.report(from, now, None);
+    let recent = aggregator.calls_report(from, now);
     for_report(aggregator, &recent, from, now, settings)
 }
 

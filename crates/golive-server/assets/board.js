@@ -11,6 +11,9 @@
 // fits the screen: values shrink to their tile and long lists page on
 // their own (fit.js), so nothing is ever cut or scrolled.
 //
+// With ?replay=YYYY-MM-DD the page replays that day instead of following
+// the feed (replay.js): each position is the board as of that moment.
+//
 // The board JSON holds aggregates only; this page never fetches tickets, so
 // no ticket text or person names can reach a wall screen.
 
@@ -19,6 +22,7 @@ import {
   fmtInt, fmtPct, fmtDuration, fmtTime, fmtDecimal, DASH,
 } from "/assets/common.js";
 import { Pager, overflows, shrinkToFit } from "/assets/fit.js";
+import { Replay, dayStart, dayText } from "/assets/replay.js";
 
 /** Polling interval for GET /api/v1/board while the socket is down. */
 const POLL_MS = 5_000;
@@ -51,6 +55,12 @@ const scope = {
   queue: page.searchParams.get("queue")?.trim() || null,
 };
 const scopeKind = scope.queue ? "queue" : scope.site ? "site" : "all";
+/** The day being replayed (`?replay=YYYY-MM-DD`; bare `?replay` is today), or null when live. */
+const replayDay = page.searchParams.has("replay")
+  ? dayStart(page.searchParams.get("replay")) ?? dayStart(dayText(Date.now()))
+  : null;
+/** Trend blocks of a known issue, lowest to highest. */
+const BLOCKS = "▁▂▃▄▅▆▇█";
 
 const state = {
   board: null, // last board received (scoped by the server)
@@ -70,6 +80,7 @@ const state = {
   startedAt: 0, // when this sign-in started (the stale clock before any data)
   feedLost: false, // the socket closed and has not delivered a snapshot since
   layouts: 0,
+  replayAt: null, // in replay: the moment shown (the board's as_of)
 };
 
 const $ = (id) => document.getElementById(id);
@@ -101,7 +112,7 @@ function serviceLevelState(sl, target) {
 
 /** The server's "now", from this display's clock and the last board. */
 function serverNow() {
-  return Date.now() + state.clockOffsetMs;
+  return state.replayAt ?? Date.now() + state.clockOffsetMs;
 }
 
 /** "12 min", "3 h 5 m": how long since an RFC 3339 time, on the server clock. */
@@ -398,6 +409,27 @@ function renderSites(b) {
   }, 6, "No tickets in the last hour"));
 }
 
+/** The open known issues with the most tickets in the last hour. */
+function renderKnown(b) {
+  const lines = b.known_issues || [];
+  if (!lines.length) {
+    fillTable("known-table", "known", [h("tbody", {}, h("tr", { class: "empty" }, h("td", { colspan: 4, text: "No open known issues" })))]);
+    return;
+  }
+  fillTable("known-table", "known", lines.map((k) => {
+    const max = Math.max(1, ...k.trend);
+    const blocks = k.trend.map((n) => BLOCKS[Math.round((n / max) * (BLOCKS.length - 1))]).join("");
+    const rising = k.tickets > k.previous ? "▲" : k.tickets < k.previous ? "▼" : "";
+    return h("tbody", {},
+      h("tr", { dataset: { id: k.id } },
+        h("th", { scope: "row", class: "name" }, k.title, k.application ? h("span", { class: "known-app", text: k.application }) : null),
+        h("td", { class: `num strong`, "data-testid": "known-tickets", text: fmtInt(k.tickets) }),
+        h("td", { class: "num muted", text: `${fmtInt(k.previous)} ${rising}`.trim() }),
+        h("td", { class: "num known-trend", title: `per 10 min: ${k.trend.join(", ")}`, text: blocks }),
+      ));
+  }));
+}
+
 function gapCell(q, thresholds) {
   const delta = q.delta;
   if (delta === null || delta === undefined || Number.isNaN(delta)) return h("td", { class: "num", text: DASH });
@@ -648,6 +680,7 @@ function applyBoard(board, source, fresh) {
   if (scopeKind !== "queue") {
     renderApps(board);
     renderSites(board);
+    renderKnown(board);
   }
   if (scopeKind !== "site") renderQueues(board);
   layout();
@@ -808,7 +841,7 @@ function showScopeError(detail) {
 
 /** Runs every second: stale banner, connection badge, quiet-socket checks. */
 function watchdog() {
-  if (!state.started) return;
+  if (!state.started || replayDay !== null) return;
   const now = Date.now();
   if (state.socketLive) {
     const quiet = now - state.lastSocketMessageAt;
@@ -822,6 +855,8 @@ function watchdog() {
 }
 
 function updateHealth() {
+  // A replay is not live, so not stale either: its moment is in the bar.
+  if (replayDay !== null) return;
   const now = Date.now();
   const age = now - Math.max(state.lastDataAt, state.startedAt);
   const stale = age > STALE_AFTER_MS;
@@ -920,6 +955,10 @@ function start() {
   $("login").hidden = true;
   $("board").hidden = false;
   state.started = true;
+  if (replayDay !== null) {
+    startReplay();
+    return;
+  }
   state.startedAt = Date.now();
   state.feedLost = false;
   state.backoffMs = BACKOFF_MIN_MS;
@@ -930,6 +969,41 @@ function start() {
     connect();
     if (!state.socketLive) startPolling();
   });
+}
+
+// ------------------------------------------------------------- replay
+
+/** Replay mode: no feed; each slider position fetches the board as of then. */
+function startReplay() {
+  document.body.classList.add("is-replay");
+  $("replay-bar").hidden = false;
+  setConn("poll", "Replay");
+  document.title = `golive — REPLAY ${dayText(replayDay)}`;
+  const replay = new Replay({
+    day: $("replay-day"), slider: $("replay-slider"), play: $("replay-play"),
+    speed: $("replay-speed"), time: $("replay-time"),
+  }, replayDay, showAsOf);
+  replay.seek(replayDay);
+}
+
+/** Fetches and shows the board as of `atMs`. */
+async function showAsOf(atMs) {
+  const params = scopeParams(new URLSearchParams({ as_of: new Date(atMs).toISOString() }));
+  let board;
+  try {
+    board = await api("GET", `/api/v1/board?${params}`);
+  } catch (err) {
+    if (err.status === 401 || err.status === 403) showLogin("This token was not accepted. Sign in again.");
+    else if (err.status === 404) showScopeError(err.message);
+    return; // 422: a moment the server does not have yet; the next one will do
+  }
+  if (!state.started) return;
+  state.replayAt = Date.parse(board.as_of);
+  applyBoard(board, "replay", false);
+  const asOf = $("as-of");
+  asOf.textContent = fmtTime(new Date(state.replayAt));
+  asOf.dateTime = board.as_of;
+  document.body.dataset.asOf = board.as_of;
 }
 
 function init() {
@@ -947,6 +1021,11 @@ function init() {
   pagers.apps = new Pager($("apps-box"), $("apps-page"));
   pagers.sites = new Pager($("sites-box"), $("sites-page"));
   pagers.queues = new Pager($("queues-box"), $("queues-page"));
+  pagers.known = new Pager($("known-box"), $("known-page"));
+  const replayLink = scopeParams(new URLSearchParams({ replay: dayText(Date.now()) }));
+  $("replay-link").href = `/?${replayLink}`;
+  $("replay-link").hidden = replayDay !== null;
+  $("replay-exit").href = `/?${scopeParams(new URLSearchParams())}`;
   buildTiles();
   $("login-form").addEventListener("submit", onLogin);
   setInterval(watchdog, 1000);

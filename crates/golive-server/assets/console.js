@@ -1,7 +1,10 @@
 // console.js — the agent console (GET /console): sign-in (token + display
 // name, both in sessionStorage only), keyboard-first ticket entry (POST
 // /api/v1/tickets with the agent as assignee) and "my open tickets" with
-// quick status actions (PATCH /api/v1/tickets/{id}).
+// quick status actions (PATCH /api/v1/tickets/{id}). The open known issues
+// (GET /api/v1/known-issues) of the application being typed are one-key
+// picks (Alt+Shift+1…9), so a ticket about a known problem is linked as it
+// is logged, and the agent sees the workaround to give.
 //
 // Ticket summaries may hold PHI: they are shown to the signed-in agent and
 // sent to the API, and never written to the browser console or storage.
@@ -56,6 +59,7 @@ const state = {
   picklistTimer: null,
   picklists: { site: new Set(), department: new Set(), application: new Set(), reporter_role: new Set(DEFAULT_ROLES) },
   loadingMine: false,
+  knownIssues: [], // open known issues, from the API
 };
 
 function getName() {
@@ -146,8 +150,12 @@ function start(role) {
   $("who-role").textContent = role;
   refreshMine();
   gatherPicklists();
+  loadKnownIssues();
   stopTimers();
-  state.refreshTimer = setInterval(refreshMine, REFRESH_MS);
+  state.refreshTimer = setInterval(() => {
+    refreshMine();
+    loadKnownIssues();
+  }, REFRESH_MS);
   state.picklistTimer = setInterval(gatherPicklists, PICKLIST_REFRESH_MS);
   $("f-site").focus();
 }
@@ -206,6 +214,12 @@ function onFormKeydown(event) {
   const target = event.target;
   if (event.altKey && !event.ctrlKey && !event.metaKey) {
     // event.code: layout-independent (Alt+digit types symbols on some layouts).
+    const known = /^Digit([0-9])$/.exec(event.code);
+    if (known && event.shiftKey) {
+      event.preventDefault();
+      pickKnownIssue(Number(known[1]));
+      return;
+    }
     const digit = /^Digit([1-8])$/.exec(event.code);
     if (digit) {
       event.preventDefault();
@@ -304,6 +318,8 @@ function readForm() {
   const role = value("reporter_role");
   if (role) body.reporter_role = role;
   if ($("f-fcr").checked) body.status = "resolved";
+  const known = checkedValue("known_issue");
+  if (known) body.known_issue = known;
   return body;
 }
 
@@ -364,6 +380,7 @@ function resetForNextCall() {
   selectRadio("severity", DEFAULT_SEVERITY, false);
   $("f-channel").value = "phone";
   $("f-fcr").checked = false;
+  pickKnownIssue(0);
   $("f-site").focus();
   $("f-site").select();
 }
@@ -408,6 +425,55 @@ async function gatherPicklists() {
     }
   }
   renderPicklists();
+}
+
+// ------------------------------------------------------------- known issues
+
+/** Open known issues from the API (titles and workarounds are leads' text). */
+async function loadKnownIssues() {
+  try {
+    const data = await api("GET", "/api/v1/known-issues");
+    state.knownIssues = (data?.known_issues ?? []).filter((k) => k.status === "open");
+  } catch (err) {
+    if (handleAuthError(err)) return;
+    return; // the picks are a convenience: the form works without them
+  }
+  renderKnownChoices();
+}
+
+/** The open known issues offered for the application typed (all without one). */
+function offeredKnownIssues() {
+  const app = $("f-application").value.trim().toLowerCase();
+  return state.knownIssues.filter((k) => !k.application || !app || k.application.toLowerCase() === app).slice(0, 9);
+}
+
+function renderKnownChoices() {
+  const offered = offeredKnownIssues();
+  const kept = checkedValue("known_issue");
+  $("f-known_issue").hidden = offered.length === 0;
+  const choice = (value, label, key) => h("label", { class: "choice" },
+    h("input", { type: "radio", name: "known_issue", value, checked: value === (kept ?? ""), "data-testid": `known-${value || "none"}` }),
+    h("span", {}, label, h("kbd", { "aria-hidden": "true", text: key })));
+  $("known-choices").replaceChildren(
+    choice("", "None", "0"),
+    ...offered.map((k, i) => choice(k.id, k.title, String(i + 1))));
+  if (!radios("known_issue").some((r) => r.checked)) selectRadio("known_issue", "", false);
+  showWorkaround();
+}
+
+/** Picks the n-th offered known issue (0: none). */
+function pickKnownIssue(n) {
+  const offered = offeredKnownIssues();
+  const value = n === 0 ? "" : offered[n - 1]?.id;
+  if (value === undefined) return;
+  selectRadio("known_issue", value, false);
+  showWorkaround();
+}
+
+function showWorkaround() {
+  const id = checkedValue("known_issue");
+  const issue = state.knownIssues.find((k) => k.id === id);
+  $("known-workaround").textContent = issue?.workaround ? `Workaround: ${issue.workaround}` : "";
 }
 
 // ------------------------------------------------------------- my tickets
@@ -500,6 +566,10 @@ function init() {
   form.addEventListener("input", (e) => {
     const name = e.target.name;
     if (name) clearFieldError(name);
+    if (name === "application") renderKnownChoices();
+  });
+  form.addEventListener("change", (e) => {
+    if (e.target.name === "known_issue") showWorkaround();
   });
   form.addEventListener("change", (e) => {
     const name = e.target.name;

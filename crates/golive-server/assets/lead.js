@@ -6,7 +6,10 @@
 //   /api/v1/queues/{queue});
 // - creates a display token for a wall screen (POST /api/v1/tokens) and
 //   shows its kiosk URL and a QR code of it (POST /api/v1/qr, an SVG);
-// - lists tokens and revokes them (DELETE /api/v1/tokens/{id}).
+// - lists tokens and revokes them (DELETE /api/v1/tokens/{id});
+// - keeps the known issues: adds one (POST /api/v1/known-issues), edits its
+//   workaround, resolves or reopens it (PATCH /api/v1/known-issues/{id}),
+//   and shows whether tickets stopped after a resolution.
 // Everything is a form control or a button, so the page works by keyboard.
 
 import { adoptTokenFromUrl, getToken, setToken, clearToken, api, h, fmtTime, DASH } from "/assets/common.js";
@@ -138,6 +141,71 @@ async function addQueue(event) {
   }
 }
 
+// ------------------------------------------------------------- known issues
+
+function knownRow(k) {
+  const workaround = h("input", { value: k.workaround ?? "", maxlength: "2000", "aria-label": `Workaround for ${k.title}`, "data-testid": "known-row-workaround" });
+  const r = k.resolution;
+  const stopped = r ? ` · ${r.tickets_60m_before} in the hour before the fix, ${r.tickets_60m_after} after${r.hour_after_complete ? "" : " so far"}` : "";
+  const next = k.status === "open" ? "resolved" : "open";
+  return h("tr", { dataset: { id: k.id } },
+    h("td", { class: "num", text: k.id }),
+    h("td", { text: k.title }),
+    h("td", { text: k.application ?? DASH }),
+    h("td", {}, workaround),
+    h("td", { class: "num", text: `${k.tickets_total} (${k.tickets_60m})` }),
+    h("td", { "data-testid": "known-row-status", text: `${k.status}${stopped}` }),
+    h("td", { class: "actions" },
+      h("button", { type: "button", class: "btn", text: "Save", onclick: () => patchKnown(k, { workaround: workaround.value }) }),
+      h("button", {
+        type: "button", class: "btn", "data-testid": `known-${next === "resolved" ? "resolve" : "reopen"}`,
+        text: next === "resolved" ? "Resolve" : "Reopen",
+        onclick: () => patchKnown(k, { status: next, workaround: workaround.value }),
+      })));
+}
+
+async function loadKnownIssues() {
+  const { known_issues: issues } = await api("GET", "/api/v1/known-issues");
+  const body = $("known-issues-table").tBodies[0];
+  // Keep a workaround being typed: rebuild only rows that are not focused.
+  const editing = document.activeElement?.closest?.("#known-issues-table tr")?.dataset.id;
+  const existing = new Map([...body.rows].map((row) => [row.dataset.id, row]));
+  body.replaceChildren(...issues.map((k) => (k.id === editing ? existing.get(k.id) : null) ?? knownRow(k)));
+}
+
+async function patchKnown(issue, body) {
+  try {
+    await api("PATCH", `/api/v1/known-issues/${encodeURIComponent(issue.id)}`, body);
+    status(`Known issue ${issue.id} saved.`);
+    document.activeElement?.blur?.();
+    await loadKnownIssues();
+  } catch (err) {
+    status(`Known issue ${issue.id}: ${err.message}`, "error");
+  }
+}
+
+async function createKnown(event) {
+  event.preventDefault();
+  const body = { title: $("known-title-input").value.trim() };
+  if (!body.title) {
+    status("Give the known issue a title.", "error");
+    $("known-title-input").focus();
+    return;
+  }
+  const application = $("known-application").value.trim();
+  const workaround = $("known-workaround").value.trim();
+  if (application) body.application = application;
+  if (workaround) body.workaround = workaround;
+  try {
+    const created = await api("POST", "/api/v1/known-issues", body);
+    for (const id of ["known-title-input", "known-application", "known-workaround"]) $(id).value = "";
+    status(`Known issue ${created.id} added: agents can link tickets to it.`);
+    await loadKnownIssues();
+  } catch (err) {
+    status(err.message, "error");
+  }
+}
+
 // ------------------------------------------------------------- wall screens and tokens
 
 async function createWall(event) {
@@ -251,9 +319,12 @@ async function start() {
   $("who").hidden = false;
   $("login").hidden = true;
   $("lead").hidden = false;
-  await Promise.all([refresh(), loadQueues(), loadTokens()]).catch((err) => status(err.message, "error"));
+  await Promise.all([refresh(), loadQueues(), loadTokens(), loadKnownIssues()]).catch((err) => status(err.message, "error"));
   clearInterval(refreshTimer);
-  refreshTimer = setInterval(() => refresh().catch(() => {}), REFRESH_MS);
+  refreshTimer = setInterval(() => {
+    refresh().catch(() => {});
+    loadKnownIssues().catch(() => {});
+  }, REFRESH_MS);
 }
 
 function showLogin(message) {
@@ -283,6 +354,7 @@ function init() {
   $("login-form").addEventListener("submit", onLogin);
   $("queue-add").addEventListener("submit", addQueue);
   $("wall-form").addEventListener("submit", createWall);
+  $("known-form").addEventListener("submit", createKnown);
   $("sign-out").addEventListener("click", () => showLogin(""));
   $("kiosk-copy").addEventListener("click", async () => {
     try {

@@ -90,6 +90,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(paths::STAFFING_PLAN, get(routes::plan::plan))
         .route(paths::LIVE, get(live::live))
         .route(paths::ALERT_ACK, post(routes::alerts::acknowledge))
+        .route(
+            paths::KNOWN_ISSUES,
+            get(routes::known_issues::list).post(routes::known_issues::create),
+        )
+        .route(
+            paths::KNOWN_ISSUE,
+            axum::routing::patch(routes::known_issues::update),
+        )
         .route(paths::QR, post(routes::tokens::qr))
         .route(paths::METRICS, get(routes::health::metrics))
         .route(paths::HEALTHZ, get(routes::health::healthz))

@@ -355,6 +355,10 @@ const DOMAIN_FAMILIES: &[(&str, &str)] = &[
         "Handle time (talk plus wrap-up), by queue.",
     ),
     (
+        "golive_known_issue_tickets_total",
+        "Tickets linked to a known issue, by known issue id (a ticket moved to another known issue counts there too).",
+    ),
+    (
         "golive_queue_agents_staffed",
         "Agents staffed on the queue (its settings).",
     ),
@@ -401,11 +405,12 @@ impl Collector for DomainCollector {
             wait: WAIT_BUCKETS,
             handle: HANDLE_BUCKETS,
         };
-        let (totals, staffing) = {
+        let (totals, staffing, known_issues) = {
             let Some(aggregator) = views.aggregator() else {
                 return Vec::new();
             };
             let totals = aggregator.totals(now, &bounds, &self.limits);
+            let known_issues = aggregator.known_issue_links(&self.limits);
             let staffing: Vec<(String, u32, u32)> =
                 golive_core::staffing::for_recent(&aggregator, now, views.staffing_settings())
                     .into_iter()
@@ -416,7 +421,7 @@ impl Collector for DomainCollector {
                         (label, line.agents_staffed, line.required_agents)
                     })
                     .collect();
-            (totals, staffing)
+            (totals, staffing, known_issues)
         };
         // The totals come bounded and merged (one entry per label set);
         // only staffing lines may share a label (queues folded into
@@ -501,6 +506,14 @@ impl Collector for DomainCollector {
                 MetricType::HISTOGRAM,
                 &labels,
                 Value::Histogram(HANDLE_BUCKETS, &q.handle_seconds),
+            );
+        }
+        for (known_issue, links) in &known_issues {
+            families.add(
+                "golive_known_issue_tickets_total",
+                MetricType::COUNTER,
+                &[("known_issue", known_issue.clone())],
+                Value::Number(*links as f64),
             );
         }
         families.merge = true;

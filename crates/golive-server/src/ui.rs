@@ -47,6 +47,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../assets/fit.js"),
     ),
     (
+        "replay.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/replay.js"),
+    ),
+    (
         "plan.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/plan.js"),

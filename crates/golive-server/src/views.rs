@@ -5,8 +5,8 @@
 //! feed, so every figure comes from the same definitions.
 
 use crate::metrics::Metrics;
-use golive_core::aggregate::Aggregator;
-use golive_core::alerts::{Alert, AlertRules, BACKLOG_STEP_MINUTES, Condition};
+use golive_core::aggregate::{Aggregator, KnownIssue};
+use golive_core::alerts::{Alert, AlertRules, Condition};
 use golive_core::board::{self, LiveBoard, Parts, Scope, ScopeError};
 use golive_core::event::{AlertAcknowledged, Event, RecordedEvent};
 use golive_core::huddle::{Huddle, HuddleRequest};
@@ -19,8 +19,6 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use tokio::sync::watch;
-
-const MINUTE_MS: Millis = 60_000;
 
 /// In-memory state derived from the log.
 pub struct Views {
@@ -151,21 +149,32 @@ impl Views {
         Some((settings, configured))
     }
 
-    /// `GET /api/v1/report`: figures for `[from, to)` plus staffing.
-    pub fn report(
-        &self,
-        from: Millis,
-        to: Millis,
-        group_by: Option<TicketDimension>,
-    ) -> Option<Value> {
+    /// `GET /api/v1/report`: figures for `[from, to)` plus staffing,
+    /// grouped by a dimension or by known issue.
+    pub fn report(&self, from: Millis, to: Millis, group_by: Option<Grouping>) -> Option<Value> {
         let aggregator = self.aggregator()?;
-        Some(report_json(
-            &aggregator,
-            &self.staffing,
-            from,
-            to,
-            group_by.as_slice(),
-        ))
+        let dimensions = match group_by {
+            Some(Grouping::Dimension(dimension)) => vec![dimension],
+            _ => Vec::new(),
+        };
+        let mut body = report_json(&aggregator, &self.staffing, from, to, &dimensions);
+        if group_by == Some(Grouping::KnownIssue)
+            && let Some(map) = body.as_object_mut()
+        {
+            let groups = aggregator.known_issue_report(from, to);
+            map.insert("tickets_by".into(), json!({ "known_issue": groups }));
+        }
+        Some(body)
+    }
+
+    /// `GET /api/v1/known-issues`: every known issue as of `now`.
+    pub fn known_issues(&self, now: Millis) -> Option<Vec<KnownIssue>> {
+        Some(self.aggregator()?.known_issues(now))
+    }
+
+    /// The known issue ticket `id` is linked to, if any.
+    pub fn known_issue_of(&self, id: u64) -> Option<String> {
+        self.aggregator()?.known_issue_of(id).map(str::to_owned)
     }
 
     /// The staffing plan for the `hours` after `now`. The aggregator is
@@ -221,14 +230,7 @@ impl Views {
     pub fn tick(&self, now: Millis) -> Option<Tick> {
         let aggregator = self.aggregator()?;
         let parts = Parts::new(&aggregator, now, &self.board_settings());
-        let steps = self.rules.backlog_rising_minutes / BACKLOG_STEP_MINUTES;
-        let backlog_samples = (0..=steps)
-            .rev()
-            .map(|k| {
-                let at = now - Millis::from(k * BACKLOG_STEP_MINUTES) * MINUTE_MS;
-                aggregator.report(at - 1, at, None).tickets.backlog
-            })
-            .collect();
+        let backlog_samples = board::backlog_samples(&aggregator, &parts, &self.rules);
         Some(Tick {
             parts,
             backlog_samples,
@@ -241,6 +243,18 @@ impl Views {
             Some(aggregator) => scope.check(&aggregator),
             None => Ok(()),
         }
+    }
+
+    /// `GET /api/v1/board?as_of=T`: the board as it stood at `at`, from
+    /// the same definitions as the live one, with the alerts whose
+    /// conditions held then.
+    pub fn board_as_of(&self, at: Millis, scope: &Scope) -> Option<Result<LiveBoard, ScopeError>> {
+        let aggregator = self.aggregator()?;
+        Some(
+            scope
+                .check(&aggregator)
+                .map(|()| board::as_of(&aggregator, at, &self.board_settings(), scope)),
+        )
     }
 
     /// The board of `scope` from a tick, with the active `alerts`.
@@ -261,6 +275,14 @@ impl Views {
             )
         }))
     }
+}
+
+/// How a report groups its tickets (`group_by`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grouping {
+    Dimension(TicketDimension),
+    /// By the known issue tickets are linked to, keyed by its id.
+    KnownIssue,
 }
 
 /// A report body with its `staffing` section, for any set of groupings.

@@ -294,7 +294,9 @@ impl CommitBatch {
                     batch.queues.push((q.queue.clone(), q.settings));
                 }
                 // Kept in the log only: no projection table shows them.
-                Event::AlertAcknowledged(_) => {}
+                Event::AlertAcknowledged(_)
+                | Event::KnownIssueCreated(_)
+                | Event::KnownIssueChanged(_) => {}
             }
         }
         batch.events = events;

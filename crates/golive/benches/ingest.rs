@@ -194,6 +194,7 @@ async fn floor_rate(url: &str, tickets: usize) -> f64 {
             tier: None,
             source_key: None,
             source_updated_at: None,
+            known_issue: None,
         };
         batch.tickets.push(TicketRecord {
             id,

@@ -315,7 +315,9 @@ async fn write_log(
                 Event::TicketChanged(_) => 1,
                 Event::CallRecorded(_) => 2,
                 Event::QueueConfigured(_) => 3,
-                Event::AlertAcknowledged(_) => 4,
+                Event::AlertAcknowledged(_)
+                | Event::KnownIssueCreated(_)
+                | Event::KnownIssueChanged(_) => 4,
             }] += 1;
             pending.push(RecordedEvent {
                 seq: ledger.last_seq(),
@@ -457,6 +459,7 @@ fn week_commands(events: u64) -> Vec<Planned> {
                 resolved_at,
                 assignee: None,
                 tier: None,
+                known_issue: None,
             }),
         ));
         if late_import || first_contact {
@@ -472,6 +475,7 @@ fn week_commands(events: u64) -> Vec<Planned> {
                 assignee: Some(format!("desk-{}", rng.below(40))),
                 tier: status.is_none().then_some(2),
                 reclassify: Default::default(),
+                known_issue: None,
             };
             plan.push(Planned::Change(at, ticket, patch));
         };

@@ -2,7 +2,7 @@
 //! trends, arrival series for forecasting, surges and waiting calls.
 //! Everything here is counts; no ticket text, names or assignees.
 
-use super::figures::{GroupTally, Report, TicketTally};
+use super::figures::Report;
 use super::timeline::change;
 use super::{Aggregator, Call, Class};
 use crate::model::TicketDimension;
@@ -138,7 +138,18 @@ impl Aggregator {
     ) -> Board {
         let grouped = [TicketDimension::Application, TicketDimension::Site];
         let only = site.map(|name| (TicketDimension::Site, name));
-        let window = |from: Millis| self.report_where(from, now, &grouped, only);
+        // Every window ends now: one backlog for all of them (and the
+        // severities), not one walk each.
+        let backlog = self.backlog_at(
+            now,
+            &[
+                TicketDimension::Application,
+                TicketDimension::Site,
+                TicketDimension::Severity,
+            ],
+            only,
+        );
+        let window = |from: Millis| self.report_at(from, now, &grouped, only, Some(&backlog));
         // Whole minutes, the last one ending at or just after `now`, so the
         // sparkline does not shift every second.
         let last_minute = now.saturating_sub(1).div_euclid(MINUTE_MS) * MINUTE_MS;
@@ -151,19 +162,11 @@ impl Aggregator {
         let keep = |class: &Class| {
             site_group.is_none_or(|group| class.group(TicketDimension::Site) == group)
         };
-        let mut overall = TicketTally::default();
-        let mut severities = [GroupTally::new(TicketDimension::Severity, 4)];
-        match site {
-            None => self.fill_backlog(now, &mut overall, &mut severities),
-            Some(_) => self.fill_backlog_of(now, &keep, &mut overall, &mut severities),
-        }
-        let backlog_by_severity: BTreeMap<String, u64> = severities[0]
-            .groups
-            .iter()
-            .enumerate()
-            .map(|(group, tally)| {
+        let backlog_by_severity: BTreeMap<String, u64> = (0..4)
+            .map(|group| {
                 let name = self.group_name(TicketDimension::Severity, group);
-                (name, u64::try_from(tally.backlog).unwrap_or(0))
+                let count = backlog.of(TicketDimension::Severity, group);
+                (name, u64::try_from(count).unwrap_or(0))
             })
             .collect();
         let points = match site {
@@ -386,9 +389,48 @@ impl Aggregator {
         surges
     }
 
+    /// The open backlog at `now − k·step` for k = `steps` … 0 (oldest
+    /// first), from `backlog_now` (the backlog as of `now`) less the
+    /// backlog changes dated in between: no walk of the history.
+    pub fn backlog_steps(
+        &self,
+        now: Millis,
+        backlog_now: u64,
+        step: Millis,
+        steps: u32,
+    ) -> Vec<u64> {
+        let span = step * Millis::from(steps);
+        // Backlog change of the facts in [now − (k+1)·step, now − k·step).
+        let mut deltas = vec![0i64; steps as usize];
+        let mut add = |at: Millis, delta: i64| {
+            if step > 0 && at < now && at >= now - span {
+                let k = usize::try_from((now - 1 - at) / step).unwrap_or(usize::MAX);
+                if let Some(slot) = deltas.get_mut(k) {
+                    *slot += delta;
+                }
+            }
+        };
+        for (start, bucket) in self.timeline.window(now - span, now) {
+            for &index in &bucket.opened {
+                add(self.tickets[index as usize].opened_at, 1);
+            }
+            for fact in &bucket.changes {
+                add(fact.at(start), change::backlog_delta(fact.kind));
+            }
+        }
+        let mut backlog = i64::try_from(backlog_now).unwrap_or(i64::MAX);
+        let mut samples = vec![backlog_now];
+        for delta in deltas {
+            backlog -= delta;
+            samples.push(u64::try_from(backlog).unwrap_or(0));
+        }
+        samples.reverse();
+        samples
+    }
+
     /// Per known queue (sorted by name), the call legs offered there in
     /// `(now - 4 h, now]` that the feed has not reported answered,
-    /// abandoned or ended.
+    /// abandoned or ended at or before `now`.
     pub fn calls_waiting(&self, now: Millis) -> Vec<(String, u64)> {
         let mut waiting = vec![0u64; self.queues.len()];
         let from = now.saturating_sub(WAITING_CUTOFF_MS);
@@ -400,7 +442,7 @@ impl Aggregator {
                 let call = &self.calls[index as usize];
                 if call.offered_at > from
                     && call.offered_at <= now
-                    && !call.is_settled()
+                    && !call.is_settled_at(now)
                     && let Some(count) = waiting.get_mut(call.queue as usize)
                 {
                     *count += 1;

@@ -102,7 +102,7 @@ impl TicketTally {
         self.escalated += u64::from(kind & change::ESCALATED != 0);
     }
 
-    fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.opened == 0
             && self.resolved == 0
             && self.reopened == 0
@@ -121,6 +121,41 @@ impl TicketTally {
             first_contact_resolution_rate: ratio(self.first_contact, self.resolved),
             mttr_seconds: mttr(&mut self.mttr_ms),
         }
+    }
+}
+
+/// The backlog as of one moment, overall and per group of some
+/// dimensions (see [`Aggregator::backlog_at`]).
+#[derive(Clone, Debug)]
+pub(super) struct BacklogAt {
+    pub(super) overall: i64,
+    pub(super) groups: Vec<GroupTally>,
+}
+
+impl BacklogAt {
+    /// Sets the backlog of `overall` and of every group of `groupings`.
+    fn fill(&self, overall: &mut TicketTally, groupings: &mut [GroupTally]) {
+        overall.backlog = self.overall;
+        for grouping in groupings.iter_mut() {
+            let known = self
+                .groups
+                .iter()
+                .find(|g| g.dimension == grouping.dimension);
+            for (group, tally) in grouping.groups.iter_mut().enumerate() {
+                tally.backlog = known
+                    .and_then(|k| k.groups.get(group))
+                    .map_or(0, |t| t.backlog);
+            }
+        }
+    }
+
+    /// The backlog of group `group` of `dimension` (0 if not kept).
+    pub(super) fn of(&self, dimension: TicketDimension, group: usize) -> i64 {
+        self.groups
+            .iter()
+            .find(|g| g.dimension == dimension)
+            .and_then(|g| g.groups.get(group))
+            .map_or(0, |t| t.backlog)
     }
 }
 
@@ -212,6 +247,59 @@ impl Aggregator {
         dimensions: &[TicketDimension],
         only: Option<(TicketDimension, &str)>,
     ) -> Report {
+        self.report_at(from, to, dimensions, only, None)
+    }
+
+    /// The report's call figures for `[from, to)` (and its counted ticket
+    /// facts), without the ticket backlog, which is left at 0: for
+    /// staffing, which reads calls only, so a moment in the past costs no
+    /// walk through the history.
+    pub fn calls_report(&self, from: Millis, to: Millis) -> Report {
+        let no_backlog = BacklogAt {
+            overall: 0,
+            groups: Vec::new(),
+        };
+        self.report_at(from, to, &[], None, Some(&no_backlog))
+    }
+
+    /// The backlog as of `to`, overall and per group of `dimensions`, of
+    /// the tickets whose `dimension` is `value` only when `only` is given:
+    /// computed once for reports that all end at `to`.
+    pub(super) fn backlog_at(
+        &self,
+        to: Millis,
+        dimensions: &[TicketDimension],
+        only: Option<(TicketDimension, &str)>,
+    ) -> BacklogAt {
+        let mut overall = TicketTally::default();
+        let mut groups: Vec<GroupTally> = dimensions
+            .iter()
+            .map(|&dimension| GroupTally::new(dimension, self.group_count(dimension)))
+            .collect();
+        match only {
+            None => self.fill_backlog(to, &mut overall, &mut groups),
+            Some((dimension, value)) => {
+                let group = self.group_of_value(dimension, value).unwrap_or(usize::MAX);
+                let keep = |class: &Class| class.group(dimension) == group;
+                self.fill_backlog_of(to, &keep, &mut overall, &mut groups);
+            }
+        }
+        BacklogAt {
+            overall: overall.backlog,
+            groups,
+        }
+    }
+
+    /// [`Aggregator::report_where`], its backlog taken from `backlog` (as
+    /// of `to`, for at least `dimensions`) when given.
+    pub(super) fn report_at(
+        &self,
+        from: Millis,
+        to: Millis,
+        dimensions: &[TicketDimension],
+        only: Option<(TicketDimension, &str)>,
+        backlog: Option<&BacklogAt>,
+    ) -> Report {
         let filter = only.map(|(dimension, value)| {
             (
                 dimension,
@@ -275,9 +363,10 @@ impl Aggregator {
                 }
             }
         }
-        match filter {
-            None => self.fill_backlog(to, &mut overall, &mut groupings),
-            Some(_) => self.fill_backlog_of(to, &keep, &mut overall, &mut groupings),
+        match (backlog, filter) {
+            (Some(known), _) => known.fill(&mut overall, &mut groupings),
+            (None, None) => self.fill_backlog(to, &mut overall, &mut groupings),
+            (None, Some(_)) => self.fill_backlog_of(to, &keep, &mut overall, &mut groupings),
         }
 
         let tickets_by = (!dimensions.is_empty()).then(|| {

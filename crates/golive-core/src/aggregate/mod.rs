@@ -111,7 +111,7 @@
 //!
 //! Waiting calls ([`Aggregator::calls_waiting`]): legs offered in
 //! `(now - 4 h, now]` that the feed has not reported answered, abandoned or
-//! ended, per queue (a transferred caller waits in the queue of the new
+//! ended by `now`, per queue (a transferred caller waits in the queue of the new
 //! leg). The cutoff drops legs whose end the ACD never sent.
 //!
 //! # Layout
@@ -137,6 +137,7 @@
 mod board;
 mod figures;
 mod intern;
+mod known_issues;
 mod open;
 #[cfg(test)]
 mod proptests;
@@ -154,6 +155,7 @@ pub use board::{
     TrendPoint,
 };
 pub use figures::{CallFigures, Mttr, Report, TicketFigures};
+pub use known_issues::{KNOWN_ISSUE_TREND_BUCKETS, KnownIssue, KnownIssueTop, Resolution};
 pub use open::{Aging, Escalations, OpenSummary, Sev1Group};
 pub use totals::{
     HistogramBounds, HistogramTotals, OTHER, QueueTotals, SeriesLimits, TicketLabels, Totals,
@@ -303,9 +305,11 @@ impl Call {
             .then(|| (self.ended_at - answered).max(0) as f64 / 1000.0 + self.wrap_seconds)
     }
 
-    /// Whether the feed reported the leg answered, abandoned or ended.
-    fn is_settled(&self) -> bool {
-        self.has(call_flag::ANSWERED | call_flag::ABANDONED | call_flag::ENDED)
+    /// Whether the feed reported the leg answered, abandoned or ended at
+    /// or before `now`.
+    fn is_settled_at(&self, now: Millis) -> bool {
+        (self.has(call_flag::ANSWERED | call_flag::ABANDONED) && self.outcome_at <= now)
+            || (self.has(call_flag::ENDED) && self.ended_at <= now)
     }
 }
 
@@ -379,6 +383,7 @@ pub struct Aggregator {
     open: open::OpenTickets,
     /// Agents staffed per queue over time, for the huddle report.
     staffed: staffed::StaffedHistory,
+    known: known_issues::KnownIssues,
 }
 
 impl Aggregator {
@@ -400,6 +405,8 @@ impl Aggregator {
             }
             // Acknowledgements live with the alerts, beside the figures.
             Event::AlertAcknowledged(_) => {}
+            Event::KnownIssueCreated(created) => self.known.created(created),
+            Event::KnownIssueChanged(changed) => self.known.changed(changed),
         }
     }
 
@@ -462,6 +469,7 @@ impl Aggregator {
                 .sum::<usize>()
             + self.open.heap_bytes()
             + self.staffed.heap_bytes()
+            + self.known.heap_bytes()
             + self
                 .backlog
                 .by_dimension
@@ -540,6 +548,9 @@ impl Aggregator {
                 .push_change(opened_at, index, change::ESCALATED, 0);
         }
         self.tickets.push(ticket);
+        if let Some(issue) = &created.known_issue {
+            self.known.link(index, issue);
+        }
     }
 
     fn ticket_changed(&mut self, changed: &TicketChanged) {
@@ -548,6 +559,9 @@ impl Aggregator {
         };
         if let Some(tier) = changed.tier {
             self.open.tier(index, tier);
+        }
+        if let Some(issue) = &changed.known_issue {
+            self.known.link(index, issue);
         }
         if changed.reclassifies() {
             self.reclassify(index, changed);

@@ -5,13 +5,19 @@
 //!
 //! "Open" here is the ticket's latest status (every fact applied, like the
 //! running backlog totals), so the set holds exactly the tickets the
-//! running backlog counts.
+//! running backlog counts. For a moment in the past (a board `as_of`),
+//! the set is corrected by the status changes dated at or after it: a
+//! ticket whose first such change closed it was open then, one whose first
+//! such change reopened it was not. Tiers, severities and sites are the
+//! tickets' current ones.
 
+use super::intern::FastState;
+use super::timeline::change;
 use super::{Aggregator, Ticket};
 use crate::model::TicketDimension;
 use crate::time::Millis;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 const HOUR_MS: Millis = 3_600_000;
 
@@ -119,10 +125,7 @@ impl Aggregator {
             None => None,
         };
         let mut sev1: BTreeMap<(u32, u32), (u64, Millis)> = BTreeMap::new();
-        for &(opened_at, index) in &self.open.by_opened {
-            if opened_at > now {
-                break;
-            }
+        for (opened_at, index) in self.open_at(now) {
             let ticket: &Ticket = &self.tickets[index as usize];
             if wanted.is_some_and(|group| ticket.site as usize != group) {
                 continue;
@@ -161,6 +164,41 @@ impl Aggregator {
             .sev1
             .sort_by(|a, b| (&a.site, &a.application).cmp(&(&b.site, &b.application)));
         summary
+    }
+
+    /// The tickets active at `now` and opened at or before it, by opening
+    /// time: the open set, corrected by the changes dated at or after
+    /// `now` (none for the live board).
+    fn open_at(&self, now: Millis) -> Vec<(Millis, u32)> {
+        // Each ticket's first status flip at or after `now`: true when it
+        // closed the ticket (so it was open at `now`).
+        let mut first: HashMap<u32, bool, FastState> = HashMap::default();
+        for (start, bucket) in self.timeline.since(now) {
+            for fact in &bucket.changes {
+                let delta = change::backlog_delta(fact.kind);
+                if delta != 0 && fact.at(start) >= now {
+                    first.entry(fact.ticket).or_insert(delta < 0);
+                }
+            }
+        }
+        let mut open: Vec<(Millis, u32)> = self
+            .open
+            .by_opened
+            .iter()
+            .take_while(|(opened_at, _)| *opened_at <= now)
+            .filter(|(_, index)| !first.contains_key(index))
+            .copied()
+            .collect();
+        if !first.is_empty() {
+            for (index, closed_later) in first {
+                let opened_at = self.tickets[index as usize].opened_at;
+                if closed_later && opened_at <= now {
+                    open.push((opened_at, index));
+                }
+            }
+            open.sort_unstable();
+        }
+        open
     }
 
     /// Active tickets of `site` as of its latest status, for a backlog

@@ -328,6 +328,7 @@ fn events_of(plan: &Plan) -> Vec<RecordedEvent> {
                     tier: None,
                     source_key: None,
                     source_updated_at: None,
+                    known_issue: None,
                 })
             }
             Item::Changed(index, at, change) => {
@@ -346,6 +347,7 @@ fn events_of(plan: &Plan) -> Vec<RecordedEvent> {
                     severity: severity.map(|l| Severity::ALL[usize::from(l - 1)]),
                     source_key: None,
                     source_updated_at: None,
+                    known_issue: None,
                 })
             }
             Item::Call(event) => *event,
@@ -680,7 +682,9 @@ impl Oracle {
                     queues_seen.insert(configured.queue.clone());
                     settings.insert(configured.queue.clone(), configured.settings);
                 }
-                Event::AlertAcknowledged(_) => {}
+                Event::AlertAcknowledged(_)
+                | Event::KnownIssueCreated(_)
+                | Event::KnownIssueChanged(_) => {}
             }
         }
         Oracle {
@@ -941,9 +945,10 @@ impl Oracle {
                             && leg
                                 .offered
                                 .is_some_and(|at| at > now - 4 * 60 * MINUTE && at <= now)
-                            && leg.answered.is_none()
-                            && leg.abandoned.is_none()
-                            && leg.ended.is_none()
+                            // Not yet answered, abandoned or ended by `now`.
+                            && leg.answered.is_none_or(|at| at > now)
+                            && leg.abandoned.is_none_or(|at| at > now)
+                            && leg.ended.is_none_or(|at| at > now)
                     })
                     .count() as u64;
                 (queue.clone(), waiting)

@@ -60,6 +60,7 @@ impl Log {
             tier: None,
             source_key: None,
             source_updated_at: None,
+            known_issue: None,
         }))
     }
 
@@ -745,6 +746,7 @@ fn repeated_creations_and_sequence_numbers() {
         tier: None,
         source_key: None,
         source_updated_at: None,
+        known_issue: None,
     }));
     let report = log
         .aggregator

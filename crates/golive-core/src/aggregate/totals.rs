@@ -577,6 +577,7 @@ mod tests {
             tier: None,
             source_key: None,
             source_updated_at: None,
+            known_issue: None,
         })
     }
 

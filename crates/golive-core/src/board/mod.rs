@@ -25,11 +25,12 @@ pub mod triage;
 pub use scope::{Scope, ScopeError};
 
 use crate::aggregate::{
-    Aggregator, Aging, Board, CallFigures, Escalations, LONG_WINDOW_MS, OpenSummary, Report,
-    SHORT_WINDOW_MS, Sev1Group, Surge, TicketFigures, Trend,
+    Aggregator, Aging, Board, CallFigures, Escalations, KnownIssueTop, LONG_WINDOW_MS, OpenSummary,
+    Report, SHORT_WINDOW_MS, Sev1Group, Surge, TicketFigures, Trend,
 };
-use crate::alerts::{Alert, AlertRules, Thresholds};
+use crate::alerts::{self, Alert, AlertRules, BACKLOG_STEP_MINUTES, Thresholds};
 use crate::ate_model::AteRecommendation;
+use crate::model::KnownIssueStatus;
 use crate::staffing::{self, ApplicationForecast, LiveStaffing, QueueStaffing, StaffingSettings};
 use crate::time::Millis;
 use serde::Serialize;
@@ -37,6 +38,8 @@ use std::collections::BTreeMap;
 use triage::AlertGroup;
 
 const DAY_MS: Millis = 24 * 3_600_000;
+/// Most known issues the board lists.
+pub const BOARD_KNOWN_ISSUES: usize = 5;
 
 /// What the board is built with, from the server's configuration.
 #[derive(Clone, Copy, Debug)]
@@ -54,7 +57,8 @@ pub struct Parts {
     pub board: Board,
     pub open: OpenSummary,
     pub live: LiveStaffing,
-    /// Calls of the live staffing's recent interval, by queue.
+    /// Calls of the live staffing's recent interval, by queue (its ticket
+    /// backlog is not computed).
     pub recent: Report,
 }
 
@@ -68,9 +72,43 @@ impl Parts {
             board: aggregator.board(now, settings.go_live_start),
             open: aggregator.open_summary(now, None),
             live: staffing::live(aggregator, now, settings.staffing),
-            recent: aggregator.report(recent_from, now, None),
+            recent: aggregator.calls_report(recent_from, now),
         }
     }
+}
+
+/// The open backlog every [`BACKLOG_STEP_MINUTES`] back over the
+/// rising-backlog rule's span, oldest first, ending at the parts' moment:
+/// what that alert rule reads.
+pub fn backlog_samples(aggregator: &Aggregator, parts: &Parts, rules: &AlertRules) -> Vec<u64> {
+    let steps = rules.backlog_rising_minutes / BACKLOG_STEP_MINUTES;
+    let now_backlog = parts.board.windows.last_15m.tickets.backlog;
+    let step = Millis::from(BACKLOG_STEP_MINUTES) * 60_000;
+    aggregator.backlog_steps(parts.now, now_backlog, step, steps)
+}
+
+/// `GET /api/v1/board?as_of=T`: the board of `scope` (already checked) as
+/// it stood at `at`, computed now from the log with the live board's own
+/// definitions (its windows are the reports over the windows ending at
+/// `at`). Its alerts are the conditions that held at `at`, as raised then
+/// (alert histories and acknowledgements are not replayed onto it).
+pub fn as_of(
+    aggregator: &Aggregator,
+    at: Millis,
+    settings: &Settings<'_>,
+    scope: &Scope,
+) -> LiveBoard {
+    let parts = Parts::new(aggregator, at, settings);
+    let samples = backlog_samples(aggregator, &parts, settings.rules);
+    let conditions = alerts::evaluate(
+        settings.rules,
+        &parts.board,
+        &parts.open.sev1,
+        &parts.live.queues,
+        &samples,
+    );
+    let standing = alerts::standing_at(at, conditions);
+    LiveBoard::build(aggregator, &parts, settings, scope, &standing)
 }
 
 /// `GET /api/v1/board` and the live socket's `board`.
@@ -109,6 +147,10 @@ pub struct LiveBoard {
     pub ate: Vec<AteRecommendation>,
     /// Tickets expected per application in the next hour.
     pub forecast: Vec<ApplicationForecast>,
+    /// The open known issues with the most tickets in the last 60
+    /// minutes (of the site on a site's board; none on a queue's), with
+    /// the hour before and a 10-minute trend.
+    pub known_issues: Vec<KnownIssueTop>,
     /// Active alerts in triage order.
     pub alerts: Vec<Alert>,
     /// The alerts taken together where many are of one kind.
@@ -301,6 +343,10 @@ impl LiveBoard {
                 Scope::All => parts.live.applications.clone(),
                 _ => Vec::new(),
             },
+            known_issues: match scope {
+                Scope::Queue(_) => Vec::new(),
+                _ => top_known_issues(aggregator, now, scope.site()),
+            },
             alert_groups: triage::groups(&alerts, settings.rules),
             alerts,
             thresholds: settings.rules.thresholds(),
@@ -334,6 +380,19 @@ impl LiveBoard {
             .retain(|p| p.opened + p.resolved + p.offered + p.abandoned > 0);
         display::encode(&still)
     }
+}
+
+/// The board's known issues: open at `now`, most tickets in the last 60
+/// minutes first.
+fn top_known_issues(
+    aggregator: &Aggregator,
+    now: Millis,
+    site: Option<&str>,
+) -> Vec<KnownIssueTop> {
+    let mut lines = aggregator.known_issues_top(now - LONG_WINDOW_MS, now, site, usize::MAX);
+    lines.retain(|line| line.status == KnownIssueStatus::Open);
+    lines.truncate(BOARD_KNOWN_ISSUES);
+    lines
 }
 
 /// A window of the board for `scope`, from the scope's report, without

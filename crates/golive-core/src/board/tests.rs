@@ -36,6 +36,7 @@ impl Log {
             tier,
             source_key: None,
             source_updated_at: None,
+            known_issue: None,
         }));
     }
 

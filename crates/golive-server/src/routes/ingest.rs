@@ -383,6 +383,8 @@ struct AnyLine<'a> {
     agent: Field<Option<String>>,
     #[serde(default)]
     wrap_seconds: Field<Option<f64>>,
+    #[serde(default)]
+    known_issue: Field<Option<String>>,
 }
 
 /// The one-pass read of a line. `None` when the line is not certainly
@@ -419,6 +421,7 @@ pub(crate) fn parse_line_fast(raw: &[u8], clock: Clock) -> Option<Result<Command
                 resolved_at: line.resolved_at.optional(),
                 assignee: line.assignee.optional(),
                 tier: line.tier.optional(),
+                known_issue: line.known_issue.optional(),
             };
             Some(
                 body.validate(clock)
@@ -455,6 +458,7 @@ pub(crate) fn parse_line_fast(raw: &[u8], clock: Clock) -> Option<Result<Command
                 application: line.application.optional(),
                 category: line.category.optional(),
                 severity: line.severity.optional(),
+                known_issue: line.known_issue.optional(),
             };
             Some(
                 body.validate(clock)
@@ -474,6 +478,7 @@ pub(crate) fn parse_line_fast(raw: &[u8], clock: Clock) -> Option<Result<Command
                 &line.resolved_at,
                 &line.assignee,
                 &line.id,
+                &line.known_issue,
             ];
             if !foreign.iter().all(|f| f.is_absent())
                 || !line.category.is_absent()

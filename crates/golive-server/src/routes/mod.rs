@@ -5,6 +5,7 @@ pub mod calls;
 pub mod health;
 pub mod huddle;
 pub mod ingest;
+pub mod known_issues;
 pub mod plan;
 pub mod queues;
 pub mod report;
@@ -41,6 +42,8 @@ pub mod paths {
     pub const STAFFING_PLAN: &str = "/api/v1/staffing/plan";
     pub const LIVE: &str = "/api/v1/live";
     pub const ALERT_ACK: &str = "/api/v1/alerts/{id}/ack";
+    pub const KNOWN_ISSUES: &str = "/api/v1/known-issues";
+    pub const KNOWN_ISSUE: &str = "/api/v1/known-issues/{id}";
     pub const QR: &str = "/api/v1/qr";
     pub const UI_LEAD: &str = "/lead";
     pub const METRICS: &str = "/metrics";
@@ -87,6 +90,8 @@ pub mod paths {
         STAFFING_PLAN,
         LIVE,
         ALERT_ACK,
+        KNOWN_ISSUES,
+        KNOWN_ISSUE,
         QR,
         METRICS,
     ];

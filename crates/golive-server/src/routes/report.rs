@@ -4,6 +4,7 @@ use crate::auth::{Caller, READERS};
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::state::AppState;
+use crate::views::Grouping;
 use axum::Json;
 use axum::extract::State;
 use golive_core::board::{LiveBoard, Scope};
@@ -48,12 +49,16 @@ pub async fn report(
     }
     let group_by = match query.group_by.as_deref().filter(|g| !g.is_empty()) {
         None => None,
-        Some(text) => Some(TicketDimension::parse(text).ok_or_else(|| {
-            ApiError::invalid(
-                "group_by",
-                "must be one of site, department, application, category, severity, channel",
-            )
-        })?),
+        Some("known_issue") => Some(Grouping::KnownIssue),
+        Some(text) => Some(Grouping::Dimension(
+            TicketDimension::parse(text).ok_or_else(|| {
+                ApiError::invalid(
+                    "group_by",
+                    "must be one of site, department, application, category, severity, \
+                     channel, known_issue",
+                )
+            })?,
+        )),
     };
     state
         .views
@@ -66,12 +71,15 @@ pub async fn report(
 pub struct BoardQuery {
     site: Option<String>,
     queue: Option<String>,
+    as_of: Option<String>,
     #[allow(dead_code)]
     token: Option<String>,
 }
 
-/// `GET /api/v1/board[?site=|?queue=]`: the board, cut to the scope on the
-/// server; an unknown site or queue is 404.
+/// `GET /api/v1/board[?site=|?queue=][&as_of=T]`: the board, cut to the
+/// scope on the server; an unknown site or queue is 404. With `as_of`, the
+/// board as it stood at T, computed now from the log's figures; T in the
+/// future is 422.
 pub async fn board(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -80,7 +88,22 @@ pub async fn board(
     caller.require(READERS)?;
     let scope = Scope::from_query(query.site.as_deref(), query.queue.as_deref())?;
     let unavailable = || ApiError::unavailable("state unavailable");
-    let tick = state.views.tick(now_millis()).ok_or_else(unavailable)?;
+    let now = now_millis();
+    if let Some(text) = query.as_of.as_deref().filter(|t| !t.is_empty()) {
+        let at = query_time("as_of", Some(text))?;
+        if at > now {
+            return Err(ApiError::invalid(
+                "as_of",
+                "is in the future: the board can be shown as it stood, not as it will be",
+            ));
+        }
+        let board = state
+            .views
+            .board_as_of(at, &scope)
+            .ok_or_else(unavailable)??;
+        return Ok(Json(board));
+    }
+    let tick = state.views.tick(now).ok_or_else(unavailable)?;
     let board = state
         .views
         .board(&tick, &scope, &state.hub.active_alerts())

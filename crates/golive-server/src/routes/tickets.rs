@@ -30,7 +30,7 @@ pub async fn create(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     body: Result<ApiJson<TicketBody>, ApiError>,
-) -> Result<(StatusCode, Json<TicketRecord>), ApiError> {
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     // The role is checked before the body: a caller who may not write
     // learns nothing about validation.
     caller.require(TICKET_WRITERS)?;
@@ -41,8 +41,8 @@ pub async fn create(
         .await??
     {
         // The stored row: names as the ledger canonicalized them.
-        Outcome::TicketCreated(id) => Ok((StatusCode::CREATED, Json(stored(&state, id).await?))),
-        Outcome::TicketExists(id) => Ok((StatusCode::OK, Json(stored(&state, id).await?))),
+        Outcome::TicketCreated(id) => Ok((StatusCode::CREATED, Json(shown(&state, id).await?))),
+        Outcome::TicketExists(id) => Ok((StatusCode::OK, Json(shown(&state, id).await?))),
         other => Err(unexpected(other)),
     }
 }
@@ -52,7 +52,7 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<String>,
     body: Result<ApiJson<TicketPatchBody>, ApiError>,
-) -> Result<Json<TicketRecord>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     caller.require(TICKET_WRITERS)?;
     let ApiJson(body) = body?;
     let target = parse_ref(&id)?;
@@ -61,7 +61,7 @@ pub async fn update(
         .submit_one(Command::UpdateTicket(target, patch))
         .await??
     {
-        Outcome::TicketUpdated { id, .. } => Ok(Json(stored(&state, id).await?)),
+        Outcome::TicketUpdated { id, .. } => Ok(Json(shown(&state, id).await?)),
         other => Err(unexpected(other)),
     }
 }
@@ -70,15 +70,15 @@ pub async fn get(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<TicketRecord>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     caller.require(TICKET_READERS)?;
     match parse_ref(&id)? {
-        TicketRef::Id(id) => Ok(Json(stored(&state, id).await?)),
+        TicketRef::Id(id) => Ok(Json(shown(&state, id).await?)),
         TicketRef::External(key) => state
             .store
             .ticket_by_external_id(&key)
             .await?
-            .map(Json)
+            .map(|record| Json(with_known_issue(&state, record)))
             .ok_or_else(|| ApiError::not_found(format!("no ticket with external_id {key:?}"))),
     }
 }
@@ -141,6 +141,10 @@ pub async fn list(
     let next_cursor = (tickets.len() == limit as usize)
         .then(|| tickets.last().map(|t| t.id.to_string()))
         .flatten();
+    let tickets: Vec<Value> = tickets
+        .into_iter()
+        .map(|record| with_known_issue(&state, record))
+        .collect();
     Ok(Json(
         json!({ "tickets": tickets, "next_cursor": next_cursor }),
     ))
@@ -169,6 +173,22 @@ async fn stored(state: &AppState, id: u64) -> Result<TicketRecord, ApiError> {
         .ticket(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no ticket with id \"{id}\"")))
+}
+
+/// The stored ticket with the known issue it is linked to.
+async fn shown(state: &AppState, id: u64) -> Result<Value, ApiError> {
+    Ok(with_known_issue(state, stored(state, id).await?))
+}
+
+/// A ticket's row with `known_issue` (the id, or null) from the read
+/// side, which holds the links (the tickets table does not).
+fn with_known_issue(state: &AppState, record: TicketRecord) -> Value {
+    let known_issue = state.views.known_issue_of(record.id);
+    let mut body = json!(record);
+    if let Some(map) = body.as_object_mut() {
+        map.insert("known_issue".into(), json!(known_issue));
+    }
+    body
 }
 
 fn unexpected(outcome: Outcome) -> ApiError {
