@@ -40,17 +40,21 @@ const BOTTOM = 30;
  */
 export function lineChart({ label, labels, series, format = String, top, height = 260, tickEvery }) {
   const count = Math.max(1, labels.length);
-  const max = top ?? niceTop(Math.max(0, ...series.flatMap((s) => s.values.filter((v) => v !== null))));
+  // Gridlines at round steps (about four), the top on one of them.
+  const dataMax = Math.max(0, ...series.flatMap((s) => s.values.filter((v) => v !== null && v !== undefined)));
+  const step = top !== undefined ? top / 4 : niceTop(dataMax / 4 || 1);
+  const max = top ?? Math.max(step, Math.ceil(dataMax / step - 1e-9) * step);
+  const levels = Array.from({ length: Math.round(max / step) + 1 }, (_, k) => k * step);
   const plotW = WIDTH - LEFT - RIGHT;
   const plotH = height - TOP - BOTTOM;
   // Points sit in the middle of their hour's slot.
   const x = (k) => LEFT + ((k + 0.5) / count) * plotW;
   const y = (v) => TOP + plotH - (Math.min(v, max) / max) * plotH;
   const every = tickEvery ?? Math.max(1, Math.ceil(count / 12));
-  const grid = [0, 0.25, 0.5, 0.75, 1].map((f) =>
+  const grid = levels.map((v) =>
     svg("g", {},
-      svg("line", { x1: LEFT, x2: WIDTH - RIGHT, y1: y(f * max), y2: y(f * max), class: "chart-grid" }),
-      svg("text", { x: LEFT - 6, y: y(f * max) + 4, class: "chart-tick chart-y", text: format(f * max) })));
+      svg("line", { x1: LEFT, x2: WIDTH - RIGHT, y1: y(v), y2: y(v), class: "chart-grid" }),
+      svg("text", { x: LEFT - 6, y: y(v) + 4, class: "chart-tick chart-y", text: format(v) })));
   const ticks = labels.map((text, k) => (k % every === 0
     ? svg("text", { x: x(k), y: height - 10, class: "chart-tick chart-x", text })
     : null));

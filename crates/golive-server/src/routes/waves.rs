@@ -46,9 +46,12 @@ pub async fn waves(
             })?,
     };
     let waves = state.config.waves();
-    let curves = state
-        .views
-        .waves(&waves, now_millis(), hours)
+    // Weeks of waves scan weeks of the log: keep that off the async workers.
+    let views = state.views.clone();
+    let now = now_millis();
+    let curves = tokio::task::spawn_blocking(move || views.waves(&waves, now, hours))
+        .await
+        .map_err(|_| ApiError::unavailable("the waves could not be computed"))?
         .ok_or_else(|| ApiError::unavailable("state unavailable"))?;
     Ok(Json(json!({ "waves": curves })))
 }
