@@ -16,7 +16,7 @@ use chrono::{Days, TimeZone, Utc};
 use chrono_tz_shim::chicago_midnight;
 use reqwest::{Method, StatusCode};
 use rollout::{HOUR, MINUTE, Plan, go_live, iso, millis, number};
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::{ADMIN_TOKEN, Backend, Server, TestDb};
 
 /// Chicago's midnights without a time zone crate in the tests: the zone
@@ -133,7 +133,6 @@ fn check_against_oracle(report: &Value, data: &rollout::GoLive, from: i64, to: i
         })
         .collect();
     assert_eq!(listed, expected);
-    assert!(report["top_known_issues"].is_null());
 }
 
 /// A CSV table: its header and rows.
@@ -195,7 +194,13 @@ async fn check_csv(server: &Server, token: &str, query: &str, report: &Value) {
                 })
                 .collect(),
         ),
-        ("known_issues", Vec::new()),
+        (
+            "known_issues",
+            report["top_known_issues"]
+                .as_array()
+                .expect("known issues")
+                .clone(),
+        ),
     ];
     for (table, rows) in tables {
         let by_format = server
@@ -351,6 +356,71 @@ async fn huddle_matches_the_oracle(backend: Backend) {
             assert_eq!(hour["agents_staffed"], 0.0);
         }
     }
+    assert_eq!(report["top_known_issues"], json!([]), "no known issue yet");
+
+    // Known issues: tickets linked by PATCH, counted by when they opened.
+    let lead = server.token("lead").await;
+    let agent = server.token("agent").await;
+    let mut ids = Vec::new();
+    for title in [
+        "Label printer mapping on 4 West",
+        "Sepsis order set missing in ED",
+    ] {
+        let (status, body) = server
+            .call(
+                Method::POST,
+                "/api/v1/known-issues",
+                Some(&lead),
+                Some(&json!({"title": title})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        ids.push(body["id"].as_str().expect("id").to_string());
+    }
+    let mut tickets = server.all_tickets().await;
+    tickets.sort_by_key(|t| t["id"].as_str().map(str::to_string));
+    let (inside, outside): (Vec<&Value>, Vec<&Value>) = tickets.iter().partition(|t| {
+        let opened = millis(t["opened_at"].as_str().expect("opened_at"));
+        day_from <= opened && opened < day_to
+    });
+    assert!(inside.len() >= 10 && !outside.is_empty());
+    // Seven of the day's tickets on the first, three (and one from before
+    // the day, which the day does not count) on the second.
+    let links = inside[..7]
+        .iter()
+        .map(|t| (*t, &ids[0]))
+        .chain(inside[7..10].iter().map(|t| (*t, &ids[1])))
+        .chain(std::iter::once((outside[0], &ids[1])));
+    for (ticket, issue) in links {
+        let path = format!("/api/v1/tickets/{}", ticket["id"].as_str().expect("id"));
+        let (status, body) = server
+            .call(
+                Method::PATCH,
+                &path,
+                Some(&agent),
+                Some(&json!({"known_issue": issue})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let report = get(
+        &server,
+        &display,
+        &format!("/api/v1/report/huddle?date={date}"),
+    )
+    .await;
+    let known: Vec<(String, u64)> = report["top_known_issues"]
+        .as_array()
+        .expect("known issues")
+        .iter()
+        .map(|k| {
+            (
+                k["id"].as_str().expect("id").to_string(),
+                k["tickets"].as_u64().expect("tickets"),
+            )
+        })
+        .collect();
+    assert_eq!(known, [(ids[0].clone(), 7), (ids[1].clone(), 3)]);
     check_csv(&server, &display, &format!("date={date}"), &report).await;
 
     // The night shift crosses midnight: 19:00 to 07:00 the next morning.

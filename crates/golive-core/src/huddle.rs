@@ -52,8 +52,8 @@ pub struct Huddle {
     pub hours: Vec<HuddleHour>,
     /// Applications by tickets opened over the span, most first.
     pub top_applications: Vec<ApplicationRow>,
-    /// The known issues with the most tickets over the span; `None` while
-    /// known issues are not wired in (see [`known_issues_section`]).
+    /// The known issues with the most tickets over the span
+    /// ([`known_issues_section`]).
     pub top_known_issues: Option<Vec<KnownIssueRow>>,
     /// Per phone queue, staffed against required, hour by hour.
     pub staffing: Vec<QueueHours>,
@@ -122,17 +122,27 @@ pub struct QueueHour {
     pub agents_staffed: f64,
 }
 
-/// The known-issues section of the report. Known issues are wired in
-/// here, once they are in the aggregator: until then the report carries
-/// no such section (`top_known_issues` is null; the page and the CSV
-/// leave it out).
+/// The known-issues section of the report: the known issues with the most
+/// linked tickets opened over `[from, to)`, most first, at most `limit`
+/// (those with none in the span are left out). The same count as the
+/// board's top known issues ([`Aggregator::known_issues_top`]).
 pub fn known_issues_section(
-    _aggregator: &Aggregator,
-    _from: Millis,
-    _to: Millis,
-    _limit: usize,
+    aggregator: &Aggregator,
+    from: Millis,
+    to: Millis,
+    limit: usize,
 ) -> Option<Vec<KnownIssueRow>> {
-    None
+    let rows = aggregator
+        .known_issues_top(from, to, None, limit)
+        .into_iter()
+        .filter(|top| top.tickets > 0)
+        .map(|top| KnownIssueRow {
+            id: top.id,
+            title: top.title,
+            tickets: top.tickets,
+        })
+        .collect();
+    Some(rows)
 }
 
 /// Where the reported span ends: `to`, or the end of the hour `now` is

@@ -84,9 +84,9 @@ function render(report) {
     ? "Key to figure 3: tickets opened over the span"
     : "Key to figure 3: no tickets over the span";
 
-  // Known issues: a section only when the report carries one.
+  // Known issues: a section only when some had tickets over the span.
   const known = report.top_known_issues;
-  $("known-issues").hidden = !Array.isArray(known);
+  $("known-issues").hidden = !Array.isArray(known) || known.length === 0;
   if (Array.isArray(known)) {
     $("known-table").tBodies[0].replaceChildren(...known.map((k) =>
       h("tr", {}, h("th", { scope: "row", text: k.title }), h("td", { class: "num", text: fmtInt(k.tickets) }))));
