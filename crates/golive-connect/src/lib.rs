@@ -13,6 +13,9 @@
 //!   configured zone) and the future-skew check.
 //! - [`source`]: reading fields by dot-walked path from JSON objects and
 //!   CSV rows; [`csv`]: a streaming CSV reader with bounded memory.
+//! - [`amazon_connect`], [`asterisk`]: phone systems' contact events,
+//!   contact trace records and queue_log lines → call events (and, from
+//!   the queue_log, each queue's staffed agents).
 //! - [`servicenow`], [`jira`]: those sources' defaults and body shapes;
 //!   [`flat`]: ServiceNow records parsed borrowing from the body.
 //!
@@ -22,6 +25,8 @@
 //!
 //! [`TicketSync`]: golive_core::input::TicketSync
 
+pub mod amazon_connect;
+pub mod asterisk;
 pub mod config;
 pub mod csv;
 pub mod error;

@@ -5,6 +5,7 @@
 use crate::error::RecordError;
 use chrono::{DateTime, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
+use golive_core::input::Clock;
 use golive_core::time::{MAX_MILLIS, MIN_MILLIS, Millis};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -112,6 +113,17 @@ pub fn source_time(
     zone: SourceTimeZone,
     now: Millis,
 ) -> Result<Millis, RecordError> {
+    checked_time(field, text, zone, Clock::new(now, MAX_FUTURE_SKEW_MS))
+}
+
+/// [`parse_source_time`] for field `field`, refusing unparseable times and
+/// times after the clock's latest (its configured skew ahead of now).
+pub fn checked_time(
+    field: &str,
+    text: &str,
+    zone: SourceTimeZone,
+    clock: Clock,
+) -> Result<Millis, RecordError> {
     let millis = parse_source_time(text, zone).ok_or_else(|| {
         RecordError::invalid(
             "invalid_timestamp",
@@ -120,12 +132,26 @@ pub fn source_time(
             "is not a time (YYYY-MM-DD HH:MM:SS, or ISO 8601 with an offset, between 2000 and 2100)",
         )
     })?;
-    if millis > now.saturating_add(MAX_FUTURE_SKEW_MS) {
+    future_check(field, text, millis, clock)
+}
+
+/// `millis` (read from `text` in `field`), unless it is after the clock's
+/// latest.
+pub fn future_check(
+    field: &str,
+    text: &str,
+    millis: Millis,
+    clock: Clock,
+) -> Result<Millis, RecordError> {
+    if millis > clock.latest() {
         return Err(RecordError::invalid(
             "future_timestamp",
             field,
             text,
-            "is more than 5 minutes in the future (is the source's time zone configured?)",
+            format!(
+                "is more than {} seconds in the future (is the source's clock or time zone right?)",
+                clock.max_ahead / 1000
+            ),
         ));
     }
     Ok(millis)

@@ -1,0 +1,387 @@
+//! Amazon Connect: contact events as EventBridge delivers them
+//! ("Amazon Connect Contact Event") and contact trace records (CTRs, as a
+//! Kinesis Firehose HTTP endpoint or a forwarder sends them) → golive call
+//! events, one leg per contact and queue.
+//!
+//! Keys are read in any case (`queueInfo` and `QueueInfo` alike). Times
+//! come from the record, never from the envelope's `time`. A record says
+//! everything it knows about its contact at once (a DISCONNECTED event
+//! carries the queue and agent times too), so a lost or late event is
+//! made up for by the next one, and duplicates change nothing (call events
+//! are idempotent per (`call_id`, `queue`, `event`)).
+
+use crate::error::RecordError;
+use crate::queues::{QueueMapConfig, QueueResolver};
+use golive_core::event::CallRecorded;
+use golive_core::input::{Clock, MAX_WRAP_SECONDS, checked_id, checked_name};
+use golive_core::model::CallEventKind;
+use golive_core::time::Millis;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// `[connectors.amazon_connect]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AmazonConnectConfig {
+    /// Queue ARN (or name) → golive queue, and the unknown-queue policy.
+    pub queues: QueueMapConfig,
+}
+
+/// The EventBridge `detail-type` of contact events.
+pub const CONTACT_EVENT: &str = "Amazon Connect Contact Event";
+
+/// The records of a body: one object, an array of them, or objects one
+/// after another (NDJSON, or Firehose's concatenated JSON).
+pub fn parse_body(bytes: &[u8]) -> Result<Vec<Value>, serde_json::Error> {
+    let mut records = Vec::new();
+    for value in serde_json::Deserializer::from_slice(bytes).into_iter::<Value>() {
+        match value? {
+            Value::Array(items) => records.extend(items),
+            other => records.push(other),
+        }
+    }
+    Ok(records)
+}
+
+/// `object[key]`, the key compared ignoring ASCII case.
+fn get<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    object.get(key).or_else(|| {
+        object
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(key))
+            .map(|(_, value)| value)
+    })
+}
+
+/// The value at `path` (keys in any case); null counts as absent.
+fn at<'a>(object: &'a Map<String, Value>, path: &[&str]) -> Option<&'a Value> {
+    let (last, parents) = path.split_last()?;
+    let mut current = object;
+    for key in parents {
+        current = get(current, key)?.as_object()?;
+    }
+    get(current, last).filter(|value| !value.is_null())
+}
+
+/// Text at `path`: a non-empty string (numbers as written).
+fn text(object: &Map<String, Value>, path: &[&str]) -> Option<String> {
+    match at(object, path)? {
+        Value::String(text) if !text.trim().is_empty() => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
+/// The last `/` or `:` segment of an ARN (its id).
+fn arn_id(arn: &str) -> &str {
+    arn.rsplit(['/', ':']).next().unwrap_or(arn)
+}
+
+/// Maps records onto call events with a queue map and the server's clock.
+#[derive(Clone, Debug)]
+pub struct ContactMapper {
+    queues: QueueResolver,
+}
+
+/// Times a record gives its leg.
+#[derive(Default)]
+struct Leg {
+    call_id: String,
+    queue: String,
+    offered: Option<(String, Millis)>,
+    answered: Option<(String, Millis)>,
+    agent: Option<String>,
+    disconnected: Option<(String, Millis)>,
+    wrap_seconds: Option<f64>,
+}
+
+impl ContactMapper {
+    pub fn new(queues: QueueResolver) -> Self {
+        ContactMapper { queues }
+    }
+
+    /// The call events of one record (none for event types that say
+    /// nothing about a queue), or why it was refused.
+    pub fn map(&self, record: &Value, clock: Clock) -> Result<Vec<CallRecorded>, RecordError> {
+        let Value::Object(object) = record else {
+            return Err(RecordError::malformed(
+                "a record is a JSON object (an EventBridge contact event or a contact trace record)",
+            ));
+        };
+        if let Some(detail) = at(object, &["detail"]) {
+            match text(object, &["detail-type"]) {
+                Some(kind) if kind == CONTACT_EVENT => {}
+                other => {
+                    return Err(RecordError::invalid(
+                        "invalid_field",
+                        "detail-type",
+                        other.as_deref().unwrap_or(""),
+                        format!("is not {CONTACT_EVENT:?}: route only contact events here"),
+                    ));
+                }
+            }
+            let Value::Object(detail) = detail else {
+                return Err(RecordError::malformed("detail: not an object"));
+            };
+            return self.event(detail, "detail.", clock);
+        }
+        if at(object, &["eventType"]).is_some() {
+            // A forwarder that sends the detail alone.
+            return self.event(object, "", clock);
+        }
+        self.trace_record(object, clock)
+    }
+
+    /// A contact event's detail.
+    fn event(
+        &self,
+        detail: &Map<String, Value>,
+        prefix: &str,
+        clock: Clock,
+    ) -> Result<Vec<CallRecorded>, RecordError> {
+        let field = |name: &str| format!("{prefix}{name}");
+        let event_type = text(detail, &["eventType"])
+            .ok_or_else(|| RecordError::missing(&field("eventType"), "the event has no type"))?;
+        let (answers, ends) = match event_type.as_str() {
+            "QUEUED" => (false, false),
+            "CONNECTED_TO_AGENT" => (true, false),
+            "DISCONNECTED" | "COMPLETED" => (true, true),
+            // INITIATED, CONTACT_DATA_UPDATED, … say nothing about a queue.
+            _ => return Ok(Vec::new()),
+        };
+        let contact = text(detail, &["contactId"])
+            .ok_or_else(|| RecordError::missing(&field("contactId"), "the event has no contact"))?;
+        let Some(arn) = text(detail, &["queueInfo", "queueArn"]) else {
+            if event_type == "QUEUED" {
+                return Err(RecordError::missing(
+                    &field("queueInfo.queueArn"),
+                    "a QUEUED event names its queue",
+                ));
+            }
+            // Never queued (ended in the flow, or outbound): no leg.
+            return Ok(Vec::new());
+        };
+        let mut leg = Leg {
+            call_id: checked_id("call_id", &contact)
+                .map_err(|r| RecordError::from_rejection(&r, &field("contactId"), &contact))?,
+            queue: self.queue_of_arn(&field("queueInfo.queueArn"), &arn)?,
+            ..Leg::default()
+        };
+        let time = |path: &[&str], name: &str| -> Result<Option<(String, Millis)>, RecordError> {
+            match text(detail, path) {
+                Some(value) => {
+                    timestamp(&field(name), &value, clock).map(|t| Some((field(name), t)))
+                }
+                None => Ok(None),
+            }
+        };
+        leg.offered = time(
+            &["queueInfo", "enqueueTimestamp"],
+            "queueInfo.enqueueTimestamp",
+        )?;
+        if leg.offered.is_none() {
+            return Err(RecordError::missing(
+                &field("queueInfo.enqueueTimestamp"),
+                "a queued contact has its enqueue time",
+            ));
+        }
+        if answers {
+            leg.answered = time(
+                &["agentInfo", "connectedToAgentTimestamp"],
+                "agentInfo.connectedToAgentTimestamp",
+            )?;
+            if leg.answered.is_none() && event_type == "CONNECTED_TO_AGENT" {
+                return Err(RecordError::missing(
+                    &field("agentInfo.connectedToAgentTimestamp"),
+                    "a CONNECTED_TO_AGENT event has the time it connected",
+                ));
+            }
+            leg.agent = text(detail, &["agentInfo", "agentArn"]).map(|a| arn_id(&a).to_string());
+        }
+        if ends {
+            leg.disconnected = time(&["disconnectTimestamp"], "disconnectTimestamp")?;
+            if leg.disconnected.is_none() {
+                return Err(RecordError::missing(
+                    &field("disconnectTimestamp"),
+                    "a disconnected contact has its disconnect time",
+                ));
+            }
+            leg.wrap_seconds = wrap(
+                detail,
+                &["agentInfo", "afterContactWorkDuration"],
+                &field("agentInfo.afterContactWorkDuration"),
+            )?;
+        }
+        leg.events()
+    }
+
+    /// A contact trace record.
+    fn trace_record(
+        &self,
+        ctr: &Map<String, Value>,
+        clock: Clock,
+    ) -> Result<Vec<CallRecorded>, RecordError> {
+        let contact = text(ctr, &["ContactId"]).ok_or_else(|| {
+            RecordError::missing(
+                "ContactId",
+                "the record is neither a contact event (detail-type) nor a contact trace record",
+            )
+        })?;
+        if let Some(updated) = text(ctr, &["LastUpdateTimestamp"]) {
+            timestamp("LastUpdateTimestamp", &updated, clock)?;
+        }
+        let Some(Value::Object(queue)) = at(ctr, &["Queue"]) else {
+            return Err(RecordError::missing(
+                "Queue",
+                "the record has no queue (an outbound or flow-only contact has no leg to count)",
+            ));
+        };
+        let name = text(queue, &["Name"]);
+        let arn = text(queue, &["ARN"]);
+        let queue_name = match (&arn, &name) {
+            (Some(arn), _) if self.queues.lookup(arn).is_some() => {
+                self.queue_of_arn("Queue.ARN", arn)?
+            }
+            (_, Some(name)) => self.queues.resolve("Queue.Name", name)?,
+            (Some(arn), None) => self.queue_of_arn("Queue.ARN", arn)?,
+            (None, None) => {
+                return Err(RecordError::missing(
+                    "Queue.Name",
+                    "the record's queue has neither Name nor ARN",
+                ));
+            }
+        };
+        let time = |object: &Map<String, Value>, key: &str, name: &str| match text(object, &[key]) {
+            Some(value) => timestamp(name, &value, clock).map(|t| Some((name.to_string(), t))),
+            None => Ok(None),
+        };
+        let mut leg = Leg {
+            call_id: checked_id("call_id", &contact)
+                .map_err(|r| RecordError::from_rejection(&r, "ContactId", &contact))?,
+            queue: queue_name,
+            offered: time(queue, "EnqueueTimestamp", "Queue.EnqueueTimestamp")?,
+            disconnected: time(ctr, "DisconnectTimestamp", "DisconnectTimestamp")?,
+            ..Leg::default()
+        };
+        if leg.offered.is_none() {
+            return Err(RecordError::missing(
+                "Queue.EnqueueTimestamp",
+                "a queued contact has its enqueue time",
+            ));
+        }
+        if let Some(Value::Object(agent)) = at(ctr, &["Agent"]) {
+            leg.answered = time(
+                agent,
+                "ConnectedToAgentTimestamp",
+                "Agent.ConnectedToAgentTimestamp",
+            )?;
+            leg.agent = text(agent, &["Username"])
+                .or_else(|| text(agent, &["ARN"]).map(|a| arn_id(&a).to_string()));
+            leg.wrap_seconds = wrap(
+                agent,
+                &["AfterContactWorkDuration"],
+                "Agent.AfterContactWorkDuration",
+            )?;
+        }
+        leg.events()
+    }
+
+    /// The golive queue of a queue ARN: the configured map, else the ARN's
+    /// last segment through `[names.queue]` and the unknown-queue policy.
+    fn queue_of_arn(&self, field: &str, arn: &str) -> Result<String, RecordError> {
+        if let Some(queue) = self.queues.lookup(arn) {
+            return Ok(queue);
+        }
+        if self.queues.refuses_unknown() {
+            return self.queues.resolve(field, arn);
+        }
+        self.queues.resolve(field, arn_id(arn))
+    }
+}
+
+impl Leg {
+    /// The leg's call events, after checking its times are in order.
+    fn events(self) -> Result<Vec<CallRecorded>, RecordError> {
+        let order: Vec<&(String, Millis)> = [&self.offered, &self.answered, &self.disconnected]
+            .into_iter()
+            .flatten()
+            .collect();
+        for pair in order.windows(2) {
+            if pair[1].1 < pair[0].1 {
+                return Err(RecordError::invalid(
+                    "impossible_call_sequence",
+                    &pair[1].0,
+                    &golive_core::time::format_rfc3339(pair[1].1),
+                    format!("is before {}", pair[0].0),
+                ));
+            }
+        }
+        let agent = match self.agent {
+            Some(agent) => checked_name("agent", &agent).ok(),
+            None => None,
+        };
+        let event = |event: CallEventKind, at: Millis| CallRecorded {
+            call_id: self.call_id.clone(),
+            queue: self.queue.clone(),
+            event,
+            at,
+            agent: None,
+            wrap_seconds: None,
+        };
+        let mut events = Vec::with_capacity(3);
+        if let Some((_, offered)) = self.offered {
+            events.push(event(CallEventKind::Offered, offered));
+        }
+        if let Some((_, answered)) = self.answered {
+            events.push(CallRecorded {
+                agent,
+                ..event(CallEventKind::Answered, answered)
+            });
+        }
+        if let Some((_, disconnected)) = self.disconnected {
+            if self.answered.is_some() {
+                events.push(CallRecorded {
+                    wrap_seconds: self.wrap_seconds,
+                    ..event(CallEventKind::Ended, disconnected)
+                });
+            } else {
+                events.push(event(CallEventKind::Abandoned, disconnected));
+            }
+        }
+        Ok(events)
+    }
+}
+
+/// A record's time, refused naming `field` when it is not a time or is
+/// further ahead of the server's clock than the configured skew.
+fn timestamp(field: &str, text: &str, clock: Clock) -> Result<Millis, RecordError> {
+    crate::time::checked_time(field, text, Default::default(), clock)
+}
+
+/// Wrap seconds at `path`: a number from 0 to a day.
+fn wrap(
+    object: &Map<String, Value>,
+    path: &[&str],
+    field: &str,
+) -> Result<Option<f64>, RecordError> {
+    let Some(value) = at(object, path) else {
+        return Ok(None);
+    };
+    let seconds = match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match seconds {
+        Some(s) if s.is_finite() && (0.0..=MAX_WRAP_SECONDS).contains(&s) => Ok(Some(s)),
+        _ => Err(RecordError::invalid(
+            "invalid_field",
+            field,
+            &value.to_string(),
+            format!("is not a number of seconds from 0 to {MAX_WRAP_SECONDS}"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests;
