@@ -43,4 +43,4 @@ pub use error::RecordError;
 pub use mapping::TicketMapper;
 pub use queues::{QueueMapConfig, QueueResolver, UnknownQueues};
 pub use source::{CsvRecord, JsonRecord, Record, SourceValue};
-pub use time::{SourceTimeZone, parse_source_time, source_time};
+pub use time::{SourceTimeZone, checked_time, parse_source_time};
