@@ -11,13 +11,17 @@
 //! are idempotent per (`call_id`, `queue`, `event`)).
 
 use crate::error::RecordError;
+use crate::light::Light;
 use crate::queues::{QueueMapConfig, QueueResolver};
 use golive_core::event::CallRecorded;
 use golive_core::input::{Clock, MAX_WRAP_SECONDS, checked_id, checked_name};
 use golive_core::model::CallEventKind;
 use golive_core::time::Millis;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+/// An object's fields.
+type Map<'a> = [(Cow<'a, str>, Light<'a>)];
 
 /// `[connectors.amazon_connect]`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -31,12 +35,13 @@ pub struct AmazonConnectConfig {
 pub const CONTACT_EVENT: &str = "Amazon Connect Contact Event";
 
 /// The records of a body: one object, an array of them, or objects one
-/// after another (NDJSON, or Firehose's concatenated JSON).
-pub fn parse_body(bytes: &[u8]) -> Result<Vec<Value>, serde_json::Error> {
+/// after another (NDJSON, or Firehose's concatenated JSON); strings
+/// borrow from `bytes`.
+pub fn parse_body(bytes: &[u8]) -> Result<Vec<Light<'_>>, serde_json::Error> {
     let mut records = Vec::new();
-    for value in serde_json::Deserializer::from_slice(bytes).into_iter::<Value>() {
+    for value in serde_json::Deserializer::from_slice(bytes).into_iter::<Light<'_>>() {
         match value? {
-            Value::Array(items) => records.extend(items),
+            Light::List(items) => records.extend(items),
             other => records.push(other),
         }
     }
@@ -44,30 +49,32 @@ pub fn parse_body(bytes: &[u8]) -> Result<Vec<Value>, serde_json::Error> {
 }
 
 /// `object[key]`, the key compared ignoring ASCII case.
-fn get<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    object.get(key).or_else(|| {
-        object
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(key))
-            .map(|(_, value)| value)
-    })
+fn get<'a, 'b>(object: &'a Map<'b>, key: &str) -> Option<&'a Light<'b>> {
+    object
+        .iter()
+        .find(|(name, _)| name == key)
+        .or_else(|| {
+            object
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(key))
+        })
+        .map(|(_, value)| value)
 }
 
 /// The value at `path` (keys in any case); null counts as absent.
-fn at<'a>(object: &'a Map<String, Value>, path: &[&str]) -> Option<&'a Value> {
+fn at<'a, 'b>(object: &'a Map<'b>, path: &[&str]) -> Option<&'a Light<'b>> {
     let (last, parents) = path.split_last()?;
     let mut current = object;
     for key in parents {
-        current = get(current, key)?.as_object()?;
+        current = get(current, key)?.fields()?;
     }
-    get(current, last).filter(|value| !value.is_null())
+    get(current, last).filter(|value| **value != Light::Null)
 }
 
 /// Text at `path`: a non-empty string (numbers as written).
-fn text(object: &Map<String, Value>, path: &[&str]) -> Option<String> {
+fn text<'a>(object: &'a Map<'_>, path: &[&str]) -> Option<&'a str> {
     match at(object, path)? {
-        Value::String(text) if !text.trim().is_empty() => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
+        Light::Text(text) if !text.trim().is_empty() => Some(text),
         _ => None,
     }
 }
@@ -102,25 +109,25 @@ impl ContactMapper {
 
     /// The call events of one record (none for event types that say
     /// nothing about a queue), or why it was refused.
-    pub fn map(&self, record: &Value, clock: Clock) -> Result<Vec<CallRecorded>, RecordError> {
-        let Value::Object(object) = record else {
+    pub fn map(&self, record: &Light<'_>, clock: Clock) -> Result<Vec<CallRecorded>, RecordError> {
+        let Light::Object(object) = record else {
             return Err(RecordError::malformed(
                 "a record is a JSON object (an EventBridge contact event or a contact trace record)",
             ));
         };
         if let Some(detail) = at(object, &["detail"]) {
             match text(object, &["detail-type"]) {
-                Some(kind) if kind == CONTACT_EVENT => {}
+                Some(CONTACT_EVENT) => {}
                 other => {
                     return Err(RecordError::invalid(
                         "invalid_field",
                         "detail-type",
-                        other.as_deref().unwrap_or(""),
+                        other.unwrap_or(""),
                         format!("is not {CONTACT_EVENT:?}: route only contact events here"),
                     ));
                 }
             }
-            let Value::Object(detail) = detail else {
+            let Light::Object(detail) = detail else {
                 return Err(RecordError::malformed("detail: not an object"));
             };
             return self.event(detail, "detail.", clock);
@@ -135,14 +142,14 @@ impl ContactMapper {
     /// A contact event's detail.
     fn event(
         &self,
-        detail: &Map<String, Value>,
+        detail: &Map<'_>,
         prefix: &str,
         clock: Clock,
     ) -> Result<Vec<CallRecorded>, RecordError> {
         let field = |name: &str| format!("{prefix}{name}");
         let event_type = text(detail, &["eventType"])
             .ok_or_else(|| RecordError::missing(&field("eventType"), "the event has no type"))?;
-        let (answers, ends) = match event_type.as_str() {
+        let (answers, ends) = match event_type {
             "QUEUED" => (false, false),
             "CONNECTED_TO_AGENT" => (true, false),
             "DISCONNECTED" | "COMPLETED" => (true, true),
@@ -162,15 +169,15 @@ impl ContactMapper {
             return Ok(Vec::new());
         };
         let mut leg = Leg {
-            call_id: checked_id("call_id", &contact)
-                .map_err(|r| RecordError::from_rejection(&r, &field("contactId"), &contact))?,
-            queue: self.queue_of_arn(&field("queueInfo.queueArn"), &arn)?,
+            call_id: checked_id("call_id", contact)
+                .map_err(|r| RecordError::from_rejection(&r, &field("contactId"), contact))?,
+            queue: self.queue_of_arn(&field("queueInfo.queueArn"), arn)?,
             ..Leg::default()
         };
         let time = |path: &[&str], name: &str| -> Result<Option<(String, Millis)>, RecordError> {
             match text(detail, path) {
                 Some(value) => {
-                    timestamp(&field(name), &value, clock).map(|t| Some((field(name), t)))
+                    timestamp(&field(name), value, clock).map(|t| Some((field(name), t)))
                 }
                 None => Ok(None),
             }
@@ -196,7 +203,7 @@ impl ContactMapper {
                     "a CONNECTED_TO_AGENT event has the time it connected",
                 ));
             }
-            leg.agent = text(detail, &["agentInfo", "agentArn"]).map(|a| arn_id(&a).to_string());
+            leg.agent = text(detail, &["agentInfo", "agentArn"]).map(|a| arn_id(a).to_string());
         }
         if ends {
             leg.disconnected = time(&["disconnectTimestamp"], "disconnectTimestamp")?;
@@ -216,11 +223,7 @@ impl ContactMapper {
     }
 
     /// A contact trace record.
-    fn trace_record(
-        &self,
-        ctr: &Map<String, Value>,
-        clock: Clock,
-    ) -> Result<Vec<CallRecorded>, RecordError> {
+    fn trace_record(&self, ctr: &Map<'_>, clock: Clock) -> Result<Vec<CallRecorded>, RecordError> {
         let contact = text(ctr, &["ContactId"]).ok_or_else(|| {
             RecordError::missing(
                 "ContactId",
@@ -228,9 +231,9 @@ impl ContactMapper {
             )
         })?;
         if let Some(updated) = text(ctr, &["LastUpdateTimestamp"]) {
-            timestamp("LastUpdateTimestamp", &updated, clock)?;
+            timestamp("LastUpdateTimestamp", updated, clock)?;
         }
-        let Some(Value::Object(queue)) = at(ctr, &["Queue"]) else {
+        let Some(Light::Object(queue)) = at(ctr, &["Queue"]) else {
             return Err(RecordError::missing(
                 "Queue",
                 "the record has no queue (an outbound or flow-only contact has no leg to count)",
@@ -238,7 +241,7 @@ impl ContactMapper {
         };
         let name = text(queue, &["Name"]);
         let arn = text(queue, &["ARN"]);
-        let queue_name = match (&arn, &name) {
+        let queue_name = match (arn, name) {
             (Some(arn), _) if self.queues.lookup(arn).is_some() => {
                 self.queue_of_arn("Queue.ARN", arn)?
             }
@@ -251,13 +254,13 @@ impl ContactMapper {
                 ));
             }
         };
-        let time = |object: &Map<String, Value>, key: &str, name: &str| match text(object, &[key]) {
-            Some(value) => timestamp(name, &value, clock).map(|t| Some((name.to_string(), t))),
+        let time = |object: &Map<'_>, key: &str, name: &str| match text(object, &[key]) {
+            Some(value) => timestamp(name, value, clock).map(|t| Some((name.to_string(), t))),
             None => Ok(None),
         };
         let mut leg = Leg {
-            call_id: checked_id("call_id", &contact)
-                .map_err(|r| RecordError::from_rejection(&r, "ContactId", &contact))?,
+            call_id: checked_id("call_id", contact)
+                .map_err(|r| RecordError::from_rejection(&r, "ContactId", contact))?,
             queue: queue_name,
             offered: time(queue, "EnqueueTimestamp", "Queue.EnqueueTimestamp")?,
             disconnected: time(ctr, "DisconnectTimestamp", "DisconnectTimestamp")?,
@@ -269,14 +272,15 @@ impl ContactMapper {
                 "a queued contact has its enqueue time",
             ));
         }
-        if let Some(Value::Object(agent)) = at(ctr, &["Agent"]) {
+        if let Some(Light::Object(agent)) = at(ctr, &["Agent"]) {
             leg.answered = time(
                 agent,
                 "ConnectedToAgentTimestamp",
                 "Agent.ConnectedToAgentTimestamp",
             )?;
             leg.agent = text(agent, &["Username"])
-                .or_else(|| text(agent, &["ARN"]).map(|a| arn_id(&a).to_string()));
+                .or_else(|| text(agent, &["ARN"]).map(arn_id))
+                .map(str::to_string);
             leg.wrap_seconds = wrap(
                 agent,
                 &["AfterContactWorkDuration"],
@@ -359,17 +363,13 @@ fn timestamp(field: &str, text: &str, clock: Clock) -> Result<Millis, RecordErro
 }
 
 /// Wrap seconds at `path`: a number from 0 to a day.
-fn wrap(
-    object: &Map<String, Value>,
-    path: &[&str],
-    field: &str,
-) -> Result<Option<f64>, RecordError> {
+fn wrap(object: &Map<'_>, path: &[&str], field: &str) -> Result<Option<f64>, RecordError> {
     let Some(value) = at(object, path) else {
         return Ok(None);
     };
     let seconds = match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse::<f64>().ok(),
+        Light::Number(n) => Some(*n),
+        Light::Text(s) => s.trim().parse::<f64>().ok(),
         _ => None,
     };
     match seconds {
@@ -377,7 +377,7 @@ fn wrap(
         _ => Err(RecordError::invalid(
             "invalid_field",
             field,
-            &value.to_string(),
+            &value.echo(),
             format!("is not a number of seconds from 0 to {MAX_WRAP_SECONDS}"),
         )),
     }

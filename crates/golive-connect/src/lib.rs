@@ -32,6 +32,7 @@ pub mod csv;
 pub mod error;
 pub mod flat;
 pub mod jira;
+pub mod light;
 pub mod mapping;
 pub mod queues;
 pub mod servicenow;

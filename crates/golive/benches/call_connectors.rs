@@ -60,7 +60,10 @@ fn queue_log_lines(n: usize) -> [String; 3] {
     let queue = QUEUES[n % 4];
     let id = format!("{offered}.{n}");
     [
-        format!("{offered}|{id}|{queue}|NONE|ENTERQUEUE||5550{:03}|1", n % 1000),
+        format!(
+            "{offered}|{id}|{queue}|NONE|ENTERQUEUE||5550{:03}|1",
+            n % 1000
+        ),
         format!("{answered}|{id}|{queue}|PJSIP/201|CONNECT|12|{answered}.9|3"),
         format!("{ended}|{id}|{queue}|PJSIP/201|COMPLETECALLER|12|180|1"),
     ]
@@ -96,7 +99,11 @@ fn contact_events(n: usize) -> [Value; 3] {
     };
     [
         event("QUEUED", offered, json!({})),
-        event("CONNECTED_TO_AGENT", answered, json!({"agentInfo": agent_info})),
+        event(
+            "CONNECTED_TO_AGENT",
+            answered,
+            json!({"agentInfo": agent_info}),
+        ),
         event(
             "DISCONNECTED",
             ended,
@@ -156,7 +163,13 @@ async fn run() {
         30_000,
         |lines| lines.join("\n") + "\n",
     );
-    let asterisk = through(&queue_log, "/api/v1/connectors/asterisk", "text/plain", events).await;
+    let asterisk = through(
+        &queue_log,
+        "/api/v1/connectors/asterisk",
+        "text/plain",
+        events,
+    )
+    .await;
     println!(
         "Asterisk queue_log: {asterisk:.0} lines/s = {:.0} % of NDJSON",
         100.0 * asterisk / floor

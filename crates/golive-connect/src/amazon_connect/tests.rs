@@ -3,11 +3,12 @@
 use super::*;
 use golive_core::names::NameRules;
 use golive_core::time::parse_rfc3339;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const EVENTS: &str = include_str!("../../../../tests/fixtures/amazon_connect/contact_events.json");
 const CTRS: &str = include_str!("../../../../tests/fixtures/amazon_connect/ctr_firehose.json");
 const PHYSICIAN_ARN: &str = "arn:aws:connect:us-east-1:111122223333:instance/5f3c1e7a-2b4d-4c6e-8f90-1a2b3c4d5e6f/queue/6c1f0e3a-91b2-4d0c-a7e5-3f2d1c0b9a81";
+const CONTACT_1: &str = "7a1c9e0b-3d5f-4a2c-9b8e-000000000001";
 
 fn mapper() -> ContactMapper {
     let config = QueueMapConfig {
@@ -19,6 +20,24 @@ fn mapper() -> ContactMapper {
 
 fn clock() -> Clock {
     Clock::new(parse_rfc3339("2026-03-04T00:00:00Z").unwrap(), 300_000)
+}
+
+/// Maps one JSON value (as a body of one record).
+fn map_json(mapper: &ContactMapper, value: &Value) -> Result<Vec<CallRecorded>, RecordError> {
+    let text = value.to_string();
+    let records = parse_body(text.as_bytes()).unwrap();
+    mapper.map(&records[0], clock())
+}
+
+/// A fixture's records as JSON values (to pick one by its fields).
+fn values(text: &str) -> Vec<Value> {
+    serde_json::Deserializer::from_str(text)
+        .into_iter::<Value>()
+        .flat_map(|v| match v.unwrap() {
+            Value::Array(items) => items,
+            other => vec![other],
+        })
+        .collect()
 }
 
 fn kinds(events: &[CallRecorded]) -> Vec<(&str, &str, CallEventKind)> {
@@ -37,32 +56,19 @@ fn every_fixture_event_maps_or_is_ignored() {
     for record in &records {
         all.extend(mapper.map(record, clock()).unwrap());
     }
-    // INITIATED and CONTACT_DATA_UPDATED say nothing; the rest repeat what
-    // they know (a CONNECTED_TO_AGENT also offers).
     assert!(all.iter().all(|e| e.call_id.starts_with("7a1c9e0b")));
-    let completed = records
+    let values = values(EVENTS);
+    let completed = values
         .iter()
         .find(|r| r["detail"]["eventType"] == "COMPLETED")
         .unwrap();
-    let events = mapper.map(completed, clock()).unwrap();
+    let events = map_json(&mapper, completed).unwrap();
     assert_eq!(
         kinds(&events),
         [
-            (
-                "7a1c9e0b-3d5f-4a2c-9b8e-000000000001",
-                "Physician Line",
-                CallEventKind::Offered
-            ),
-            (
-                "7a1c9e0b-3d5f-4a2c-9b8e-000000000001",
-                "Physician Line",
-                CallEventKind::Answered
-            ),
-            (
-                "7a1c9e0b-3d5f-4a2c-9b8e-000000000001",
-                "Physician Line",
-                CallEventKind::Ended
-            ),
+            (CONTACT_1, "Physician Line", CallEventKind::Offered),
+            (CONTACT_1, "Physician Line", CallEventKind::Answered),
+            (CONTACT_1, "Physician Line", CallEventKind::Ended),
         ],
         "capitalised QueueInfo / AgentInfo read alike"
     );
@@ -72,29 +78,31 @@ fn every_fixture_event_maps_or_is_ignored() {
         Some("8a2b4c6d-1e3f-4a5b-9c7d-0e1f2a3b4c5d")
     );
     // An unmapped ARN is named by its last segment.
-    let nurse = records
+    let nurse = values
         .iter()
         .find(|r| {
             r["detail"]["eventType"] == "QUEUED"
-                && r["detail"]["contactId"].as_str().unwrap().ends_with('3')
+                && r["detail"]["contactId"]
+                    .as_str()
+                    .is_some_and(|c| c.ends_with('3'))
         })
         .unwrap();
     assert_eq!(
-        mapper.map(nurse, clock()).unwrap()[0].queue,
+        map_json(&mapper, nurse).unwrap()[0].queue,
         "0b7d9e2c-5a4f-4e13-b6c8-9d0e1f2a3b4c"
     );
 }
 
 #[test]
 fn a_disconnect_without_an_agent_is_an_abandon() {
-    let records = parse_body(EVENTS.as_bytes()).unwrap();
-    let abandon = records
+    let values = values(EVENTS);
+    let abandon = values
         .iter()
         .find(|r| {
             r["detail"]["eventType"] == "DISCONNECTED" && r["detail"].get("agentInfo").is_none()
         })
         .unwrap();
-    let events = mapper().map(abandon, clock()).unwrap();
+    let events = map_json(&mapper(), abandon).unwrap();
     assert_eq!(events.len(), 2);
     assert_eq!(events[1].event, CallEventKind::Abandoned);
     assert_eq!(events[1].at, parse_rfc3339("2026-03-02T07:01:40Z").unwrap());
@@ -141,21 +149,19 @@ fn bodies_single_array_and_ndjson() {
 fn refusals_name_the_field() {
     let mapper = mapper();
     let event = |detail: Value| json!({"detail-type": CONTACT_EVENT, "source": "aws.connect", "detail": detail});
-    let e = mapper
-        .map(
-            &event(json!({"eventType": "QUEUED", "contactId": "c1"})),
-            clock(),
-        )
-        .unwrap_err();
+    let e = map_json(
+        &mapper,
+        &event(json!({"eventType": "QUEUED", "contactId": "c1"})),
+    )
+    .unwrap_err();
     assert_eq!(e.field, "detail.queueInfo.queueArn");
-    let e = mapper
-        .map(
-            &event(json!({"eventType": "CONNECTED_TO_AGENT", "contactId": "c1",
-                "queueInfo": {"queueArn": PHYSICIAN_ARN, "enqueueTimestamp": "2026-03-02T07:00:10Z"},
-                "agentInfo": {"connectedToAgentTimestamp": "2026-03-02T07:00:00Z"}})),
-            clock(),
-        )
-        .unwrap_err();
+    let e = map_json(
+        &mapper,
+        &event(json!({"eventType": "CONNECTED_TO_AGENT", "contactId": "c1",
+            "queueInfo": {"queueArn": PHYSICIAN_ARN, "enqueueTimestamp": "2026-03-02T07:00:10Z"},
+            "agentInfo": {"connectedToAgentTimestamp": "2026-03-02T07:00:00Z"}})),
+    )
+    .unwrap_err();
     assert_eq!(
         (e.code, e.field.as_str()),
         (
@@ -163,29 +169,26 @@ fn refusals_name_the_field() {
             "detail.agentInfo.connectedToAgentTimestamp"
         )
     );
-    let e = mapper
-        .map(
-            &event(json!({"eventType": "QUEUED", "contactId": "c1",
-                "queueInfo": {"queueArn": PHYSICIAN_ARN, "enqueueTimestamp": "2026-03-05T07:00:10Z"}})),
-            clock(),
-        )
-        .unwrap_err();
+    let e = map_json(
+        &mapper,
+        &event(json!({"eventType": "QUEUED", "contactId": "c1",
+            "queueInfo": {"queueArn": PHYSICIAN_ARN, "enqueueTimestamp": "2026-03-05T07:00:10Z"}})),
+    )
+    .unwrap_err();
     assert_eq!(e.code, "future_timestamp");
-    let e = mapper
-        .map(
-            &json!({"detail-type": "EC2 Instance State-change Notification", "detail": {}}),
-            clock(),
-        )
-        .unwrap_err();
+    let e = map_json(
+        &mapper,
+        &json!({"detail-type": "EC2 Instance State-change Notification", "detail": {}}),
+    )
+    .unwrap_err();
     assert_eq!(e.field, "detail-type");
-    assert!(mapper.map(&json!([1]), clock()).is_err());
+    assert!(map_json(&mapper, &json!([[1]])).is_err());
     assert_eq!(
-        mapper
-            .map(
-                &event(json!({"eventType": "INITIATED", "contactId": "c1"})),
-                clock()
-            )
-            .unwrap(),
+        map_json(
+            &mapper,
+            &event(json!({"eventType": "INITIATED", "contactId": "c1"}))
+        )
+        .unwrap(),
         []
     );
 }

@@ -26,7 +26,11 @@ pub async fn webhook(
     match issue(body) {
         Ok(None) => {}
         Ok(Some(issue)) => {
-            match sync_command(&state.connectors.jira, &IssueRecord(&issue), state.config.clock()) {
+            match sync_command(
+                &state.connectors.jira,
+                &IssueRecord(&issue),
+                state.config.clock(),
+            ) {
                 Ok(command) => commit(&state, vec![(1, command)], &mut answer).await?,
                 Err(error) => answer.reject_record(1, error),
             }

@@ -15,8 +15,8 @@ use axum::http::{StatusCode, header};
 use futures::StreamExt;
 use golive_connect::csv::{CsvItem, CsvStream};
 use golive_connect::{CsvRecord, RecordError, TicketField, TicketMapper};
-use golive_core::ledger::Command;
 use golive_core::input::Clock;
+use golive_core::ledger::Command;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -117,7 +117,9 @@ async fn csv(state: &AppState, request: Request) -> Result<Json<Value>, ApiError
                     );
                     break;
                 }
-                stream.feed(&chunk, &mut |item| map_item(mapper, clock, item, &mut mapped));
+                stream.feed(&chunk, &mut |item| {
+                    map_item(mapper, clock, item, &mut mapped)
+                });
             }
             Some(Err(_)) => {
                 return Err(ApiError::malformed("the request body could not be read"));
