@@ -19,6 +19,7 @@ use golive_core::model::CallEventKind;
 use golive_core::time::Millis;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// An object's fields.
 type Map<'a> = [(Cow<'a, str>, Light<'a>)];
@@ -353,6 +354,51 @@ impl Leg {
             }
         }
         Ok(events)
+    }
+}
+
+/// The call events already taken from one request, by leg: a contact's
+/// later events repeat what its earlier ones said (a DISCONNECTED also
+/// carries the enqueue and connect times), and an event identical to one
+/// already in the request would only be found a duplicate by the ledger,
+/// so it is left out before it costs a decision.
+#[derive(Debug, Default)]
+pub struct Repeats {
+    /// call_id → (queue, the time of each kind of event taken).
+    legs: HashMap<String, Vec<(String, [Option<Millis>; 4])>>,
+}
+
+impl Repeats {
+    /// Whether `event` (same leg, kind and time) was already taken; takes
+    /// it if not.
+    pub fn is_repeat(&mut self, event: &CallRecorded) -> bool {
+        let kind = match event.event {
+            CallEventKind::Offered => 0,
+            CallEventKind::Answered => 1,
+            CallEventKind::Abandoned => 2,
+            CallEventKind::Ended => 3,
+        };
+        if !self.legs.contains_key(event.call_id.as_str()) {
+            self.legs.insert(event.call_id.clone(), Vec::new());
+        }
+        let Some(legs) = self.legs.get_mut(event.call_id.as_str()) else {
+            return false;
+        };
+        let slot = match legs.iter().position(|(queue, _)| *queue == event.queue) {
+            Some(index) => &mut legs[index].1,
+            None => {
+                legs.push((event.queue.clone(), [None; 4]));
+                let last = legs.len() - 1;
+                &mut legs[last].1
+            }
+        };
+        if slot[kind] == Some(event.at) {
+            return true;
+        }
+        if slot[kind].is_none() {
+            slot[kind] = Some(event.at);
+        }
+        false
     }
 }
 

@@ -204,3 +204,30 @@ fn unknown_queues_refused_by_policy() {
     let e = mapper.map(&records[7], clock()).unwrap_err();
     assert_eq!((e.code, e.field.as_str()), ("unknown_queue", "Queue.ARN"));
 }
+
+#[test]
+fn repeats_within_a_request_are_left_out() {
+    let records = parse_body(EVENTS.as_bytes()).unwrap();
+    let mapper = mapper();
+    let mut repeats = Repeats::default();
+    let mut kept = Vec::new();
+    for record in &records {
+        for event in mapper.map(record, clock()).unwrap() {
+            if !repeats.is_repeat(&event) {
+                kept.push((event.call_id, event.queue, event.event));
+            }
+        }
+    }
+    // Five legs: each offered once; four answered; one abandoned; three
+    // ended (contact 5 never disconnected).
+    let count = |kind| kept.iter().filter(|(_, _, k)| *k == kind).count();
+    assert_eq!(
+        [
+            count(CallEventKind::Offered),
+            count(CallEventKind::Answered),
+            count(CallEventKind::Abandoned),
+            count(CallEventKind::Ended)
+        ],
+        [5, 4, 1, 3]
+    );
+}

@@ -3,7 +3,9 @@
 //! forwarder) and contact trace records (one, an array, NDJSON or
 //! concatenated as Kinesis Firehose writes them). Each record (K from 1)
 //! becomes up to three call events of its contact's leg, committed
-//! together through the writer.
+//! together through the writer; an event identical to one an earlier
+//! record of the request gave is left out (the ledger would only find it a
+//! duplicate).
 
 use crate::auth::{Caller, FEEDERS};
 use crate::connectors::{Answer, commit};
@@ -12,7 +14,7 @@ use crate::extract::read_body;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Request, State};
-use golive_connect::amazon_connect::parse_body;
+use golive_connect::amazon_connect::{Repeats, parse_body};
 use golive_core::ledger::Command;
 use serde_json::Value;
 use std::sync::Arc;
@@ -33,15 +35,24 @@ pub async fn push(
     let mapper = &state.connectors.amazon_connect;
     let mut answer = Answer::default();
     let mut batch = Vec::with_capacity(records.len() * 2);
+    let mut repeats = Repeats::default();
     for (index, record) in records.iter().enumerate() {
         let number = index + 1;
         match mapper.map(record, clock) {
             Ok(events) if events.is_empty() => answer.accept_unchanged(),
-            Ok(events) => batch.extend(
-                events
-                    .into_iter()
-                    .map(|event| (number, Command::RecordCall(event))),
-            ),
+            Ok(events) => {
+                let before = batch.len();
+                batch.extend(
+                    events
+                        .into_iter()
+                        .filter(|event| !repeats.is_repeat(event))
+                        .map(|event| (number, Command::RecordCall(event))),
+                );
+                if batch.len() == before {
+                    // Everything it says, an earlier record said.
+                    answer.accept_unchanged();
+                }
+            }
             Err(error) => answer.reject_record(number, error),
         }
     }
