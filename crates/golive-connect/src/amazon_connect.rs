@@ -91,16 +91,35 @@ pub struct ContactMapper {
     queues: QueueResolver,
 }
 
-/// Times a record gives its leg.
+/// Times a record gives its leg, each with its field's name (after
+/// `prefix`, `detail.` in an event envelope).
 #[derive(Default)]
 struct Leg {
+    prefix: &'static str,
     call_id: String,
     queue: String,
-    offered: Option<(String, Millis)>,
-    answered: Option<(String, Millis)>,
+    offered: Option<(&'static str, Millis)>,
+    answered: Option<(&'static str, Millis)>,
     agent: Option<String>,
-    disconnected: Option<(String, Millis)>,
+    disconnected: Option<(&'static str, Millis)>,
     wrap_seconds: Option<f64>,
+}
+
+/// Queue names already resolved in one request: folding a 100-character
+/// ARN for every event costs more than the rest of its mapping.
+#[derive(Debug, Default)]
+pub struct QueueCache {
+    looked_up: HashMap<String, Option<String>>,
+    resolved: HashMap<String, String>,
+}
+
+/// `error` about a field under `prefix` (`detail.`).
+fn prefixed(prefix: &str, mut error: RecordError) -> RecordError {
+    if !prefix.is_empty() {
+        error.field = format!("{prefix}{}", error.field);
+        error.message = format!("{prefix}{}", error.message);
+    }
+    error
 }
 
 impl ContactMapper {
@@ -111,6 +130,17 @@ impl ContactMapper {
     /// The call events of one record (none for event types that say
     /// nothing about a queue), or why it was refused.
     pub fn map(&self, record: &Light<'_>, clock: Clock) -> Result<Vec<CallRecorded>, RecordError> {
+        self.map_cached(record, clock, &mut QueueCache::default())
+    }
+
+    /// [`ContactMapper::map`] with the queue names resolved so far in the
+    /// request.
+    pub fn map_cached(
+        &self,
+        record: &Light<'_>,
+        clock: Clock,
+        cache: &mut QueueCache,
+    ) -> Result<Vec<CallRecorded>, RecordError> {
         let Light::Object(object) = record else {
             return Err(RecordError::malformed(
                 "a record is a JSON object (an EventBridge contact event or a contact trace record)",
@@ -131,21 +161,22 @@ impl ContactMapper {
             let Light::Object(detail) = detail else {
                 return Err(RecordError::malformed("detail: not an object"));
             };
-            return self.event(detail, "detail.", clock);
+            return self.event(detail, "detail.", clock, cache);
         }
         if at(object, &["eventType"]).is_some() {
             // A forwarder that sends the detail alone.
-            return self.event(object, "", clock);
+            return self.event(object, "", clock, cache);
         }
-        self.trace_record(object, clock)
+        self.trace_record(object, clock, cache)
     }
 
     /// A contact event's detail.
     fn event(
         &self,
         detail: &Map<'_>,
-        prefix: &str,
+        prefix: &'static str,
         clock: Clock,
+        cache: &mut QueueCache,
     ) -> Result<Vec<CallRecorded>, RecordError> {
         let field = |name: &str| format!("{prefix}{name}");
         let event_type = text(detail, &["eventType"])
@@ -170,16 +201,21 @@ impl ContactMapper {
             return Ok(Vec::new());
         };
         let mut leg = Leg {
+            prefix,
             call_id: checked_id("call_id", contact)
                 .map_err(|r| RecordError::from_rejection(&r, &field("contactId"), contact))?,
-            queue: self.queue_of_arn(&field("queueInfo.queueArn"), arn)?,
+            queue: self
+                .queue_of_arn("queueInfo.queueArn", arn, cache)
+                .map_err(|e| prefixed(prefix, e))?,
             ..Leg::default()
         };
-        let time = |path: &[&str], name: &str| -> Result<Option<(String, Millis)>, RecordError> {
+        let time = |path: &[&str],
+                    name: &'static str|
+         -> Result<Option<(&'static str, Millis)>, RecordError> {
             match text(detail, path) {
-                Some(value) => {
-                    timestamp(&field(name), value, clock).map(|t| Some((field(name), t)))
-                }
+                Some(value) => timestamp(name, value, clock)
+                    .map(|t| Some((name, t)))
+                    .map_err(|e| prefixed(prefix, e)),
                 None => Ok(None),
             }
         };
@@ -217,14 +253,20 @@ impl ContactMapper {
             leg.wrap_seconds = wrap(
                 detail,
                 &["agentInfo", "afterContactWorkDuration"],
-                &field("agentInfo.afterContactWorkDuration"),
-            )?;
+                "agentInfo.afterContactWorkDuration",
+            )
+            .map_err(|e| prefixed(prefix, e))?;
         }
         leg.events()
     }
 
     /// A contact trace record.
-    fn trace_record(&self, ctr: &Map<'_>, clock: Clock) -> Result<Vec<CallRecorded>, RecordError> {
+    fn trace_record(
+        &self,
+        ctr: &Map<'_>,
+        clock: Clock,
+        cache: &mut QueueCache,
+    ) -> Result<Vec<CallRecorded>, RecordError> {
         let contact = text(ctr, &["ContactId"]).ok_or_else(|| {
             RecordError::missing(
                 "ContactId",
@@ -243,11 +285,11 @@ impl ContactMapper {
         let name = text(queue, &["Name"]);
         let arn = text(queue, &["ARN"]);
         let queue_name = match (arn, name) {
-            (Some(arn), _) if self.queues.lookup(arn).is_some() => {
-                self.queue_of_arn("Queue.ARN", arn)?
+            (Some(arn), _) if self.lookup(arn, cache).is_some() => {
+                self.queue_of_arn("Queue.ARN", arn, cache)?
             }
-            (_, Some(name)) => self.queues.resolve("Queue.Name", name)?,
-            (Some(arn), None) => self.queue_of_arn("Queue.ARN", arn)?,
+            (_, Some(name)) => self.resolve("Queue.Name", name, cache)?,
+            (Some(arn), None) => self.queue_of_arn("Queue.ARN", arn, cache)?,
             (None, None) => {
                 return Err(RecordError::missing(
                     "Queue.Name",
@@ -255,8 +297,8 @@ impl ContactMapper {
                 ));
             }
         };
-        let time = |object: &Map<'_>, key: &str, name: &str| match text(object, &[key]) {
-            Some(value) => timestamp(name, value, clock).map(|t| Some((name.to_string(), t))),
+        let time = |object: &Map<'_>, key: &str, name: &'static str| match text(object, &[key]) {
+            Some(value) => timestamp(name, value, clock).map(|t| Some((name, t))),
             None => Ok(None),
         };
         let mut leg = Leg {
@@ -293,21 +335,52 @@ impl ContactMapper {
 
     /// The golive queue of a queue ARN: the configured map, else the ARN's
     /// last segment through `[names.queue]` and the unknown-queue policy.
-    fn queue_of_arn(&self, field: &str, arn: &str) -> Result<String, RecordError> {
-        if let Some(queue) = self.queues.lookup(arn) {
+    fn queue_of_arn(
+        &self,
+        field: &str,
+        arn: &str,
+        cache: &mut QueueCache,
+    ) -> Result<String, RecordError> {
+        if let Some(queue) = self.lookup(arn, cache) {
             return Ok(queue);
         }
         if self.queues.refuses_unknown() {
-            return self.queues.resolve(field, arn);
+            return self.resolve(field, arn, cache);
         }
-        self.queues.resolve(field, arn_id(arn))
+        self.resolve(field, arn_id(arn), cache)
+    }
+
+    /// [`QueueResolver::lookup`] through the request's cache.
+    fn lookup(&self, source: &str, cache: &mut QueueCache) -> Option<String> {
+        if let Some(hit) = cache.looked_up.get(source) {
+            return hit.clone();
+        }
+        let found = self.queues.lookup(source);
+        cache.looked_up.insert(source.to_string(), found.clone());
+        found
+    }
+
+    /// [`QueueResolver::resolve`] through the request's cache (refusals
+    /// are not kept: they name their field).
+    fn resolve(
+        &self,
+        field: &str,
+        source: &str,
+        cache: &mut QueueCache,
+    ) -> Result<String, RecordError> {
+        if let Some(queue) = cache.resolved.get(source) {
+            return Ok(queue.clone());
+        }
+        let queue = self.queues.resolve(field, source)?;
+        cache.resolved.insert(source.to_string(), queue.clone());
+        Ok(queue)
     }
 }
 
 impl Leg {
     /// The leg's call events, after checking its times are in order.
     fn events(self) -> Result<Vec<CallRecorded>, RecordError> {
-        let order: Vec<&(String, Millis)> = [&self.offered, &self.answered, &self.disconnected]
+        let order: Vec<&(&str, Millis)> = [&self.offered, &self.answered, &self.disconnected]
             .into_iter()
             .flatten()
             .collect();
@@ -315,9 +388,9 @@ impl Leg {
             if pair[1].1 < pair[0].1 {
                 return Err(RecordError::invalid(
                     "impossible_call_sequence",
-                    &pair[1].0,
+                    &format!("{}{}", self.prefix, pair[1].0),
                     &golive_core::time::format_rfc3339(pair[1].1),
-                    format!("is before {}", pair[0].0),
+                    format!("is before {}{}", self.prefix, pair[0].0),
                 ));
             }
         }

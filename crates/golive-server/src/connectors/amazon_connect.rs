@@ -14,7 +14,7 @@ use crate::extract::read_body;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Request, State};
-use golive_connect::amazon_connect::{Repeats, parse_body};
+use golive_connect::amazon_connect::{QueueCache, Repeats, parse_body};
 use golive_core::ledger::Command;
 use serde_json::Value;
 use std::sync::Arc;
@@ -36,9 +36,10 @@ pub async fn push(
     let mut answer = Answer::default();
     let mut batch = Vec::with_capacity(records.len() * 2);
     let mut repeats = Repeats::default();
+    let mut queues = QueueCache::default();
     for (index, record) in records.iter().enumerate() {
         let number = index + 1;
-        match mapper.map(record, clock) {
+        match mapper.map_cached(record, clock, &mut queues) {
             Ok(events) if events.is_empty() => answer.accept_unchanged(),
             Ok(events) => {
                 let before = batch.len();
