@@ -13,7 +13,10 @@ use serde_json::{Value, json};
 use std::time::Instant;
 
 const RECORDS: usize = 20_000;
-const NOW: i64 = 1_772_500_000_000;
+const NOW: golive_core::input::Clock = golive_core::input::Clock {
+    now: 1_772_500_000_000,
+    max_ahead: 300_000,
+};
 
 fn record(n: usize) -> Value {
     let pair = |value: &str, display: &str| json!({"value": value, "display_value": display});

@@ -213,6 +213,8 @@ fn default_timeout() -> u64 {
 pub struct ConnectorsConfig {
     pub servicenow: ServiceNowConfig,
     pub jira: JiraConfig,
+    pub amazon_connect: crate::amazon_connect::AmazonConnectConfig,
+    pub asterisk: crate::asterisk::AsteriskConfig,
 }
 
 #[cfg(test)]

@@ -134,7 +134,8 @@ mod tests {
         }))
         .unwrap();
         let mapper = TicketMapper::new(&DEFAULTS, &config).unwrap();
-        let now = parse_rfc3339("2026-03-02T12:00:00Z").unwrap();
+        let now =
+            golive_core::input::Clock::new(parse_rfc3339("2026-03-02T12:00:00Z").unwrap(), 300_000);
         let sync = mapper.map(&IssueRecord(&issue), now).unwrap();
         assert_eq!(sync.source_key, "jira:10002");
         assert_eq!(sync.external_id.as_deref(), Some("HD-12"));
@@ -172,7 +173,10 @@ mod tests {
         let sync = mapper
             .map(
                 &IssueRecord(issue.as_object().unwrap()),
-                parse_rfc3339("2026-03-02T08:00:00Z").unwrap(),
+                golive_core::input::Clock::new(
+                    parse_rfc3339("2026-03-02T08:00:00Z").unwrap(),
+                    300_000,
+                ),
             )
             .unwrap();
         let why = sync.site.unwrap_err();

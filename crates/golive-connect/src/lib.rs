@@ -13,6 +13,9 @@
 //!   configured zone) and the future-skew check.
 //! - [`source`]: reading fields by dot-walked path from JSON objects and
 //!   CSV rows; [`csv`]: a streaming CSV reader with bounded memory.
+//! - [`amazon_connect`], [`asterisk`]: phone systems' contact events,
+//!   contact trace records and queue_log lines → call events (and, from
+//!   the queue_log, each queue's staffed agents).
 //! - [`servicenow`], [`jira`]: those sources' defaults and body shapes;
 //!   [`flat`]: ServiceNow records parsed borrowing from the body.
 //!
@@ -22,11 +25,14 @@
 //!
 //! [`TicketSync`]: golive_core::input::TicketSync
 
+pub mod amazon_connect;
+pub mod asterisk;
 pub mod config;
 pub mod csv;
 pub mod error;
 pub mod flat;
 pub mod jira;
+pub mod light;
 pub mod mapping;
 pub mod queues;
 pub mod servicenow;
@@ -38,4 +44,4 @@ pub use error::RecordError;
 pub use mapping::TicketMapper;
 pub use queues::{QueueMapConfig, QueueResolver, UnknownQueues};
 pub use source::{CsvRecord, JsonRecord, Record, SourceValue};
-pub use time::{SourceTimeZone, parse_source_time, source_time};
+pub use time::{SourceTimeZone, checked_time, parse_source_time};

@@ -16,8 +16,8 @@
 use crate::config::{Sources, TicketField, TicketMappingConfig, ValueMap};
 use crate::error::RecordError;
 use crate::source::{Record, SourceValue};
-use crate::time::{SourceTimeZone, source_time};
-use golive_core::input::{Rejection, TicketSync, checked_id, checked_name};
+use crate::time::{SourceTimeZone, checked_time};
+use golive_core::input::{Clock, Rejection, TicketSync, checked_id, checked_name};
 use golive_core::model::{Category, Channel, Severity, TicketStatus};
 use golive_core::names::fold;
 use golive_core::time::Millis;
@@ -133,9 +133,9 @@ impl TicketMapper {
         self.zone
     }
 
-    /// Maps one record, with `now` bounding how far in the future its
-    /// times may be.
-    pub fn map(&self, record: &dyn Record, now: Millis) -> Result<TicketSync, RecordError> {
+    /// Maps one record, with `clock` (now and the configured skew)
+    /// bounding how far in the future its times may be.
+    pub fn map(&self, record: &dyn Record, clock: Clock) -> Result<TicketSync, RecordError> {
         let key = self
             .first(record, TicketField::Key)
             .and_then(|(path, value)| value.code().map(|code| (path, code.to_string())))
@@ -160,7 +160,7 @@ impl TicketMapper {
             None => None,
         };
         let updated_at = self
-            .time(record, TicketField::UpdatedAt, now)?
+            .time(record, TicketField::UpdatedAt, clock)?
             .ok_or_else(|| {
                 RecordError::missing(
                     &self.name_of(TicketField::UpdatedAt),
@@ -168,9 +168,9 @@ impl TicketMapper {
                 )
             })?;
         let opened_at = self
-            .time(record, TicketField::OpenedAt, now)?
+            .time(record, TicketField::OpenedAt, clock)?
             .ok_or_else(|| self.absent(TicketField::OpenedAt));
-        let resolved_at = self.time(record, TicketField::ResolvedAt, now)?;
+        let resolved_at = self.time(record, TicketField::ResolvedAt, clock)?;
         Ok(TicketSync {
             source_key: format!("{}:{key_text}", self.source),
             external_id,
@@ -234,12 +234,12 @@ impl TicketMapper {
         &self,
         record: &dyn Record,
         field: TicketField,
-        now: Millis,
+        clock: Clock,
     ) -> Result<Option<Millis>, RecordError> {
         match self.first(record, field) {
             Some((path, value)) => {
                 let text = value.code().unwrap_or_default();
-                source_time(path, text, self.zone, now).map(Some)
+                checked_time(path, text, self.zone, clock).map(Some)
             }
             None => Ok(None),
         }

@@ -57,19 +57,28 @@ impl QueueResolver {
         })
     }
 
+    /// The golive queue the map or `[names.queue]` gives `source`, if
+    /// either knows it (no policy applied).
+    pub fn lookup(&self, source: &str) -> Option<String> {
+        if let Some(queue) = self.map.get(&fold(source)) {
+            return Some(
+                self.rules
+                    .configured(NameKind::Queue, queue)
+                    .map_or_else(|| queue.clone(), |name| name.to_string()),
+            );
+        }
+        self.rules
+            .configured(NameKind::Queue, source)
+            .map(|name| name.to_string())
+    }
+
     /// The golive queue for `source` (read from source field `field`).
     /// Mapped and configured names come back as configured; others, when
     /// admitted, as given (trimmed): the ledger folds them onto the
     /// spelling it knows.
     pub fn resolve(&self, field: &str, source: &str) -> Result<String, RecordError> {
-        if let Some(queue) = self.map.get(&fold(source)) {
-            return Ok(self
-                .rules
-                .configured(NameKind::Queue, queue)
-                .map_or_else(|| queue.clone(), |name| name.to_string()));
-        }
-        if let Some(name) = self.rules.configured(NameKind::Queue, source) {
-            return Ok(name.to_string());
+        if let Some(queue) = self.lookup(source) {
+            return Ok(queue);
         }
         match self.unknown {
             UnknownQueues::Refuse => Err(RecordError::invalid(

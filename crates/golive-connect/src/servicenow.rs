@@ -100,8 +100,8 @@ mod tests {
     use golive_core::time::parse_rfc3339;
     use serde_json::json;
 
-    fn now() -> i64 {
-        parse_rfc3339("2026-03-02T12:00:00Z").unwrap()
+    fn now() -> golive_core::input::Clock {
+        golive_core::input::Clock::new(parse_rfc3339("2026-03-02T12:00:00Z").unwrap(), 300_000)
     }
 
     fn mapper() -> TicketMapper {

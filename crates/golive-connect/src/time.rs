@@ -5,12 +5,9 @@
 use crate::error::RecordError;
 use chrono::{DateTime, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
+use golive_core::input::Clock;
 use golive_core::time::{MAX_MILLIS, MIN_MILLIS, Millis};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-/// How far in the future a source time may be (clock drift) before the
-/// record is refused: the contract's default skew, 5 minutes.
-pub const MAX_FUTURE_SKEW_MS: Millis = 5 * 60 * 1000;
 
 /// The zone times without an offset are in: an IANA name such as
 /// `"America/Chicago"` in configuration, `UTC` by default.
@@ -105,12 +102,12 @@ fn plain_local(text: &str) -> Option<NaiveDateTime> {
 }
 
 /// [`parse_source_time`] for field `field`, refusing unparseable times and
-/// times more than [`MAX_FUTURE_SKEW_MS`] after `now`.
-pub fn source_time(
+/// times after the clock's latest (its configured skew ahead of now).
+pub fn checked_time(
     field: &str,
     text: &str,
     zone: SourceTimeZone,
-    now: Millis,
+    clock: Clock,
 ) -> Result<Millis, RecordError> {
     let millis = parse_source_time(text, zone).ok_or_else(|| {
         RecordError::invalid(
@@ -120,12 +117,26 @@ pub fn source_time(
             "is not a time (YYYY-MM-DD HH:MM:SS, or ISO 8601 with an offset, between 2000 and 2100)",
         )
     })?;
-    if millis > now.saturating_add(MAX_FUTURE_SKEW_MS) {
+    future_check(field, text, millis, clock)
+}
+
+/// `millis` (read from `text` in `field`), unless it is after the clock's
+/// latest.
+pub fn future_check(
+    field: &str,
+    text: &str,
+    millis: Millis,
+    clock: Clock,
+) -> Result<Millis, RecordError> {
+    if millis > clock.latest() {
         return Err(RecordError::invalid(
             "future_timestamp",
             field,
             text,
-            "is more than 5 minutes in the future (is the source's time zone configured?)",
+            format!(
+                "is more than {} seconds in the future (is the source's clock or time zone right?)",
+                clock.max_ahead / 1000
+            ),
         ));
     }
     Ok(millis)
@@ -172,15 +183,19 @@ mod tests {
 
     #[test]
     fn future_times_are_refused() {
-        let now = utc("2026-03-02T07:00:00Z");
+        let now = Clock::new(utc("2026-03-02T07:00:00Z"), 300_000);
         let zone = SourceTimeZone::default();
-        assert!(source_time("opened_at", "2026-03-02 07:04:59", zone, now).is_ok());
-        let error = source_time("opened_at", "2026-03-02 08:00:00", zone, now).unwrap_err();
+        assert!(checked_time("opened_at", "2026-03-02 07:04:59", zone, now).is_ok());
+        let error = checked_time("opened_at", "2026-03-02 08:00:00", zone, now).unwrap_err();
         assert_eq!(
             (error.code, error.field.as_str()),
             ("future_timestamp", "opened_at")
         );
-        let error = source_time("opened_at", "yesterday", zone, now).unwrap_err();
+        let error = checked_time("opened_at", "yesterday", zone, now).unwrap_err();
+        // The configured skew, not a constant: a minute allows a minute.
+        let strict = Clock::new(utc("2026-03-02T07:00:00Z"), 60_000);
+        assert!(checked_time("opened_at", "2026-03-02 07:01:00", zone, strict).is_ok());
+        assert!(checked_time("opened_at", "2026-03-02 07:01:01", zone, strict).is_err());
         assert_eq!(error.code, "invalid_timestamp");
     }
 

@@ -70,6 +70,11 @@ pub enum Command {
     CreateTicket(NewTicket),
     UpdateTicket(TicketRef, TicketPatch),
     RecordCall(CallRecorded),
+    /// A call event from a phone system's own ordered log (Asterisk's
+    /// queue_log), where a leg's `offered` is always written first: refused
+    /// (`unknown_call`) unless the leg was offered, since such a line is a
+    /// broken or foreign one rather than an early arrival.
+    RecordLoggedCall(CallRecorded),
     ConfigureQueue {
         queue: String,
         body: QueueBody,
@@ -374,6 +379,7 @@ impl Ledger {
             Command::CreateTicket(ticket) => self.decide_create(ticket),
             Command::UpdateTicket(target, patch) => self.decide_update(&target, patch),
             Command::RecordCall(call) => self.decide_call(call),
+            Command::RecordLoggedCall(call) => self.decide_logged_call(call),
             Command::ConfigureQueue { queue, body } => {
                 let queue = self.canonical_name(NameKind::Queue, &queue).to_string();
                 let settings = body.merge_into(self.queue_settings(&queue))?;
@@ -842,6 +848,29 @@ impl Ledger {
         }
         let event = Event::CallRecorded(call);
         Ok(self.accept(Outcome::CallRecorded { duplicate: false }, event))
+    }
+
+    fn decide_logged_call(&mut self, call: CallRecorded) -> Result<(Outcome, Events), Rejection> {
+        if call.event != CallEventKind::Offered {
+            let queue = self.canonical_name(NameKind::Queue, &call.queue);
+            let offered = self
+                .leg(&call.call_id, &queue)
+                .is_some_and(|leg| leg.offered != NOT_YET);
+            if !offered {
+                return Err(Rejection::invalid(
+                    "call_id",
+                    format!(
+                        "no call {:?} was offered to queue {:?}: a {} needs the call's entry \
+                         in the queue first",
+                        call.call_id,
+                        &*queue,
+                        call.event.as_str()
+                    ),
+                )
+                .with_code("unknown_call"));
+            }
+        }
+        self.decide_call(call)
     }
 
     fn intern(&mut self, text: &str) -> Arc<str> {
@@ -1364,6 +1393,43 @@ mod tests {
         ledger
             .decide(call("c2", "ended", "2026-03-02T07:15:10Z"))
             .unwrap();
+    }
+
+    /// A logged event (queue_log) needs its leg's `offered` first; once
+    /// offered, it is an ordinary call event (duplicates included).
+    #[test]
+    fn logged_events_need_an_offered_leg() {
+        let logged = |id: &str, queue: &str, event: &str, at: &str| match leg(id, queue, event, at)
+        {
+            Command::RecordCall(call) => Command::RecordLoggedCall(call),
+            other => other,
+        };
+        let mut ledger = Ledger::new();
+        let unknown = ledger
+            .decide(logged("u1", "Q", "answered", "2026-03-02T07:00:10Z"))
+            .unwrap_err();
+        assert_eq!(
+            (unknown.code, unknown.field.as_deref()),
+            ("unknown_call", Some("call_id"))
+        );
+        ledger
+            .decide(logged("u1", "Q", "offered", "2026-03-02T07:00:00Z"))
+            .unwrap();
+        let other_queue = ledger
+            .decide(logged("u1", "R", "abandoned", "2026-03-02T07:00:10Z"))
+            .unwrap_err();
+        assert_eq!(other_queue.code, "unknown_call");
+        for expected in [false, true] {
+            let (outcome, _) = ledger
+                .decide(logged("u1", " q ", "answered", "2026-03-02T07:00:10Z"))
+                .unwrap();
+            assert_eq!(
+                outcome,
+                Outcome::CallRecorded {
+                    duplicate: expected
+                }
+            );
+        }
     }
 
     #[test]

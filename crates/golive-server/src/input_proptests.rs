@@ -85,7 +85,7 @@ fn check_accepted(command: &Command) -> Result<(), TestCaseError> {
                 prop_assert!(name_ok(name));
             }
         }
-        Command::RecordCall(call) => {
+        Command::RecordCall(call) | Command::RecordLoggedCall(call) => {
             prop_assert!(call.at <= latest);
             prop_assert!(name_ok(&call.queue));
             prop_assert!(!call.call_id.is_empty() && !call.call_id.contains('\0'));

@@ -74,6 +74,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route(paths::CONNECTOR_JIRA, post(connectors::jira::webhook))
         .route(
+            paths::CONNECTOR_AMAZON_CONNECT,
+            post(connectors::amazon_connect::push),
+        )
+        .route(paths::CONNECTOR_ASTERISK, post(connectors::asterisk::push))
+        .route(
             paths::TOKENS,
             post(routes::tokens::create).get(routes::tokens::list),
         )
@@ -167,8 +172,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let go_live_start = options.config.validate()?;
-    let connectors = connectors::Connectors::new(&options.config.connectors)
-        .map_err(|error| ServeError::Connectors(error.to_string()))?;
+    let connectors =
+        connectors::Connectors::new(&options.config.connectors, options.config.name_rules())
+            .map_err(|error| ServeError::Connectors(error.to_string()))?;
     let metrics = metrics::Metrics::new(options.config.series_limits());
     let views = Arc::new(Views::new(
         options.config.staffing.clone(),
@@ -197,6 +203,7 @@ pub async fn serve(
         ),
         None => None,
     };
+    let queue_log = connectors::queue_log::spawn(state.clone());
     let revocations = tokio::spawn(revocation::watch(state.clone()));
     let mut core = tokio::spawn(open_then_write(state.clone(), options.store, views));
     let mut publisher = tokio::spawn(live::publish_loop(state.clone(), push_interval));
@@ -208,6 +215,7 @@ pub async fn serve(
     }
     publisher.abort();
     revocations.abort();
+    queue_log.abort();
     if let Some(pull) = pull {
         pull.abort();
     }

@@ -257,7 +257,7 @@ impl ServerConfig {
                 reason: e.to_string(),
             });
         }
-        if let Err(e) = Connectors::new(&self.connectors) {
+        if let Err(e) = Connectors::new(&self.connectors, self.name_rules()) {
             return Err(ConfigError::Invalid {
                 key: "connectors",
                 value: String::new(),

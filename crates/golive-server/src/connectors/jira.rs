@@ -12,7 +12,6 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use golive_connect::jira::{IssueRecord, issue};
-use golive_core::time::now_millis;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -27,7 +26,11 @@ pub async fn webhook(
     match issue(body) {
         Ok(None) => {}
         Ok(Some(issue)) => {
-            match sync_command(&state.connectors.jira, &IssueRecord(&issue), now_millis()) {
+            match sync_command(
+                &state.connectors.jira,
+                &IssueRecord(&issue),
+                state.config.clock(),
+            ) {
                 Ok(command) => commit(&state, vec![(1, command)], &mut answer).await?,
                 Err(error) => answer.reject_record(1, error),
             }

@@ -7,17 +7,22 @@
 //! the list stops and `rejected_total` counts them all, so an answer's size
 //! is bounded whatever the request held.
 
+pub mod amazon_connect;
+pub mod asterisk;
 pub mod jira;
 pub mod pull;
+pub mod queue_log;
 pub mod servicenow;
 
 use crate::error::ApiError;
 use crate::routes::writer;
 use crate::state::AppState;
 use crate::writer::{Decisions, WriteError};
+use golive_connect::amazon_connect::ContactMapper;
 use golive_connect::config::ConnectorsConfig;
-use golive_connect::{RecordError, TicketMapper};
+use golive_connect::{QueueResolver, RecordError, TicketMapper};
 use golive_core::ledger::Command;
+use golive_core::names::NameRules;
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -37,6 +42,8 @@ pub struct Connectors {
     pub servicenow: TicketMapper,
     pub jira: TicketMapper,
     pub max_csv_bytes: usize,
+    pub amazon_connect: ContactMapper,
+    pub asterisk: asterisk::Asterisk,
     health: Mutex<BTreeMap<&'static str, PollHealth>>,
 }
 
@@ -61,8 +68,19 @@ pub struct PollHealth {
 }
 
 impl Connectors {
-    pub fn new(config: &ConnectorsConfig) -> Result<Connectors, String> {
+    pub fn new(config: &ConnectorsConfig, names: NameRules) -> Result<Connectors, String> {
+        let resolver = |name: &str, queues| {
+            QueueResolver::new(queues, names.clone()).map_err(|e| format!("connectors.{name}.{e}"))
+        };
         Ok(Connectors {
+            amazon_connect: ContactMapper::new(resolver(
+                "amazon_connect",
+                &config.amazon_connect.queues,
+            )?),
+            asterisk: asterisk::Asterisk::new(
+                config.asterisk.clone(),
+                resolver("asterisk", &config.asterisk.queues)?,
+            )?,
             servicenow: TicketMapper::new(
                 &golive_connect::servicenow::DEFAULTS,
                 &config.servicenow.mapping(),
@@ -114,6 +132,12 @@ impl Answer {
         }
     }
 
+    /// Record `record` was fine and asked for nothing (an event type
+    /// that changes nothing).
+    pub fn accept_unchanged(&mut self) {
+        self.accepted += 1;
+    }
+
     /// Record `record` could not be mapped.
     pub fn reject_record(&mut self, record: usize, error: RecordError) {
         self.reject(record, ApiError::from(error.into_rejection()));
@@ -141,8 +165,10 @@ impl Answer {
     }
 }
 
-/// Commits `batch` (record number, command) through the writer and
-/// tallies each record's decision into `answer`.
+/// Commits `batch` (record number, command; a record may have several
+/// consecutive commands) through the writer and tallies each record's
+/// decision into `answer`: accepted when all its commands were, else
+/// refused with the first refusal.
 pub async fn commit(
     state: &AppState,
     batch: Vec<(usize, Command)>,
@@ -182,12 +208,23 @@ impl InFlight {
             return Ok(());
         };
         let decisions = decisions.await.map_err(|_| WriteError::Stopped)??;
+        // (record, its first refusal) of the record being tallied.
+        let mut current: Option<(usize, Option<ApiError>)> = None;
+        let tally = |answer: &mut Answer, done: Option<(usize, Option<ApiError>)>| match done {
+            Some((_, None)) => answer.accepted += 1,
+            Some((record, Some(error))) => answer.reject(record, error),
+            None => {}
+        };
         for (record, decision) in self.records.into_iter().zip(decisions) {
-            match decision {
-                Ok(_) => answer.accepted += 1,
-                Err(rejection) => answer.reject(record, ApiError::from(rejection)),
+            if current.as_ref().map(|(r, _)| *r) != Some(record) {
+                tally(answer, current.take());
+                current = Some((record, None));
+            }
+            if let (Err(rejection), Some((_, first @ None))) = (decision, current.as_mut()) {
+                *first = Some(ApiError::from(rejection));
             }
         }
+        tally(answer, current);
         Ok(())
     }
 }

@@ -228,7 +228,7 @@ impl Poller {
             let (body, link_next) = self.get(&url).await?;
             let page = parse_records(&body).map_err(|e| PollError::Body(e.to_string()))?;
             let count = page.len();
-            let now = now_millis();
+            let clock = self.state.config.clock();
             let mut answer = Answer::default();
             let mut batch = Vec::new();
             let mut newest: Option<(Millis, Vec<String>)> = None;
@@ -249,7 +249,7 @@ impl Poller {
                 {
                     continue;
                 }
-                match sync_command(mapper, &json, now) {
+                match sync_command(mapper, &json, clock) {
                     Ok(command) => batch.push((index + 1, command)),
                     Err(error) => {
                         tracing::warn!(connector = NAME, field = %error.field, code = error.code, "record refused");

@@ -15,8 +15,8 @@ use axum::http::{StatusCode, header};
 use futures::StreamExt;
 use golive_connect::csv::{CsvItem, CsvStream};
 use golive_connect::{CsvRecord, RecordError, TicketField, TicketMapper};
+use golive_core::input::Clock;
 use golive_core::ledger::Command;
-use golive_core::time::{Millis, now_millis};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -47,10 +47,10 @@ pub async fn push(
 pub fn sync_command(
     mapper: &TicketMapper,
     record: &dyn golive_connect::Record,
-    now: Millis,
+    clock: Clock,
 ) -> Result<Command, RecordError> {
     mapper
-        .map(record, now)
+        .map(record, clock)
         .map(|sync| Command::SyncTicket(Box::new(sync)))
 }
 
@@ -59,13 +59,13 @@ async fn json(state: &AppState, request: Request) -> Result<Json<Value>, ApiErro
     // Records borrow their strings from the body: no tree of JSON values.
     let records = golive_connect::servicenow::parse_records(&bytes)
         .map_err(|e| ApiError::malformed(format!("body is not valid JSON: {e}")))?;
-    let now = now_millis();
+    let clock = state.config.clock();
     let mapper = &state.connectors.servicenow;
     let mut answer = Answer::default();
     let mut batch = Vec::with_capacity(records.len());
     for (index, record) in records.into_iter().enumerate() {
         let number = index + 1;
-        match record.and_then(|r| sync_command(mapper, &r, now)) {
+        match record.and_then(|r| sync_command(mapper, &r, clock)) {
             Ok(command) => batch.push((number, command)),
             Err(error) => answer.reject_record(number, error),
         }
@@ -91,7 +91,7 @@ async fn csv(state: &AppState, request: Request) -> Result<Json<Value>, ApiError
         return Err(too_large(limit));
     }
     let mapper = &state.connectors.servicenow;
-    let now = now_millis();
+    let clock = state.config.clock();
     let mut stream = CsvStream::new();
     let mut body = request.into_body().into_data_stream();
     let mut answer = Answer::default();
@@ -117,13 +117,15 @@ async fn csv(state: &AppState, request: Request) -> Result<Json<Value>, ApiError
                     );
                     break;
                 }
-                stream.feed(&chunk, &mut |item| map_item(mapper, now, item, &mut mapped));
+                stream.feed(&chunk, &mut |item| {
+                    map_item(mapper, clock, item, &mut mapped)
+                });
             }
             Some(Err(_)) => {
                 return Err(ApiError::malformed("the request body could not be read"));
             }
             None => {
-                stream.finish(&mut |item| map_item(mapper, now, item, &mut mapped));
+                stream.finish(&mut |item| map_item(mapper, clock, item, &mut mapped));
                 ended = true;
             }
         }
@@ -159,7 +161,7 @@ async fn csv(state: &AppState, request: Request) -> Result<Json<Value>, ApiError
     Ok(Json(answer.into_json()))
 }
 
-fn map_item(mapper: &TicketMapper, now: Millis, item: CsvItem<'_>, out: &mut Vec<Mapped>) {
+fn map_item(mapper: &TicketMapper, clock: Clock, item: CsvItem<'_>, out: &mut Vec<Mapped>) {
     match item {
         CsvItem::Header(_) => {}
         CsvItem::Row {
@@ -171,7 +173,7 @@ fn map_item(mapper: &TicketMapper, now: Millis, item: CsvItem<'_>, out: &mut Vec
                 header,
                 row: fields,
             };
-            out.push((number, sync_command(mapper, &record, now)));
+            out.push((number, sync_command(mapper, &record, clock)));
         }
         CsvItem::Bad {
             number,

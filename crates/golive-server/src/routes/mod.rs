@@ -29,6 +29,8 @@ pub mod paths {
     pub const INGEST: &str = "/api/v1/ingest";
     pub const CONNECTOR_SERVICENOW: &str = "/api/v1/connectors/servicenow";
     pub const CONNECTOR_JIRA: &str = "/api/v1/connectors/jira";
+    pub const CONNECTOR_AMAZON_CONNECT: &str = "/api/v1/connectors/amazon-connect";
+    pub const CONNECTOR_ASTERISK: &str = "/api/v1/connectors/asterisk";
     pub const TOKENS: &str = "/api/v1/tokens";
     pub const TOKEN: &str = "/api/v1/tokens/{id}";
     pub const SESSION: &str = "/api/v1/session";
@@ -67,6 +69,8 @@ pub mod paths {
         INGEST,
         CONNECTOR_SERVICENOW,
         CONNECTOR_JIRA,
+        CONNECTOR_AMAZON_CONNECT,
+        CONNECTOR_ASTERISK,
         TOKENS,
         TOKEN,
         SESSION,

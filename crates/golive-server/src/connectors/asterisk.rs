@@ -1,0 +1,230 @@
+//! `POST /api/v1/connectors/asterisk` (queue_log lines as text, K = the
+//! line number) and what the queue_log follower ([`super::queue_log`])
+//! shares with it: one [`QueueLogFeed`] (queue members, waiting calls)
+//! and the followed file's position, saved together in the database
+//! (`connector_state`, name `asterisk`) after every commit.
+//!
+//! Lines are mapped in order under one lock, their commands committed
+//! through the writer, then the state saved. If golive stops between the
+//! commit and the save, the lines since the saved position are read again
+//! from the saved state on restart: their call events are already
+//! recorded (idempotent per `(call_id, queue, event)`) and the member
+//! counts come out the same, so nothing is counted twice.
+
+use crate::auth::{Caller, FEEDERS};
+use crate::connectors::{Answer, commit};
+use crate::error::ApiError;
+use crate::extract::read_body;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Request, State};
+use golive_connect::asterisk::{Action, AsteriskConfig, QueueLogFeed, parse_line};
+use golive_connect::{QueueResolver, RecordError};
+use golive_core::input::QueueBody;
+use golive_core::ledger::Command;
+use golive_core::time::now_millis;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// The connector's name in metrics and `connector_state`.
+pub const NAME: &str = "asterisk";
+
+/// Where the follower is in its file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilePosition {
+    pub dev: u64,
+    pub ino: u64,
+    /// Bytes read (always at a line's start).
+    pub offset: u64,
+    /// FNV-1a hash of the file's first `head_len` bytes: a file truncated
+    /// and written again (copytruncate) has other first bytes.
+    pub head: u64,
+    pub head_len: u64,
+}
+
+/// What is saved: the feed and the file position.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Saved {
+    pub feed: QueueLogFeed,
+    pub file: Option<FilePosition>,
+}
+
+/// The connector's compiled configuration and its state.
+pub struct Asterisk {
+    pub config: AsteriskConfig,
+    pub queues: QueueResolver,
+    state: Mutex<Option<Saved>>,
+}
+
+impl Asterisk {
+    pub fn new(config: AsteriskConfig, queues: QueueResolver) -> Result<Asterisk, String> {
+        if config.poll_interval_ms == 0 || config.close_waiting_after_seconds == 0 {
+            return Err(
+                "connectors.asterisk: poll_interval_ms and close_waiting_after_seconds must be \
+                 at least 1"
+                    .into(),
+            );
+        }
+        Ok(Asterisk {
+            config,
+            queues,
+            state: Mutex::new(None),
+        })
+    }
+
+    /// The saved state, loaded from the database on first use.
+    pub async fn lock(
+        &self,
+        state: &AppState,
+    ) -> Result<tokio::sync::MappedMutexGuard<'_, Saved>, ApiError> {
+        let mut guard = self.state.lock().await;
+        if guard.is_none() {
+            let saved = match state.store.connector_cursor(NAME).await {
+                Ok(Some(text)) => serde_json::from_str(&text).unwrap_or_else(|error| {
+                    tracing::error!(%error, "the saved Asterisk state is unreadable; starting afresh");
+                    Saved::default()
+                }),
+                Ok(None) => Saved::default(),
+                Err(error) => {
+                    tracing::error!(%error, "could not read the saved Asterisk state");
+                    return Err(ApiError::unavailable(
+                        "the database is unavailable; try again shortly",
+                    ));
+                }
+            };
+            *guard = Some(saved);
+        }
+        Ok(tokio::sync::MutexGuard::map(guard, |saved| {
+            saved.get_or_insert_with(Saved::default)
+        }))
+    }
+}
+
+/// One line to map: its number (K) and text.
+pub type NumberedLine<'a> = (usize, Result<&'a str, RecordError>);
+
+/// Maps `lines` (and, with `close_waiting`, the calls whose exit never
+/// came) through the feed, commits, then saves the state with `file` as
+/// the new position (when given). On a failed commit the state is as
+/// before and nothing was written.
+pub async fn ingest<'a>(
+    state: &AppState,
+    saved: &mut Saved,
+    lines: impl Iterator<Item = NumberedLine<'a>>,
+    close_waiting: bool,
+    file: Option<FilePosition>,
+) -> Result<Answer, ApiError> {
+    let connector = &state.connectors.asterisk;
+    let clock = state.config.clock();
+    let before = saved.feed.clone();
+    let mut answer = Answer::default();
+    let mut batch = Vec::new();
+    let mut actions = Vec::new();
+    for (number, line) in lines {
+        let mapped = line.and_then(|text| {
+            let line = parse_line(text)?;
+            saved
+                .feed
+                .apply(&line, &connector.queues, clock, &mut actions)
+        });
+        match mapped {
+            Ok(()) if actions.is_empty() => answer.accept_unchanged(),
+            Ok(()) => batch.extend(actions.drain(..).map(|action| (number, command(action)))),
+            Err(error) => {
+                actions.clear();
+                answer.reject_record(number, error);
+            }
+        }
+    }
+    if close_waiting {
+        let after = i64::try_from(connector.config.close_waiting_after_seconds)
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000);
+        saved.feed.close_waiting(now_millis(), after, &mut actions);
+        // Numbered after the lines: their refusals (a call meanwhile
+        // ended otherwise) are nobody's error.
+        batch.extend(
+            actions
+                .drain(..)
+                .map(|action| (usize::MAX, command(action))),
+        );
+    }
+    if let Err(error) = commit(state, batch, &mut answer).await {
+        saved.feed = before;
+        return Err(error);
+    }
+    if file.is_some() {
+        saved.file = file;
+    }
+    save(state, saved).await;
+    Ok(answer)
+}
+
+/// Saves the state; a failure only means lines are read again later.
+async fn save(state: &AppState, saved: &Saved) {
+    let text = match serde_json::to_string(saved) {
+        Ok(text) => text,
+        Err(error) => {
+            tracing::error!(%error, "could not encode the Asterisk state");
+            return;
+        }
+    };
+    if let Err(error) = state
+        .store
+        .set_connector_cursor(NAME, &text, now_millis())
+        .await
+    {
+        tracing::warn!(%error, "could not save the Asterisk state; lines since the last save will be read again");
+    }
+}
+
+fn command(action: Action) -> Command {
+    match action {
+        Action::Call { call, logged: true } => Command::RecordLoggedCall(call),
+        Action::Call {
+            call,
+            logged: false,
+        } => Command::RecordCall(call),
+        Action::Staffed { queue, agents } => Command::ConfigureQueue {
+            queue,
+            body: QueueBody {
+                agents_staffed: Some(agents),
+                ..QueueBody::default()
+            },
+        },
+    }
+}
+
+/// Splits text into numbered lines (from 1), skipping empty ones; a line
+/// that is not UTF-8 is refused.
+pub fn numbered_lines(bytes: &[u8]) -> impl Iterator<Item = NumberedLine<'_>> {
+    bytes
+        .split(|b| *b == b'\n')
+        .enumerate()
+        .filter(|(_, line)| !line.is_empty() && *line != b"\r")
+        .map(|(index, line)| {
+            let text = std::str::from_utf8(line).map_err(|_| {
+                RecordError::invalid("invalid_field", "line", "", "is not UTF-8 text")
+            });
+            (index + 1, text)
+        })
+}
+
+pub async fn push(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    request: Request,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(FEEDERS)?;
+    let bytes = read_body(request.into_body(), state.config.max_ingest_bytes, &state).await?;
+    let connector = &state.connectors.asterisk;
+    let mut saved = connector.lock(&state).await?;
+    let answer = ingest(&state, &mut saved, numbered_lines(&bytes), false, None).await?;
+    drop(saved);
+    state
+        .metrics
+        .connector_records(NAME, answer.accepted(), answer.rejected_total());
+    Ok(Json(answer.into_json()))
+}
