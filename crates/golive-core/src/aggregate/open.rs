@@ -169,7 +169,7 @@ impl Aggregator {
     /// The tickets active at `now` and opened at or before it, by opening
     /// time: the open set, corrected by the changes dated at or after
     /// `now` (none for the live board).
-    fn open_at(&self, now: Millis) -> Vec<(Millis, u32)> {
+    pub(super) fn open_at(&self, now: Millis) -> Vec<(Millis, u32)> {
         // Each ticket's first status flip at or after `now`: true when it
         // closed the ticket (so it was open at `now`).
         let mut first: HashMap<u32, bool, FastState> = HashMap::default();
