@@ -438,8 +438,11 @@ impl Leg {
 #[derive(Debug, Default)]
 pub struct Repeats {
     /// call_id → (queue, the time of each kind of event taken).
-    legs: HashMap<String, Vec<(String, [Option<Millis>; 4])>>,
+    legs: HashMap<String, Vec<LegTimes>>,
 }
+
+/// A leg's queue and the time of each kind of event taken for it.
+type LegTimes = (String, [Option<Millis>; 4]);
 
 impl Repeats {
     /// Whether `event` (same leg, kind and time) was already taken; takes
