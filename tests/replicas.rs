@@ -384,6 +384,120 @@ async fn a_token_revoked_on_one_replica_is_refused_on_all_within_2_seconds() {
     }
 }
 
+/// The active alerts of a replica's board: (id, raised_at).
+async fn board_alerts(server: &Server) -> Vec<(String, String)> {
+    let (status, board) = server.get("/api/v1/board").await;
+    assert_eq!(status, StatusCode::OK, "{board}");
+    board["alerts"]
+        .as_array()
+        .map(|alerts| {
+            alerts
+                .iter()
+                .map(|a| {
+                    let field = |k: &str| a[k].as_str().unwrap_or_default().to_string();
+                    (field("id"), field("raised_at"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Waits until every replica's board shows `expected` alerts.
+async fn alerts_everywhere(servers: &[&Server], expected: usize) -> Vec<(String, String)> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut seen = Vec::new();
+        for server in servers {
+            seen.push(board_alerts(server).await);
+        }
+        if seen.iter().all(|s| s.len() == expected) && seen.windows(2).all(|w| w[0] == w[1]) {
+            return seen.swap_remove(0);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "replicas show different alerts: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The next alert message of `state` on `socket`.
+async fn alert_message(socket: &mut Socket, state: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "no alert {state}");
+        let message = next_text(socket, left).await.expect("socket open");
+        if message["type"] == "alert" && message["state"] == state {
+            return message;
+        }
+    }
+}
+
+/// One leader writes alerts raised and cleared to the log and every
+/// replica applies them: the same alert with the same raise time on every
+/// board, raised once in the log; when the leader dies another replica
+/// takes over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_are_raised_and_cleared_alike_on_every_replica() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let (mut servers, _dir) = three(&db, &[&[], &[], &[]]).await;
+    let display = servers[0].token("display").await;
+    let mut socket = open_socket(&servers[2], &display).await;
+    let one_minute_ago = || iso(chrono::Utc::now() - chrono::Duration::minutes(1));
+    let (status, sev1) = servers[1]
+        .post(
+            "/api/v1/tickets",
+            &ticket(json!({"severity": 1, "opened_at": one_minute_ago()})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sev1}");
+    let raised = alert_message(&mut socket, "raised").await;
+    assert_eq!(raised["alert"]["rule"], "sev1_open");
+    let all: Vec<&Server> = servers.iter().collect();
+    let alerts = alerts_everywhere(&all, 1).await;
+    assert_eq!(alerts[0].0, "sev1_open:Main Campus:Orders");
+    assert_eq!(
+        raised["alert"]["raised_at"].as_str(),
+        Some(alerts[0].1.as_str())
+    );
+    let raises = "SELECT COUNT(*) FROM events WHERE kind = 'alert_raised'";
+    assert_eq!(
+        count_rows(&db.url, raises).await,
+        1,
+        "raised once, by the leader"
+    );
+
+    let id = sev1["id"].as_str().expect("id");
+    let (status, _) = servers[0]
+        .patch(
+            &format!("/api/v1/tickets/{id}"),
+            &json!({"status": "resolved"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let cleared = alert_message(&mut socket, "cleared").await;
+    assert!(cleared["alert"]["cleared_at"].is_string());
+    alerts_everywhere(&all, 0).await;
+    let clears = "SELECT COUNT(*) FROM events WHERE kind = 'alert_cleared'";
+    assert_eq!(count_rows(&db.url, clears).await, 1);
+
+    // Whichever of A and B led, C leads once both are gone.
+    servers[0].kill9();
+    servers[1].kill9();
+    let (status, _) = servers[2]
+        .post(
+            "/api/v1/tickets",
+            &ticket(
+                json!({"severity": 1, "site": "North Hospital", "opened_at": one_minute_ago()}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let raised = alert_message(&mut socket, "raised").await;
+    assert_eq!(raised["alert"]["id"], "sev1_open:North Hospital:Orders");
+}
+
 /// Load that records every acknowledged ticket's external id.
 struct Load {
     stop: Arc<AtomicBool>,

@@ -290,6 +290,8 @@ fn floor_sum(events: &[RecordedEvent]) -> i64 {
             Event::CallRecorded(c) => c.at ^ first(&c.call_id) ^ first(&c.queue),
             Event::QueueConfigured(c) => first(&c.queue),
             Event::AlertAcknowledged(a) => a.at ^ first(&a.alert_id),
+            Event::AlertRaised(a) => a.at ^ first(&a.alert_id),
+            Event::AlertCleared(a) => a.at ^ first(&a.alert_id),
         });
     }
     sum

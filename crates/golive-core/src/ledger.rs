@@ -22,8 +22,8 @@
 //! so that an uncommitted event never leaves a trace.
 
 use crate::event::{
-    AlertAcknowledged, CallRecorded, Event, QueueConfigured, RecordedEvent, TicketChanged,
-    TicketCreated, TicketId,
+    AlertAcknowledged, AlertCleared, AlertRaised, CallRecorded, Event, QueueConfigured,
+    RecordedEvent, TicketChanged, TicketCreated, TicketId,
 };
 use crate::input::{
     NewTicket, QueueBody, Reclassification, Rejection, TicketPatch, TicketRef, TicketSync,
@@ -76,6 +76,12 @@ pub enum Command {
     SyncTicket(Box<TicketSync>),
     /// Validated by the caller (`input::acknowledgement`); always accepted.
     AcknowledgeAlert(AlertAcknowledged),
+    /// The leader found an alert's condition began or stopped holding;
+    /// always accepted (the alert book, a fold of the log, ignores a raise
+    /// of an active alert or a clear of an inactive one, so a second
+    /// leader during a hand-over changes nothing).
+    RaiseAlert(AlertRaised),
+    ClearAlert(AlertCleared),
 }
 
 /// The events one accepted command became, in order: none (nothing new),
@@ -137,6 +143,8 @@ pub enum Outcome {
     QueueConfigured(QueueSettings),
     /// The acknowledgement was recorded.
     AlertAcknowledged,
+    /// The alert's raise or clear was recorded.
+    AlertChanged,
 }
 
 #[derive(Clone, Debug)]
@@ -354,6 +362,12 @@ impl Ledger {
             Command::SyncTicket(sync) => self.decide_sync(*sync),
             Command::AcknowledgeAlert(ack) => {
                 Ok(self.accept(Outcome::AlertAcknowledged, Event::AlertAcknowledged(ack)))
+            }
+            Command::RaiseAlert(raised) => {
+                Ok(self.accept(Outcome::AlertChanged, Event::AlertRaised(raised)))
+            }
+            Command::ClearAlert(cleared) => {
+                Ok(self.accept(Outcome::AlertChanged, Event::AlertCleared(cleared)))
             }
         }
     }
@@ -887,7 +901,7 @@ impl Ledger {
                 self.queues.insert(key, q.settings);
             }
             // The write side holds nothing about alerts.
-            Event::AlertAcknowledged(_) => {}
+            Event::AlertAcknowledged(_) | Event::AlertRaised(_) | Event::AlertCleared(_) => {}
         }
     }
 

@@ -334,7 +334,7 @@ impl CommitBatch {
                     batch.queues.push((q.queue.clone(), q.settings));
                 }
                 // Kept in the log only: no projection table shows them.
-                Event::AlertAcknowledged(_) => {}
+                Event::AlertAcknowledged(_) | Event::AlertRaised(_) | Event::AlertCleared(_) => {}
             }
         }
         batch.events = events;

@@ -313,7 +313,7 @@ async fn write_log(
                 Event::TicketChanged(_) => 1,
                 Event::CallRecorded(_) => 2,
                 Event::QueueConfigured(_) => 3,
-                Event::AlertAcknowledged(_) => 4,
+                Event::AlertAcknowledged(_) | Event::AlertRaised(_) | Event::AlertCleared(_) => 4,
             }] += 1;
             pending.push(RecordedEvent {
                 seq: ledger.last_seq(),

@@ -371,8 +371,9 @@ impl Aggregator {
             Event::TicketChanged(changed) => self.ticket_changed(changed),
             Event::CallRecorded(call) => self.call_recorded(call),
             Event::QueueConfigured(configured) => self.queue_configured(configured),
-            // Acknowledgements live with the alerts, beside the figures.
-            Event::AlertAcknowledged(_) => {}
+            // Alerts and their acknowledgements live in the alert book,
+            // beside the figures.
+            Event::AlertAcknowledged(_) | Event::AlertRaised(_) | Event::AlertCleared(_) => {}
         }
     }
 

@@ -678,7 +678,7 @@ impl Oracle {
                     queues_seen.insert(configured.queue.clone());
                     settings.insert(configured.queue.clone(), configured.settings);
                 }
-                Event::AlertAcknowledged(_) => {}
+                Event::AlertAcknowledged(_) | Event::AlertRaised(_) | Event::AlertCleared(_) => {}
             }
         }
         Oracle {
