@@ -90,7 +90,11 @@ fn check_accepted(command: &Command) -> Result<(), TestCaseError> {
             prop_assert!(name_ok(&call.queue));
             prop_assert!(!call.call_id.is_empty() && !call.call_id.contains('\0'));
         }
-        Command::ConfigureQueue { .. } | Command::SyncTicket(_) | Command::AcknowledgeAlert(_) => {
+        Command::ConfigureQueue { .. }
+        | Command::SyncTicket(_)
+        | Command::AcknowledgeAlert(_)
+        | Command::RaiseAlert(_)
+        | Command::ClearAlert(_) => {
             prop_assert!(false, "not an ingest command")
         }
     }
