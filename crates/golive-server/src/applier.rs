@@ -14,8 +14,10 @@
 //! ledger it decides commands against follows the log between commits and
 //! the catch-up it does under the log's lock stays small.
 
+use crate::metrics::Metrics;
 use crate::views::Views;
 use golive_core::event::RecordedEvent;
+use golive_core::time::now_millis;
 use golive_store::{Store, StoreError};
 use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc};
@@ -39,6 +41,7 @@ pub type Tailed = Arc<Vec<RecordedEvent>>;
 pub struct Applier {
     store: Arc<dyn Store>,
     views: Arc<Views>,
+    metrics: Arc<Metrics>,
     /// The last sequence number applied; held while applying, so runs
     /// from the writer and the tailer never interleave.
     applied: Mutex<u64>,
@@ -52,12 +55,14 @@ impl Applier {
     pub fn new(
         store: Arc<dyn Store>,
         views: Arc<Views>,
+        metrics: Arc<Metrics>,
         applied: u64,
     ) -> (Arc<Applier>, mpsc::UnboundedReceiver<Tailed>) {
         let (to_writer, from_applier) = mpsc::unbounded_channel();
         let applier = Arc::new(Applier {
             store,
             views,
+            metrics,
             applied: Mutex::new(applied),
             to_writer,
         });
@@ -144,6 +149,11 @@ impl Applier {
         };
         self.views.apply(&events);
         *applied = last;
+        let label = match source {
+            Source::Writer => "writer",
+            Source::Log => "log",
+        };
+        self.metrics.observe_apply_lag(label, &events, now_millis());
         if source == Source::Log {
             // The writer is gone only while the server stops.
             let _ = self.to_writer.send(Arc::new(events));

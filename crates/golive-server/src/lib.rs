@@ -249,7 +249,12 @@ async fn open_then_write(
         calls,
         "log replayed; ready"
     );
-    let (applier, tailed) = Applier::new(store.clone(), views, ledger.last_seq());
+    let (applier, tailed) = Applier::new(
+        store.clone(),
+        views,
+        state.metrics.clone(),
+        ledger.last_seq(),
+    );
     let (writer, task) = Writer::start(store.clone(), ledger, applier.clone(), tailed);
     let mut tailer = tokio::spawn(tail::run(store, applier));
     // Before ready: the first snapshot a display gets is a full board.
