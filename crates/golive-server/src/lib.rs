@@ -188,6 +188,7 @@ pub async fn serve(
         None => None,
     };
     let revocations = tokio::spawn(revocation::watch(state.clone()));
+    let leadership = tokio::spawn(live::lead(state.clone()));
     let mut core = tokio::spawn(open_then_write(state.clone(), options.store, views));
     let mut publisher = tokio::spawn(live::publish_loop(state.clone(), push_interval));
     let app = router(state.clone());
@@ -198,6 +199,8 @@ pub async fn serve(
     }
     publisher.abort();
     revocations.abort();
+    // Ends the leader's session, releasing the lock for another replica.
+    leadership.abort();
     if let Some(pull) = pull {
         pull.abort();
     }

@@ -30,7 +30,7 @@ use golive_core::time::{Millis, now_millis};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
@@ -89,6 +89,8 @@ pub struct LiveHub {
     /// Sockets per scope, so the publisher builds only watched scopes.
     watched: Mutex<HashMap<Scope, usize>>,
     clients: AtomicU64,
+    /// Whether this process leads (writes alerts raised and cleared).
+    leading: AtomicBool,
 }
 
 impl Default for LiveHub {
@@ -105,6 +107,7 @@ impl LiveHub {
             book: Mutex::new(AlertBook::default()),
             watched: Mutex::new(HashMap::new()),
             clients: AtomicU64::new(0),
+            leading: AtomicBool::new(false),
         }
     }
 
@@ -155,29 +158,26 @@ impl LiveHub {
 
 /// Recomputes alerts and the watched boards every `interval`; publishes
 /// the scopes whose figures changed. While this process leads (see
-/// [`Leader`]), it also writes the alerts raised and cleared to the log
-/// and publishes again once they are applied.
+/// [`lead`]), it also writes the alerts raised and cleared to the log and
+/// publishes again once they are applied.
 pub async fn publish_loop(state: Arc<AppState>, interval: Duration) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut leader = Leader::default();
     loop {
         ticker.tick().await;
         if !state.is_ready() {
             continue;
         }
-        let leading = leader.holds(&state).await;
+        let leading = state.hub.leading.load(Ordering::Acquire);
         let pending = publish_leading(&state, leading);
         if !pending.is_empty()
             && let Some(writer) = state.writer()
         {
             match writer.submit(pending).await {
                 // Applied before the answer: the book has them now.
-                Ok(_) => {
-                    publish(&state);
-                }
+                Ok(_) => publish(&state),
                 Err(error) => {
-                    tracing::debug!(%error, "alert changes not written; next tick retries")
+                    tracing::debug!(%error, "alert changes not written; the next tick retries")
                 }
             }
         }
@@ -187,46 +187,44 @@ pub async fn publish_loop(state: Arc<AppState>, interval: Duration) {
     }
 }
 
-/// How often a process that does not lead tries to: bounds how long the
-/// alerts stand still after the leader dies.
+/// How often a process that does not lead tries to, and one that leads
+/// checks it still does: bounds how long the alerts stand still after the
+/// leader dies.
 const LEAD_RETRY: Duration = Duration::from_secs(2);
+/// Longest a check of the leader's session may take before it counts as
+/// lost (a silent network must not keep a dead leader).
+const LEAD_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Whether this process leads: the one that writes alerts raised and
-/// cleared to the log (`Store::try_lead`), so that every replica shows the
-/// same alerts with the same times instead of each deciding on its own
-/// clock and figures. Any replica may lead; when the leader dies, its
-/// database session ends, its lock with it, and another takes over.
-#[derive(Default)]
-struct Leader {
-    held: Option<golive_store::Leadership>,
-    next_try: Option<Instant>,
-}
-
-impl Leader {
-    async fn holds(&mut self, state: &AppState) -> bool {
-        if let Some(held) = self.held.as_mut() {
-            if held.holds().await {
-                return true;
-            }
-            tracing::warn!("lost the alert leadership (its database session ended)");
-            self.held = None;
-        }
-        if self.next_try.is_some_and(|at| Instant::now() < at) {
-            return false;
-        }
-        self.next_try = Some(Instant::now() + LEAD_RETRY);
-        match state.store.try_lead().await {
-            Ok(Some(held)) => {
-                tracing::info!("this process leads: it writes alerts raised and cleared");
-                self.held = Some(held);
-                true
-            }
-            Ok(None) => false,
-            Err(error) => {
-                tracing::debug!(%error, "cannot try to lead now");
-                false
+/// Keeps `hub.leading` true while this process leads: the one that writes
+/// alerts raised and cleared to the log (`Store::try_lead`), so that every
+/// replica shows the same alerts with the same times instead of each
+/// deciding on its own clock and figures. Any replica may lead; when the
+/// leader dies, its database session ends, its lock with it, and another
+/// takes over. A task of its own, so a database that hangs never holds up
+/// the boards.
+pub async fn lead(state: Arc<AppState>) {
+    let mut held: Option<golive_store::Leadership> = None;
+    loop {
+        if let Some(leadership) = held.as_mut() {
+            let alive = tokio::time::timeout(LEAD_CHECK_TIMEOUT, leadership.holds()).await;
+            if !matches!(alive, Ok(true)) {
+                tracing::warn!("lost the alert leadership (its database session ended)");
+                held = None;
             }
         }
+        if held.is_none() {
+            match tokio::time::timeout(LEAD_RETRY * 5, state.store.try_lead()).await {
+                Ok(Ok(Some(leadership))) => {
+                    tracing::info!("this process leads: it writes alerts raised and cleared");
+                    held = Some(leadership);
+                }
+                Ok(Ok(None)) => {}
+                Ok(Err(error)) => tracing::debug!(%error, "cannot try to lead now"),
+                Err(_) => tracing::debug!("trying to lead timed out"),
+            }
+        }
+        state.hub.leading.store(held.is_some(), Ordering::Release);
+        tokio::time::sleep(LEAD_RETRY).await;
     }
 }
 
