@@ -112,8 +112,9 @@ async fn converged(
 ) -> Value {
     let to = chrono::Utc::now() + chrono::Duration::minutes(1);
     let deadline = Instant::now() + within;
-    let log = log_length(&servers[0].db_url).await;
     loop {
+        // Read each time: the leader may add an alert event meanwhile.
+        let log = log_length(&servers[0].db_url).await;
         let mut reports = Vec::new();
         let mut series = Vec::new();
         let mut applied = Vec::new();
