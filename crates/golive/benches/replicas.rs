@@ -31,7 +31,7 @@ const TOKEN: &str = "bench-admin-token-replicas";
 /// Clock ticks per second of `/proc/PID/stat` (USER_HZ).
 const TICKS_PER_SECOND: f64 = 100.0;
 /// Concurrent clients sharing the load.
-const CLIENTS: u64 = 8;
+const CLIENTS: u64 = 32;
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -78,7 +78,7 @@ async fn run() {
     let single = Figures::between(&before.0, &after.0);
     let single_cpu = cores(before.1, after.1, seconds);
     println!(
-        "single process: {:.0} events/s sent; A's own commits applied p50 {} p99 {} ({} commits); A's CPU {:.1} % of a core",
+        "single process: {:.0} events/s sent; A's own commits applied p50 {} p99 {} ({} batches); A's CPU {:.1} % of a core",
         sent as f64 / seconds as f64,
         ms(single.p50),
         ms(single.p99),
@@ -104,8 +104,8 @@ async fn run() {
     let a_cpu = cores(before_a.1, after_a.1, seconds);
     let b_cpu = cores(before_b.1, after_b.1, seconds);
     println!(
-        "two replicas: {:.0} events/s sent; A's own commits applied on A p50 {} p99 {} ({} commits); \
-         on B p50 {} p99 {} ({} commits)",
+        "two replicas: {:.0} events/s sent; A's own commits applied on A p50 {} p99 {} ({} batches); \
+         on B p50 {} p99 {} ({} batches)",
         sent as f64 / seconds as f64,
         ms(own.p50),
         ms(own.p99),
