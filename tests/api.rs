@@ -119,10 +119,7 @@ async fn tickets_lifecycle(backend: Backend) {
         122
     );
     // 122 creations + 2 changes: the idempotent repeat added nothing.
-    assert_eq!(
-        count_rows(&db.url, "SELECT COUNT(*) FROM events").await,
-        124
-    );
+    assert_eq!(count_rows(&db.url, support::REQUEST_EVENTS).await, 124);
 }
 both_backends!(tickets, tickets_lifecycle);
 
@@ -181,7 +178,7 @@ async fn calls_out_of_order(backend: Backend) {
             AND answered_at IS NOT NULL AND ended_at IS NOT NULL AND abandoned_at IS NULL AND wrap_seconds = 30").await,
         1
     );
-    assert_eq!(count_rows(&db.url, "SELECT COUNT(*) FROM events").await, 5);
+    assert_eq!(count_rows(&db.url, support::REQUEST_EVENTS).await, 5);
 
     // Queue settings: partial updates merge over the defaults.
     let lead = server.token("lead").await;
@@ -270,7 +267,7 @@ async fn bulk_ingest_mixed(backend: Backend) {
     assert_eq!(all[0]["external_id"], "B-1");
     assert_eq!(all[0]["status"], "resolved");
     assert_eq!(count_rows(&db.url, "SELECT COUNT(*) FROM calls").await, 1);
-    assert_eq!(count_rows(&db.url, "SELECT COUNT(*) FROM events").await, 3);
+    assert_eq!(count_rows(&db.url, support::REQUEST_EVENTS).await, 3);
 
     // Ingest needs the NDJSON content type and the right role.
     let agent = server.token("agent").await;

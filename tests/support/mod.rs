@@ -21,6 +21,17 @@ use std::time::{Duration, Instant};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
+/// The events requests wrote: the log less the alerts the leader raises
+/// and clears on its own (docs/replicas.md), which a test's data may cause
+/// at any publish tick.
+pub const REQUEST_EVENTS: &str =
+    "SELECT COUNT(*) FROM events WHERE kind NOT IN ('alert_raised', 'alert_cleared')";
+
+/// The sequence number of the last event a request wrote (see
+/// [`REQUEST_EVENTS`]).
+pub const LAST_REQUEST_SEQ: &str = "SELECT COALESCE(MAX(seq), 0) FROM events \
+     WHERE kind NOT IN ('alert_raised', 'alert_cleared')";
+
 /// Which database a test runs against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {

@@ -293,6 +293,8 @@ fn floor_sum(events: &[RecordedEvent]) -> i64 {
             Event::AlertAcknowledged(a) => a.at ^ first(&a.alert_id),
             Event::KnownIssueCreated(k) => k.at ^ first(&k.id),
             Event::KnownIssueChanged(k) => k.at ^ first(&k.id),
+            Event::AlertRaised(a) => a.at ^ first(&a.alert_id),
+            Event::AlertCleared(a) => a.at ^ first(&a.alert_id),
         });
     }
     sum

@@ -28,6 +28,7 @@
 //! acknowledgement (an event in the log) names.
 
 use crate::aggregate::{Board, Sev1Group};
+use crate::event::{AlertCleared, AlertRaised};
 use crate::staffing::QueueStaffing;
 use crate::time::Millis;
 use serde::{Deserialize, Serialize};
@@ -109,7 +110,7 @@ pub struct Thresholds {
 pub const BACKLOG_STEP_MINUTES: u32 = 5;
 
 /// How urgent an alert is. Ordered: critical before warning.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Critical,
@@ -117,13 +118,13 @@ pub enum Severity {
 }
 
 /// Where an alert holds; every part absent for the whole center.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct AlertScope {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<String>,
 }
 
@@ -369,14 +370,34 @@ pub fn standing_at(now: Millis, holding: Vec<Condition>) -> Vec<Alert> {
     book.active()
 }
 
-/// The alerts raised and not yet cleared, the acknowledgements read from
-/// the log, and what changed at each update.
+/// The rules' names, for reading an alert back from the log.
+pub const RULES: [&str; 6] = [
+    "sev1_open",
+    "abandonment_high",
+    "understaffed",
+    "asa_high",
+    "surge",
+    "backlog_rising",
+];
+
+/// The alerts raised and not yet cleared, and the acknowledgements: a fold
+/// of the log's alert events ([`AlertRaised`], [`AlertCleared`],
+/// [`AlertAcknowledged`](crate::event::AlertAcknowledged)), so every
+/// replica that applied the same log holds the same alerts with the same
+/// times. A raise of an active alert and a clear of an inactive one change
+/// nothing (two leaders during a hand-over may both write one).
+///
+/// The leader (one process per database) compares what holds with the
+/// book ([`AlertBook::pending`]) and writes the difference to the log;
+/// every replica's held alerts follow its own latest figures for their
+/// message ([`AlertBook::refresh`]).
 ///
 /// An acknowledgement holds for the occurrence of the alert it was made
-/// on (made at or after its raise) until the alert clears. After a
-/// restart the log is replayed before the first update; an alert that
-/// holds at that first update and was acknowledged before is taken as the
-/// same occurrence: it keeps its acknowledgement and its raise time.
+/// on (made at or after its raise) until the alert clears. A log written
+/// before raises were logged holds acknowledgements without raises: at
+/// the leader's first comparison, an alert that holds and was
+/// acknowledged before is taken as the same occurrence, keeping its
+/// acknowledgement and its raise time.
 #[derive(Default)]
 pub struct AlertBook {
     active: BTreeMap<String, Alert>,
@@ -394,10 +415,58 @@ pub struct AlertChanges {
 }
 
 impl AlertBook {
-    /// Takes an acknowledgement from the log (replayed or new); the next
-    /// update attaches it.
-    pub fn acknowledge(&mut self, alert_id: &str, ack: Acknowledgement) {
-        self.acks.insert(alert_id.to_owned(), ack);
+    /// Folds in an acknowledgement from the log; the acknowledged alert,
+    /// when it is active and was raised at or before it.
+    pub fn acknowledge(&mut self, alert_id: &str, ack: Acknowledgement) -> Option<Alert> {
+        self.acks.insert(alert_id.to_owned(), ack.clone());
+        let alert = self.active.get_mut(alert_id)?;
+        if ack.at < alert.raised_at {
+            return None;
+        }
+        alert.acknowledged = Some(ack);
+        Some(alert.clone())
+    }
+
+    /// Folds in a raise from the log: the new alert, unless it is active.
+    pub fn raise(&mut self, raised: &AlertRaised) -> Option<Alert> {
+        if self.active.contains_key(&raised.alert_id) {
+            return None;
+        }
+        let rule = RULES
+            .iter()
+            .find(|r| **r == raised.rule)
+            .copied()
+            .unwrap_or("unknown");
+        let acknowledged = self
+            .acks
+            .get(&raised.alert_id)
+            .filter(|ack| ack.at >= raised.at)
+            .cloned();
+        let alert = Alert {
+            condition: Condition {
+                id: raised.alert_id.clone(),
+                rule,
+                severity: raised.severity,
+                message: raised.message.clone(),
+                scope: raised.scope.clone(),
+                since: raised.since,
+                value: raised.value,
+            },
+            raised_at: raised.at,
+            cleared_at: None,
+            acknowledged,
+        };
+        self.active.insert(raised.alert_id.clone(), alert.clone());
+        Some(alert)
+    }
+
+    /// Folds in a clear from the log: the cleared alert, if it was active.
+    pub fn clear(&mut self, cleared: &AlertCleared) -> Option<Alert> {
+        let mut alert = self.active.remove(&cleared.alert_id)?;
+        // An acknowledgement outlives neither its alert nor a later raise.
+        self.acks.remove(&cleared.alert_id);
+        alert.cleared_at = Some(cleared.at);
+        Some(alert)
     }
 
     /// The active alert with this id.
@@ -405,54 +474,74 @@ impl AlertBook {
         self.active.get(id)
     }
 
-    /// Records the conditions holding at `now`: new ones are raised, ones
-    /// that stopped holding are cleared; a held one keeps its raise time
-    /// (its message follows the latest figures).
-    pub fn update(&mut self, now: Millis, holding: Vec<Condition>) -> AlertChanges {
+    /// What the leader writes so that the book matches the conditions
+    /// holding at `now`: a raise for each new one, a clear for each that
+    /// stopped holding.
+    pub fn pending(
+        &mut self,
+        now: Millis,
+        holding: &[Condition],
+    ) -> (Vec<AlertRaised>, Vec<AlertCleared>) {
         let restoring = !std::mem::replace(&mut self.evaluated, true);
-        let mut changes = AlertChanges::default();
-        let mut next = BTreeMap::new();
+        let raises = holding
+            .iter()
+            .filter(|c| !self.active.contains_key(&c.id))
+            .map(|condition| {
+                let at = match self.acks.get(&condition.id) {
+                    Some(ack) if restoring => ack.raised_at.min(now),
+                    _ => now,
+                };
+                AlertRaised {
+                    alert_id: condition.id.clone(),
+                    rule: condition.rule.to_string(),
+                    severity: condition.severity,
+                    message: condition.message.clone(),
+                    scope: condition.scope.clone(),
+                    since: condition.since,
+                    value: condition.value,
+                    at,
+                }
+            })
+            .collect();
+        let clears = self
+            .active
+            .keys()
+            .filter(|id| !holding.iter().any(|c| &c.id == *id))
+            .map(|id| AlertCleared {
+                alert_id: id.clone(),
+                at: now,
+            })
+            .collect();
+        if restoring {
+            // Acknowledgements of alerts that no longer hold: if one holds
+            // again later, that is a new occurrence.
+            let holds = |id: &String| holding.iter().any(|c| &c.id == id);
+            self.acks.retain(|id, _| holds(id));
+        }
+        (raises, clears)
+    }
+
+    /// Held alerts follow the latest figures (message, severity, worst
+    /// figure); their raise time and acknowledgement stay.
+    pub fn refresh(&mut self, holding: &[Condition]) {
         for condition in holding {
-            match self.active.remove(&condition.id) {
-                Some(mut alert) => {
-                    alert.condition = condition;
-                    next.insert(alert.condition.id.clone(), alert);
-                }
-                None => {
-                    let raised_at = match self.acks.get(&condition.id) {
-                        Some(ack) if restoring => ack.raised_at.min(now),
-                        _ => now,
-                    };
-                    let alert = Alert {
-                        condition,
-                        raised_at,
-                        cleared_at: None,
-                        acknowledged: None,
-                    };
-                    changes.raised.push(alert.clone());
-                    next.insert(alert.condition.id.clone(), alert);
-                }
+            if let Some(alert) = self.active.get_mut(&condition.id) {
+                alert.condition = condition.clone();
             }
         }
-        for (_, mut alert) in std::mem::take(&mut self.active) {
-            alert.cleared_at = Some(now);
-            changes.cleared.push(alert);
-        }
-        // An acknowledgement outlives neither its alert nor a later raise.
-        self.acks.retain(|id, ack| {
-            next.get(id)
-                .is_some_and(|alert: &Alert| ack.at >= alert.raised_at)
-        });
-        for (id, alert) in next.iter_mut() {
-            let ack = self.acks.get(id).cloned();
-            if ack.is_some() && alert.acknowledged.is_none() {
-                alert.acknowledged = ack;
-                changes.acknowledged.push(alert.clone());
-            } else {
-                alert.acknowledged = ack;
-            }
-        }
-        self.active = next;
+    }
+
+    /// [`AlertBook::pending`] folded in at once, then
+    /// [`AlertBook::refresh`]: one process alone deciding and applying
+    /// (tests, benches).
+    pub fn update(&mut self, now: Millis, holding: Vec<Condition>) -> AlertChanges {
+        let (raises, clears) = self.pending(now, &holding);
+        let changes = AlertChanges {
+            raised: raises.iter().filter_map(|r| self.raise(r)).collect(),
+            cleared: clears.iter().filter_map(|c| self.clear(c)).collect(),
+            acknowledged: Vec::new(),
+        };
+        self.refresh(&holding);
         changes
     }
 

@@ -35,6 +35,8 @@ pub enum Event {
     AlertAcknowledged(AlertAcknowledged),
     KnownIssueCreated(KnownIssueCreated),
     KnownIssueChanged(KnownIssueChanged),
+    AlertRaised(AlertRaised),
+    AlertCleared(AlertCleared),
 }
 
 impl Event {
@@ -48,6 +50,8 @@ impl Event {
             Event::AlertAcknowledged(_) => "alert_acknowledged",
             Event::KnownIssueCreated(_) => "known_issue_created",
             Event::KnownIssueChanged(_) => "known_issue_changed",
+            Event::AlertRaised(_) => "alert_raised",
+            Event::AlertCleared(_) => "alert_cleared",
         }
     }
 }
@@ -163,8 +167,8 @@ pub struct QueueConfigured {
 }
 
 /// A lead acknowledged an alert: the board dims it, with who and when,
-/// until it clears. Alerts themselves are not in the log (they follow from
-/// the figures); the acknowledgement is a lead's act, so it is.
+/// until it clears. The acknowledgement is a lead's act; raising and
+/// clearing ([`AlertRaised`], [`AlertCleared`]) are the leader's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AlertAcknowledged {
     /// The alert's stable id (rule plus scope).
@@ -205,6 +209,34 @@ pub struct KnownIssueChanged {
     pub workaround: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<KnownIssueStatus>,
+}
+
+/// An alert was raised: its condition began to hold, as the leader (one
+/// process per database, `crate::alerts`) found in the figures at `at`.
+/// In the log so that every replica shows the same alerts with the same
+/// times, and a restart shows them as they were.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertRaised {
+    /// The alert's stable id (rule plus scope).
+    pub alert_id: String,
+    pub rule: String,
+    pub severity: crate::alerts::Severity,
+    pub message: String,
+    #[serde(default)]
+    pub scope: crate::alerts::AlertScope,
+    /// When the condition began, where the figures say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<Millis>,
+    /// The figure that crossed its threshold (orders alerts of a rule).
+    pub value: f64,
+    pub at: Millis,
+}
+
+/// A raised alert cleared: its condition stopped holding at `at`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertCleared {
+    pub alert_id: String,
+    pub at: Millis,
 }
 
 #[cfg(test)]

@@ -22,8 +22,8 @@
 //! so that an uncommitted event never leaves a trace.
 
 use crate::event::{
-    AlertAcknowledged, CallRecorded, Event, KnownIssueChanged, KnownIssueCreated, QueueConfigured,
-    RecordedEvent, TicketChanged, TicketCreated, TicketId,
+    AlertAcknowledged, AlertCleared, AlertRaised, CallRecorded, Event, KnownIssueChanged,
+    KnownIssueCreated, QueueConfigured, RecordedEvent, TicketChanged, TicketCreated, TicketId,
 };
 use crate::input::{
     KnownIssuePatch, NewKnownIssue, NewTicket, QueueBody, Reclassification, Rejection, TicketPatch,
@@ -88,6 +88,12 @@ pub enum Command {
     CreateKnownIssue(NewKnownIssue),
     /// A lead changes (or resolves) the known issue with this id.
     UpdateKnownIssue(String, KnownIssuePatch),
+    /// The leader found an alert's condition began or stopped holding;
+    /// always accepted (the alert book, a fold of the log, ignores a raise
+    /// of an active alert or a clear of an inactive one, so a second
+    /// leader during a hand-over changes nothing).
+    RaiseAlert(AlertRaised),
+    ClearAlert(AlertCleared),
 }
 
 /// The events one accepted command became, in order: none (nothing new),
@@ -152,6 +158,8 @@ pub enum Outcome {
     /// A known issue was created or changed (or already was as asked:
     /// `changed` false).
     KnownIssue { id: Arc<str>, changed: bool },
+    /// The alert's raise or clear was recorded.
+    AlertChanged,
 }
 
 #[derive(Clone, Debug)]
@@ -404,6 +412,12 @@ impl Ledger {
                 Ok(self.accept(Outcome::KnownIssue { id, changed: true }, event))
             }
             Command::UpdateKnownIssue(id, patch) => self.decide_known_issue(&id, patch),
+            Command::RaiseAlert(raised) => {
+                Ok(self.accept(Outcome::AlertChanged, Event::AlertRaised(raised)))
+            }
+            Command::ClearAlert(cleared) => {
+                Ok(self.accept(Outcome::AlertChanged, Event::AlertCleared(cleared)))
+            }
         }
     }
 
@@ -1048,7 +1062,7 @@ impl Ledger {
                 self.queues.insert(key, q.settings);
             }
             // The write side holds nothing about alerts.
-            Event::AlertAcknowledged(_) => {}
+            Event::AlertAcknowledged(_) | Event::AlertRaised(_) | Event::AlertCleared(_) => {}
             Event::KnownIssueCreated(issue) => {
                 let key: Arc<str> = Arc::from(issue.id.as_str());
                 let state = KnownIssueState {

@@ -10,7 +10,10 @@
 //! - `views`: folding its events into the read side panics while holding
 //!   the aggregator's write lock (poisoning it; the writer dies with it);
 //! - `publisher`: the live board publisher panics on the next board that
-//!   reflects it.
+//!   reflects it;
+//! - `drop_notifications`: the log tailer (`crate::tail`) ignores every
+//!   notification it hears, as if each were lost, so a replica learns of
+//!   other replicas' commits from its periodic catch-up alone.
 
 /// A place a fault can be injected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,6 +21,7 @@ pub enum Point {
     Writer,
     Views,
     Publisher,
+    Notifications,
 }
 
 impl Point {
@@ -26,6 +30,7 @@ impl Point {
             Point::Writer => "writer",
             Point::Views => "views",
             Point::Publisher => "publisher",
+            Point::Notifications => "drop_notifications",
         }
     }
 }

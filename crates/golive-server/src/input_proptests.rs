@@ -94,7 +94,9 @@ fn check_accepted(command: &Command) -> Result<(), TestCaseError> {
         | Command::SyncTicket(_)
         | Command::AcknowledgeAlert(_)
         | Command::CreateKnownIssue(_)
-        | Command::UpdateKnownIssue(..) => {
+        | Command::UpdateKnownIssue(..)
+        | Command::RaiseAlert(_)
+        | Command::ClearAlert(_) => {
             prop_assert!(false, "not an ingest command")
         }
     }

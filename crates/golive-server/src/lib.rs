@@ -9,6 +9,7 @@
 //! returns an error and the process exits non-zero, so that systemd or
 //! Kubernetes restarts it, instead of running half alive.
 
+pub mod applier;
 pub mod auth;
 pub mod connectors;
 pub mod error;
@@ -24,11 +25,13 @@ pub mod openapi;
 pub mod revocation;
 pub mod routes;
 pub mod state;
+pub mod tail;
 pub mod trace;
 pub mod ui;
 pub mod views;
 pub mod writer;
 
+use crate::applier::Applier;
 use crate::error::ApiError;
 use crate::routes::paths;
 use crate::state::AppState;
@@ -205,6 +208,7 @@ pub async fn serve(
     };
     let queue_log = connectors::queue_log::spawn(state.clone());
     let revocations = tokio::spawn(revocation::watch(state.clone()));
+    let leadership = tokio::spawn(live::lead(state.clone()));
     let mut core = tokio::spawn(open_then_write(state.clone(), options.store, views));
     let mut publisher = tokio::spawn(live::publish_loop(state.clone(), push_interval));
     let app = router(state.clone());
@@ -216,6 +220,8 @@ pub async fn serve(
     publisher.abort();
     revocations.abort();
     queue_log.abort();
+    // Ends the leader's session, releasing the lock for another replica.
+    leadership.abort();
     if let Some(pull) = pull {
         pull.abort();
     }
@@ -252,7 +258,8 @@ fn died(
 
 /// Makes the database ready and replays the log (retrying while the
 /// database is down or read-only), publishes a first board, starts the
-/// writer and marks the server ready; then runs as long as the writer.
+/// writer and the tailer (which follows other replicas' commits) and
+/// marks the server ready; then runs as long as both do.
 async fn open_then_write(
     state: Arc<AppState>,
     store: Arc<dyn Store>,
@@ -266,16 +273,34 @@ async fn open_then_write(
         calls,
         "log replayed; ready"
     );
-    let (writer, task) = Writer::start(store, ledger, views);
+    let (applier, tailed) = Applier::new(
+        store.clone(),
+        views,
+        state.metrics.clone(),
+        ledger.last_seq(),
+    );
+    let (writer, task) = Writer::start(store.clone(), ledger, applier.clone(), tailed);
+    let mut tailer = tokio::spawn(tail::run(store, applier));
     // Before ready: the first snapshot a display gets is a full board.
     live::publish(&state);
     state.set_ready(writer);
-    task.await.map_err(|error| {
+    let rethrow = |error: tokio::task::JoinError| {
         if error.is_panic() {
             std::panic::resume_unwind(error.into_panic());
         }
         error.to_string()
-    })
+    };
+    let mut task = task;
+    tokio::select! {
+        ended = &mut task => {
+            tailer.abort();
+            ended.map_err(rethrow)
+        }
+        ended = &mut tailer, if state.store.backend() == "postgres" => {
+            ended.map_err(rethrow)?;
+            Err("the log tailer stopped".into())
+        }
+    }
 }
 
 /// Prepares the database and replays the log into a fresh ledger and the

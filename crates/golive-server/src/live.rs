@@ -2,8 +2,10 @@
 //! WebSocket (`GET /api/v1/live`).
 //!
 //! One publisher task computes the center-wide figures every push
-//! interval, updates the alerts, and builds one board per scope that a
-//! display watches (the whole center, a site, a queue: cut on the server,
+//! interval, folds in the alert events the log brought (raised, cleared,
+//! acknowledged: the alert book is a fold of the log, the same on every
+//! replica; the leader among the replicas writes the raises and clears),
+//! and builds one board per scope that a display watches (the whole center, a site, a queue: cut on the server,
 //! typed). A scope's board is published only when its figures changed as
 //! a display shows them (`LiveBoard::fingerprint`): the moving window
 //! bounds alone never make a push. The latest boards sit in a `watch`
@@ -22,11 +24,13 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use golive_core::alerts::{Acknowledgement, Alert, AlertBook, AlertChanges, AlertScope};
 use golive_core::board::{LiveBoard, Scope};
+use golive_core::event::Event;
+use golive_core::ledger::Command;
 use golive_core::time::{Millis, now_millis};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, watch};
@@ -85,6 +89,8 @@ pub struct LiveHub {
     /// Sockets per scope, so the publisher builds only watched scopes.
     watched: Mutex<HashMap<Scope, usize>>,
     clients: AtomicU64,
+    /// Whether this process leads (writes alerts raised and cleared).
+    leading: AtomicBool,
 }
 
 impl Default for LiveHub {
@@ -101,6 +107,7 @@ impl LiveHub {
             book: Mutex::new(AlertBook::default()),
             watched: Mutex::new(HashMap::new()),
             clients: AtomicU64::new(0),
+            leading: AtomicBool::new(false),
         }
     }
 
@@ -150,7 +157,9 @@ impl LiveHub {
 }
 
 /// Recomputes alerts and the watched boards every `interval`; publishes
-/// the scopes whose figures changed.
+/// the scopes whose figures changed. While this process leads (see
+/// [`lead`]), it also writes the alerts raised and cleared to the log and
+/// publishes again once they are applied.
 pub async fn publish_loop(state: Arc<AppState>, interval: Duration) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -159,10 +168,63 @@ pub async fn publish_loop(state: Arc<AppState>, interval: Duration) {
         if !state.is_ready() {
             continue;
         }
-        publish(&state);
+        let leading = state.hub.leading.load(Ordering::Acquire);
+        let pending = publish_leading(&state, leading);
+        if !pending.is_empty()
+            && let Some(writer) = state.writer()
+        {
+            match writer.submit(pending).await {
+                // Applied before the answer: the book has them now.
+                Ok(_) => publish(&state),
+                Err(error) => {
+                    tracing::debug!(%error, "alert changes not written; the next tick retries")
+                }
+            }
+        }
         if state.views.last_seq() > 0 {
             crate::fault::trip(crate::fault::Point::Publisher);
         }
+    }
+}
+
+/// How often a process that does not lead tries to, and one that leads
+/// checks it still does: bounds how long the alerts stand still after the
+/// leader dies.
+const LEAD_RETRY: Duration = Duration::from_secs(2);
+/// Longest a check of the leader's session may take before it counts as
+/// lost (a silent network must not keep a dead leader).
+const LEAD_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Keeps `hub.leading` true while this process leads: the one that writes
+/// alerts raised and cleared to the log (`Store::try_lead`), so that every
+/// replica shows the same alerts with the same times instead of each
+/// deciding on its own clock and figures. Any replica may lead; when the
+/// leader dies, its database session ends, its lock with it, and another
+/// takes over. A task of its own, so a database that hangs never holds up
+/// the boards.
+pub async fn lead(state: Arc<AppState>) {
+    let mut held: Option<golive_store::Leadership> = None;
+    loop {
+        if let Some(leadership) = held.as_mut() {
+            let alive = tokio::time::timeout(LEAD_CHECK_TIMEOUT, leadership.holds()).await;
+            if !matches!(alive, Ok(true)) {
+                tracing::warn!("lost the alert leadership (its database session ended)");
+                held = None;
+            }
+        }
+        if held.is_none() {
+            match tokio::time::timeout(LEAD_RETRY * 5, state.store.try_lead()).await {
+                Ok(Ok(Some(leadership))) => {
+                    tracing::info!("this process leads: it writes alerts raised and cleared");
+                    held = Some(leadership);
+                }
+                Ok(Ok(None)) => {}
+                Ok(Err(error)) => tracing::debug!(%error, "cannot try to lead now"),
+                Err(_) => tracing::debug!("trying to lead timed out"),
+            }
+        }
+        state.hub.leading.store(held.is_some(), Ordering::Release);
+        tokio::time::sleep(LEAD_RETRY).await;
     }
 }
 
@@ -170,31 +232,33 @@ pub async fn publish_loop(state: Arc<AppState>, interval: Duration) {
 /// scopes whose figures changed. Also called once before the server
 /// reports ready, so the first snapshot a display gets is a full board.
 pub fn publish(state: &AppState) {
+    publish_leading(state, false);
+}
+
+/// [`publish`]; when `leading`, also returns the alert changes to write
+/// to the log (the conditions holding now against the alert book).
+fn publish_leading(state: &AppState, leading: bool) -> Vec<Command> {
     let started = Instant::now();
     let now = now_millis();
     let seq = state.views.last_seq();
     let Some(tick) = state.views.tick(now) else {
-        return;
+        return Vec::new();
     };
     // Alerts first, so the boards published below carry them.
     let holding = tick.conditions(state.views.alert_rules());
-    let acknowledged = state.views.take_acknowledgements();
-    let Ok((changes, alerts)) = state.hub.book.lock().map(|mut book| {
-        for ack in acknowledged {
-            book.acknowledge(
-                &ack.alert_id,
-                Acknowledgement {
-                    by: ack.by,
-                    note: ack.note,
-                    at: ack.at,
-                    raised_at: ack.raised_at,
-                },
-            );
+    let logged = state.views.take_alert_events();
+    let Ok((changes, alerts, pending)) = state.hub.book.lock().map(|mut book| {
+        let changes = fold_alert_events(&mut book, logged);
+        book.refresh(&holding);
+        let mut pending = Vec::new();
+        if leading {
+            let (raises, clears) = book.pending(now, &holding);
+            pending.extend(raises.into_iter().map(Command::RaiseAlert));
+            pending.extend(clears.into_iter().map(Command::ClearAlert));
         }
-        let changes = book.update(now, holding);
-        (changes, book.active())
+        (changes, book.active(), pending)
     }) else {
-        return;
+        return Vec::new();
     };
     send_alert_changes(&state.hub, changes);
     let previous = state.hub.boards.borrow().clone();
@@ -231,6 +295,31 @@ pub fn publish(state: &AppState) {
     if changed {
         state.metrics.observe_publish(started.elapsed());
     }
+    pending
+}
+
+/// Folds alert events from the log into the book, in order.
+fn fold_alert_events(book: &mut AlertBook, events: Vec<Event>) -> AlertChanges {
+    let mut changes = AlertChanges::default();
+    for event in events {
+        match event {
+            Event::AlertRaised(raised) => changes.raised.extend(book.raise(&raised)),
+            Event::AlertCleared(cleared) => changes.cleared.extend(book.clear(&cleared)),
+            Event::AlertAcknowledged(ack) => {
+                let acknowledgement = Acknowledgement {
+                    by: ack.by,
+                    note: ack.note,
+                    at: ack.at,
+                    raised_at: ack.raised_at,
+                };
+                changes
+                    .acknowledged
+                    .extend(book.acknowledge(&ack.alert_id, acknowledgement));
+            }
+            _ => {}
+        }
+    }
+    changes
 }
 
 fn send_alert_changes(hub: &LiveHub, changes: AlertChanges) {

@@ -21,7 +21,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use golive_core::aggregate::{HistogramBounds, HistogramTotals, SeriesLimits};
 use golive_core::event::RecordedEvent;
-use golive_core::time::now_millis;
+use golive_core::time::{Millis, now_millis};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::{self, MetricFamily, MetricType};
 use prometheus::{
@@ -60,7 +60,15 @@ pub struct Metrics {
     connector_errors: IntCounterVec,
     connector_last_success: prometheus::GaugeVec,
     connector_lag: prometheus::GaugeVec,
+    apply_lag: HistogramVec,
 }
+
+/// Apply lag: a millisecond (the resolution of `recorded_at`) to the
+/// contract's two seconds and past.
+pub const APPLY_LAG_BUCKETS: &[f64] = &[
+    0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1.0,
+    2.0, 5.0,
+];
 
 impl Metrics {
     pub fn new(limits: SeriesLimits) -> Arc<Self> {
@@ -114,6 +122,17 @@ impl Metrics {
             &["kind"],
         )
         .unwrap_or_else(|_| unreachable_metric());
+        let apply_lag = HistogramVec::new(
+            HistogramOpts::new(
+                "golive_apply_lag_seconds",
+                "Time from a commit's decision (its events' recorded_at, on the clock of the \
+                 replica that wrote it) to its events being applied here, by source: this \
+                 replica's writer, or the log (another replica's commit).",
+            )
+            .buckets(APPLY_LAG_BUCKETS.to_vec()),
+            &["source"],
+        )
+        .unwrap_or_else(|_| unreachable_metric());
         // Connector series: the label is the connector's name, a fixed set.
         let connector_records = IntCounterVec::new(
             Opts::new(
@@ -158,6 +177,7 @@ impl Metrics {
             Box::new(publish_duration.clone()),
             Box::new(push_delay.clone()),
             Box::new(events.clone()),
+            Box::new(apply_lag.clone()),
         ] {
             let _ = registry.register(collector);
         }
@@ -180,7 +200,22 @@ impl Metrics {
             connector_errors,
             connector_last_success,
             connector_lag,
+            apply_lag,
         })
+    }
+
+    /// Records how long after their decision committed events were
+    /// applied here (once per commit: a commit's events share their
+    /// `recorded_at`).
+    pub fn observe_apply_lag(&self, source: &str, events: &[RecordedEvent], now: Millis) {
+        let histogram = self.apply_lag.with_label_values(&[source]);
+        let mut previous = None;
+        for event in events {
+            if previous != Some(event.recorded_at) {
+                previous = Some(event.recorded_at);
+                histogram.observe((now - event.recorded_at).max(0) as f64 / 1000.0);
+            }
+        }
     }
 
     /// Adds the domain collector reading `views` (after both exist).

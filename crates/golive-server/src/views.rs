@@ -8,7 +8,7 @@ use crate::metrics::Metrics;
 use golive_core::aggregate::{Aggregator, KnownIssue};
 use golive_core::alerts::{Alert, AlertRules, Condition};
 use golive_core::board::{self, LiveBoard, Parts, Scope, ScopeError};
-use golive_core::event::{AlertAcknowledged, Event, RecordedEvent};
+use golive_core::event::{Event, RecordedEvent};
 use golive_core::huddle::{Huddle, HuddleRequest};
 use golive_core::model::{QueueSettings, TicketDimension};
 use golive_core::plan::{self, Plan};
@@ -29,8 +29,9 @@ pub struct Views {
     rules: AlertRules,
     go_live_start: Option<Millis>,
     metrics: Arc<Metrics>,
-    /// Acknowledgements committed since the live hub last took them.
-    acknowledgements: Mutex<Vec<AlertAcknowledged>>,
+    /// Alert events (raised, cleared, acknowledged) applied since the live
+    /// hub last took them, in log order.
+    alert_events: Mutex<Vec<Event>>,
 }
 
 /// One tick of the board: the center-wide figures, computed under one
@@ -70,7 +71,7 @@ impl Views {
             rules,
             go_live_start,
             metrics,
-            acknowledgements: Mutex::new(Vec::new()),
+            alert_events: Mutex::new(Vec::new()),
         }
     }
 
@@ -84,9 +85,11 @@ impl Views {
                 }
             }
         }
-        if let Ok(mut acks) = self.acknowledgements.lock() {
-            acks.extend(events.iter().filter_map(|recorded| match &recorded.event {
-                Event::AlertAcknowledged(ack) => Some(ack.clone()),
+        if let Ok(mut alerts) = self.alert_events.lock() {
+            alerts.extend(events.iter().filter_map(|recorded| match &recorded.event {
+                Event::AlertAcknowledged(_) | Event::AlertRaised(_) | Event::AlertCleared(_) => {
+                    Some(recorded.event.clone())
+                }
                 _ => None,
             }));
         }
@@ -210,11 +213,12 @@ impl Views {
         Some(staffing::live(&aggregator, now, &self.staffing))
     }
 
-    /// Acknowledgements committed (or replayed) since the last call.
-    pub fn take_acknowledgements(&self) -> Vec<AlertAcknowledged> {
-        self.acknowledgements
+    /// Alert events committed (or replayed) since the last call, in log
+    /// order.
+    pub fn take_alert_events(&self) -> Vec<Event> {
+        self.alert_events
             .lock()
-            .map(|mut acks| std::mem::take(&mut *acks))
+            .map(|mut events| std::mem::take(&mut *events))
             .unwrap_or_default()
     }
 

@@ -25,7 +25,7 @@
 //! parses the line again), since copying every command of a bulk costs
 //! more than all the rest of deciding it.
 
-use crate::views::Views;
+use crate::applier::{Applier, Source, Tailed};
 use golive_core::event::RecordedEvent;
 use golive_core::input::Rejection;
 use golive_core::ledger::{Command, Ledger, Outcome};
@@ -94,14 +94,17 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task over a ledger already caught up with the log.
+    /// Starts the writer task over a ledger already caught up with the log,
+    /// handing its commits to `applier` and following the events the
+    /// tailer applied (`tailed`) between commits.
     pub fn start(
         store: Arc<dyn Store>,
         ledger: Ledger,
-        views: Arc<Views>,
+        applier: Arc<Applier>,
+        tailed: mpsc::UnboundedReceiver<Tailed>,
     ) -> (Writer, tokio::task::JoinHandle<()>) {
         let (sender, receiver) = mpsc::channel(4096);
-        let task = tokio::spawn(run(receiver, store, ledger, views));
+        let task = tokio::spawn(run(receiver, tailed, store, ledger, applier));
         (Writer { sender }, task)
     }
 
@@ -163,12 +166,21 @@ impl Writer {
 
 async fn run(
     mut receiver: mpsc::Receiver<Message>,
+    mut tailed: mpsc::UnboundedReceiver<Tailed>,
     store: Arc<dyn Store>,
     mut ledger: Ledger,
-    views: Arc<Views>,
+    applier: Arc<Applier>,
 ) {
     let mut closing = None;
-    while let Some(message) = receiver.recv().await {
+    loop {
+        let message = tokio::select! {
+            message = receiver.recv() => message,
+            Some(events) = tailed.recv() => {
+                follow(&mut ledger, &events);
+                continue;
+            }
+        };
+        let Some(message) = message else { break };
         let first = match message {
             Message::Write(request) => request,
             Message::Close(done) => {
@@ -191,7 +203,12 @@ async fn run(
                 Err(_) => break,
             }
         }
-        commit_requests(&store, &mut ledger, &views, requests).await;
+        // What the tailer brought meanwhile: not to be read again under
+        // the log's lock.
+        while let Ok(events) = tailed.try_recv() {
+            follow(&mut ledger, &events);
+        }
+        commit_requests(&store, &mut ledger, &applier, requests).await;
         if closing.is_some() {
             break;
         }
@@ -199,6 +216,22 @@ async fn run(
     tracing::info!("writer stopped: every accepted write is committed");
     if let Some(done) = closing {
         let _ = done.send(());
+    }
+}
+
+/// Folds into the ledger the events the tailer applied that it does not
+/// have yet (its own commits come back this way too, and are skipped). A
+/// run that does not continue the ledger is left for the next commit's
+/// catch-up under the log's lock, which reads from the ledger's last.
+fn follow(ledger: &mut Ledger, events: &[RecordedEvent]) {
+    for event in events {
+        if event.seq <= ledger.last_seq() {
+            continue;
+        }
+        if event.seq != ledger.last_seq() + 1 {
+            break;
+        }
+        ledger.apply(event);
     }
 }
 
@@ -249,7 +282,7 @@ fn halves(group: Group) -> (Group, Group) {
 async fn commit_requests(
     store: &Arc<dyn Store>,
     ledger: &mut Ledger,
-    views: &Views,
+    applier: &Applier,
     mut requests: Vec<WriteRequest>,
 ) {
     let mut results: Vec<Vec<Option<Result<Outcome, Rejection>>>> = requests
@@ -273,7 +306,7 @@ async fn commit_requests(
         if group.is_empty() || unavailable.is_some() {
             continue;
         }
-        let error = match commit_group(store, ledger, views, &mut requests, &group).await {
+        let error = match commit_group(store, ledger, applier, &mut requests, &group).await {
             Ok(decided) => {
                 let mut decided = decided.into_iter();
                 for segment in &group {
@@ -321,13 +354,15 @@ async fn commit_requests(
 }
 
 /// Decides `group`'s commands against the ledger inside one store
-/// transaction and commits. On success the ledger keeps the
-/// decisions and the views get the events; on failure the ledger is
-/// rolled back (events other writers had committed stay applied).
+/// transaction and commits. On success the ledger keeps the decisions and
+/// the events go to the applier, and this returns once they are applied
+/// (a request is answered after its writes are visible on this replica);
+/// on failure the ledger is rolled back (events other writers had
+/// committed stay applied).
 async fn commit_group(
     store: &Arc<dyn Store>,
     ledger: &mut Ledger,
-    views: &Views,
+    applier: &Applier,
     requests: &mut [WriteRequest],
     group: &[Segment],
 ) -> Result<Decisions, StoreError> {
@@ -371,23 +406,33 @@ async fn commit_group(
         })
         .await;
     // Events other writers committed are real whether or not ours landed.
-    if !caught_up.is_empty() {
-        views.apply(&caught_up);
-    }
-    match result {
+    let (committed, outcome) = match result {
         Ok((_, new_events)) => {
             ledger.commit_batch();
-            if !new_events.is_empty() {
-                views.apply(&new_events);
-            }
-            crate::fault::trip(crate::fault::Point::Writer);
-            Ok(decided)
+            let committed = if caught_up.is_empty() {
+                new_events
+            } else {
+                let mut committed = caught_up;
+                committed.extend(new_events);
+                committed
+            };
+            (committed, Ok(decided))
         }
         Err(error) => {
             ledger.rollback_batch();
-            Err(error)
+            (caught_up, Err(error))
         }
+    };
+    if !committed.is_empty()
+        && let Err(error) = applier.apply(committed, Source::Writer).await
+    {
+        // Committed all the same; the tailer's next catch-up applies it.
+        tracing::warn!(%error, "committed events wait for the next catch-up");
     }
+    if outcome.is_ok() {
+        crate::fault::trip(crate::fault::Point::Writer);
+    }
+    outcome
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod token;
 
 pub use error::StoreError;
 pub use health::WriteFailure;
+pub use postgres::{LISTENER_APPLICATION, LOG_CHANNEL, LogListener, LogNotice};
 
 use async_trait::async_trait;
 use golive_core::event::{Event, RecordedEvent, TicketId};
@@ -41,6 +42,34 @@ pub struct CommitBatch {
 /// fold in before deciding) and returns what to write, numbered from the
 /// last of those + 1 (or, for [`Store::commit_parts`], one part of it).
 pub type BatchBuilder<'a> = dyn FnMut(Vec<RecordedEvent>) -> CommitBatch + Send + 'a;
+
+/// The leadership [`Store::try_lead`] hands out, held until dropped.
+pub struct Leadership {
+    /// The session holding the advisory lock; `None` when the process is
+    /// the only one (SQLite).
+    session: Option<sqlx::PgConnection>,
+}
+
+impl Leadership {
+    fn sole() -> Self {
+        Leadership { session: None }
+    }
+
+    fn session(conn: sqlx::PgConnection) -> Self {
+        Leadership {
+            session: Some(conn),
+        }
+    }
+
+    /// Whether it is still held: its session answers (a session-level
+    /// lock lasts as long as the session does).
+    pub async fn holds(&mut self) -> bool {
+        match &mut self.session {
+            None => true,
+            Some(conn) => sqlx::Connection::ping(conn).await.is_ok(),
+        }
+    }
+}
 
 /// Filters for listing tickets, newest first.
 #[derive(Clone, Debug, Default)]
@@ -89,6 +118,17 @@ pub trait Store: Send + Sync + 'static {
     /// or a PostgreSQL standby fails with [`StoreError::ReadOnly`] instead
     /// of serving reads while every write fails.
     async fn prepare(&self) -> Result<(), StoreError>;
+
+    /// Follows commits made by every process on the database (each commit
+    /// notifies, inside its transaction). `None` where one process alone
+    /// writes the log (SQLite), so there is nothing to follow.
+    async fn listen(&self) -> Result<Option<LogListener>, StoreError>;
+
+    /// Becomes the leader if no other process is: one process per
+    /// database at a time holds it (a PostgreSQL advisory lock on a
+    /// session of its own, released when that session ends). `None` while
+    /// another holds it. With SQLite the only process always leads.
+    async fn try_lead(&self) -> Result<Option<Leadership>, StoreError>;
 
     /// Takes the log's write lock, hands `build` the events committed by
     /// others since `known_last`, writes what it returns and commits.
@@ -295,6 +335,8 @@ impl CommitBatch {
                 }
                 // Kept in the log only: no projection table shows them.
                 Event::AlertAcknowledged(_)
+                | Event::AlertRaised(_)
+                | Event::AlertCleared(_)
                 | Event::KnownIssueCreated(_)
                 | Event::KnownIssueChanged(_) => {}
             }

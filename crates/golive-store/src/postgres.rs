@@ -13,6 +13,7 @@
 //! data-modifying CTEs: one round trip, during which the next chunk is
 //! prepared.
 
+use crate::Leadership;
 use crate::health::WriteHealth;
 use crate::shared::{
     CALL_COLUMNS, CALL_UPSERT, Chunk, EVENT_COLUMNS, TICKET_COLUMNS, TICKET_UPSERT,
@@ -20,7 +21,7 @@ use crate::shared::{
 };
 use sqlx::Connection;
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolOptions};
 use std::str::FromStr;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -152,9 +153,103 @@ impl PgStore {
 
     /// PostgreSQL checkpoints on its own: nothing to do after a commit.
     fn committed(&self) {}
+
+    /// A listener on the log's channel, on a connection of its own (named
+    /// [`LISTENER_APPLICATION`] in `pg_stat_activity`) that it opens again
+    /// by itself when lost.
+    async fn listen_backend(&self) -> Result<Option<LogListener>, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_lazy_with(self.options.clone().application_name(LISTENER_APPLICATION));
+        let mut listener = PgListener::connect_with(&pool).await?;
+        listener.listen(LOG_CHANNEL).await?;
+        Ok(Some(LogListener { listener }))
+    }
+
+    /// The leader's advisory lock, on a connection of its own: held for as
+    /// long as that session lives, released by PostgreSQL when it ends
+    /// (the process died, or its connection was cut).
+    async fn lead_backend(&self) -> Result<Option<Leadership>, StoreError> {
+        let mut conn =
+            tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&self.options))
+                .await
+                .map_err(|_| StoreError::Database(sqlx::Error::PoolTimedOut))??;
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(LEADER_LOCK)
+            .fetch_one(&mut conn)
+            .await?;
+        if got {
+            Ok(Some(Leadership::session(conn)))
+        } else {
+            let _ = conn.close().await;
+            Ok(None)
+        }
+    }
 }
 
-store_impl!(PgStore, "postgres", begin = "BEGIN", lock = " FOR UPDATE");
+/// The channel every commit notifies, with the log's new last sequence
+/// number as payload.
+pub const LOG_CHANNEL: &str = "golive_log";
+
+/// `application_name` of the listener's connection (what an operator, or
+/// a test, finds it by in `pg_stat_activity`).
+pub const LISTENER_APPLICATION: &str = "golive-log-listener";
+
+/// The advisory lock key of the leader (`golive` in ASCII): one holder
+/// per database.
+const LEADER_LOCK: i64 = 0x676f_6c69_7665;
+
+/// Follows the commits of every process on the database: a `LISTEN` on
+/// [`LOG_CHANNEL`] through sqlx's `PgListener`.
+pub struct LogListener {
+    listener: PgListener,
+}
+
+/// What the listener heard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogNotice {
+    /// A commit made the log's last sequence number this.
+    Committed(u64),
+    /// The connection was lost (and opened again, if it could be):
+    /// notifications sent meanwhile are gone, so the caller must read the
+    /// log to catch up.
+    Lost,
+}
+
+impl LogListener {
+    /// Waits for the next notice. An error means the connection could not
+    /// be used or opened again; calling again retries.
+    pub async fn next(&mut self) -> Result<LogNotice, StoreError> {
+        match self.listener.try_recv().await? {
+            Some(notification) => Ok(LogNotice::Committed(parse_seq(notification.payload()))),
+            None => Ok(LogNotice::Lost),
+        }
+    }
+
+    /// A notification already received, without waiting (to take a burst
+    /// of them at once).
+    pub fn next_buffered(&mut self) -> Option<u64> {
+        self.listener
+            .next_buffered()
+            .map(|notification| parse_seq(notification.payload()))
+    }
+}
+
+/// A payload's sequence number; one that does not parse (never sent by
+/// golive) reads as "far ahead", so it causes a catch-up rather than being
+/// ignored.
+fn parse_seq(payload: &str) -> u64 {
+    payload.parse().unwrap_or(u64::MAX)
+}
+
+store_impl!(
+    PgStore,
+    "postgres",
+    begin = "BEGIN",
+    lock = " FOR UPDATE",
+    notify = Some("SELECT pg_notify('golive_log', $1)")
+);
 
 /// One array per column of a chunk's events.
 #[derive(Default)]

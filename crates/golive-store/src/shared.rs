@@ -307,12 +307,14 @@ macro_rules! backend_queries {
         /// One commit on `conn`: takes the log's write lock (the
         /// transaction's `begin` statement and the counter read's `lock`
         /// clause), hands `build` what others committed since
-        /// `known_last`, writes its parts and commits. Returns the log's
+        /// `known_last`, writes its parts, runs `notify` (bound to the new
+        /// last sequence number, as text) when it wrote any, and commits. Returns the log's
         /// last sequence number and the events written.
         pub(crate) async fn commit_on(
             conn: &mut DbConnection,
             begin: &'static str,
             lock: &str,
+            notify: Option<&'static str>,
             known_last: u64,
             build: &mut crate::BatchBuilder<'_>,
         ) -> Result<(u64, Vec<RecordedEvent>), StoreError> {
@@ -328,6 +330,14 @@ macro_rules! backend_queries {
             }
             let first_part = build(missed);
             let written = write_parts(&mut tx, last_in_log, first_part, build).await?;
+            if let Some(notify) = notify.filter(|_| written.0 > last_in_log) {
+                // Delivered by the database at commit, and only if it
+                // commits: listeners never hear of a rolled-back batch.
+                sqlx::query(notify)
+                    .bind(written.0.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
             Ok(written)
         }
@@ -567,11 +577,14 @@ pub(crate) use backend_queries;
 /// Implements [`crate::Store`] for `$store` (which has `pool` and `health`
 /// fields, an `acquire` method handing out a connection to a migrated
 /// database, a `committed` method, called after each commit that wrote
-/// events, and a `prepare_backend` method behind [`crate::Store::prepare`])
-/// with the backend's way of taking the log's write lock: the transaction's
-/// `BEGIN` statement and a clause on the counter read.
+/// events, and `prepare_backend`, `listen_backend` and `lead_backend`
+/// methods behind [`crate::Store::prepare`], [`crate::Store::listen`] and
+/// [`crate::Store::try_lead`]) with the backend's way of taking the log's
+/// write lock (the transaction's `BEGIN` statement and a clause on the
+/// counter read) and of telling other processes about a commit (`notify`:
+/// a statement run inside the committing transaction, or `None`).
 macro_rules! store_impl {
-    ($store:ident, $name:literal, begin = $begin:literal, lock = $lock:literal) => {
+    ($store:ident, $name:literal, begin = $begin:literal, lock = $lock:literal, notify = $notify:expr) => {
         impl $store {
             /// Runs a write probe (see `probe_write`) on a pooled connection,
             /// discarding the connection if it fails. `None` when no
@@ -612,6 +625,14 @@ macro_rules! store_impl {
                 self.prepare_backend().await
             }
 
+            async fn listen(&self) -> Result<Option<crate::LogListener>, StoreError> {
+                self.listen_backend().await
+            }
+
+            async fn try_lead(&self) -> Result<Option<crate::Leadership>, StoreError> {
+                self.lead_backend().await
+            }
+
             async fn commit_parts(
                 &self,
                 known_last: u64,
@@ -619,7 +640,8 @@ macro_rules! store_impl {
             ) -> Result<(u64, Vec<RecordedEvent>), StoreError> {
                 let result = async {
                     let mut conn = self.acquire().await?;
-                    let result = commit_on(&mut conn, $begin, $lock, known_last, build).await;
+                    let result =
+                        commit_on(&mut conn, $begin, $lock, $notify, known_last, build).await;
                     if result.is_err() {
                         // A failed commit may leave the connection unusable:
                         // SQLite rolls a transaction back by itself on a full

@@ -220,7 +220,25 @@ async fn checkpoints(pool: SqlitePool, wake: Arc<Notify>) {
     }
 }
 
-store_impl!(SqliteStore, "sqlite", begin = "BEGIN IMMEDIATE", lock = "");
+impl SqliteStore {
+    /// A SQLite file has one process writing it: nothing to follow.
+    async fn listen_backend(&self) -> Result<Option<crate::LogListener>, StoreError> {
+        Ok(None)
+    }
+
+    /// The only process is the leader.
+    async fn lead_backend(&self) -> Result<Option<crate::Leadership>, StoreError> {
+        Ok(Some(crate::Leadership::sole()))
+    }
+}
+
+store_impl!(
+    SqliteStore,
+    "sqlite",
+    begin = "BEGIN IMMEDIATE",
+    lock = "",
+    notify = None
+);
 
 /// Whether `error` is the disk's (full, or failing to read or write):
 /// SQLite's `SQLITE_FULL` and `SQLITE_IOERR` with any extended code.

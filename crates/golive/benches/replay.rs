@@ -316,6 +316,8 @@ async fn write_log(
                 Event::CallRecorded(_) => 2,
                 Event::QueueConfigured(_) => 3,
                 Event::AlertAcknowledged(_)
+                | Event::AlertRaised(_)
+                | Event::AlertCleared(_)
                 | Event::KnownIssueCreated(_)
                 | Event::KnownIssueChanged(_) => 4,
             }] += 1;

@@ -403,8 +403,9 @@ impl Aggregator {
             Event::QueueConfigured(configured) => {
                 self.queue_configured(configured, event.recorded_at)
             }
-            // Acknowledgements live with the alerts, beside the figures.
-            Event::AlertAcknowledged(_) => {}
+            // Alerts and their acknowledgements live in the alert book,
+            // beside the figures.
+            Event::AlertAcknowledged(_) | Event::AlertRaised(_) | Event::AlertCleared(_) => {}
             Event::KnownIssueCreated(created) => self.known.created(created),
             Event::KnownIssueChanged(changed) => self.known.changed(changed),
         }

@@ -683,6 +683,8 @@ impl Oracle {
                     settings.insert(configured.queue.clone(), configured.settings);
                 }
                 Event::AlertAcknowledged(_)
+                | Event::AlertRaised(_)
+                | Event::AlertCleared(_)
                 | Event::KnownIssueCreated(_)
                 | Event::KnownIssueChanged(_) => {}
             }

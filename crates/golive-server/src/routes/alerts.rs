@@ -47,7 +47,9 @@ pub async fn acknowledge(
         alert_id: alert.condition.id.clone(),
         by,
         note,
-        at: now_millis(),
+        // Never before the raise, whatever this replica's clock says: the
+        // raise time is the leader's.
+        at: now_millis().max(alert.raised_at),
         raised_at: alert.raised_at,
     };
     writer(&state)?
