@@ -38,9 +38,18 @@ const SITES: [&str; 3] = ["Main Campus", "North Hospital", "South Clinic"];
 /// bound leaves the default second for the push; the tests need less
 /// slack on a busy machine).
 async fn three(db: &TestDb, env: &[&[(&str, &str)]; 3]) -> (Vec<Server>, tempfile::TempDir) {
+    three_configured(db, env, "").await
+}
+
+/// [`three`] with more settings in their config file.
+async fn three_configured(
+    db: &TestDb,
+    env: &[&[(&str, &str)]; 3],
+    settings: &str,
+) -> (Vec<Server>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("golive.toml");
-    std::fs::write(&config, "push_interval_ms = 200\n").expect("config");
+    std::fs::write(&config, format!("push_interval_ms = 200\n{settings}")).expect("config");
     let config = config.to_str().expect("utf-8 path").to_string();
     let mut servers = Vec::new();
     for env in env {
@@ -245,6 +254,39 @@ async fn writes_spread_over_three_replicas_are_in_every_report() {
             .iter()
             .any(|l| l.contains("Main Campus"))
     );
+}
+
+/// Label capping depends on the log's order alone: with two site values
+/// kept, sites first written concurrently on different replicas are kept
+/// or folded into `other` alike on every replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn label_capping_is_the_same_on_every_replica() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let (servers, _dir) = three_configured(&db, &[&[], &[], &[]], "max_label_values = 2\n").await;
+    let all: Vec<&Server> = servers.iter().collect();
+    let expected = burst(&all, 6, 6, "cap").await;
+    // The report names every site; /metrics keeps two and folds the third.
+    converged(&all, &expected, WITHIN).await;
+    let series = domain_series(&all[0].metrics_text().await);
+    let named: std::collections::BTreeSet<&str> = SITES
+        .iter()
+        .copied()
+        .filter(|site| {
+            series
+                .iter()
+                .any(|l| l.contains(&format!("site=\"{site}\"")))
+        })
+        .collect();
+    assert_eq!(named.len(), 2, "two sites keep their names: {named:?}");
+    assert!(series.iter().any(|l| l.contains("site=\"other\"")));
+    // The first two sites in the log are the ones kept.
+    let first_sites = query_strings(
+        &db.url,
+        "SELECT site FROM tickets GROUP BY site ORDER BY MIN(id) LIMIT 2",
+    )
+    .await;
+    let first: std::collections::BTreeSet<&str> = first_sites.iter().map(String::as_str).collect();
+    assert_eq!(named, first);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -279,7 +279,7 @@ async fn open_then_write(
         state.metrics.clone(),
         ledger.last_seq(),
     );
-    let (writer, task) = Writer::start(store.clone(), ledger, applier.clone(), tailed);
+    let (writer, mut writing) = Writer::start(store.clone(), ledger, applier.clone(), tailed);
     let mut tailer = tokio::spawn(tail::run(store, applier));
     // Before ready: the first snapshot a display gets is a full board.
     live::publish(&state);
@@ -290,9 +290,8 @@ async fn open_then_write(
         }
         error.to_string()
     };
-    let mut task = task;
     tokio::select! {
-        ended = &mut task => {
+        ended = &mut writing => {
             tailer.abort();
             ended.map_err(rethrow)
         }

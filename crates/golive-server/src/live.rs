@@ -5,8 +5,8 @@
 //! interval, folds in the alert events the log brought (raised, cleared,
 //! acknowledged: the alert book is a fold of the log, the same on every
 //! replica; the leader among the replicas writes the raises and clears),
-//! and builds one board per scope that a display watches (the whole center, a site, a queue: cut on the server,
-//! typed). A scope's board is published only when its figures changed as
+//! and builds one board per scope that a display watches (the whole
+//! center, a site, a queue: cut on the server, typed). A scope's board is published only when its figures changed as
 //! a display shows them (`LiveBoard::fingerprint`): the moving window
 //! bounds alone never make a push. The latest boards sit in a `watch`
 //! channel holding, per scope, an `Arc` of the serialized messages, so

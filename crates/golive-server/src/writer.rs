@@ -3,8 +3,15 @@
 //! Handlers send commands here and wait. The writer drains whatever has
 //! queued up, decides every command against the ledger inside one store
 //! transaction, commits once (one fsync shared by every request in the
-//! batch), then answers each request and hands the committed events to the
-//! read side. A request is answered only after its commit.
+//! batch), hands the committed events to the applier (`crate::applier`,
+//! the read side's one way in) and answers each request once they are
+//! applied: a request is answered only after its commit, and its writes are
+//! visible on this replica when it is.
+//!
+//! Other replicas' commits reach the ledger two ways: what the tailer
+//! applied is folded in between batches, and under the log's lock a commit
+//! reads only what was committed since (usually nothing, or the last few
+//! milliseconds' worth).
 //!
 //! A large batch is decided in parts of [`PART_EVENTS`] events, which the
 //! store writes while the writer decides the next part (all in the one
