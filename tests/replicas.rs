@@ -819,3 +819,72 @@ async fn next_text(socket: &mut Socket, within: Duration) -> Option<Value> {
         }
     }
 }
+
+/// A log replaced under a running replica (a new database behind the same
+/// URL, as a restored backup would be) is noticed, and the replica starts
+/// again in the same process and replays it: its reports go from the old
+/// log's figures to the new one's, never a mix of both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_replays_a_log_replaced_under_it() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let replica = Server::start(&db).await;
+    let to = chrono::Utc::now() + chrono::Duration::minutes(30);
+    for n in 0..5 {
+        let body = ticket(json!({"site": "Old Site", "external_id": format!("OLD-{n}")}));
+        let (status, answer) = replica.post("/api/v1/tickets", &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+    }
+    let old = BTreeMap::from([("Old Site".to_string(), 5)]);
+    let (_, report) = replica.get(&report_path(to)).await;
+    assert_eq!(opened_by_site(&report), old);
+
+    // The database is dropped and made again; another process writes a
+    // longer log into it, so the replica's last event (5) is there but is
+    // another event.
+    let (base, name) = db.url.rsplit_once('/').expect("database url");
+    let admin = format!("{base}/test");
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .expect("admin connection");
+    for statement in [
+        format!("DROP DATABASE {name} WITH (FORCE)"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        sqlx::query(&statement)
+            .execute(&mut conn)
+            .await
+            .expect("replace the database");
+    }
+    let mut other = Server::start(&TestDb::at_url(&db.url, Backend::Postgres)).await;
+    for n in 0..7 {
+        let body = ticket(json!({"site": "New Site", "external_id": format!("NEW-{n}")}));
+        let (status, answer) = other.post("/api/v1/tickets", &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+    }
+    assert!(other.terminate().is_some_and(|s| s.success()));
+
+    let new = BTreeMap::from([("New Site".to_string(), 7)]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        // While it notices and starts again, an answer is the old log's
+        // figures, a refusal or no answer; never both logs at once.
+        if let Ok(response) = replica
+            .client
+            .get(replica.url(&report_path(to)))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            && response.status() == StatusCode::OK
+        {
+            let report: Value = response.json().await.unwrap_or(Value::Null);
+            let sites = opened_by_site(&report);
+            if sites == new {
+                break;
+            }
+            assert_eq!(sites, old, "a report mixing two logs: {report}");
+        }
+        assert!(Instant::now() < deadline, "the replaced log never replayed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    replica.wait_ready().await;
+}

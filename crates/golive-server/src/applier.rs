@@ -37,6 +37,36 @@ pub enum Source {
 /// Runs of events the tailer applied, for the writer's ledger.
 pub type Tailed = Arc<Vec<RecordedEvent>>;
 
+/// What the log holds where this process's last applied event should be
+/// (`crate::log_guard`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogCheck {
+    /// The same event: the log is the one applied.
+    Same,
+    /// Another log: why it is not the same.
+    Replaced(String),
+}
+
+/// What identifies an applied event in its log: its sequence number, the
+/// time it was committed and its kind (two logs that agree on all three at
+/// the same place are the same log there).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Mark {
+    seq: u64,
+    recorded_at: i64,
+    kind: &'static str,
+}
+
+impl Mark {
+    fn of(event: &RecordedEvent) -> Mark {
+        Mark {
+            seq: event.seq,
+            recorded_at: event.recorded_at,
+            kind: event.event.kind(),
+        }
+    }
+}
+
 /// Applies committed events to the views in order, once each.
 pub struct Applier {
     store: Arc<dyn Store>,
@@ -45,6 +75,9 @@ pub struct Applier {
     /// The last sequence number applied; held while applying, so runs
     /// from the writer and the tailer never interleave.
     applied: Mutex<u64>,
+    /// The last event applied (unknown after the replay until the first
+    /// check reads it).
+    last: std::sync::Mutex<Option<Mark>>,
     to_writer: mpsc::UnboundedSender<Tailed>,
 }
 
@@ -64,9 +97,28 @@ impl Applier {
             views,
             metrics,
             applied: Mutex::new(applied),
+            last: std::sync::Mutex::new(None),
             to_writer,
         });
         (applier, from_applier)
+    }
+
+    /// Remembers the replay's last event, read back from the log, so that
+    /// the first catch-up already checks the log is the one replayed.
+    pub async fn remember_last(&self) -> Result<(), StoreError> {
+        let applied = self.applied.lock().await;
+        if *applied == 0 {
+            return Ok(());
+        }
+        let found = self.store.events_after(*applied - 1, 1).await?;
+        if let Some(event) = found.first().filter(|e| e.seq == *applied) {
+            let mut last = self
+                .last
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            last.get_or_insert(Mark::of(event));
+        }
+        Ok(())
     }
 
     /// The last sequence number applied.
@@ -110,14 +162,79 @@ impl Applier {
         Ok(())
     }
 
+    /// Whether the log still holds, where this process's last applied event
+    /// is, that same event. Holds the applier while it reads, so nothing is
+    /// applied between the two.
+    pub async fn check_log(&self) -> Result<LogCheck, StoreError> {
+        let applied = self.applied.lock().await;
+        let seq = *applied;
+        if seq == 0 {
+            return Ok(LogCheck::Same);
+        }
+        let last_seq = self.store.last_seq().await?;
+        if last_seq < seq {
+            return Ok(LogCheck::Replaced(format!(
+                "the log ends at {last_seq}, before {seq}, the last event this process applied"
+            )));
+        }
+        let found = self
+            .store
+            .events_after(seq - 1, 1)
+            .await?
+            .first()
+            .filter(|event| event.seq == seq)
+            .map(Mark::of);
+        let Some(found) = found else {
+            return Ok(LogCheck::Replaced(format!("the log has no event {seq}")));
+        };
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match *last {
+            // The first check after the replay: the replay read this log.
+            None => {
+                *last = Some(found);
+                Ok(LogCheck::Same)
+            }
+            Some(mark) if mark == found => Ok(LogCheck::Same),
+            Some(mark) => Ok(LogCheck::Replaced(format!(
+                "event {seq} is now a {} committed at {}, not the {} committed at {} this process applied",
+                found.kind, found.recorded_at, mark.kind, mark.recorded_at
+            ))),
+        }
+    }
+
     /// Reads and applies everything the log holds past what was applied.
     /// Returns the last sequence number applied.
     pub async fn catch_up(&self) -> Result<u64, StoreError> {
         loop {
             // Read without holding the lock (the writer may apply its own
             // commits meanwhile); the guard drops what it already applied.
+            // The read starts at the last event applied: if the log there
+            // is another one (replaced under the process), nothing of it
+            // is applied, and `crate::log_guard` starts the process again.
             let after = self.applied().await;
-            let page = self.store.events_after(after, PAGE).await?;
+            let limit = if after > 0 { PAGE + 1 } else { PAGE };
+            let mut page = self
+                .store
+                .events_after(after.saturating_sub(1), limit)
+                .await?;
+            if after > 0 {
+                let last = *self
+                    .last
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                match page.first() {
+                    Some(first) if first.seq == after => {
+                        if last.is_some_and(|mark| mark != Mark::of(first)) {
+                            return Ok(after);
+                        }
+                        page.remove(0);
+                    }
+                    _ => return Ok(after),
+                }
+            }
             let full = page.len() == PAGE as usize;
             self.apply(page, Source::Log).await?;
             if !full {
@@ -149,6 +266,12 @@ impl Applier {
         };
         self.views.apply(&events);
         *applied = last;
+        if let Some(event) = events.last() {
+            *self
+                .last
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Mark::of(event));
+        }
         let label = match source {
             Source::Writer => "writer",
             Source::Log => "log",

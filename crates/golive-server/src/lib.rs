@@ -20,6 +20,7 @@ pub mod huddle;
 #[cfg(test)]
 mod input_proptests;
 pub mod live;
+pub mod log_guard;
 pub mod metrics;
 pub mod openapi;
 pub mod revocation;
@@ -164,6 +165,17 @@ pub enum ServeError {
     Connectors(String),
     #[error("{task} stopped unexpectedly ({reason}); exiting so that a supervisor restarts golive")]
     TaskDied { task: &'static str, reason: String },
+    /// The event log was replaced under the process (`log_guard`): what it
+    /// holds in memory belongs to another log; start again and replay.
+    #[error("the event log was replaced under this process: {0}")]
+    LogReplaced(String),
+}
+
+/// Why the writing half of the server stopped.
+#[derive(Debug)]
+enum CoreStop {
+    Failed(String),
+    LogReplaced(String),
 }
 
 /// Serves until `shutdown` resolves, then stops accepting, finishes
@@ -214,7 +226,17 @@ pub async fn serve(
     let app = router(state.clone());
     tokio::select! {
         served = http::serve(options.listener, app, limits, shutdown) => served?,
-        ended = &mut core => return Err(died("the writer", ended)),
+        ended = &mut core => {
+            return Err(match ended {
+                Ok(Err(CoreStop::LogReplaced(reason))) => {
+                    tracing::warn!(%reason, "the event log was replaced; replaying it");
+                    ServeError::LogReplaced(reason)
+                }
+                Ok(Err(CoreStop::Failed(reason))) => died("the writer", Ok(Err(reason))),
+                Ok(Ok(())) => died("the writer", Ok(Ok(()))),
+                Err(error) => died("the writer", Err(error)),
+            });
+        }
         ended = &mut publisher => return Err(died("the live board publisher", ended.map(Ok))),
     }
     publisher.abort();
@@ -264,7 +286,7 @@ async fn open_then_write(
     state: Arc<AppState>,
     store: Arc<dyn Store>,
     views: Arc<Views>,
-) -> Result<(), String> {
+) -> Result<(), CoreStop> {
     let ledger = open(&state, store.as_ref(), &views).await;
     let (tickets, calls) = ledger.counts();
     tracing::info!(
@@ -279,8 +301,12 @@ async fn open_then_write(
         state.metrics.clone(),
         ledger.last_seq(),
     );
+    if let Err(error) = applier.remember_last().await {
+        // The first check of `log_guard` reads it instead.
+        tracing::warn!(%error, "cannot read the replay's last event back");
+    }
     let (writer, mut writing) = Writer::start(store.clone(), ledger, applier.clone(), tailed);
-    let mut tailer = tokio::spawn(tail::run(store, applier));
+    let mut tailer = tokio::spawn(tail::run(store, applier.clone()));
     // Before ready: the first snapshot a display gets is a full board.
     live::publish(&state);
     state.set_ready(writer);
@@ -293,11 +319,18 @@ async fn open_then_write(
     tokio::select! {
         ended = &mut writing => {
             tailer.abort();
-            ended.map_err(rethrow)
+            ended.map_err(rethrow).map_err(CoreStop::Failed)
         }
         ended = &mut tailer, if state.store.backend() == "postgres" => {
-            ended.map_err(rethrow)?;
-            Err("the log tailer stopped".into())
+            ended.map_err(rethrow).map_err(CoreStop::Failed)?;
+            Err(CoreStop::Failed("the log tailer stopped".into()))
+        }
+        reason = log_guard::watch(applier) => {
+            // Not ready from here: nothing more is answered from a log
+            // that is not the database's.
+            state.set_not_ready("log_replaced");
+            tailer.abort();
+            Err(CoreStop::LogReplaced(reason))
         }
     }
 }

@@ -368,6 +368,13 @@ impl AppState {
         self.ready.store(true, Ordering::Release);
     }
 
+    /// No longer ready, and why (the log was replaced under the process:
+    /// what it holds in memory must not be served while it starts again).
+    pub fn set_not_ready(&self, status: &'static str) {
+        self.set_starting(status);
+        self.ready.store(false, Ordering::Release);
+    }
+
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
     }

@@ -219,7 +219,43 @@ async fn run_server(
         shutdown_signal().await;
         let _ = stop.send(true);
     };
-    serve(options, shutdown).await.map_err(|e| e.to_string())
+    match serve(options, shutdown).await {
+        // A demo's simulator would start over on a log it did not write.
+        Err(golive_server::ServeError::LogReplaced(reason)) if !demo => {
+            Err(format!("{reason}; {}", start_again(address)))
+        }
+        other => other.map_err(|e| e.to_string()),
+    }
+}
+
+/// Starts golive again in this process (same PID, arguments and address),
+/// so that it replays the log it now finds, every socket and cache of the
+/// old one gone with it. Returns only if it cannot.
+fn start_again(address: std::net::SocketAddr) -> String {
+    use std::os::unix::process::CommandExt;
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(error) => return format!("cannot start again: {error}"),
+    };
+    // The address it listened on, not `--listen …:0` again.
+    let mut args = Vec::new();
+    let mut skip_value = false;
+    for arg in std::env::args_os().skip(1) {
+        if std::mem::take(&mut skip_value) {
+            continue;
+        }
+        match arg.to_str() {
+            Some("--listen") => skip_value = true,
+            Some(flag) if flag.starts_with("--listen=") => {}
+            _ => args.push(arg),
+        }
+    }
+    tracing::warn!(%address, "starting again to replay the event log");
+    let error = std::process::Command::new(exe)
+        .args(args)
+        .env("GOLIVE_LISTEN", address.to_string())
+        .exec();
+    format!("cannot start again: {error}")
 }
 
 /// The bootstrap admin token: `GOLIVE_ADMIN_TOKEN`, or the file that
