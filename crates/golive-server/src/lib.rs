@@ -218,11 +218,11 @@ pub async fn serve(
         ),
         None => None,
     };
-    let queue_log = connectors::queue_log::spawn(state.clone());
     let revocations = tokio::spawn(revocation::watch(state.clone()));
     let leadership = tokio::spawn(live::lead(state.clone()));
     let mut core = tokio::spawn(open_then_write(state.clone(), options.store, views));
     let mut publisher = tokio::spawn(live::publish_loop(state.clone(), push_interval));
+    let queue_log = connectors::queue_log::spawn(state.clone());
     let app = router(state.clone());
     tokio::select! {
         served = http::serve(options.listener, app, limits, shutdown) => served?,

@@ -223,3 +223,44 @@ mod properties {
         }
     }
 }
+
+/// Every exit event of the reference maps to its outcome.
+#[test]
+fn every_exit_event_maps() {
+    for (event, data, kind) in [
+        ("ABANDON", "1|1|45", CallEventKind::Abandoned),
+        ("EXITWITHTIMEOUT", "1|1|30", CallEventKind::Abandoned),
+        ("EXITEMPTY", "1|1|5", CallEventKind::Abandoned),
+        ("EXITWITHKEY", "1|1|1|40", CallEventKind::Abandoned),
+        ("COMPLETECALLER", "8|240|1", CallEventKind::Ended),
+        ("COMPLETEAGENT", "8|240|1", CallEventKind::Ended),
+        (
+            "TRANSFER",
+            "2001|from-internal|8|95|1",
+            CallEventKind::Ended,
+        ),
+        (
+            "BLINDTRANSFER",
+            "2001|from-internal|8|95|1",
+            CallEventKind::Ended,
+        ),
+        (
+            "ATTENDEDTRANSFER",
+            "BRIDGE|a1b2-bridge|8|95|1",
+            CallEventKind::Ended,
+        ),
+    ] {
+        let mut feed = QueueLogFeed::default();
+        let text = format!(
+            "1772434800|1772434800.1|physician|NONE|ENTERQUEUE||5551234|1\n\
+             1772434900|1772434800.1|physician|PJSIP/201|{event}|{data}\n"
+        );
+        let (actions, errors) = run(&mut feed, &text);
+        assert!(errors.is_empty(), "{event}: {errors:?}");
+        let Some(Action::Call { call, logged: true }) = actions.get(1) else {
+            panic!("{event}: {actions:?}")
+        };
+        assert_eq!(call.event, kind, "{event}");
+        assert!(feed.waiting.is_empty(), "{event} ends the wait");
+    }
+}
