@@ -20,12 +20,10 @@ mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use golive_core::aggregate::Aggregator;
-use golive_core::event::{
-    CallRecorded, Event, QueueConfigured, RecordedEvent, TicketChanged, TicketCreated,
-};
+use golive_core::event::{Event, QueueConfigured, RecordedEvent, TicketChanged, TicketCreated};
 use golive_core::huddle::{self, HuddleRequest};
 use golive_core::model::{
-    CallEventKind, Category, Channel, QueueSettings, Severity, TicketDimension, TicketStatus,
+    Category, Channel, QueueSettings, Severity, TicketDimension, TicketStatus,
 };
 use golive_core::staffing::{self, StaffingSettings};
 use golive_core::time::Millis;
@@ -135,60 +133,8 @@ fn history(days: i64) -> (Vec<RecordedEvent>, Millis) {
             }
         }
     }
-    let mut at = start;
-    let mut call = 0u64;
-    while at < now {
-        at += 8_000;
-        call += 1;
-        let queue = format!("Queue {}", rng.below(QUEUES as u64));
-        let id = format!("c{call}");
-        let event = |kind, at| {
-            Event::CallRecorded(CallRecorded {
-                call_id: id.clone(),
-                queue: queue.clone(),
-                event: kind,
-                at,
-                agent: None,
-                wrap_seconds: None,
-            })
-        };
-        timed.push((at, event(CallEventKind::Offered, at)));
-        let wait = rng.below(60_000) as Millis;
-        if rng.below(100) < 7 {
-            timed.push((at + wait, event(CallEventKind::Abandoned, at + wait)));
-        } else if at + wait + 240_000 < now {
-            timed.push((at + wait, event(CallEventKind::Answered, at + wait)));
-            timed.push((
-                at + wait + 240_000,
-                event(CallEventKind::Ended, at + wait + 240_000),
-            ));
-        }
-    }
-    // Creations keep their order (their ids are their positions below);
-    // changes come after their ticket's creation whatever their time.
-    timed.sort_by_key(|(at, _)| *at);
-    let mut ids = std::collections::HashMap::new();
-    let mut events = Vec::with_capacity(timed.len());
-    for (i, (at, mut event)) in timed.into_iter().enumerate() {
-        let seq = i as u64 + 1;
-        match &mut event {
-            Event::TicketCreated(created) => {
-                created.id = seq;
-                if let Some(key) = &created.external_id {
-                    ids.insert(key.clone(), seq);
-                }
-            }
-            Event::TicketChanged(changed) => {
-                changed.id = ids.get(&format!("T{}", changed.id)).copied().unwrap_or(0);
-            }
-            _ => {}
-        }
-        events.push(RecordedEvent {
-            seq,
-            recorded_at: at,
-            event,
-        });
-    }
+    support::calls(&mut rng, start, now, QUEUES, &mut timed);
+    let events = support::sequenced(timed);
     (events, start)
 }
 
