@@ -12,9 +12,6 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
-use support::BenchServer;
 
 const ADMIN: &str = "bench-admin-token";
 const SITES: [&str; 3] = ["Main Campus", "North Hospital", "Children's Pavilion"];
@@ -184,52 +181,13 @@ async fn run() {
     );
 }
 
-/// Posts `bodies` (two requests in flight) to a fresh server; every record
-/// must be accepted. Records per second, from the first byte sent to the
-/// last answer.
+/// Posts `bodies` (two requests in flight) to a fresh server; records
+/// per second.
 async fn through(
     bodies: &[String],
     path: &str,
     content_type: &'static str,
     expected: usize,
 ) -> f64 {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let server = BenchServer::start(&url, ADMIN);
-    let client = reqwest::Client::new();
-    let queue = Arc::new(Mutex::new(bodies.to_vec()));
-    let target = server.url(path);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..2 {
-        let (client, queue, target) = (client.clone(), queue.clone(), target.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut accepted = 0u64;
-            loop {
-                let next = queue.lock().ok().and_then(|mut q| q.pop());
-                let Some(body) = next else { return accepted };
-                let response = client
-                    .post(&target)
-                    .bearer_auth(ADMIN)
-                    .header("content-type", content_type)
-                    .body(body)
-                    .send()
-                    .await
-                    .expect("posted");
-                let answer: Value = response.json().await.expect("json answer");
-                accepted += answer["accepted"].as_u64().unwrap_or(0);
-            }
-        }));
-    }
-    let mut accepted = 0;
-    for task in tasks {
-        accepted += task.await.expect("task");
-    }
-    let rate = expected as f64 / started.elapsed().as_secs_f64();
-    assert_eq!(
-        accepted as usize, expected,
-        "every record accepted on {path}"
-    );
-    drop(server);
-    rate
+    support::post_all(bodies, path, content_type, ADMIN, expected).await
 }

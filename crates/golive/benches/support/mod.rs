@@ -1,11 +1,12 @@
 //! Shared by the benchmarks that drive the real binary: start `golive
 //! serve` on a free port, wait for `/readyz`, read the server process's
-//! memory and CPU, and stop it.
+//! memory and CPU, and stop it; post a benchmark's bodies to one.
 
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A running `golive serve` with `admin_token` as its admin token.
@@ -124,4 +125,58 @@ impl Drop for BenchServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Posts `bodies` in order (two requests in flight) to a fresh server on a
+/// fresh SQLite database, with `admin_token`; every record must be
+/// accepted (`expected` in all). Records per second, from the first byte
+/// sent to the last answer.
+pub async fn post_all(
+    bodies: &[String],
+    path: &str,
+    content_type: &'static str,
+    admin_token: &'static str,
+    expected: usize,
+) -> f64 {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let server = BenchServer::start(&url, admin_token);
+    let client = reqwest::Client::new();
+    let mut queue = bodies.to_vec();
+    queue.reverse();
+    let queue = Arc::new(Mutex::new(queue));
+    let target = server.url(path);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..2 {
+        let (client, queue, target) = (client.clone(), queue.clone(), target.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut accepted = 0u64;
+            loop {
+                let next = queue.lock().ok().and_then(|mut q| q.pop());
+                let Some(body) = next else { return accepted };
+                let response = client
+                    .post(&target)
+                    .bearer_auth(admin_token)
+                    .header("content-type", content_type)
+                    .body(body)
+                    .send()
+                    .await
+                    .expect("posted");
+                let answer: serde_json::Value = response.json().await.expect("json answer");
+                accepted += answer["accepted"].as_u64().unwrap_or(0);
+            }
+        }));
+    }
+    let mut accepted = 0;
+    for task in tasks {
+        accepted += task.await.expect("task");
+    }
+    let rate = expected as f64 / started.elapsed().as_secs_f64();
+    assert_eq!(
+        accepted as usize, expected,
+        "every record accepted on {path}"
+    );
+    drop(server);
+    rate
 }
