@@ -21,12 +21,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::pg_cluster::{PgCluster, StopMode};
+use support::socket::{Socket, next_text, open_socket};
 use support::{ADMIN_TOKEN, Backend, Server, TestDb, count_rows, query_strings, ticket};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// The contract's bound for a write to reach every replica.
 const WITHIN: Duration = Duration::from_secs(2);
@@ -788,36 +785,6 @@ fn opened_15m(board: &Value) -> u64 {
     board["windows"]["15m"]["tickets"]["opened"]
         .as_u64()
         .unwrap_or(0)
-}
-
-/// Opens the live socket with `?token=` and reads its first snapshot.
-async fn open_socket(server: &Server, token: &str) -> Socket {
-    let url = format!(
-        "{}/api/v1/live?token={token}",
-        server.base.replacen("http://", "ws://", 1)
-    );
-    let (mut socket, _) = connect_async(url).await.expect("websocket handshake");
-    let first = next_text(&mut socket, Duration::from_secs(30))
-        .await
-        .expect("a snapshot");
-    assert_eq!(first["type"], "snapshot", "{first}");
-    socket
-}
-
-/// The next text message, or `None` once the server closed the socket.
-async fn next_text(socket: &mut Socket, within: Duration) -> Option<Value> {
-    let deadline = Instant::now() + within;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, socket.next()).await {
-            Err(_) => panic!("socket silent for {within:?}"),
-            Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return None,
-            Ok(Some(Ok(Message::Text(text)))) => {
-                return Some(serde_json::from_str(&text).expect("JSON message"));
-            }
-            Ok(Some(Ok(_))) => {}
-        }
-    }
 }
 
 /// A log replaced under a running replica (a new database behind the same

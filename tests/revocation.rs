@@ -8,14 +8,12 @@ mod support;
 
 use futures::StreamExt;
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::{Duration, Instant};
+use support::socket::{Socket, next_text, open_socket};
 use support::{Backend, Server, TestDb, run_cli};
-use tokio::net::TcpStream;
+use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// The contract's bound.
 const WITHIN: Duration = Duration::from_secs(2);
@@ -30,36 +28,6 @@ async fn display_token(server: &Server, name: &str) -> (i64, String) {
         body["id"].as_i64().expect("id"),
         body["token"].as_str().expect("token").to_string(),
     )
-}
-
-/// Opens the live socket with `?token=` and reads its first snapshot.
-async fn open_socket(server: &Server, token: &str) -> Socket {
-    let url = format!(
-        "{}/api/v1/live?token={token}",
-        server.base.replacen("http://", "ws://", 1)
-    );
-    let (mut socket, _) = connect_async(url).await.expect("websocket handshake");
-    let first = next_text(&mut socket, Duration::from_secs(30))
-        .await
-        .expect("a snapshot");
-    assert_eq!(first["type"], "snapshot", "{first}");
-    socket
-}
-
-/// The next text message, or `None` once the server closed the socket.
-async fn next_text(socket: &mut Socket, within: Duration) -> Option<Value> {
-    let deadline = Instant::now() + within;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, socket.next()).await {
-            Err(_) => panic!("socket neither sent nor closed within {within:?}"),
-            Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return None,
-            Ok(Some(Ok(Message::Text(text)))) => {
-                return Some(serde_json::from_str(&text).expect("JSON message"));
-            }
-            Ok(Some(Ok(_))) => {}
-        }
-    }
 }
 
 /// Waits until the server closes `socket` (boards before that are fine);

@@ -11,6 +11,7 @@
 
 pub mod browser;
 pub mod pg_cluster;
+pub mod socket;
 
 use reqwest::{Client, Method, StatusCode};
 use serde_json::Value;
