@@ -106,19 +106,32 @@ impl Applier {
     /// Remembers the replay's last event, read back from the log, so that
     /// the first catch-up already checks the log is the one replayed.
     pub async fn remember_last(&self) -> Result<(), StoreError> {
-        let applied = self.applied.lock().await;
-        if *applied == 0 {
-            return Ok(());
+        let seq = self.applied().await;
+        if seq > 0
+            && let Some(found) = self.mark_in_log(seq).await?
+        {
+            self.remember(seq, found).await;
         }
-        let found = self.store.events_after(*applied - 1, 1).await?;
-        if let Some(event) = found.first().filter(|e| e.seq == *applied) {
+        Ok(())
+    }
+
+    /// The mark of the log's event `seq`, if the log has it.
+    async fn mark_in_log(&self, seq: u64) -> Result<Option<Mark>, StoreError> {
+        let page = self.store.events_after(seq - 1, 1).await?;
+        Ok(page.first().filter(|event| event.seq == seq).map(Mark::of))
+    }
+
+    /// Takes `found` as the last applied event's mark, unless nothing was
+    /// known and something was applied since it was read.
+    async fn remember(&self, seq: u64, found: Mark) {
+        let applied = self.applied.lock().await;
+        if *applied == seq {
             let mut last = self
                 .last
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            last.get_or_insert(Mark::of(event));
+            last.get_or_insert(found);
         }
-        Ok(())
     }
 
     /// The last sequence number applied.
@@ -163,42 +176,33 @@ impl Applier {
     }
 
     /// Whether the log still holds, where this process's last applied event
-    /// is, that same event. Holds the applier while it reads, so nothing is
-    /// applied between the two.
+    /// is, that same event. The last applied event is read under the lock
+    /// and the log without it, so applying never waits on this read (an
+    /// event stays at its place in the log whatever is applied after it).
     pub async fn check_log(&self) -> Result<LogCheck, StoreError> {
-        let applied = self.applied.lock().await;
-        let seq = *applied;
+        let (seq, mark) = {
+            let applied = self.applied.lock().await;
+            let last = *self
+                .last
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            (*applied, last)
+        };
         if seq == 0 {
             return Ok(LogCheck::Same);
         }
-        let last_seq = self.store.last_seq().await?;
-        if last_seq < seq {
-            return Ok(LogCheck::Replaced(format!(
-                "the log ends at {last_seq}, before {seq}, the last event this process applied"
-            )));
-        }
-        let found = self
-            .store
-            .events_after(seq - 1, 1)
-            .await?
-            .first()
-            .filter(|event| event.seq == seq)
-            .map(Mark::of);
-        let Some(found) = found else {
-            return Ok(LogCheck::Replaced(format!("the log has no event {seq}")));
-        };
-        let mut last = self
-            .last
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match *last {
-            // The first check after the replay: the replay read this log.
-            None => {
-                *last = Some(found);
+        match (mark, self.mark_in_log(seq).await?) {
+            (_, None) => Ok(LogCheck::Replaced(format!(
+                "the log has no event {seq}, the last one this process applied"
+            ))),
+            // Not known yet (the replay's could not be read back): the
+            // log holds it now.
+            (None, Some(found)) => {
+                self.remember(seq, found).await;
                 Ok(LogCheck::Same)
             }
-            Some(mark) if mark == found => Ok(LogCheck::Same),
-            Some(mark) => Ok(LogCheck::Replaced(format!(
+            (Some(mark), Some(found)) if mark == found => Ok(LogCheck::Same),
+            (Some(mark), Some(found)) => Ok(LogCheck::Replaced(format!(
                 "event {seq} is now a {} committed at {}, not the {} committed at {} this process applied",
                 found.kind, found.recorded_at, mark.kind, mark.recorded_at
             ))),
