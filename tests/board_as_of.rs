@@ -292,6 +292,15 @@ async fn as_of_boards_equal_the_reports(backend: Backend) {
         .get(&format!("/api/v1/board?as_of={}&site=Nowhere", iso(end)))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // A mistyped scope is refused, never the whole center unscoped.
+    let (status, body) = server.get("/api/v1/board?sites=Main%20Campus").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("sites")),
+        "{body}"
+    );
     // A display token may look back too; no token may not.
     let display = server.token("display").await;
     let path = format!("/api/v1/board?as_of={}", iso(end));

@@ -18,9 +18,10 @@
 
 use crate::auth::{Caller, READERS};
 use crate::error::ApiError;
+use crate::extract::ApiQuery;
 use crate::state::AppState;
+use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
-use axum::extract::{Query, State};
 use axum::response::Response;
 use golive_core::alerts::{Acknowledgement, Alert, AlertBook, AlertChanges, AlertScope};
 use golive_core::board::{LiveBoard, Scope};
@@ -358,7 +359,9 @@ fn build_now(state: &AppState, scope: &Scope) -> Option<Arc<ScopedBoard>> {
     )))
 }
 
+/// Unknown parameters are refused, as on `GET /api/v1/board`.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LiveQuery {
     site: Option<String>,
     queue: Option<String>,
@@ -371,7 +374,7 @@ pub struct LiveQuery {
 pub async fn live(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Query(query): Query<LiveQuery>,
+    ApiQuery(query): ApiQuery<LiveQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     caller.require(READERS)?;

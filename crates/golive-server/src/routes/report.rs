@@ -67,7 +67,10 @@ pub async fn report(
         .ok_or_else(|| ApiError::unavailable("state unavailable"))
 }
 
+/// Unknown parameters are refused: a display configured with `?sites=X`
+/// would otherwise show the whole center without a word.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BoardQuery {
     site: Option<String>,
     queue: Option<String>,
