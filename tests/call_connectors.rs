@@ -29,6 +29,9 @@ const PHARMACY_ARN: &str = "arn:aws:connect:us-east-1:111122223333:instance/5f3c
 fn config(extra: &str) -> String {
     format!(
         r#"
+# Rejections listed in full per answer (bulk ingest and connectors alike).
+max_rejections_listed = 3
+
 [connectors.amazon_connect.queues.map]
 "{PHYSICIAN_ARN}" = "Physician Line"
 "{NURSE_ARN}" = "Nurse Line"
@@ -147,25 +150,27 @@ async fn contact_events(backend: Backend) {
 
     // By hand (2026-03-02, 07:00–08:00; answer target 20 s):
     //   1 Physician: queued 07:00:05, agent 07:00:17 (12 s), disconnected
-    //     07:04:17 (240 s), ACW 30 s (the COMPLETED event, delivered before
-    //     its DISCONNECTED).
+    //     07:04:17 (240 s). Its COMPLETED event (delivered before the
+    //     DISCONNECTED) carries 30 s of ACW, but COMPLETED is not a mapped
+    //     event type: it changes nothing, so no wrap.
     //   2 Physician: queued 07:01:00, disconnected 07:01:40 with no agent:
     //     abandoned.
     //   3 Nurse Line: queued 07:02:00, agent 07:02:45 (45 s), transferred
-    //     at 07:06:00 (195 s).
+    //     at 07:06:00 (195 s); its DISCONNECTED spells every key
+    //     capitalised (QueueInfo, AgentInfo, DisconnectTimestamp).
     //   4 Pharmacy (the transfer, a new contact): queued 07:06:01, agent
     //     07:06:06 (5 s), disconnected 07:10:00 (234 s).
     //   5 Physician: QUEUED lost; CONNECTED_TO_AGENT says queued 07:03:00,
     //     agent 07:03:30 (30 s); never disconnected.
     // Offered 5, answered 4, abandoned 1; within 20 s: 1 and 4.
-    // ASA (12+45+5+30)/4 = 23; AHT (270+195+234)/3 = 233.
+    // ASA (12+45+5+30)/4 = 23; AHT (240+195+234)/3 = 223.
     let body = report(&server, "2026-03-02T07:00:00Z", "2026-03-02T08:00:00Z").await;
     let calls = &body["calls"];
     assert_eq!(counts(calls), [5, 4, 1], "{calls}");
     assert_close(&calls["service_level"], 0.4, "service level");
     assert_close(&calls["abandonment_rate"], 0.2, "abandonment");
     assert_close(&calls["asa_seconds"], 23.0, "ASA");
-    assert_close(&calls["aht_seconds"], 233.0, "AHT");
+    assert_close(&calls["aht_seconds"], 223.0, "AHT");
     let physician = &body["calls_by_queue"]["Physician Line"];
     assert_eq!(counts(physician), [3, 2, 1], "{physician}");
     assert_close(&physician["asa_seconds"], 21.0, "physician ASA");
@@ -216,8 +221,9 @@ async fn contact_trace_records(backend: Backend) {
 
     // By hand (2026-03-03, 07:00–08:00):
     //   r1 Physician: enqueued 07:00:00, agent 07:00:10 (10 s),
-    //      disconnected 07:05:10 (300 s) + ACW 60; updated at 07:30 and an
-    //      older copy replayed: once.
+    //      disconnected 07:05:10 (300 s). Its first CTR (07:06:10) has no
+    //      ACW yet; the update at 07:30 has ACW 60 and replaces it; the
+    //      older copy replayed after it changes nothing: 300 + 60.
     //   r2 Physician: enqueued 07:01:00, no agent: abandoned 07:01:50.
     //   r3 Nurse Line: agent after 25 s, transferred at 07:04:00 (95 s,
     //      ACW 0); r4 its transfer, Pharmacy: agent after 15 s, 240 s
@@ -235,6 +241,66 @@ async fn contact_trace_records(backend: Backend) {
     assert_eq!(counts(&body["calls_by_queue"]["Physician Line"]), [3, 2, 1]);
     assert_eq!(counts(&body["calls_by_queue"]["Pharmacy"]), [1, 1, 0]);
 
+    // A contact's CTR with a later LastUpdateTimestamp replaces the
+    // earlier one whatever it says (here: the first version has no agent,
+    // an abandon; the update connects one), and an older one, arriving
+    // last, changes nothing.
+    let ctr = |updated: &str, agent: bool| {
+        let mut record = json!({
+            "AWSContactTraceRecordFormatVersion": "2017-03-10",
+            "ContactId": "5e0c1d2b-late-4a2c-9b8e-000000000099",
+            "Channel": "VOICE",
+            "InitiationMethod": "INBOUND",
+            "LastUpdateTimestamp": updated,
+            "Queue": {"Name": "Physician Line", "EnqueueTimestamp": "2026-03-03T09:00:00Z"},
+            "DisconnectTimestamp": "2026-03-03T09:04:00Z",
+        });
+        if agent {
+            record["Agent"] = json!({
+                "Username": "jdoe",
+                "ConnectedToAgentTimestamp": "2026-03-03T09:00:30Z",
+                "AfterContactWorkDuration": 20,
+            });
+        }
+        record.to_string().into_bytes()
+    };
+    let hour = ("2026-03-03T09:00:00Z", "2026-03-03T10:00:00Z");
+    let connect = "/api/v1/connectors/amazon-connect";
+    for (updated, agent, expected) in [
+        ("2026-03-03T09:05:00Z", false, [1, 0, 1]),
+        ("2026-03-03T09:20:00Z", true, [1, 1, 0]),
+        ("2026-03-03T09:10:00Z", false, [1, 1, 0]),
+        ("2026-03-03T09:20:00Z", false, [1, 1, 0]),
+    ] {
+        let answer = post(&server, connect, "application/json", ctr(updated, agent)).await;
+        assert_eq!(answer, json!({"accepted": 1, "rejected": []}), "{updated}");
+        let body = report(&server, hour.0, hour.1).await;
+        assert_eq!(
+            counts(&body["calls"]),
+            expected,
+            "after the CTR of {updated}"
+        );
+    }
+    let body = report(&server, hour.0, hour.1).await;
+    assert_close(&body["calls"]["asa_seconds"], 30.0, "replaced ASA");
+    assert_close(&body["calls"]["aht_seconds"], 230.0, "replaced AHT");
+    // Contact events for a contact whose CTR came add nothing to it.
+    let late_event = json!({"detail-type": "Amazon Connect Contact Event", "source": "aws.connect",
+        "detail": {"eventType": "DISCONNECTED", "contactId": "5e0c1d2b-late-4a2c-9b8e-000000000099",
+            "queueInfo": {"queueArn": "arn:aws:connect:us-east-1:111122223333:instance/x/queue/Physician Line",
+                          "enqueueTimestamp": "2026-03-03T09:00:00Z"},
+            "disconnectTimestamp": "2026-03-03T09:01:00Z"}});
+    let answer = post(
+        &server,
+        connect,
+        "application/json",
+        late_event.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(answer, json!({"accepted": 1, "rejected": []}));
+    let body = report(&server, hour.0, hour.1).await;
+    assert_eq!(counts(&body["calls"]), [1, 1, 0]);
+
     // Malformed JSON is the whole request's error; a body of other things
     // is refused record by record.
     let auth = format!("Bearer {ADMIN_TOKEN}");
@@ -248,6 +314,26 @@ async fn contact_trace_records(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Records come as JSON (or NDJSON), queue_log lines as text: another
+    // media type is 415, and nothing is read.
+    for (path, content_type) in [
+        ("/api/v1/connectors/amazon-connect", "text/plain"),
+        (
+            "/api/v1/connectors/asterisk",
+            "application/x-www-form-urlencoded",
+        ),
+    ] {
+        let (status, _, body) = server
+            .raw(
+                Method::POST,
+                path,
+                Some(&auth),
+                Some(content_type),
+                Some(b"[]".to_vec()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{path}: {body}");
+    }
     let answer = post(
         &server,
         "/api/v1/connectors/amazon-connect",
@@ -391,6 +477,10 @@ async fn queue_log_lines(backend: Backend) {
     );
 
     // Bad lines: each refused with its line number, the rest committed.
+    // A custom event (CUSTOMSURVEY, "connect?") is ignored, not refused; a
+    // CONNECT for a call whose ENTERQUEUE golive never saw is kept until
+    // that entry arrives (as any early call event), and counts nowhere
+    // until then.
     let answer = post(
         &server,
         asterisk,
@@ -398,19 +488,39 @@ async fn queue_log_lines(backend: Backend) {
         fixture("asterisk/queue_log_bad"),
     )
     .await;
-    assert_eq!(answer["accepted"], 3, "{answer}");
+    assert_eq!(answer["accepted"], 5, "{answer}");
     assert_eq!(
         refusals(&answer),
         [
             (1, "truncated_line".into(), "line".into()),
             (2, "invalid_timestamp".into(), "epoch".into()),
-            (3, "unknown_call".into(), "call_id".into()),
-            (5, "invalid_field".into(), "event".into()),
             (8, "unknown_queue".into(), "queue".into()),
         ]
     );
     let body = report(&server, window.0, window.1).await;
     assert_eq!(counts(&body["calls"]), [10, 4, 6]);
+    // Past max_rejections_listed (3 here) refusals are only counted.
+    let answer = post(
+        &server,
+        asterisk,
+        "text/plain",
+        b"1|a\n2|b\nx|1.1|physician|NONE|ENTERQUEUE\n3|c\n4|d\n".to_vec(),
+    )
+    .await;
+    let lines: Vec<u64> = refusals(&answer).iter().map(|r| r.0).collect();
+    assert_eq!(lines, [1, 2, 3], "{answer}");
+    assert_eq!(answer["rejected_total"], 5, "{answer}");
+    // Its entry comes (5 s of hold before the CONNECT): one more answered.
+    let answer = post(
+        &server,
+        asterisk,
+        "text/plain",
+        b"1772610055|1772610060.92|physician|NONE|ENTERQUEUE||5550192|1\n".to_vec(),
+    )
+    .await;
+    assert_eq!(answer, json!({"accepted": 1, "rejected": []}));
+    let body = report(&server, window.0, window.1).await;
+    assert_eq!(counts(&body["calls"]), [11, 5, 6]);
     // The same lines again change nothing.
     post(
         &server,
@@ -420,7 +530,7 @@ async fn queue_log_lines(backend: Backend) {
     )
     .await;
     let body = report(&server, window.0, window.1).await;
-    assert_eq!(counts(&body["calls"]), [10, 4, 6]);
+    assert_eq!(counts(&body["calls"]), [11, 5, 6]);
 }
 
 both_backends!(queue_log_lines_, queue_log_lines);

@@ -4,16 +4,19 @@
 //! events, one leg per contact and queue.
 //!
 //! Keys are read in any case (`queueInfo` and `QueueInfo` alike). Times
-//! come from the record, never from the envelope's `time`. A record says
-//! everything it knows about its contact at once (a DISCONNECTED event
-//! carries the queue and agent times too), so a lost or late event is
-//! made up for by the next one, and duplicates change nothing (call events
-//! are idempotent per (`call_id`, `queue`, `event`)).
+//! come from the record, never from the envelope's `time`. A contact event
+//! says everything it knows about its contact at once (a DISCONNECTED
+//! event carries the queue and agent times too), so a lost or late event
+//! is made up for by the next one, and duplicates change nothing (call
+//! events are idempotent per (`call_id`, `queue`, `event`)). A CTR is the
+//! contact's whole record: it replaces the leg ([`CallLegReplaced`]), and
+//! of the updates of one contact the one with the latest
+//! `LastUpdateTimestamp` wins, whatever order they arrive in.
 
 use crate::error::RecordError;
 use crate::light::Light;
 use crate::queues::{QueueMapConfig, QueueResolver};
-use golive_core::event::CallRecorded;
+use golive_core::event::{CallLegReplaced, CallRecorded};
 use golive_core::input::{Clock, MAX_WRAP_SECONDS, checked_id, checked_name};
 use golive_core::model::CallEventKind;
 use golive_core::time::Millis;
@@ -85,6 +88,23 @@ fn arn_id(arn: &str) -> &str {
     arn.rsplit(['/', ':']).next().unwrap_or(arn)
 }
 
+/// What one record says about its contact's leg.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Contact {
+    /// A contact event's call events (none for event types that change
+    /// nothing).
+    Events(Vec<CallRecorded>),
+    /// A contact trace record: the whole leg.
+    Record(CallLegReplaced),
+}
+
+impl Contact {
+    /// Whether the record asks for nothing.
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Contact::Events(events) if events.is_empty())
+    }
+}
+
 /// Maps records onto call events with a queue map and the server's clock.
 #[derive(Clone, Debug)]
 pub struct ContactMapper {
@@ -127,9 +147,9 @@ impl ContactMapper {
         ContactMapper { queues }
     }
 
-    /// The call events of one record (none for event types that say
-    /// nothing about a queue), or why it was refused.
-    pub fn map(&self, record: &Light<'_>, clock: Clock) -> Result<Vec<CallRecorded>, RecordError> {
+    /// What one record says (no events for event types that change
+    /// nothing), or why it was refused.
+    pub fn map(&self, record: &Light<'_>, clock: Clock) -> Result<Contact, RecordError> {
         self.map_cached(record, clock, &mut QueueCache::default())
     }
 
@@ -140,7 +160,7 @@ impl ContactMapper {
         record: &Light<'_>,
         clock: Clock,
         cache: &mut QueueCache,
-    ) -> Result<Vec<CallRecorded>, RecordError> {
+    ) -> Result<Contact, RecordError> {
         let Light::Object(object) = record else {
             return Err(RecordError::malformed(
                 "a record is a JSON object (an EventBridge contact event or a contact trace record)",
@@ -161,13 +181,15 @@ impl ContactMapper {
             let Light::Object(detail) = detail else {
                 return Err(RecordError::malformed("detail: not an object"));
             };
-            return self.event(detail, "detail.", clock, cache);
+            return self
+                .event(detail, "detail.", clock, cache)
+                .map(Contact::Events);
         }
         if at(object, &["eventType"]).is_some() {
             // A forwarder that sends the detail alone.
-            return self.event(object, "", clock, cache);
+            return self.event(object, "", clock, cache).map(Contact::Events);
         }
-        self.trace_record(object, clock, cache)
+        self.trace_record(object, clock, cache).map(Contact::Record)
     }
 
     /// A contact event's detail.
@@ -184,8 +206,9 @@ impl ContactMapper {
         let (answers, ends) = match event_type {
             "QUEUED" => (false, false),
             "CONNECTED_TO_AGENT" => (true, false),
-            "DISCONNECTED" | "COMPLETED" => (true, true),
-            // INITIATED, CONTACT_DATA_UPDATED, … say nothing about a queue.
+            "DISCONNECTED" => (true, true),
+            // INITIATED, CONTACT_DATA_UPDATED, COMPLETED (after-contact
+            // work done), … change nothing.
             _ => return Ok(Vec::new()),
         };
         let contact = text(detail, &["contactId"])
@@ -266,16 +289,16 @@ impl ContactMapper {
         ctr: &Map<'_>,
         clock: Clock,
         cache: &mut QueueCache,
-    ) -> Result<Vec<CallRecorded>, RecordError> {
+    ) -> Result<CallLegReplaced, RecordError> {
         let contact = text(ctr, &["ContactId"]).ok_or_else(|| {
             RecordError::missing(
                 "ContactId",
                 "the record is neither a contact event (detail-type) nor a contact trace record",
             )
         })?;
-        if let Some(updated) = text(ctr, &["LastUpdateTimestamp"]) {
-            timestamp("LastUpdateTimestamp", updated, clock)?;
-        }
+        let updated = text(ctr, &["LastUpdateTimestamp"])
+            .map(|updated| timestamp("LastUpdateTimestamp", updated, clock))
+            .transpose()?;
         let Some(Light::Object(queue)) = at(ctr, &["Queue"]) else {
             return Err(RecordError::missing(
                 "Queue",
@@ -330,7 +353,7 @@ impl ContactMapper {
                 "Agent.AfterContactWorkDuration",
             )?;
         }
-        leg.events()
+        leg.record(updated)
     }
 
     /// The golive queue of a queue ARN: the configured map, else the ARN's
@@ -378,8 +401,8 @@ impl ContactMapper {
 }
 
 impl Leg {
-    /// The leg's call events, after checking its times are in order.
-    fn events(self) -> Result<Vec<CallRecorded>, RecordError> {
+    /// Refuses times out of order (queued, connected, disconnected).
+    fn check_order(&self) -> Result<(), RecordError> {
         let order: Vec<&(&str, Millis)> = [&self.offered, &self.answered, &self.disconnected]
             .into_iter()
             .flatten()
@@ -394,10 +417,43 @@ impl Leg {
                 ));
             }
         }
-        let agent = match self.agent {
-            Some(agent) => checked_name("agent", &agent).ok(),
-            None => None,
+        Ok(())
+    }
+
+    /// The agent's name, when it is one golive can keep.
+    fn agent(&self) -> Option<String> {
+        self.agent
+            .as_deref()
+            .and_then(|agent| checked_name("agent", agent).ok())
+    }
+
+    /// The whole leg, as a CTR updated at `updated` gives it.
+    fn record(self, updated: Option<Millis>) -> Result<CallLegReplaced, RecordError> {
+        self.check_order()?;
+        let agent = self.agent();
+        let Some((_, offered_at)) = self.offered else {
+            return Err(RecordError::missing(
+                "Queue.EnqueueTimestamp",
+                "a queued contact has its enqueue time",
+            ));
         };
+        Ok(CallLegReplaced {
+            agent,
+            call_id: self.call_id,
+            queue: self.queue,
+            offered_at,
+            answered_at: self.answered.map(|(_, at)| at),
+            ended_at: self.disconnected.map(|(_, at)| at),
+            // Wrap is after-contact work of an answered contact only.
+            wrap_seconds: self.answered.and(self.wrap_seconds),
+            source_updated_at: updated,
+        })
+    }
+
+    /// The leg's call events, after checking its times are in order.
+    fn events(self) -> Result<Vec<CallRecorded>, RecordError> {
+        self.check_order()?;
+        let agent = self.agent();
         let event = |event: CallEventKind, at: Millis| CallRecorded {
             call_id: self.call_id.clone(),
             queue: self.queue.clone(),

@@ -74,8 +74,9 @@ pub struct Line<'a> {
 }
 
 /// Reads one line (without its line break). Refused: fewer than five
-/// fields, an epoch that is not a number of seconds (2000..2100), an event
-/// name that is not an upper-case word.
+/// fields, an epoch that is not a number of seconds (2000..2100). Any
+/// event name is of the shape: those golive does not map (custom ones
+/// included) are ignored by [`QueueLogFeed::apply`], not refused.
 pub fn parse_line(line: &str) -> Result<Line<'_>, RecordError> {
     let line = line.strip_suffix('\r').unwrap_or(line);
     let mut fields = line.splitn(6, '|');
@@ -101,18 +102,6 @@ pub fn parse_line(line: &str) -> Result<Line<'_>, RecordError> {
             "is not a Unix time in seconds (between 2000 and 2100)",
         )
     })?;
-    let event_ok = event.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
-        && event
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-    if !event_ok {
-        return Err(RecordError::invalid(
-            "invalid_field",
-            "event",
-            event,
-            "is not a queue_log event name (an upper-case word such as ENTERQUEUE)",
-        ));
-    }
     Ok(Line {
         at,
         uniqueid,
@@ -144,9 +133,10 @@ fn parse_epoch(text: &str) -> Option<Millis> {
 /// What a line asks golive to do.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
-    /// A call event; `logged` when its leg must already have been offered
-    /// (every event after ENTERQUEUE: see `Command::RecordLoggedCall`).
-    Call { call: CallRecorded, logged: bool },
+    /// A call event. One whose ENTERQUEUE golive has not seen (a follower
+    /// started at the file's end mid-call) is kept by the ledger until
+    /// that leg is offered, like any early call event.
+    Call(CallRecorded),
     /// A queue's members not paused changed to this.
     Staffed { queue: String, agents: u32 },
 }
@@ -214,12 +204,13 @@ mod waiting_list {
 /// Events that end a call's wait in the queue without an answer.
 const ABANDONS: [&str; 4] = ["ABANDON", "EXITWITHTIMEOUT", "EXITEMPTY", "EXITWITHKEY"];
 /// Events that end an answered call.
-const ENDS: [&str; 5] = [
+/// (The older `TRANSFER` event is not among them: the contract maps only
+/// these, and a transferred call logs its own exit when it ends.)
+const ENDS: [&str; 4] = [
     "COMPLETECALLER",
     "COMPLETEAGENT",
     "BLINDTRANSFER",
     "ATTENDEDTRANSFER",
-    "TRANSFER",
 ];
 
 impl QueueLogFeed {
@@ -270,17 +261,14 @@ impl QueueLogFeed {
             }
         }
         let (call_id, queue) = key;
-        out.push(Action::Call {
-            call: CallRecorded {
-                call_id,
-                queue,
-                event: kind,
-                at,
-                agent,
-                wrap_seconds: None,
-            },
-            logged: kind != CallEventKind::Offered,
-        });
+        out.push(Action::Call(CallRecorded {
+            call_id,
+            queue,
+            event: kind,
+            at,
+            agent,
+            wrap_seconds: None,
+        }));
         Ok(())
     }
 
@@ -368,17 +356,14 @@ impl QueueLogFeed {
         for key in due {
             if let Some(entered) = self.waiting.remove(&key) {
                 let (call_id, queue) = key;
-                out.push(Action::Call {
-                    call: CallRecorded {
-                        call_id,
-                        queue,
-                        event: CallEventKind::Ended,
-                        at: entered.saturating_add(after),
-                        agent: None,
-                        wrap_seconds: None,
-                    },
-                    logged: true,
-                });
+                out.push(Action::Call(CallRecorded {
+                    call_id,
+                    queue,
+                    event: CallEventKind::Ended,
+                    at: entered.saturating_add(after),
+                    agent: None,
+                    wrap_seconds: None,
+                }));
             }
         }
     }

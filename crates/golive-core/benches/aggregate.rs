@@ -289,6 +289,7 @@ fn floor_sum(events: &[RecordedEvent]) -> i64 {
             }
             Event::TicketChanged(c) => c.at ^ c.id as i64,
             Event::CallRecorded(c) => c.at ^ first(&c.call_id) ^ first(&c.queue),
+            Event::CallLegReplaced(c) => c.offered_at ^ first(&c.call_id) ^ first(&c.queue),
             Event::QueueConfigured(c) => first(&c.queue),
             Event::AlertAcknowledged(a) => a.at ^ first(&a.alert_id),
             Event::KnownIssueCreated(k) => k.at ^ first(&k.id),

@@ -31,6 +31,7 @@ pub enum Event {
     TicketCreated(TicketCreated),
     TicketChanged(TicketChanged),
     CallRecorded(CallRecorded),
+    CallLegReplaced(CallLegReplaced),
     QueueConfigured(QueueConfigured),
     AlertAcknowledged(AlertAcknowledged),
     KnownIssueCreated(KnownIssueCreated),
@@ -46,6 +47,7 @@ impl Event {
             Event::TicketCreated(_) => "ticket_created",
             Event::TicketChanged(_) => "ticket_changed",
             Event::CallRecorded(_) => "call_recorded",
+            Event::CallLegReplaced(_) => "call_leg_replaced",
             Event::QueueConfigured(_) => "queue_configured",
             Event::AlertAcknowledged(_) => "alert_acknowledged",
             Event::KnownIssueCreated(_) => "known_issue_created",
@@ -157,6 +159,33 @@ pub struct CallRecorded {
     pub agent: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wrap_seconds: Option<f64>,
+}
+
+/// A phone system's whole record of one leg (Amazon Connect's contact
+/// trace record, CTR): the leg becomes exactly this, whatever events it
+/// had. The ledger commits one only when its `source_updated_at` is later
+/// than that of the leg's last record (CTRs are delivered at least once and
+/// updated several times: the latest wins, an older one changes nothing),
+/// and ignores single call events for the leg from then on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CallLegReplaced {
+    pub call_id: String,
+    pub queue: String,
+    pub offered_at: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_at: Option<Millis>,
+    /// When the leg ended: after `answered_at` if it has one, else the
+    /// caller hung up waiting (an abandon at this time, as for `ended`
+    /// without `answered`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrap_seconds: Option<f64>,
+    /// The record's own update time (`LastUpdateTimestamp`), if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_updated_at: Option<Millis>,
 }
 
 /// A queue's settings after a change (the whole set, not the difference).

@@ -22,8 +22,9 @@
 //! so that an uncommitted event never leaves a trace.
 
 use crate::event::{
-    AlertAcknowledged, AlertCleared, AlertRaised, CallRecorded, Event, KnownIssueChanged,
-    KnownIssueCreated, QueueConfigured, RecordedEvent, TicketChanged, TicketCreated, TicketId,
+    AlertAcknowledged, AlertCleared, AlertRaised, CallLegReplaced, CallRecorded, Event,
+    KnownIssueChanged, KnownIssueCreated, QueueConfigured, RecordedEvent, TicketChanged,
+    TicketCreated, TicketId,
 };
 use crate::input::{
     KnownIssuePatch, NewKnownIssue, NewTicket, QueueBody, Reclassification, Rejection, TicketPatch,
@@ -70,11 +71,8 @@ pub enum Command {
     CreateTicket(NewTicket),
     UpdateTicket(TicketRef, TicketPatch),
     RecordCall(CallRecorded),
-    /// A call event from a phone system's own ordered log (Asterisk's
-    /// queue_log), where a leg's `offered` is always written first: refused
-    /// (`unknown_call`) unless the leg was offered, since such a line is a
-    /// broken or foreign one rather than an early arrival.
-    RecordLoggedCall(CallRecorded),
+    /// A phone system's whole record of a leg (see [`CallLegReplaced`]).
+    ReplaceCallLeg(CallLegReplaced),
     ConfigureQueue {
         queue: String,
         body: QueueBody,
@@ -202,7 +200,7 @@ struct KnownIssueState {
 pub const MAX_RECLASSIFICATIONS: u8 = 250;
 
 /// What the ledger keeps of a call leg. A go-live week has half a million
-/// legs, so this is 48 plain bytes: times use `NOT_YET` for "no such event
+/// legs, so this is 56 plain bytes: times use `NOT_YET` for "no such event
 /// yet", the agent is an id in the ledger's call name table, a missing
 /// wrap time is NaN. The queue is part of the leg's key ([`leg_key`]).
 #[derive(Clone, Copy, Debug)]
@@ -213,12 +211,19 @@ struct CallState {
     ended: Millis,
     wrap_seconds: f64,
     agent: u32,
+    /// The update time of the record that last replaced the leg
+    /// ([`CallLegReplaced`]): `NOT_YET` when none did, `UNDATED_RECORD`
+    /// for a record without one.
+    replaced: Millis,
 }
 
 /// Marks an event a call has not had.
 const NOT_YET: Millis = Millis::MIN;
 /// Marks a name a call does not have.
 const NO_NAME: u32 = u32::MAX;
+/// The update time of a leg record that carries none: older than any
+/// dated record, so every dated one replaces it.
+const UNDATED_RECORD: Millis = Millis::MIN + 1;
 
 impl CallState {
     const EMPTY: CallState = CallState {
@@ -228,6 +233,7 @@ impl CallState {
         ended: NOT_YET,
         wrap_seconds: f64::NAN,
         agent: NO_NAME,
+        replaced: NOT_YET,
     };
 
     fn time_of(&self, kind: CallEventKind) -> Option<Millis> {
@@ -387,7 +393,7 @@ impl Ledger {
             Command::CreateTicket(ticket) => self.decide_create(ticket),
             Command::UpdateTicket(target, patch) => self.decide_update(&target, patch),
             Command::RecordCall(call) => self.decide_call(call),
-            Command::RecordLoggedCall(call) => self.decide_logged_call(call),
+            Command::ReplaceCallLeg(leg) => self.decide_replace_leg(leg),
             Command::ConfigureQueue { queue, body } => {
                 let queue = self.canonical_name(NameKind::Queue, &queue).to_string();
                 let settings = body.merge_into(self.queue_settings(&queue))?;
@@ -855,7 +861,10 @@ impl Ledger {
     fn decide_call(&mut self, mut call: CallRecorded) -> Result<(Outcome, Events), Rejection> {
         call.queue = self.canonical_owned(NameKind::Queue, std::mem::take(&mut call.queue));
         if let Some(state) = self.leg(&call.call_id, &call.queue) {
-            if state.time_of(call.event).is_some() {
+            // A leg a phone system's record gave is that record's: single
+            // events (the same contact's EventBridge events, say) add
+            // nothing to it. The aggregator reads the log alike.
+            if state.time_of(call.event).is_some() || state.replaced != NOT_YET {
                 return Ok((Outcome::CallRecorded { duplicate: true }, Events::none()));
             }
             check_call_sequence(state, call.event, call.at)?;
@@ -864,27 +873,35 @@ impl Ledger {
         Ok(self.accept(Outcome::CallRecorded { duplicate: false }, event))
     }
 
-    fn decide_logged_call(&mut self, call: CallRecorded) -> Result<(Outcome, Events), Rejection> {
-        if call.event != CallEventKind::Offered {
-            let queue = self.canonical_name(NameKind::Queue, &call.queue);
-            let offered = self
-                .leg(&call.call_id, &queue)
-                .is_some_and(|leg| leg.offered != NOT_YET);
-            if !offered {
-                return Err(Rejection::invalid(
-                    "call_id",
-                    format!(
-                        "no call {:?} was offered to queue {:?}: a {} needs the call's entry \
-                         in the queue first",
-                        call.call_id,
-                        &*queue,
-                        call.event.as_str()
-                    ),
-                )
-                .with_code("unknown_call"));
-            }
+    fn decide_replace_leg(
+        &mut self,
+        mut leg: CallLegReplaced,
+    ) -> Result<(Outcome, Events), Rejection> {
+        leg.queue = self.canonical_owned(NameKind::Queue, std::mem::take(&mut leg.queue));
+        let updated = leg.source_updated_at.unwrap_or(UNDATED_RECORD);
+        if let Some(state) = self.leg(&leg.call_id, &leg.queue)
+            && state.replaced != NOT_YET
+            && updated <= state.replaced
+        {
+            // The same record again (at least once delivery) or an older one.
+            return Ok((Outcome::CallRecorded { duplicate: true }, Events::none()));
         }
-        self.decide_call(call)
+        let times = [Some(leg.offered_at), leg.answered_at, leg.ended_at];
+        let mut known = times.iter().flatten();
+        let mut previous = known.next().copied().unwrap_or(0);
+        for at in known {
+            if *at < previous {
+                return Err(Rejection::invalid(
+                    "event",
+                    "the record's times are out of order (queued, connected to an agent, \
+                     disconnected)",
+                )
+                .with_code("impossible_call_sequence"));
+            }
+            previous = *at;
+        }
+        let event = Event::CallLegReplaced(leg);
+        Ok(self.accept(Outcome::CallRecorded { duplicate: false }, event))
     }
 
     fn intern(&mut self, text: &str) -> Arc<str> {
@@ -1055,6 +1072,26 @@ impl Ledger {
                         state.wrap_seconds = call.wrap_seconds.unwrap_or(f64::NAN);
                     }
                 }
+            }
+            Event::CallLegReplaced(leg) => {
+                self.named(NameKind::Queue, &leg.queue);
+                let queue = self.call_name(&leg.queue);
+                let agent = leg.agent.as_deref().map(|a| self.call_name(a));
+                let key = leg_key(queue, &leg.call_id);
+                self.remember(|l| Undo::Call(key.clone(), l.calls.get(&key).copied()));
+                let time = |at: Option<Millis>| at.unwrap_or(NOT_YET);
+                self.calls.insert(
+                    key,
+                    CallState {
+                        offered: leg.offered_at,
+                        answered: time(leg.answered_at),
+                        abandoned: NOT_YET,
+                        ended: time(leg.ended_at),
+                        wrap_seconds: leg.wrap_seconds.unwrap_or(f64::NAN),
+                        agent: agent.unwrap_or(NO_NAME),
+                        replaced: leg.source_updated_at.unwrap_or(UNDATED_RECORD),
+                    },
+                );
             }
             Event::QueueConfigured(q) => {
                 let key = self.named(NameKind::Queue, &q.queue);
@@ -1409,41 +1446,85 @@ mod tests {
             .unwrap();
     }
 
-    /// A logged event (queue_log) needs its leg's `offered` first; once
-    /// offered, it is an ordinary call event (duplicates included).
+    /// A phone system's record of a whole leg: the latest by its update
+    /// time wins, whatever order records arrive in; an equal or older one
+    /// changes nothing, and single events add nothing to a recorded leg.
     #[test]
-    fn logged_events_need_an_offered_leg() {
-        let logged = |id: &str, queue: &str, event: &str, at: &str| match leg(id, queue, event, at)
-        {
-            Command::RecordCall(call) => Command::RecordLoggedCall(call),
-            other => other,
+    fn a_leg_record_replaces_the_leg_when_newer() {
+        let record = |updated: Option<Millis>, answered: Option<Millis>| {
+            Command::ReplaceCallLeg(CallLegReplaced {
+                call_id: "k1".into(),
+                queue: "Physician Line".into(),
+                offered_at: T0,
+                answered_at: answered,
+                ended_at: Some(T0 + 240_000),
+                agent: answered.map(|_| "jdoe".into()),
+                wrap_seconds: answered.map(|_| 20.0),
+                source_updated_at: updated,
+            })
         };
         let mut ledger = Ledger::new();
-        let unknown = ledger
-            .decide(logged("u1", "Q", "answered", "2026-03-02T07:00:10Z"))
-            .unwrap_err();
-        assert_eq!(
-            (unknown.code, unknown.field.as_deref()),
-            ("unknown_call", Some("call_id"))
-        );
+        // An abandoned leg from single events first.
         ledger
-            .decide(logged("u1", "Q", "offered", "2026-03-02T07:00:00Z"))
+            .decide(leg(
+                "k1",
+                "Physician Line",
+                "offered",
+                "2026-03-02T07:14:05Z",
+            ))
             .unwrap();
-        let other_queue = ledger
-            .decide(logged("u1", "R", "abandoned", "2026-03-02T07:00:10Z"))
-            .unwrap_err();
-        assert_eq!(other_queue.code, "unknown_call");
-        for expected in [false, true] {
-            let (outcome, _) = ledger
-                .decide(logged("u1", " q ", "answered", "2026-03-02T07:00:10Z"))
-                .unwrap();
-            assert_eq!(
-                outcome,
-                Outcome::CallRecorded {
-                    duplicate: expected
-                }
-            );
+        ledger
+            .decide(leg(
+                "k1",
+                "Physician Line",
+                "abandoned",
+                "2026-03-02T07:15:00Z",
+            ))
+            .unwrap();
+        let decided = |ledger: &mut Ledger, command| {
+            let (outcome, events) = ledger.decide(command).unwrap();
+            (outcome, events.len())
+        };
+        let fresh = (Outcome::CallRecorded { duplicate: false }, 1);
+        let nothing = (Outcome::CallRecorded { duplicate: true }, 0);
+        // A record without an update time replaces single events; any
+        // dated one replaces it.
+        assert_eq!(decided(&mut ledger, record(None, None)), fresh);
+        assert_eq!(decided(&mut ledger, record(None, None)), nothing);
+        assert_eq!(
+            decided(&mut ledger, record(Some(T0 + 600_000), Some(T0 + 30_000))),
+            fresh
+        );
+        let row = ledger.call_record("k1", "Physician Line").unwrap();
+        assert_eq!(
+            (
+                row.answered_at,
+                row.abandoned_at,
+                row.ended_at,
+                row.wrap_seconds
+            ),
+            (Some(T0 + 30_000), None, Some(T0 + 240_000), Some(20.0))
+        );
+        assert_eq!(row.agent.as_deref(), Some("jdoe"));
+        for older in [Some(T0 + 600_000), Some(T0 + 300_000), None] {
+            assert_eq!(decided(&mut ledger, record(older, None)), nothing);
         }
+        assert_eq!(
+            decided(
+                &mut ledger,
+                leg("k1", "Physician Line", "abandoned", "2026-03-02T07:20:00Z")
+            ),
+            nothing
+        );
+        // Times out of order are refused.
+        let mut bad = record(Some(T0 + 900_000), Some(T0 + 300_000));
+        if let Command::ReplaceCallLeg(leg) = &mut bad {
+            leg.ended_at = Some(T0 + 100_000);
+        }
+        assert_eq!(
+            ledger.decide(bad).unwrap_err().code,
+            "impossible_call_sequence"
+        );
     }
 
     #[test]

@@ -85,12 +85,13 @@ fn check_accepted(command: &Command) -> Result<(), TestCaseError> {
                 prop_assert!(name_ok(name));
             }
         }
-        Command::RecordCall(call) | Command::RecordLoggedCall(call) => {
+        Command::RecordCall(call) => {
             prop_assert!(call.at <= latest);
             prop_assert!(name_ok(&call.queue));
             prop_assert!(!call.call_id.is_empty() && !call.call_id.contains('\0'));
         }
         Command::ConfigureQueue { .. }
+        | Command::ReplaceCallLeg(_)
         | Command::SyncTicket(_)
         | Command::AcknowledgeAlert(_)
         | Command::CreateKnownIssue(_)

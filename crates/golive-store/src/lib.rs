@@ -18,7 +18,7 @@ pub use health::WriteFailure;
 pub use postgres::{LISTENER_APPLICATION, LOG_CHANNEL, LogListener, LogNotice};
 
 use async_trait::async_trait;
-use golive_core::event::{Event, RecordedEvent, TicketId};
+use golive_core::event::{CallLegReplaced, CallRecorded, Event, RecordedEvent, TicketId};
 use golive_core::ledger::Ledger;
 use golive_core::model::{QueueSettings, Role, TicketStatus};
 use golive_core::record::{CallRecord, TicketRecord};
@@ -322,9 +322,10 @@ impl CommitBatch {
                         batch.tickets.push(row);
                     }
                 }
-                Event::CallRecorded(call) => {
-                    if call_rows.insert((call.call_id.as_str(), call.queue.as_str()))
-                        && let Some(row) = ledger.call_record(&call.call_id, &call.queue)
+                Event::CallRecorded(CallRecorded { call_id, queue, .. })
+                | Event::CallLegReplaced(CallLegReplaced { call_id, queue, .. }) => {
+                    if call_rows.insert((call_id.as_str(), queue.as_str()))
+                        && let Some(row) = ledger.call_record(call_id, queue)
                     {
                         batch.calls.push(row);
                     }

@@ -313,7 +313,7 @@ async fn write_log(
             kinds[match event {
                 Event::TicketCreated(_) => 0,
                 Event::TicketChanged(_) => 1,
-                Event::CallRecorded(_) => 2,
+                Event::CallRecorded(_) | Event::CallLegReplaced(_) => 2,
                 Event::QueueConfigured(_) => 3,
                 Event::AlertAcknowledged(_)
                 | Event::AlertRaised(_)

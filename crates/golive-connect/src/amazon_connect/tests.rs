@@ -22,11 +22,19 @@ fn clock() -> Clock {
     Clock::new(parse_rfc3339("2026-03-04T00:00:00Z").unwrap(), 300_000)
 }
 
-/// Maps one JSON value (as a body of one record).
+/// A contact event's call events.
+fn events(contact: Contact) -> Vec<CallRecorded> {
+    match contact {
+        Contact::Events(events) => events,
+        other => panic!("not a contact event's: {other:?}"),
+    }
+}
+
+/// Maps one JSON contact event (as a body of one record).
 fn map_json(mapper: &ContactMapper, value: &Value) -> Result<Vec<CallRecorded>, RecordError> {
     let text = value.to_string();
     let records = parse_body(text.as_bytes()).unwrap();
-    mapper.map(&records[0], clock())
+    mapper.map(&records[0], clock()).map(events)
 }
 
 /// A fixture's records as JSON values (to pick one by its fields).
@@ -54,28 +62,41 @@ fn every_fixture_event_maps_or_is_ignored() {
     let mapper = mapper();
     let mut all = Vec::new();
     for record in &records {
-        all.extend(mapper.map(record, clock()).unwrap());
+        all.extend(events(mapper.map(record, clock()).unwrap()));
     }
     assert!(all.iter().all(|e| e.call_id.starts_with("7a1c9e0b")));
     let values = values(EVENTS);
+    // COMPLETED (after-contact work done) is not among the mapped types:
+    // it changes nothing, although it carries the whole contact.
     let completed = values
         .iter()
         .find(|r| r["detail"]["eventType"] == "COMPLETED")
         .unwrap();
-    let events = map_json(&mapper, completed).unwrap();
+    assert_eq!(map_json(&mapper, completed).unwrap(), []);
+    let disconnected = values
+        .iter()
+        .find(|r| {
+            r["detail"]["eventType"] == "DISCONNECTED"
+                && r["detail"]["contactId"] == CONTACT_1.replace("0001", "0003")
+        })
+        .unwrap();
+    let events = map_json(&mapper, disconnected).unwrap();
+    let nurse_arn = "0b7d9e2c-5a4f-4e13-b6c8-9d0e1f2a3b4c";
     assert_eq!(
-        kinds(&events),
+        kinds(&events)
+            .iter()
+            .map(|(_, queue, kind)| (*queue, *kind))
+            .collect::<Vec<_>>(),
         [
-            (CONTACT_1, "Physician Line", CallEventKind::Offered),
-            (CONTACT_1, "Physician Line", CallEventKind::Answered),
-            (CONTACT_1, "Physician Line", CallEventKind::Ended),
+            (nurse_arn, CallEventKind::Offered),
+            (nurse_arn, CallEventKind::Answered),
+            (nurse_arn, CallEventKind::Ended),
         ],
-        "capitalised QueueInfo / AgentInfo read alike"
+        "capitalised QueueInfo / AgentInfo / DisconnectTimestamp read alike"
     );
-    assert_eq!(events[2].wrap_seconds, Some(30.0));
     assert_eq!(
         events[1].agent.as_deref(),
-        Some("8a2b4c6d-1e3f-4a5b-9c7d-0e1f2a3b4c5d")
+        Some("3c5e7a9b-2d4f-4b6a-8c0e-1f3a5b7c9d0e")
     );
     // An unmapped ARN is named by its last segment.
     let nurse = values
@@ -114,26 +135,48 @@ fn trace_records_concatenated_as_firehose_writes_them() {
     assert_eq!(records.len(), 10);
     let mapper = mapper();
     let results: Vec<_> = records.iter().map(|r| mapper.map(r, clock())).collect();
-    let first = results[0].as_ref().unwrap();
-    assert_eq!(first.len(), 3);
-    assert_eq!(first[2].wrap_seconds, Some(60.0));
-    assert_eq!(first[1].agent.as_deref(), Some("jdoe"));
-    let abandon = results[1].as_ref().unwrap();
-    assert_eq!(abandon[1].event, CallEventKind::Abandoned);
+    let leg = |index: usize| match results[index].as_ref() {
+        Ok(Contact::Record(leg)) => leg.clone(),
+        other => panic!("record {index}: {other:?}"),
+    };
+    let time = |text: &str| parse_rfc3339(text);
+    let first = leg(0);
+    assert_eq!(
+        (first.offered_at, first.answered_at, first.ended_at),
+        (
+            parse_rfc3339("2026-03-03T07:00:00Z").unwrap(),
+            time("2026-03-03T07:00:10Z"),
+            time("2026-03-03T07:05:10Z")
+        )
+    );
+    // Written while after-contact work went on: no duration yet.
+    assert_eq!(first.wrap_seconds, None);
+    assert_eq!(first.agent.as_deref(), Some("jdoe"));
+    assert_eq!(first.source_updated_at, time("2026-03-03T07:06:10Z"));
+    // The same contact, updated later with its after-contact work.
+    let updated = leg(5);
+    assert_eq!(updated.call_id, first.call_id);
+    assert_eq!(updated.source_updated_at, time("2026-03-03T07:30:00Z"));
+    assert_eq!(updated.wrap_seconds, Some(60.0));
+    // Disconnected without an agent: ended, not answered (an abandon).
+    let abandon = leg(1);
+    assert_eq!(
+        (abandon.answered_at, abandon.ended_at, abandon.wrap_seconds),
+        (None, time("2026-03-03T07:01:50Z"), None)
+    );
     let no_queue = results[3].as_ref().unwrap_err();
     assert_eq!(
         (no_queue.code, no_queue.field.as_str()),
         ("missing_field", "Queue")
     );
-    let transfer = results[4].as_ref().unwrap();
-    assert_eq!(transfer[0].queue, "Pharmacy");
+    assert_eq!(leg(4).queue, "Pharmacy");
     let bad_time = results[6].as_ref().unwrap_err();
     assert_eq!(
         (bad_time.code, bad_time.field.as_str()),
         ("invalid_timestamp", "Queue.EnqueueTimestamp")
     );
     // Queue.Name null: the configured ARN map names it.
-    assert_eq!(results[7].as_ref().unwrap()[0].queue, "Physician Line");
+    assert_eq!(leg(7).queue, "Physician Line");
 }
 
 #[test]
@@ -212,7 +255,7 @@ fn repeats_within_a_request_are_left_out() {
     let mut repeats = Repeats::default();
     let mut kept = Vec::new();
     for record in &records {
-        for event in mapper.map(record, clock()).unwrap() {
+        for event in events(mapper.map(record, clock()).unwrap()) {
             if !repeats.is_repeat(&event) {
                 kept.push((event.call_id, event.queue, event.event));
             }

@@ -70,6 +70,12 @@
 //!   first one wins; the ledger never commits both). The leg's wrap time is
 //!   the `wrap_seconds` of its `ended` event, else 0 (on other events it is
 //!   ignored, so that no arrival order can change it).
+//! - A phone system's record of a whole leg (`CallLegReplaced`, from an
+//!   Amazon Connect contact trace record) replaces everything the leg had:
+//!   its offer, outcome, end and wrap are the record's (a disconnect without
+//!   an agent is an `ended` without `answered`), and single call events for
+//!   the leg are ignored from then on. The ledger commits a record only when
+//!   it is newer than the leg's last one.
 //! - The events a leg has decide its outcome, not the order they arrived
 //!   in: it is **answered** iff it has an `answered` event (at that time),
 //!   and **abandoned** iff it has an `abandoned` event (at that time) or an
@@ -162,7 +168,8 @@ pub use totals::{
 };
 
 use crate::event::{
-    CallRecorded, Event, QueueConfigured, RecordedEvent, TicketChanged, TicketCreated, TicketId,
+    CallLegReplaced, CallRecorded, Event, QueueConfigured, RecordedEvent, TicketChanged,
+    TicketCreated, TicketId,
 };
 use crate::model::{
     CallEventKind, Category, Channel, QueueSettings, TicketDimension, TicketStatus,
@@ -248,6 +255,9 @@ mod call_flag {
     pub const ANSWERED: u8 = 2;
     pub const ABANDONED: u8 = 4;
     pub const ENDED: u8 = 8;
+    /// A phone system's record of the whole leg gave it
+    /// (`CallLegReplaced`); single call events change it no more.
+    pub const REPLACED: u8 = 16;
 }
 
 /// One call leg (`call_id`, `queue`), assembled from its events in
@@ -400,6 +410,7 @@ impl Aggregator {
             Event::TicketCreated(created) => self.ticket_created(created),
             Event::TicketChanged(changed) => self.ticket_changed(changed),
             Event::CallRecorded(call) => self.call_recorded(call),
+            Event::CallLegReplaced(leg) => self.call_leg_replaced(leg),
             Event::QueueConfigured(configured) => {
                 self.queue_configured(configured, event.recorded_at)
             }
@@ -634,21 +645,17 @@ impl Aggregator {
         }
     }
 
-    fn call_recorded(&mut self, recorded: &CallRecorded) {
-        use call_flag::{ABANDONED, ANSWERED, ENDED, OFFERED};
-        let queue = self.queues.intern(&recorded.queue);
+    /// The index of leg (`call_id`, `queue`), made (with no events) on
+    /// first sight; `None` past the leg table's capacity.
+    fn leg_index(&mut self, call_id: &str, queue: &str) -> Option<u32> {
+        let queue = self.queues.intern(queue);
         if self.queue_settings.len() < self.queues.len() {
             self.queue_settings.resize(self.queues.len(), None);
         }
         let calls = &self.calls;
-        let Some(index) = self
-            .call_ids
-            .find_or_insert(&recorded.call_id, queue, |leg| {
-                calls.get(leg as usize).map(|call| call.queue)
-            })
-        else {
-            return;
-        };
+        let index = self.call_ids.find_or_insert(call_id, queue, |leg| {
+            calls.get(leg as usize).map(|call| call.queue)
+        })?;
         if index as usize == self.calls.len() {
             self.calls.push(Call {
                 offered_at: 0,
@@ -659,7 +666,18 @@ impl Aggregator {
                 flags: 0,
             });
         }
+        Some(index)
+    }
+
+    fn call_recorded(&mut self, recorded: &CallRecorded) {
+        use call_flag::{ABANDONED, ANSWERED, ENDED, OFFERED, REPLACED};
+        let Some(index) = self.leg_index(&recorded.call_id, &recorded.queue) else {
+            return;
+        };
         let call = &mut self.calls[index as usize];
+        if call.has(REPLACED) {
+            return;
+        }
         match recorded.event {
             CallEventKind::Offered => {
                 if call.has(OFFERED) {
@@ -690,6 +708,39 @@ impl Aggregator {
         }
         if recorded.event == CallEventKind::Offered {
             self.timeline.bucket_mut(recorded.at).offered.push(index);
+        }
+    }
+
+    fn call_leg_replaced(&mut self, leg: &CallLegReplaced) {
+        use call_flag::{ANSWERED, ENDED, OFFERED, REPLACED};
+        let Some(index) = self.leg_index(&leg.call_id, &leg.queue) else {
+            return;
+        };
+        let call = &mut self.calls[index as usize];
+        let was_offered = call.has(OFFERED).then_some(call.offered_at);
+        let mut flags = OFFERED | REPLACED;
+        if leg.answered_at.is_some() {
+            flags |= ANSWERED;
+        }
+        if leg.ended_at.is_some() {
+            flags |= ENDED;
+        }
+        *call = Call {
+            offered_at: leg.offered_at,
+            outcome_at: leg.answered_at.unwrap_or(0),
+            ended_at: leg.ended_at.unwrap_or(0),
+            wrap_seconds: leg.wrap_seconds.unwrap_or(0.0),
+            queue: call.queue,
+            flags,
+        };
+        if was_offered != Some(leg.offered_at) {
+            if let Some(before) = was_offered {
+                self.timeline
+                    .bucket_mut(before)
+                    .offered
+                    .retain(|&other| other != index);
+            }
+            self.timeline.bucket_mut(leg.offered_at).offered.push(index);
         }
     }
 

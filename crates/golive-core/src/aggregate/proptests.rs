@@ -7,7 +7,7 @@
 //! figures and never commit a leg that could not have happened.
 
 use super::*;
-use crate::event::{CallRecorded, QueueConfigured, TicketChanged, TicketCreated};
+use crate::event::{CallLegReplaced, CallRecorded, QueueConfigured, TicketChanged, TicketCreated};
 use crate::ledger::{Command, Ledger, Outcome};
 use crate::model::{Severity, TicketDimension};
 use proptest::prelude::*;
@@ -111,12 +111,49 @@ struct QueuePlan {
     target: usize,
 }
 
+/// A phone system's record of a whole leg (a contact trace record),
+/// replacing whatever the leg had: of a planned call's leg or a new one.
+#[derive(Clone, Debug)]
+struct RecordPlan {
+    arrival: u32,
+    call: usize,
+    queue: usize,
+    offered: Millis,
+    answered_after: Option<Millis>,
+    ended_after: Option<Millis>,
+    wrap: Option<f64>,
+}
+
 #[derive(Clone, Debug)]
 struct Plan {
     tickets: Vec<TicketPlan>,
     calls: Vec<CallPlan>,
     queues: Vec<QueuePlan>,
     ghosts: Vec<u32>,
+    records: Vec<RecordPlan>,
+}
+
+fn record_plan() -> impl Strategy<Value = RecordPlan> {
+    (
+        0u32..1_000_000,
+        0usize..1_000,
+        0usize..4,
+        0i64..17_280,
+        prop::option::of(0i64..60),
+        prop::option::of(0i64..120),
+        prop::option::of(0.0f64..90.0),
+    )
+        .prop_map(
+            |(arrival, call, queue, offered, answered, ended, wrap)| RecordPlan {
+                arrival,
+                call,
+                queue,
+                offered: T0 + offered * CALL_STEP,
+                answered_after: answered.map(|s| s * CALL_STEP),
+                ended_after: ended.map(|s| s * CALL_STEP),
+                wrap,
+            },
+        )
 }
 
 fn change_plan() -> impl Strategy<Value = ChangePlan> {
@@ -246,12 +283,14 @@ fn plan() -> impl Strategy<Value = Plan> {
             0..6,
         ),
         prop::collection::vec(0u32..1_000_000, 0..3),
+        prop::collection::vec(record_plan(), 0..40),
     )
-        .prop_map(|(tickets, calls, queues, ghosts)| Plan {
+        .prop_map(|(tickets, calls, queues, ghosts, records)| Plan {
             tickets,
             calls,
             queues,
             ghosts,
+            records,
         })
 }
 
@@ -296,6 +335,22 @@ fn events_of(plan: &Plan) -> Vec<RecordedEvent> {
     }
     for &ghost in &plan.ghosts {
         items.push((u64::from(ghost), Item::Ghost(ghost)));
+    }
+    for record in &plan.records {
+        let answered_at = record.answered_after.map(|after| record.offered + after);
+        let event = Event::CallLegReplaced(CallLegReplaced {
+            call_id: format!("call-{}", record.call % plan.calls.len().max(1)),
+            queue: QUEUES[record.queue].into(),
+            offered_at: record.offered,
+            answered_at,
+            ended_at: record
+                .ended_after
+                .map(|after| answered_at.unwrap_or(record.offered) + after),
+            agent: None,
+            wrap_seconds: record.wrap,
+            source_updated_at: None,
+        });
+        items.push((u64::from(record.arrival), Item::Call(Box::new(event))));
     }
     items.sort_by_key(|(arrival, _)| *arrival);
 
@@ -614,6 +669,8 @@ struct OracleLeg {
     ended: Option<Millis>,
     /// The first `ended` event's.
     wrap: Option<f64>,
+    /// A record replaced the leg: single events no longer count.
+    replaced: bool,
 }
 
 impl OracleLeg {
@@ -659,11 +716,28 @@ impl Oracle {
                         ticket.changes.push(changed.clone());
                     }
                 }
+                Event::CallLegReplaced(record) => {
+                    queues_seen.insert(record.queue.clone());
+                    calls.insert(
+                        (record.call_id.clone(), record.queue.clone()),
+                        OracleLeg {
+                            offered: Some(record.offered_at),
+                            answered: record.answered_at,
+                            abandoned: None,
+                            ended: record.ended_at,
+                            wrap: record.wrap_seconds,
+                            replaced: true,
+                        },
+                    );
+                }
                 Event::CallRecorded(event) => {
                     queues_seen.insert(event.queue.clone());
                     let leg = calls
                         .entry((event.call_id.clone(), event.queue.clone()))
                         .or_default();
+                    if leg.replaced {
+                        continue;
+                    }
                     let settled = leg.answered.is_some() || leg.abandoned.is_some();
                     match event.event {
                         CallEventKind::Offered if leg.offered.is_none() => {

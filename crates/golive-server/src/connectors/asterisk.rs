@@ -14,7 +14,7 @@
 use crate::auth::{Caller, FEEDERS};
 use crate::connectors::{Answer, commit};
 use crate::error::ApiError;
-use crate::extract::read_body;
+use crate::extract::{read_body, require_content_type};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Request, State};
@@ -119,7 +119,7 @@ pub async fn ingest<'a>(
     let connector = &state.connectors.asterisk;
     let clock = state.config.clock();
     let before = saved.feed.clone();
-    let mut answer = Answer::default();
+    let mut answer = Answer::new(state.config.max_rejections_listed);
     let mut batch = Vec::new();
     let mut actions = Vec::new();
     for (number, line) in lines {
@@ -182,11 +182,7 @@ async fn save(state: &AppState, saved: &Saved) {
 
 fn command(action: Action) -> Command {
     match action {
-        Action::Call { call, logged: true } => Command::RecordLoggedCall(call),
-        Action::Call {
-            call,
-            logged: false,
-        } => Command::RecordCall(call),
+        Action::Call(call) => Command::RecordCall(call),
         Action::Staffed { queue, agents } => Command::ConfigureQueue {
             queue,
             body: QueueBody {
@@ -218,6 +214,7 @@ pub async fn push(
     request: Request,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(FEEDERS)?;
+    require_content_type(&request, &["text/plain"])?;
     let bytes = read_body(request.into_body(), state.config.max_ingest_bytes, &state).await?;
     let connector = &state.connectors.asterisk;
     let mut saved = connector.lock(&state).await?;

@@ -22,7 +22,7 @@ pub async fn webhook(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(FEEDERS)?;
     let ApiJson(body) = body?;
-    let mut answer = Answer::default();
+    let mut answer = Answer::new(state.config.max_rejections_listed);
     match issue(body) {
         Ok(None) => {}
         Ok(Some(issue)) => {

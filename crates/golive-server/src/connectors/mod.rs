@@ -3,7 +3,8 @@
 //! send them through the same writer as every other write.
 //!
 //! Every connector answers 200 with `{"accepted": N, "rejected": [{"record":
-//! K, "error": {…}}]}` (K from 1); past [`MAX_REJECTED_LISTED`] rejections
+//! K, "error": {…}}]}` (K from 1); past the configured
+//! `max_rejections_listed` rejections (default 1,000, as for bulk ingest)
 //! the list stops and `rejected_total` counts them all, so an answer's size
 //! is bounded whatever the request held.
 
@@ -27,11 +28,6 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-
-/// Rejections listed in full in one answer; the rest are only counted.
-/// (A constant for now: bulk ingest's equivalent is being made
-/// configurable separately.)
-pub const MAX_REJECTED_LISTED: usize = 1000;
 
 /// Default largest CSV export one request may stream (bytes).
 pub const DEFAULT_MAX_CSV_BYTES: usize = 256 << 20;
@@ -110,18 +106,30 @@ impl Connectors {
 }
 
 /// A connector's answer as it is built.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Answer {
     accepted: usize,
     rejected_total: usize,
     listed: Vec<Value>,
+    /// Rejections listed in full; the rest are only counted.
+    limit: usize,
 }
 
 impl Answer {
+    /// An empty answer that lists at most `limit` rejections.
+    pub fn new(limit: usize) -> Answer {
+        Answer {
+            accepted: 0,
+            rejected_total: 0,
+            listed: Vec::new(),
+            limit,
+        }
+    }
+
     /// Record `record` (from 1) was refused.
     pub fn reject(&mut self, record: usize, error: ApiError) {
         self.rejected_total += 1;
-        if self.listed.len() < MAX_REJECTED_LISTED {
+        if self.listed.len() < self.limit {
             let mut body = error.body();
             let error = body
                 .get_mut("error")
@@ -156,7 +164,7 @@ impl Answer {
         self.listed
             .sort_by_key(|entry| entry["record"].as_u64().unwrap_or(u64::MAX));
         let mut body = json!({ "accepted": self.accepted, "rejected": self.listed });
-        if self.rejected_total > MAX_REJECTED_LISTED
+        if self.rejected_total > self.listed.len()
             && let Some(map) = body.as_object_mut()
         {
             map.insert("rejected_total".into(), json!(self.rejected_total));
@@ -235,18 +243,16 @@ mod tests {
 
     #[test]
     fn the_rejected_list_is_bounded_and_counted() {
-        let mut answer = Answer::default();
-        for record in (1..=MAX_REJECTED_LISTED + 5).rev() {
+        let limit = 7;
+        let mut answer = Answer::new(limit);
+        for record in (1..=limit + 5).rev() {
             answer.reject_record(record, RecordError::missing("sys_id", "absent"));
         }
         let body = answer.into_json();
-        assert_eq!(
-            body["rejected"].as_array().map(Vec::len),
-            Some(MAX_REJECTED_LISTED)
-        );
-        assert_eq!(body["rejected_total"], MAX_REJECTED_LISTED + 5);
+        assert_eq!(body["rejected"].as_array().map(Vec::len), Some(limit));
+        assert_eq!(body["rejected_total"], limit + 5);
         assert_eq!(body["rejected"][0]["error"]["details"]["field"], "sys_id");
-        let small = Answer::default().into_json();
+        let small = Answer::new(limit).into_json();
         assert!(small.get("rejected_total").is_none());
     }
 }

@@ -229,7 +229,7 @@ impl Poller {
             let page = parse_records(&body).map_err(|e| PollError::Body(e.to_string()))?;
             let count = page.len();
             let clock = self.state.config.clock();
-            let mut answer = Answer::default();
+            let mut answer = Answer::new(self.state.config.max_rejections_listed);
             let mut batch = Vec::new();
             let mut newest: Option<(Millis, Vec<String>)> = None;
             for (index, record) in page.into_iter().enumerate() {

@@ -61,7 +61,7 @@ async fn json(state: &AppState, request: Request) -> Result<Json<Value>, ApiErro
         .map_err(|e| ApiError::malformed(format!("body is not valid JSON: {e}")))?;
     let clock = state.config.clock();
     let mapper = &state.connectors.servicenow;
-    let mut answer = Answer::default();
+    let mut answer = Answer::new(state.config.max_rejections_listed);
     let mut batch = Vec::with_capacity(records.len());
     for (index, record) in records.into_iter().enumerate() {
         let number = index + 1;
@@ -94,7 +94,7 @@ async fn csv(state: &AppState, request: Request) -> Result<Json<Value>, ApiError
     let clock = state.config.clock();
     let mut stream = CsvStream::new();
     let mut body = request.into_body().into_data_stream();
-    let mut answer = Answer::default();
+    let mut answer = Answer::new(state.config.max_rejections_listed);
     let mut batch: Vec<(usize, Command)> = Vec::with_capacity(CSV_BATCH);
     let mut mapped: Vec<Mapped> = Vec::new();
     let mut in_flight: Option<InFlight> = None;
