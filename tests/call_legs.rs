@@ -119,17 +119,6 @@ async fn put_queue(server: &Server, token: &str, queue: &str, body: Value) -> (S
         .await
 }
 
-/// The value of the `/metrics` sample `name{queue="…"}`.
-fn sample(metrics: &str, name: &str, queue: &str) -> f64 {
-    let label = format!("queue=\"{queue}\"");
-    metrics
-        .lines()
-        .find(|line| line.starts_with(&format!("{name}{{")) && line.contains(&label))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|value| value.parse().ok())
-        .unwrap_or_else(|| panic!("no {name} for {queue} in /metrics"))
-}
-
 async fn transfers_ends_and_late_answers(backend: Backend) {
     let db = TestDb::new(backend).await;
     let server = Server::start(&db).await;
@@ -436,32 +425,28 @@ async fn transfers_ends_and_late_answers(backend: Backend) {
     assert_eq!(board["calls_waiting"], Value::Object(waiting));
 
     // Prometheus counts legs the same way.
-    let response = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics");
-    assert_eq!(response.status(), StatusCode::OK);
-    let metrics = response.text().await.expect("metrics text");
+    let metrics = server.metrics().await;
     for (queue, figures) in expected {
         assert_eq!(
-            sample(&metrics, "golive_calls_offered_total", queue),
-            figures.offered as f64
+            metrics.value("golive_calls_offered_total", &[("queue", queue)]),
+            Some(figures.offered as f64)
         );
         assert_eq!(
-            sample(&metrics, "golive_calls_answered_total", queue),
-            figures.answered as f64
+            metrics.value("golive_calls_answered_total", &[("queue", queue)]),
+            Some(figures.answered as f64)
         );
         assert_eq!(
-            sample(&metrics, "golive_calls_abandoned_total", queue),
-            figures.abandoned as f64
+            metrics.value("golive_calls_abandoned_total", &[("queue", queue)]),
+            Some(figures.abandoned as f64)
         );
     }
-    assert_eq!(sample(&metrics, "golive_calls_waiting", PHYSICIAN), 1.0);
     assert_eq!(
-        sample(&metrics, "golive_queue_agents_staffed", NURSING),
-        4.0
+        metrics.value("golive_calls_waiting", &[("queue", PHYSICIAN)]),
+        Some(1.0)
+    );
+    assert_eq!(
+        metrics.value("golive_queue_agents_staffed", &[("queue", NURSING)]),
+        Some(4.0)
     );
 
     // One projection row per leg.

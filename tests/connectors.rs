@@ -355,10 +355,10 @@ fn incident(number: u32, overrides: Value) -> Value {
 
 /// The server's resident memory, from its own /metrics.
 async fn resident_bytes(server: &Server) -> f64 {
-    let text = server.metrics_text().await;
-    text.lines()
-        .find_map(|line| line.strip_prefix("process_resident_memory_bytes "))
-        .and_then(|v| v.trim().parse().ok())
+    server
+        .metrics()
+        .await
+        .value("process_resident_memory_bytes", &[])
         .expect("process_resident_memory_bytes")
 }
 

@@ -29,6 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::metrics::Metrics;
 use support::{ADMIN_TOKEN, Backend, Server, TestDb, skip_postgres};
 
 fn root() -> PathBuf {
@@ -1488,19 +1489,6 @@ async fn post_ticket(
     (response.status(), response.text().await.unwrap_or_default())
 }
 
-/// One `golive_*` sample (no labels) or the sum of a family with a label
-/// matcher, read from a replica directly.
-async fn replica_metric(server: &Server, name: &str, label: Option<&str>) -> f64 {
-    server
-        .metrics_text()
-        .await
-        .lines()
-        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
-        .filter(|l| label.is_none_or(|m| l.contains(m)))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn haproxy_spreads_checks_and_fails_over_between_replicas() {
     let Some(haproxy) = haproxy_binary() else {
@@ -1565,20 +1553,24 @@ async fn haproxy_spreads_checks_and_fails_over_between_replicas() {
             .map(|r| r.status())
             .map_err(|e| e.to_string())
     };
-    let route = Some("route=\"/api/v1/session\"");
+    let served = |metrics: Metrics| {
+        metrics.sum_where("golive_http_requests_total", "route", "/api/v1/session")
+    };
     for _ in 0..20 {
         let status = session(client.clone(), lb.url("/api/v1/session")).await;
         assert_eq!(status, Ok(StatusCode::OK));
     }
-    let served_a = replica_metric(&replicas[0], "golive_http_requests_total", route).await;
-    let served_b = replica_metric(&replicas[1], "golive_http_requests_total", route).await;
-    let served_c = replica_metric(&unready, "golive_http_requests_total", route).await;
+    let served_a = served(replicas[0].metrics().await);
+    let served_b = served(replicas[1].metrics().await);
     assert_eq!(served_a + served_b, 20.0, "a {served_a}, b {served_b}");
     assert!(
         served_a > 0.0 && served_b > 0.0,
         "spread: a {served_a}, b {served_b}"
     );
-    assert_eq!(served_c, 0.0, "the unready replica got traffic");
+    // The sum above leaves none for the unready replica, which serves no
+    // figures at all before it is ready.
+    let (status, _) = unready.get("/metrics").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 
     // The live WebSocket passes through (Upgrade kept) and gets its
     // snapshot; find the replica that holds it.
@@ -1595,7 +1587,7 @@ async fn haproxy_spreads_checks_and_fails_over_between_replicas() {
     assert_eq!(first["type"], "snapshot");
     let mut holder = None;
     for (i, replica) in replicas.iter().enumerate() {
-        if replica_metric(replica, "golive_live_clients", None).await >= 1.0 {
+        if replica.metrics().await.sum("golive_live_clients") >= 1.0 {
             holder = Some(i);
         }
     }
@@ -1638,7 +1630,7 @@ async fn haproxy_spreads_checks_and_fails_over_between_replicas() {
     let snapshot: Json = serde_json::from_str(snapshot.to_text().expect("text")).expect("json");
     assert_eq!(snapshot["type"], "snapshot");
     assert_eq!(
-        replica_metric(survivor, "golive_live_clients", None).await,
+        survivor.metrics().await.sum("golive_live_clients"),
         1.0,
         "the survivor holds the new socket"
     );
@@ -1748,7 +1740,7 @@ async fn board_page_reconnects_to_another_replica_through_haproxy() {
     within(Duration::from_secs(30), "the board live", live).await;
     let mut holder = None;
     for (i, replica) in replicas.iter().enumerate() {
-        if replica_metric(replica, "golive_live_clients", None).await >= 1.0 {
+        if replica.metrics().await.sum("golive_live_clients") >= 1.0 {
             holder = Some(i);
         }
     }
@@ -1760,7 +1752,7 @@ async fn board_page_reconnects_to_another_replica_through_haproxy() {
         "the board live again on the other replica",
         || async {
             live().await?;
-            let clients = replica_metric(survivor, "golive_live_clients", None).await;
+            let clients = survivor.metrics().await.sum("golive_live_clients");
             if clients >= 1.0 {
                 Ok(())
             } else {

@@ -51,14 +51,6 @@ async fn list(server: &Server) -> Vec<Value> {
     body["known_issues"].as_array().cloned().expect("list")
 }
 
-fn series(text: &str, name: &str, labels: &str) -> Option<f64> {
-    text.lines().find_map(|line| {
-        let rest = line.strip_prefix(name)?.strip_prefix('{')?;
-        let (inside, value) = rest.split_once("} ")?;
-        (inside == labels).then(|| value.trim().parse().ok())?
-    })
-}
-
 async fn known_issue_lifecycle(backend: Backend) {
     let db = TestDb::new(backend).await;
     let mut server = Server::start(&db).await;
@@ -235,14 +227,14 @@ async fn known_issue_lifecycle(backend: Backend) {
     // Ticket summaries never reach the board.
     assert!(!board.to_string().contains("wristband"));
     // /metrics counts links made (the moved ticket counts in both).
-    let text = server.metrics_text().await;
+    let metrics = server.metrics().await;
     let counter = "golive_known_issue_tickets_total";
     assert_eq!(
-        series(&text, counter, &format!("known_issue=\"{id}\"")),
+        metrics.value(counter, &[("known_issue", id.as_str())]),
         Some(5.0)
     );
     assert_eq!(
-        series(&text, counter, &format!("known_issue=\"{other_id}\"")),
+        metrics.value(counter, &[("known_issue", other_id.as_str())]),
         Some(1.0)
     );
 

@@ -16,9 +16,11 @@
 mod support;
 
 use chrono::{Duration as ChronoDuration, SecondsFormat, Utc};
-use reqwest::StatusCode;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
+use support::metrics::{Metrics, Series};
 use support::{Backend, Server, TestDb};
 
 const TICKETS: usize = 40_000;
@@ -61,15 +63,10 @@ fn traffic() -> (Vec<Value>, Vec<String>) {
     let mut lines = Vec::new();
     let mut site_order: Vec<String> = Vec::new();
     let mut seen = BTreeSet::new();
-    // A small deterministic generator (xorshift): label sets spread over
-    // the whole space, nearly every ticket a new one.
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = |n: usize| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % n as u64) as usize
-    };
+    // Seeded: label sets spread over the whole space, nearly every ticket
+    // a new one, the same ones in every run.
+    let mut rng = StdRng::seed_from_u64(0x9e37_79b9_7f4a_7c15);
+    let mut next = |n: usize| rng.random_range(0..n);
     for n in 0..TICKETS {
         let site = format!("Site {:03}", next(SITES));
         let application = format!("App {:03}", next(APPLICATIONS));
@@ -113,58 +110,12 @@ async fn ingest(server: &Server, lines: &[Value]) {
     }
 }
 
-/// One series: metric name and its labels.
-type Series = (String, BTreeMap<String, String>);
-
-/// Parses the exposition into series → value (label values here need no
-/// unescaping: the test's names are plain).
-fn parse(text: &str) -> BTreeMap<Series, f64> {
-    let mut out = BTreeMap::new();
-    for line in text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-    {
-        let (series, value) = line.rsplit_once(' ').expect("sample line");
-        let (name, labels) = match series.split_once('{') {
-            Some((name, rest)) => {
-                let body = rest.trim_end_matches('}');
-                let labels = body
-                    .split("\",")
-                    .filter(|pair| !pair.is_empty())
-                    .map(|pair| {
-                        let (key, value) = pair.split_once("=\"").expect("label pair");
-                        (key.to_string(), value.trim_end_matches('"').to_string())
-                    })
-                    .collect();
-                (name.to_string(), labels)
-            }
-            None => (series.to_string(), BTreeMap::new()),
-        };
-        let value: f64 = value.parse().expect("sample value");
-        assert!(
-            out.insert((name.clone(), labels.clone()), value).is_none(),
-            "duplicate series {name} {labels:?}"
-        );
-    }
-    out
-}
-
-async fn scrape(server: &Server) -> String {
-    let response = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .expect("scrape");
-    assert_eq!(response.status(), StatusCode::OK);
-    response.text().await.expect("body")
-}
-
 /// The ticket and call series whose values depend only on the log (not on
 /// the clock): counters and histograms of tickets and calls.
-fn log_series(samples: &BTreeMap<Series, f64>) -> BTreeMap<Series, f64> {
-    samples
-        .iter()
+fn log_series(metrics: &Metrics) -> BTreeMap<Series, f64> {
+    metrics
+        .by_series()
+        .into_iter()
         .filter(|((name, _), _)| {
             name.starts_with("golive_tickets_opened")
                 || name.starts_with("golive_tickets_resolved")
@@ -173,24 +124,7 @@ fn log_series(samples: &BTreeMap<Series, f64>) -> BTreeMap<Series, f64> {
                 || name.starts_with("golive_calls_answered")
                 || name.starts_with("golive_call_wait")
         })
-        .map(|(k, v)| (k.clone(), *v))
         .collect()
-}
-
-fn label_values(samples: &BTreeMap<Series, f64>, metric: &str, label: &str) -> BTreeSet<String> {
-    samples
-        .keys()
-        .filter(|(name, _)| name == metric)
-        .filter_map(|(_, labels)| labels.get(label).cloned())
-        .collect()
-}
-
-fn total(samples: &BTreeMap<Series, f64>, metric: &str) -> f64 {
-    samples
-        .iter()
-        .filter(|((name, _), _)| name == metric)
-        .map(|(_, v)| v)
-        .sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,8 +134,9 @@ async fn metrics_stay_bounded_and_stable_across_a_restart() {
     let (lines, site_order) = traffic();
     ingest(&server, &lines).await;
 
-    let text = scrape(&server).await;
-    let samples = parse(&text);
+    let text = server.metrics_text().await;
+    let metrics = Metrics::parse(&text);
+    let samples = metrics.by_series();
     eprintln!(
         "{} series, {} bytes (bound {MAX_SERIES} series, {MAX_BYTES} bytes)",
         samples.len(),
@@ -217,47 +152,41 @@ async fn metrics_stay_bounded_and_stable_across_a_restart() {
         "golive_tickets_opened_total",
         "golive_tickets_resolved_total",
     ] {
-        let count = samples.keys().filter(|(name, _)| name == metric).count();
+        let count = metrics.named(metric).count();
         assert!(count <= LABEL_SETS + 32, "{metric}: {count} series");
     }
-    let backlog = samples
-        .keys()
-        .filter(|(name, _)| name == "golive_tickets_backlog")
-        .count();
+    let backlog = metrics.named("golive_tickets_backlog").count();
     assert!(backlog <= LABEL_SETS + 4, "backlog: {backlog} series");
 
     // Nothing lost to folding.
+    assert_eq!(metrics.sum("golive_tickets_opened_total"), TICKETS as f64);
     assert_eq!(
-        total(&samples, "golive_tickets_opened_total"),
-        TICKETS as f64
-    );
-    assert_eq!(
-        total(&samples, "golive_tickets_resolved_total"),
+        metrics.sum("golive_tickets_resolved_total"),
         (TICKETS / 4) as f64
     );
     assert_eq!(
-        total(&samples, "golive_calls_offered_total"),
+        metrics.sum("golive_calls_offered_total"),
         (3 * QUEUES) as f64
     );
 
     // The kept sites are the first 200 the log saw, in any process.
-    let sites = label_values(&samples, "golive_tickets_opened_total", "site");
+    let sites = metrics.label_values("golive_tickets_opened_total", "site");
     let mut expected: BTreeSet<String> = site_order.iter().take(LABEL_VALUES).cloned().collect();
     expected.insert("other".into());
     assert_eq!(
         sites, expected,
         "kept sites are the first {LABEL_VALUES} in the log"
     );
-    let queues = label_values(&samples, "golive_calls_offered_total", "queue");
+    let queues = metrics.label_values("golive_calls_offered_total", "queue");
     assert_eq!(queues.len(), LABEL_VALUES + 1, "200 queues and other");
-    let applications = label_values(&samples, "golive_tickets_backlog", "application");
+    let applications = metrics.label_values("golive_tickets_backlog", "application");
     assert!(applications.len() <= LABEL_VALUES + 1);
 
     // A restart replays the same log: the same series with the same counts.
-    let before = log_series(&samples);
+    let before = log_series(&metrics);
     assert!(server.terminate().is_some_and(|s| s.success()));
     let server = Server::start(&db).await;
-    let after = log_series(&parse(&scrape(&server).await));
+    let after = log_series(&server.metrics().await);
     assert_eq!(before.len(), after.len(), "same number of series");
     let changed: Vec<&Series> = before
         .iter()

@@ -38,6 +38,10 @@
 //!
 //! `labels_past_the_limit_are_reported_as_other` needs no Prometheus: it
 //! checks `max_label_values` through the real server.
+//!
+//! `the_metrics_reader_reads_what_golive_serves` checks the tests' own
+//! `/metrics` reader (tests/support/metrics.rs) on the lines that trip
+//! simpler parsers: a templated route, escapes, commas in label values.
 
 mod support;
 
@@ -51,6 +55,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::metrics::{Metrics, Sample};
 use support::{ADMIN_TOKEN, Backend, Server, TestDb, ticket};
 
 /// A site name that needs escaping in the exposition format.
@@ -637,78 +642,6 @@ async fn feed_during(server: &Server) {
 
 // ------------------------------------------------------------ /metrics text
 
-/// One sample of the exposition: name, labels, value.
-struct Sample {
-    name: String,
-    labels: BTreeMap<String, String>,
-    value: f64,
-}
-
-/// Parses the text format (label values unescaped).
-fn parse_exposition(text: &str) -> Vec<Sample> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let (name_end, mut labels) = (line.find(['{', ' ']).expect("sample"), BTreeMap::new());
-        let name = line[..name_end].to_string();
-        let mut rest = &line[name_end..];
-        if let Some(body) = rest.strip_prefix('{') {
-            let mut chars = body.char_indices().peekable();
-            let mut key = String::new();
-            let mut end = 0;
-            while let Some((i, c)) = chars.next() {
-                match c {
-                    '}' => {
-                        end = i + 1;
-                        break;
-                    }
-                    ',' => {}
-                    '=' => {
-                        assert_eq!(chars.next().map(|(_, c)| c), Some('"'), "{line}");
-                        let mut value = String::new();
-                        while let Some((_, c)) = chars.next() {
-                            match c {
-                                '\\' => match chars.next().map(|(_, c)| c) {
-                                    Some('n') => value.push('\n'),
-                                    Some(other) => value.push(other),
-                                    None => panic!("{line}"),
-                                },
-                                '"' => break,
-                                other => value.push(other),
-                            }
-                        }
-                        labels.insert(std::mem::take(&mut key), value);
-                    }
-                    other => key.push(other),
-                }
-            }
-            rest = &body[end..];
-        }
-        let value = rest.split_whitespace().next().expect("value");
-        let value = match value {
-            "+Inf" => f64::INFINITY,
-            "-Inf" => f64::NEG_INFINITY,
-            v => v.parse().unwrap_or_else(|_| panic!("value in {line}")),
-        };
-        out.push(Sample {
-            name,
-            labels,
-            value,
-        });
-    }
-    out
-}
-
-fn sum_of(samples: &[Sample], name: &str) -> f64 {
-    samples
-        .iter()
-        .filter(|s| s.name == name)
-        .map(|s| s.value)
-        .sum()
-}
-
 async fn scrape(server: &Server) -> String {
     let response = server
         .client
@@ -731,7 +664,7 @@ async fn scrape(server: &Server) -> String {
 }
 
 /// The metric families and label names §9 of the contract binds.
-fn check_contract_names(samples: &[Sample]) {
+fn check_contract_names(metrics: &Metrics) {
     let ticket = ["site", "application", "category", "severity"];
     let queue = ["queue"];
     let expected: &[(&str, &[&str])] = &[
@@ -777,7 +710,7 @@ fn check_contract_names(samples: &[Sample]) {
         ("process_resident_memory_bytes", &[]),
     ];
     for (name, labels) in expected {
-        let series: Vec<&Sample> = samples.iter().filter(|s| s.name == *name).collect();
+        let series: Vec<&Sample> = metrics.named(name).collect();
         assert!(!series.is_empty(), "/metrics has no {name}");
         let wanted: BTreeSet<&str> = labels.iter().copied().collect();
         for sample in series {
@@ -786,10 +719,7 @@ fn check_contract_names(samples: &[Sample]) {
         }
     }
     // Route templates, never raw paths with ids.
-    for sample in samples
-        .iter()
-        .filter(|s| s.name == "golive_http_requests_total")
-    {
+    for sample in metrics.named("golive_http_requests_total") {
         let route = &sample.labels["route"];
         assert!(
             route == "unmatched" || route.starts_with('/'),
@@ -1067,12 +997,12 @@ async fn dashboards_and_rules_work_against_a_real_prometheus() {
         !text.contains("PHI-SECRET"),
         "a ticket summary leaked into /metrics"
     );
-    let samples = parse_exposition(&text);
-    check_contract_names(&samples);
+    let metrics = Metrics::parse(&text);
+    check_contract_names(&metrics);
     assert!(
-        samples
-            .iter()
-            .any(|s| s.name == "golive_tickets_opened_total" && s.labels["site"] == ODD_SITE),
+        metrics
+            .label_values("golive_tickets_opened_total", "site")
+            .contains(ODD_SITE),
         "the escaped site label parses back to itself"
     );
 
@@ -1106,7 +1036,7 @@ async fn dashboards_and_rules_work_against_a_real_prometheus() {
     feed_during(&server).await;
 
     // Prometheus has caught up with everything golive serves.
-    let served = parse_exposition(&scrape(&server).await);
+    let served = Metrics::parse(&scrape(&server).await);
     let families = [
         "golive_tickets_opened_total",
         "golive_tickets_resolved_total",
@@ -1116,7 +1046,7 @@ async fn dashboards_and_rules_work_against_a_real_prometheus() {
     ];
     eventually(Duration::from_secs(30), "Prometheus caught up", || async {
         for family in families {
-            let want = sum_of(&served, family);
+            let want = served.sum(family);
             let got = prometheus.value(&format!("sum({family})")).await;
             if got != Some(want) {
                 return Err(format!("{family}: Prometheus {got:?}, /metrics {want}"));
@@ -1140,7 +1070,7 @@ async fn dashboards_and_rules_work_against_a_real_prometheus() {
         ))
         .await;
     assert_eq!(status, StatusCode::OK, "{report}");
-    let served = parse_exposition(&scrape(&server).await);
+    let served = Metrics::parse(&scrape(&server).await);
     for (family, figure) in [
         ("golive_tickets_opened_total", &report["tickets"]["opened"]),
         (
@@ -1157,11 +1087,7 @@ async fn dashboards_and_rules_work_against_a_real_prometheus() {
     ] {
         let figure = figure.as_f64().expect("report figure");
         assert!(figure > 0.0, "{family}: the traffic produced some");
-        assert_eq!(
-            sum_of(&served, family),
-            figure,
-            "{family} in /metrics vs report"
-        );
+        assert_eq!(served.sum(family), figure, "{family} in /metrics vs report");
         assert_eq!(
             prometheus.value(&format!("sum({family})")).await,
             Some(figure),
@@ -1382,8 +1308,8 @@ async fn totals_are_counted_once_across_replicas() {
     let instances = [format!("127.0.0.1:{port}"), format!("localhost:{port}")];
     let config = prometheus_config(&[instances[0].as_str(), instances[1].as_str()]);
     let prometheus = Prometheus::start(&prometheus_bin, &promtool_bin, &config).await;
-    let served = parse_exposition(&scrape(&server).await);
-    let opened = sum_of(&served, "golive_tickets_opened_total");
+    let served = Metrics::parse(&scrape(&server).await);
+    let opened = served.sum("golive_tickets_opened_total");
     eventually(Duration::from_secs(60), "both targets scraped", || async {
         match prometheus
             .value("count(sum by (instance) (golive_tickets_opened_total) > 0)")
@@ -1396,8 +1322,8 @@ async fn totals_are_counted_once_across_replicas() {
     .await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     feed_during(&server).await;
-    let served = parse_exposition(&scrape(&server).await);
-    let want = sum_of(&served, "golive_calls_offered_total");
+    let served = Metrics::parse(&scrape(&server).await);
+    let want = served.sum("golive_calls_offered_total");
     eventually(
         Duration::from_secs(30),
         "both targets caught up",
@@ -1426,7 +1352,7 @@ async fn totals_are_counted_once_across_replicas() {
         .expect("query");
     assert_eq!(
         by_labels(&naive).into_values().next(),
-        Some(2.0 * sum_of(&served, "golive_tickets_opened_total")),
+        Some(2.0 * served.sum("golive_tickets_opened_total")),
         "two targets exporting the same totals (before the traffic: {opened})"
     );
 
@@ -1540,14 +1466,8 @@ async fn labels_past_the_limit_are_reported_as_other() {
             .await;
         }
     }
-    let samples = parse_exposition(&scrape(&server).await);
-    let values = |name: &str, label: &str| -> BTreeSet<String> {
-        samples
-            .iter()
-            .filter(|s| s.name == name)
-            .map(|s| s.labels[label].clone())
-            .collect()
-    };
+    let metrics = Metrics::parse(&scrape(&server).await);
+    let values = |name: &str, label: &str| metrics.label_values(name, label);
     let sites_seen = values("golive_tickets_opened_total", "site");
     assert_eq!(sites_seen.len(), 3, "two sites and other: {sites_seen:?}");
     assert!(sites_seen.contains("other"));
@@ -1557,25 +1477,58 @@ async fn labels_past_the_limit_are_reported_as_other() {
     assert_eq!(queues.len(), 3, "{queues:?}");
     assert!(queues.contains("other"));
     // Folding into `other` loses no counts.
-    assert_eq!(sum_of(&samples, "golive_tickets_opened_total"), 10.0);
-    assert_eq!(sum_of(&samples, "golive_calls_offered_total"), 6.0);
-    assert_eq!(sum_of(&samples, "golive_calls_abandoned_total"), 6.0);
-    // Series stay unique after folding.
-    let mut seen = BTreeSet::new();
-    for sample in &samples {
-        assert!(
-            seen.insert((sample.name.clone(), format!("{:?}", sample.labels))),
-            "duplicate series {} {:?}",
-            sample.name,
-            sample.labels
-        );
-    }
+    assert_eq!(metrics.sum("golive_tickets_opened_total"), 10.0);
+    assert_eq!(metrics.sum("golive_calls_offered_total"), 6.0);
+    assert_eq!(metrics.sum("golive_calls_abandoned_total"), 6.0);
+    // Series stay unique after folding (`by_series` panics on a repeat).
+    metrics.by_series();
     // The same admitted values on every scrape: series do not flap.
-    let again = parse_exposition(&scrape(&server).await);
-    let sites_again: BTreeSet<String> = again
-        .iter()
-        .filter(|s| s.name == "golive_tickets_opened_total")
-        .map(|s| s.labels["site"].clone())
-        .collect();
-    assert_eq!(sites_again, sites_seen);
+    let again = Metrics::parse(&scrape(&server).await);
+    assert_eq!(
+        again.label_values("golive_tickets_opened_total", "site"),
+        sites_seen
+    );
+}
+
+#[test]
+fn the_metrics_reader_reads_what_golive_serves() {
+    let text = "# HELP golive_http_requests_total HTTP requests.\n\
+        # TYPE golive_http_requests_total counter\n\
+        golive_http_requests_total{method=\"PATCH\",route=\"/api/v1/tickets/{id}\",status=\"200\"} 3\n\
+        # HELP golive_tickets_opened_total Opened.\n\
+        # TYPE golive_tickets_opened_total counter\n\
+        golive_tickets_opened_total{site=\"North \\\"B\\\" Wing \\\\ Annex\",application=\"A, B=C\"} 2\n\
+        # HELP h Latency.\n\
+        # TYPE h histogram\n\
+        h_bucket{queue=\"q\",le=\"0.5\"} 1\n\
+        h_bucket{queue=\"q\",le=\"+Inf\"} 2\n\
+        h_sum{queue=\"q\"} 3.5\n\
+        h_count{queue=\"q\"} 2\n";
+    let metrics = Metrics::parse(text);
+    assert_eq!(metrics.samples.len(), 6);
+    assert_eq!(
+        metrics.value(
+            "golive_http_requests_total",
+            &[
+                ("method", "PATCH"),
+                ("route", "/api/v1/tickets/{id}"),
+                ("status", "200")
+            ]
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        metrics.label_values("golive_tickets_opened_total", "site"),
+        BTreeSet::from(["North \"B\" Wing \\ Annex".to_string()])
+    );
+    assert_eq!(
+        metrics.sum_where("golive_tickets_opened_total", "application", "A, B=C"),
+        2.0
+    );
+    assert_eq!(
+        metrics.value("h_bucket", &[("queue", "q"), ("le", "+Inf")]),
+        Some(2.0)
+    );
+    assert_eq!(metrics.value("h_sum", &[("queue", "q")]), Some(3.5));
+    assert_eq!(metrics.by_series().len(), 6);
 }

@@ -29,21 +29,6 @@ async fn report(server: &Server, from: u32, to: u32, group_by: &str) -> Value {
     body
 }
 
-/// The value of the series `name` whose labels are exactly `labels`
-/// (`key="value"` pairs, comma-separated, in any order) in a Prometheus
-/// text scrape.
-fn series(text: &str, name: &str, labels: &str) -> Option<f64> {
-    let mut wanted: Vec<&str> = labels.split(',').collect();
-    wanted.sort_unstable();
-    text.lines().find_map(|line| {
-        let rest = line.strip_prefix(name)?.strip_prefix('{')?;
-        let (inside, value) = rest.split_once("} ")?;
-        let mut have: Vec<&str> = inside.split(',').collect();
-        have.sort_unstable();
-        (have == wanted).then(|| value.trim().parse().ok())?
-    })
-}
-
 async fn reclassified_tickets_keep_their_past(backend: Backend) {
     let db = TestDb::new(backend).await;
     let server = Server::start(&db).await;
@@ -180,41 +165,38 @@ async fn reclassified_tickets_keep_their_past(backend: Backend) {
     assert_eq!(sites, ["Main Campus"]);
 
     // /metrics: counters where the facts happened; none went down.
-    let scrape = server.metrics_text().await;
-    let labels = |application: &str, category: &str, severity: &str| {
-        format!(
-            "application=\"{application}\",category=\"{category}\",severity=\"{severity}\",site=\"Main Campus\""
+    let metrics = server.metrics().await;
+    let ticket = |name: &str, application: &str, severity: &str| {
+        metrics.value(
+            name,
+            &[
+                ("application", application),
+                ("category", "how_to"),
+                ("severity", severity),
+                ("site", "Main Campus"),
+            ],
         )
     };
     assert_eq!(
-        series(
-            &scrape,
-            "golive_tickets_opened_total",
-            &labels("Orders", "how_to", "3")
-        ),
+        ticket("golive_tickets_opened_total", "Orders", "3"),
         Some(2.0)
     );
     assert_eq!(
-        series(
-            &scrape,
-            "golive_tickets_resolved_total",
-            &labels("Pharmacy", "how_to", "2")
-        ),
+        ticket("golive_tickets_resolved_total", "Pharmacy", "2"),
         Some(1.0)
     );
     assert_eq!(
-        series(
-            &scrape,
-            "golive_tickets_resolved_total",
-            &labels("Pharmacy", "how_to", "3")
-        ),
+        ticket("golive_tickets_resolved_total", "Pharmacy", "3"),
         Some(1.0)
     );
     assert_eq!(
-        series(
-            &scrape,
+        metrics.value(
             "golive_tickets_backlog",
-            "application=\"Orders\",severity=\"3\",site=\"Main Campus\""
+            &[
+                ("application", "Orders"),
+                ("severity", "3"),
+                ("site", "Main Campus")
+            ]
         ),
         Some(0.0),
         "the label set a ticket left reads 0"

@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::metrics::{Metrics, Series};
 use support::pg_cluster::{PgCluster, StopMode};
 use support::socket::{Socket, next_text, open_socket};
 use support::{ADMIN_TOKEN, Backend, Server, TestDb, count_rows, query_strings, ticket};
@@ -82,25 +83,15 @@ fn opened_by_site(report: &Value) -> BTreeMap<String, u64> {
         .unwrap_or_default()
 }
 
-/// The domain series of a `/metrics` text (what every replica must show
-/// alike), in order.
-fn domain_series(text: &str) -> Vec<String> {
-    let mut lines: Vec<String> = text
-        .lines()
-        .filter(|l| l.starts_with("golive_tickets_") || l.starts_with("golive_calls_"))
-        .map(str::to_string)
-        .collect();
-    lines.sort();
-    lines
-}
-
-/// Events applied by a replica since it started (`golive_events_applied_total`
-/// over every kind).
-fn applied_total(text: &str) -> u64 {
-    text.lines()
-        .filter(|l| l.starts_with("golive_events_applied_total"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
+/// The domain series of a scrape (what every replica must show alike).
+fn domain_series(metrics: &Metrics) -> BTreeMap<Series, f64> {
+    metrics
+        .by_series()
+        .into_iter()
+        .filter(|((name, _), _)| {
+            name.starts_with("golive_tickets_") || name.starts_with("golive_calls_")
+        })
+        .collect()
 }
 
 /// The log's length, read from the database.
@@ -128,9 +119,10 @@ async fn converged(
             let (status, report) = server.get(&report_path(to)).await;
             assert_eq!(status, StatusCode::OK, "{report}");
             reports.push(report);
-            let text = server.metrics_text().await;
-            series.push(domain_series(&text));
-            applied.push(applied_total(&text));
+            let metrics = server.metrics().await;
+            series.push(domain_series(&metrics));
+            // Events applied since the replica started, over every kind.
+            applied.push(metrics.sum("golive_events_applied_total") as u64);
         }
         let done = reports.iter().all(|r| &opened_by_site(r) == expected)
             && reports.windows(2).all(|w| w[0] == w[1])
@@ -241,15 +233,10 @@ async fn writes_spread_over_three_replicas_are_in_every_report() {
         );
     }
     // Label capping follows the log: the same series on every replica.
-    let texts = [
-        all[0].metrics_text().await,
-        all[1].metrics_text().await,
-        all[2].metrics_text().await,
-    ];
     assert!(
-        domain_series(&texts[0])
-            .iter()
-            .any(|l| l.contains("Main Campus"))
+        domain_series(&all[0].metrics().await)
+            .keys()
+            .any(|(_, labels)| labels.values().any(|v| v == "Main Campus"))
     );
 }
 
@@ -264,18 +251,18 @@ async fn label_capping_is_the_same_on_every_replica() {
     let expected = burst(&all, 6, 6, "cap").await;
     // The report names every site; /metrics keeps two and folds the third.
     converged(&all, &expected, WITHIN).await;
-    let series = domain_series(&all[0].metrics_text().await);
+    let series = domain_series(&all[0].metrics().await);
+    let sites: std::collections::BTreeSet<&str> = series
+        .keys()
+        .filter_map(|(_, labels)| labels.get("site").map(String::as_str))
+        .collect();
     let named: std::collections::BTreeSet<&str> = SITES
         .iter()
         .copied()
-        .filter(|site| {
-            series
-                .iter()
-                .any(|l| l.contains(&format!("site=\"{site}\"")))
-        })
+        .filter(|site| sites.contains(site))
         .collect();
     assert_eq!(named.len(), 2, "two sites keep their names: {named:?}");
-    assert!(series.iter().any(|l| l.contains("site=\"other\"")));
+    assert!(sites.contains("other"));
     // The first two sites in the log are the ones kept.
     let first_sites = query_strings(
         &db.url,

@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod metrics;
 pub mod pg_cluster;
 pub mod socket;
 

@@ -38,14 +38,14 @@
 //!
 //! A simulated five-day go-live, `rate = peak · 0.75^days · shape(hour)` with
 //! a night floor at 15 % of peak, a ramp 06:00–10:00, a plateau to 14:00 and
-//! a tail to midnight, Poisson arrivals from a seeded xorshift, 8 seeds; every
+//! a tail to midnight, Poisson arrivals from a seeded `StdRng`, 8 seeds; every
 //! hour is forecast from the preceding 3 hours. Hourly totals, mean absolute
 //! percentage error (weighted by volume in brackets):
 //!
 //! | peak        | this method   | same as last hour | true rate (noise floor) |
 //! |-------------|---------------|-------------------|-------------------------|
-//! | 240 calls/h | 24.7 % (17.7) | 26.5 % (19.9)     | 13.0 % (8.7)            |
-//! | 480 calls/h | 18.4 % (14.4) | 22.0 % (17.8)     | 9.1 % (6.5)             |
+//! | 240 calls/h | 24.4 % (17.6) | 26.5 % (19.8)     | 13.7 % (9.4)            |
+//! | 480 calls/h | 19.6 % (14.7) | 22.6 % (17.8)     | 9.3 % (6.6)             |
 //!
 //! Most of what remains above the noise floor is at the turns of the day
 //! (06:00, 10:00, 14:00), which no forecast from the last few hours can see
@@ -150,30 +150,13 @@ fn clean(count: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::test_curves::day_shape;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+    use rand_distr::{Distribution, Poisson};
 
-    /// xorshift64*: enough randomness for Poisson noise, no crate needed.
-    struct Rng(u64);
-
-    impl Rng {
-        fn uniform(&mut self) -> f64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            let bits = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
-            (bits as f64 + 0.5) / (1u64 << 53) as f64
-        }
-
-        /// Knuth's method; fine for the small per-minute rates simulated.
-        fn poisson(&mut self, mean: f64) -> f64 {
-            let limit = (-mean).exp();
-            let mut count = 0.0;
-            let mut product = self.uniform();
-            while product > limit {
-                count += 1.0;
-                product *= self.uniform();
-            }
-            count
-        }
+    /// A Poisson draw with mean `mean` (0 for a mean of 0).
+    fn poisson(rng: &mut StdRng, mean: f64) -> f64 {
+        Poisson::new(mean).map_or(0.0, |d| d.sample(rng))
     }
 
     /// Expected arrivals in minute `minute` of a go-live peaking at `peak`
@@ -185,9 +168,9 @@ mod tests {
     }
 
     fn simulate(peak: f64, seed: u64, days: usize) -> Vec<f64> {
-        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut rng = StdRng::seed_from_u64(seed);
         (0..days * 1440)
-            .map(|m| rng.poisson(rate(peak, m)))
+            .map(|m| poisson(&mut rng, rate(peak, m)))
             .collect()
     }
 
@@ -244,7 +227,7 @@ mod tests {
         assert!(holt.mape < naive.mape - 1.5);
         assert!(holt.wape < naive.wape - 1.5);
         let [holt, naive, _] = compare(8.0);
-        assert!(holt.mape < 18.7, "{}", holt.mape);
+        assert!(holt.mape < 20.0, "{}", holt.mape);
         assert!(holt.mape < naive.mape - 2.5);
         assert!(holt.wape < naive.wape - 2.5);
     }

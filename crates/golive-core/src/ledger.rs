@@ -37,33 +37,14 @@ use crate::names::{NameBook, NameKind, NameRules};
 use crate::record::{CallRecord, TicketRecord};
 use crate::time::{Millis, format_rfc3339};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 /// Hashes ticket ids, which the server hands out (sequence numbers), so no
-/// client can choose keys that collide: a multiply is enough, where the
-/// default SipHash costs more than the rest of a lookup. Keys that clients
-/// choose (external ids, call ids, names) keep the default hasher.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u64(&mut self, id: u64) {
-        // Fibonacci hashing: sequential ids spread over every bucket, and
-        // the high bits (which the table also uses) are well mixed.
-        self.0 = (self.0 ^ id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
+/// client can choose keys that collide: foldhash's fixed-seed variant,
+/// where the default SipHash costs more than the rest of a lookup. Keys
+/// that clients choose (external ids, call ids, names) keep the default
+/// hasher.
+type IdState = foldhash::fast::FixedState;
 
 /// A request to change state, already validated field by field.
 #[derive(Clone, Debug, PartialEq)]
@@ -273,7 +254,7 @@ enum Undo {
 #[derive(Default)]
 pub struct Ledger {
     last_seq: u64,
-    tickets: HashMap<TicketId, TicketState, BuildHasherDefault<IdHasher>>,
+    tickets: HashMap<TicketId, TicketState, IdState>,
     external_ids: HashMap<Arc<str>, TicketId>,
     /// Connected systems' keys (`TicketCreated::source_key`) → ticket.
     source_keys: HashMap<Arc<str>, TicketId>,

@@ -4,85 +4,72 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// What kind of problem a ticket is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    HowTo,
-    BreakFix,
-    Access,
-    Hardware,
-    Workflow,
-    Data,
-    Interface,
-    Other,
-}
-
-impl Category {
-    pub const ALL: [Category; 8] = [
-        Category::HowTo,
-        Category::BreakFix,
-        Category::Access,
-        Category::Hardware,
-        Category::Workflow,
-        Category::Data,
-        Category::Interface,
-        Category::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::HowTo => "how_to",
-            Category::BreakFix => "break_fix",
-            Category::Access => "access",
-            Category::Hardware => "hardware",
-            Category::Workflow => "workflow",
-            Category::Data => "data",
-            Category::Interface => "interface",
-            Category::Other => "other",
+/// Declares a fieldless enum whose wire name (JSON, `as_str`, `parse`,
+/// `Display`) is written once per variant, so the spellings cannot drift
+/// apart; `ALL` lists the variants in declaration order.
+macro_rules! wire_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $($variant:ident = $wire:literal,)+
         }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == text)
-    }
-}
-
-/// How a ticket reached the help desk.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    Phone,
-    Ate,
-    WalkIn,
-    Chat,
-    Email,
-    Portal,
-}
-
-impl Channel {
-    pub const ALL: [Channel; 6] = [
-        Channel::Phone,
-        Channel::Ate,
-        Channel::WalkIn,
-        Channel::Chat,
-        Channel::Email,
-        Channel::Portal,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Phone => "phone",
-            Channel::Ate => "ate",
-            Channel::WalkIn => "walk_in",
-            Channel::Chat => "chat",
-            Channel::Email => "email",
-            Channel::Portal => "portal",
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $wire)] $variant,)+
         }
-    }
 
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == text)
+        impl $name {
+            pub const ALL: [$name; [$($wire),+].len()] = [$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $wire,)+
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text {
+                    $($wire => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+wire_enum! {
+    /// What kind of problem a ticket is about.
+    #[derive(PartialOrd, Ord)]
+    pub enum Category {
+        HowTo = "how_to",
+        BreakFix = "break_fix",
+        Access = "access",
+        Hardware = "hardware",
+        Workflow = "workflow",
+        Data = "data",
+        Interface = "interface",
+        Other = "other",
+    }
+}
+
+wire_enum! {
+    /// How a ticket reached the help desk.
+    #[derive(PartialOrd, Ord)]
+    pub enum Channel {
+        Phone = "phone",
+        Ate = "ate",
+        WalkIn = "walk_in",
+        Chat = "chat",
+        Email = "email",
+        Portal = "portal",
     }
 }
 
@@ -120,28 +107,20 @@ impl From<Severity> for u8 {
     }
 }
 
-/// Where a ticket stands. `resolved` and `closed` are done; the rest active.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TicketStatus {
-    Open,
-    InProgress,
-    Pending,
-    Escalated,
-    Resolved,
-    Closed,
+wire_enum! {
+    /// Where a ticket stands. `resolved` and `closed` are done; the rest active.
+    #[derive(PartialOrd, Ord)]
+    pub enum TicketStatus {
+        Open = "open",
+        InProgress = "in_progress",
+        Pending = "pending",
+        Escalated = "escalated",
+        Resolved = "resolved",
+        Closed = "closed",
+    }
 }
 
 impl TicketStatus {
-    pub const ALL: [TicketStatus; 6] = [
-        TicketStatus::Open,
-        TicketStatus::InProgress,
-        TicketStatus::Pending,
-        TicketStatus::Escalated,
-        TicketStatus::Resolved,
-        TicketStatus::Closed,
-    ];
-
     pub fn is_active(self) -> bool {
         !self.is_done()
     }
@@ -149,54 +128,16 @@ impl TicketStatus {
     pub fn is_done(self) -> bool {
         matches!(self, TicketStatus::Resolved | TicketStatus::Closed)
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TicketStatus::Open => "open",
-            TicketStatus::InProgress => "in_progress",
-            TicketStatus::Pending => "pending",
-            TicketStatus::Escalated => "escalated",
-            TicketStatus::Resolved => "resolved",
-            TicketStatus::Closed => "closed",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == text)
-    }
 }
 
-impl fmt::Display for TicketStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One step in a phone call's life as the ACD reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallEventKind {
-    Offered,
-    Answered,
-    Abandoned,
-    Ended,
-}
-
-impl CallEventKind {
-    pub const ALL: [CallEventKind; 4] = [
-        CallEventKind::Offered,
-        CallEventKind::Answered,
-        CallEventKind::Abandoned,
-        CallEventKind::Ended,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CallEventKind::Offered => "offered",
-            CallEventKind::Answered => "answered",
-            CallEventKind::Abandoned => "abandoned",
-            CallEventKind::Ended => "ended",
-        }
+wire_enum! {
+    /// One step in a phone call's life as the ACD reports it.
+    #[derive(PartialOrd, Ord)]
+    pub enum CallEventKind {
+        Offered = "offered",
+        Answered = "answered",
+        Abandoned = "abandoned",
+        Ended = "ended",
     }
 }
 
@@ -223,58 +164,35 @@ impl Default for QueueSettings {
     }
 }
 
-/// Which dimension a report groups tickets by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TicketDimension {
-    Site,
-    Department,
-    Application,
-    Category,
-    Severity,
-    Channel,
-}
-
-impl TicketDimension {
-    pub const ALL: [TicketDimension; 6] = [
-        TicketDimension::Site,
-        TicketDimension::Department,
-        TicketDimension::Application,
-        TicketDimension::Category,
-        TicketDimension::Severity,
-        TicketDimension::Channel,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TicketDimension::Site => "site",
-            TicketDimension::Department => "department",
-            TicketDimension::Application => "application",
-            TicketDimension::Category => "category",
-            TicketDimension::Severity => "severity",
-            TicketDimension::Channel => "channel",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|d| d.as_str() == text)
+wire_enum! {
+    /// Which dimension a report groups tickets by.
+    pub enum TicketDimension {
+        Site = "site",
+        Department = "department",
+        Application = "application",
+        Category = "category",
+        Severity = "severity",
+        Channel = "channel",
     }
 }
 
-/// Where a known issue stands: still hurting, or fixed (or worked around).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KnownIssueStatus {
-    Open,
-    Resolved,
+wire_enum! {
+    /// Where a known issue stands: still hurting, or fixed (or worked around).
+    pub enum KnownIssueStatus {
+        Open = "open",
+        Resolved = "resolved",
+    }
 }
 
-impl KnownIssueStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KnownIssueStatus::Open => "open",
-            KnownIssueStatus::Resolved => "resolved",
-        }
+wire_enum! {
+    /// Who a bearer token speaks for. Each role includes what the API grants it;
+    /// `admin` may do everything.
+    pub enum Role {
+        Admin = "admin",
+        Lead = "lead",
+        Agent = "agent",
+        Integration = "integration",
+        Display = "display",
     }
 }
 
@@ -282,32 +200,32 @@ impl KnownIssueStatus {
 mod tests {
     use super::*;
 
+    /// Every variant's name goes through `as_str`, `parse`, `Display` and
+    /// JSON both ways unchanged.
+    fn round_trip<T>(all: &[T], parse: fn(&str) -> Option<T>)
+    where
+        T: Copy + PartialEq + fmt::Debug + fmt::Display + Serialize + serde::de::DeserializeOwned,
+    {
+        for value in all {
+            let json = serde_json::to_string(value).unwrap();
+            assert_eq!(json, format!("\"{value}\""));
+            assert_eq!(serde_json::from_str::<T>(&json).unwrap(), *value);
+            assert_eq!(parse(&value.to_string()), Some(*value));
+        }
+    }
+
     #[test]
     fn enums_round_trip_through_their_wire_names() {
-        for c in Category::ALL {
-            assert_eq!(Category::parse(c.as_str()), Some(c));
-            assert_eq!(
-                serde_json::to_string(&c).unwrap(),
-                format!("\"{}\"", c.as_str())
-            );
-        }
-        for c in Channel::ALL {
-            assert_eq!(Channel::parse(c.as_str()), Some(c));
-            assert_eq!(
-                serde_json::to_string(&c).unwrap(),
-                format!("\"{}\"", c.as_str())
-            );
-        }
-        for s in TicketStatus::ALL {
-            assert_eq!(TicketStatus::parse(s.as_str()), Some(s));
-            assert_eq!(
-                serde_json::to_string(&s).unwrap(),
-                format!("\"{}\"", s.as_str())
-            );
-        }
-        for d in TicketDimension::ALL {
-            assert_eq!(TicketDimension::parse(d.as_str()), Some(d));
-        }
+        round_trip(&Category::ALL, Category::parse);
+        round_trip(&Channel::ALL, Channel::parse);
+        round_trip(&TicketStatus::ALL, TicketStatus::parse);
+        round_trip(&CallEventKind::ALL, CallEventKind::parse);
+        round_trip(&TicketDimension::ALL, TicketDimension::parse);
+        round_trip(&KnownIssueStatus::ALL, KnownIssueStatus::parse);
+        round_trip(&Role::ALL, Role::parse);
+        assert_eq!(Category::parse("How_To"), None, "exact spelling only");
+        assert_eq!(TicketStatus::InProgress.as_str(), "in_progress");
+        assert_eq!(Channel::WalkIn.to_string(), "walk_in");
     }
 
     #[test]
@@ -324,47 +242,5 @@ mod tests {
         assert!(TicketStatus::Resolved.is_done());
         assert!(TicketStatus::Closed.is_done());
         assert!(TicketStatus::Escalated.is_active());
-    }
-}
-
-/// Who a bearer token speaks for. Each role includes what the API grants it;
-/// `admin` may do everything.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Admin,
-    Lead,
-    Agent,
-    Integration,
-    Display,
-}
-
-impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Admin,
-        Role::Lead,
-        Role::Agent,
-        Role::Integration,
-        Role::Display,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Lead => "lead",
-            Role::Agent => "agent",
-            Role::Integration => "integration",
-            Role::Display => "display",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == text)
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }

@@ -28,9 +28,10 @@ use std::collections::BinaryHeap;
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Timelike, Utc};
 use golive_core::erlang;
+use rand::distr::weighted::WeightedIndex;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rand_distr::{Distribution, Exp, LogNormal};
+use rand_distr::{Distribution, Exp, LogNormal, Uniform};
 use serde::{Serialize, Serializer};
 
 use crate::SimConfig;
@@ -280,20 +281,15 @@ fn log_normal(rng: &mut StdRng, median: f64, sigma: f64) -> f64 {
     LogNormal::new(median.ln(), sigma).map_or(median, |d| d.sample(rng))
 }
 
+/// A uniform draw in `[low, high)` (`low` itself for an empty range).
 fn uniform(rng: &mut StdRng, low: f64, high: f64) -> f64 {
-    low + (high - low) * rng.random::<f64>()
+    Uniform::new(low, high).map_or(low, |d| d.sample(rng))
 }
 
+/// An index drawn with probability proportional to its weight (the first
+/// for weights that are all zero or not usable).
 fn weighted(rng: &mut StdRng, weights: &[f64]) -> usize {
-    let total: f64 = weights.iter().sum();
-    let mut target = rng.random::<f64>() * total;
-    for (i, w) in weights.iter().enumerate() {
-        if target < *w {
-            return i;
-        }
-        target -= w;
-    }
-    weights.len().saturating_sub(1)
+    WeightedIndex::new(weights).map_or(0, |d| d.sample(rng))
 }
 
 fn base36(mut n: u64) -> String {
@@ -506,9 +502,7 @@ impl TrafficModel {
         let rng = &mut self.ticket_rng;
         let (create_at, updates) = lifecycle(rng, &mut ticket);
         let resend_at = match &ticket.external_id {
-            Some(_) if rng.random::<f64>() < 0.04 => {
-                Some(plus(create_at, uniform(rng, 5.0, 600.0)))
-            }
+            Some(_) if rng.random_bool(0.04) => Some(plus(create_at, uniform(rng, 5.0, 600.0))),
             _ => None,
         };
 
@@ -580,7 +574,7 @@ impl TrafficModel {
             }
         };
         let category = match &surge {
-            Some(s) if rng.random::<f64>() < 0.8 => s.main_category,
+            Some(s) if rng.random_bool(0.8) => s.main_category,
             _ => CATEGORY_ORDER[weighted(rng, &category_weights)],
         };
         let severity = {
@@ -598,14 +592,14 @@ impl TrafficModel {
         let ate = 28.0 * 0.85_f64.powf(days);
         let channel = Channel::ALL[weighted(rng, &[45.0, ate, 6.0, 10.0, 5.0, 7.0])];
         let summary = match &surge {
-            Some(s) if s.main_category == category && rng.random::<f64>() < 0.6 => s.theme.clone(),
+            Some(s) if s.main_category == category && rng.random_bool(0.6) => s.theme.clone(),
             _ => catalog::summary(category, application, |n| rng.random_range(0..n)),
         };
         let roles = catalog::reporter_roles(department);
         let role_weights: Vec<f64> = roles.iter().map(|r| r.1).collect();
         let reporter_role = roles[weighted(rng, &role_weights)].0;
         let integration =
-            matches!(channel, Channel::Email | Channel::Portal) || rng.random::<f64>() < 0.12;
+            matches!(channel, Channel::Email | Channel::Portal) || rng.random_bool(0.12);
         let external_id = if integration {
             self.next_incident += 1;
             Some(format!("INC{:07}", self.next_incident))
@@ -641,12 +635,12 @@ impl TrafficModel {
         ];
         let weights: Vec<f64> = apps.iter().map(|a| a.1).collect();
         let application = apps[weighted(rng, &weights)].0;
-        let main_category = if rng.random::<f64>() < 0.7 {
+        let main_category = if rng.random_bool(0.7) {
             Category::HowTo
         } else {
             Category::BreakFix
         };
-        let site = if rng.random::<f64>() < 0.5 {
+        let site = if rng.random_bool(0.5) {
             Some(weighted(
                 rng,
                 &catalog::SITES.iter().map(|s| s.weight).collect::<Vec<_>>(),
@@ -767,8 +761,8 @@ impl TrafficModel {
         let patience = exponential(rng, spec.mean_patience_seconds);
         let handle = log_normal(rng, spec.median_handle_seconds, 0.3).clamp(180.0, 480.0);
         let wrap: u32 = rng.random_range(20..=60);
-        let late_offer = rng.random::<f64>() < 0.04;
-        let repeat_end = rng.random::<f64>() < 0.01;
+        let late_offer = rng.random_bool(0.04);
+        let repeat_end = rng.random_bool(0.01);
         let feed_lag = uniform(rng, 1.0, 5.0);
 
         // FIFO: the caller takes the seat that frees up first.
@@ -902,7 +896,7 @@ fn lifecycle(rng: &mut StdRng, ticket: &mut NewTicket) -> (DateTime<Utc>, Vec<Ti
         } + if severity == 2 { 0.2 } else { 0.0 };
         if severity == 1 || rng.random::<f64>() < escalate_p {
             work *= 1.5;
-            let tier = if severity == 1 || rng.random::<f64>() < 0.25 {
+            let tier = if severity == 1 || rng.random_bool(0.25) {
                 3
             } else {
                 2
@@ -922,7 +916,7 @@ fn lifecycle(rng: &mut StdRng, ticket: &mut NewTicket) -> (DateTime<Utc>, Vec<Ti
                 }),
                 tier: Some(tier),
             });
-        } else if rng.random::<f64>() < 0.12 {
+        } else if rng.random_bool(0.12) {
             // Waiting on the caller (a callback, a screenshot).
             work *= 1.3;
             updates.push(TicketUpdate {
@@ -963,7 +957,7 @@ fn lifecycle(rng: &mut StdRng, ticket: &mut NewTicket) -> (DateTime<Utc>, Vec<Ti
             tier: None,
         });
     }
-    if rng.random::<f64>() < 0.5 {
+    if rng.random_bool(0.5) {
         updates.push(TicketUpdate {
             status: Some(Status::Closed),
             at: plus(resolved_at, uniform(rng, 3600.0, 8.0 * 3600.0)),

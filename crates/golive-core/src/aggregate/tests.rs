@@ -3,6 +3,8 @@
 use super::*;
 use crate::event::{CallRecorded, QueueConfigured, TicketChanged, TicketCreated};
 use crate::model::Severity;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 /// 2026-03-02T08:00:00Z.
 const T: Millis = 1_772_438_400_000;
@@ -761,13 +763,8 @@ fn repeated_creations_and_sequence_numbers() {
 /// A pseudo-random morning: tickets opened, resolved, reopened, created
 /// resolved, at scattered times (some out of order).
 fn scattered_morning(log: &mut Log) -> Vec<u64> {
-    let mut state = 7u64;
-    let mut next = |n: u64| {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) % n
-    };
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut next = |n: u64| rng.random_range(0..n);
     let mut ids = Vec::new();
     for k in 0..120 {
         let opened = T + (next(240) as Millis) * MIN + (next(60_000) as Millis);

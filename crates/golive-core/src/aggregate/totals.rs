@@ -541,6 +541,8 @@ mod tests {
     use super::*;
     use crate::event::{CallRecorded, Event, RecordedEvent, TicketChanged, TicketCreated};
     use crate::model::{CallEventKind, Channel, Severity, TicketStatus};
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
 
     /// 2026-03-02T08:00:00Z.
     const T: Millis = 1_772_438_400_000;
@@ -695,14 +697,9 @@ mod tests {
             label_sets: 12,
         };
         let mut aggregator = Aggregator::new();
-        // A small deterministic generator: many sites and applications.
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+        // Seeded, so a failure repeats: many sites and applications.
+        let mut rng = StdRng::seed_from_u64(0x2545_f491_4f6c_dd1d);
+        let mut next = |n: u64| rng.random_range(0..n);
         let mut tickets = Vec::new();
         for seq in 1..=400u64 {
             let site = format!("S{}", next(9));
