@@ -269,6 +269,7 @@ impl Applier {
             return;
         };
         self.views.apply(&events);
+        self.metrics.record_events(&events);
         *applied = last;
         if let Some(event) = events.last() {
             *self
@@ -291,7 +292,6 @@ impl Applier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use golive_core::aggregate::SeriesLimits;
     use golive_core::alerts::AlertRules;
     use golive_core::event::CallRecorded;
     use golive_core::ledger::{Command, Ledger};
@@ -335,12 +335,11 @@ mod tests {
         let events = store.events_after(0, 100).await.expect("log");
         assert_eq!(events.len(), 30);
 
-        let metrics = Metrics::new(SeriesLimits::NONE);
+        let metrics = Metrics::new();
         let views = Arc::new(Views::new(
             StaffingSettings::default(),
             AlertRules::default(),
             None,
-            metrics.clone(),
         ));
         let (applier, mut to_writer) = Applier::new(store, views.clone(), metrics.clone(), 0);
         // seq 11..=20 from the writer: 1..=10 are read from the log first.
@@ -367,7 +366,7 @@ mod tests {
             .report(AT - 3_600_000, AT + 3_600_000, None)
             .expect("report");
         assert_eq!(report["calls"]["offered"], 30, "{report}");
-        let text = metrics.render();
+        let text = metrics.render(Vec::new());
         let applied: f64 = text
             .lines()
             .filter(|l| l.starts_with("golive_events_applied_total"))

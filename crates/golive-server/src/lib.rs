@@ -12,6 +12,7 @@
 pub mod applier;
 pub mod auth;
 pub mod connectors;
+pub mod domain_metrics;
 pub mod error;
 pub mod extract;
 pub mod fault;
@@ -190,14 +191,12 @@ pub async fn serve(
     let connectors =
         connectors::Connectors::new(&options.config.connectors, options.config.name_rules())
             .map_err(|error| ServeError::Connectors(error.to_string()))?;
-    let metrics = metrics::Metrics::new(options.config.series_limits());
+    let metrics = metrics::Metrics::new();
     let views = Arc::new(Views::new(
         options.config.staffing.clone(),
         options.config.alerts.clone(),
         go_live_start,
-        metrics.clone(),
     ));
-    metrics.attach(&views);
     let push_interval = Duration::from_millis(options.config.push_interval_ms);
     let limits = http::HttpLimits {
         header_timeout: Duration::from_secs(options.config.header_timeout_seconds),
@@ -343,7 +342,7 @@ async fn open(state: &AppState, store: &dyn Store, views: &Views) -> Ledger {
         let attempt = async {
             store.prepare().await?;
             state.set_starting("replaying");
-            replay(store, views, state.config.name_rules()).await
+            replay(store, views, &state.metrics, state.config.name_rules()).await
         };
         match attempt.await {
             Ok(ledger) => return ledger,
@@ -361,7 +360,12 @@ async fn open(state: &AppState, store: &dyn Store, views: &Views) -> Ledger {
     }
 }
 
-async fn replay(store: &dyn Store, views: &Views, names: NameRules) -> Result<Ledger, StoreError> {
+async fn replay(
+    store: &dyn Store,
+    views: &Views,
+    metrics: &metrics::Metrics,
+    names: NameRules,
+) -> Result<Ledger, StoreError> {
     let mut ledger = Ledger::with_names(names);
     let started = std::time::Instant::now();
     loop {
@@ -373,6 +377,7 @@ async fn replay(store: &dyn Store, views: &Views, names: NameRules) -> Result<Le
             ledger.apply(event);
         }
         views.apply(&page);
+        metrics.record_events(&page);
     }
     tracing::info!(
         events = ledger.last_seq(),
