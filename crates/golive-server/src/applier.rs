@@ -15,6 +15,7 @@
 //! the catch-up it does under the log's lock stays small.
 
 use crate::metrics::Metrics;
+use crate::offload;
 use crate::views::Views;
 use golive_core::event::RecordedEvent;
 use golive_core::time::now_millis;
@@ -171,7 +172,7 @@ impl Applier {
             .take_while(|(i, e)| e.seq == *applied + 1 + *i as u64)
             .count();
         events.truncate(contiguous);
-        self.apply_run(&mut applied, events, source);
+        self.apply_run(&mut applied, events, source).await;
         Ok(())
     }
 
@@ -258,18 +259,39 @@ impl Applier {
                     found: until + 1,
                 });
             }
-            self.apply_run(applied, page, Source::Log);
+            self.apply_run(applied, page, Source::Log).await;
         }
         Ok(())
     }
 
-    /// Applies a run that continues the log right after `applied`.
-    fn apply_run(&self, applied: &mut u64, events: Vec<RecordedEvent>, source: Source) {
+    /// Applies a run that continues the log right after `applied`. A large
+    /// run is folded in on the blocking pool (see `crate::offload`); the
+    /// lock on `applied` is held meanwhile, so runs still go in one at a
+    /// time, in order, and the caller (the writer answering its requests)
+    /// goes on only once they are applied.
+    async fn apply_run(&self, applied: &mut u64, events: Vec<RecordedEvent>, source: Source) {
         let Some(last) = events.last().map(|e| e.seq) else {
             return;
         };
-        self.views.apply(&events);
-        self.metrics.record_events(&events);
+        let heavy = events.len() >= offload::HEAVY;
+        let fold = {
+            let views = self.views.clone();
+            let metrics = self.metrics.clone();
+            move || {
+                views.apply(&events);
+                metrics.record_events(&events);
+                events
+            }
+        };
+        let events = if heavy {
+            match offload::blocking_or_panic(fold).await {
+                Some(events) => events,
+                // The runtime is stopping: nothing more is applied.
+                None => return,
+            }
+        } else {
+            fold()
+        };
         *applied = last;
         if let Some(event) = events.last() {
             *self

@@ -23,7 +23,9 @@ mod input_proptests;
 pub mod live;
 pub mod log_guard;
 pub mod metrics;
+pub mod offload;
 pub mod openapi;
+pub mod publisher;
 pub mod revocation;
 pub mod routes;
 pub mod state;
@@ -98,7 +100,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(paths::ERLANG_C, get(routes::report::erlang_c))
         .route(paths::ERLANG_A, get(routes::report::erlang_a))
         .route(paths::STAFFING_PLAN, get(routes::plan::plan))
-        .route(paths::LIVE, get(live::live))
+        .route(paths::LIVE, get(routes::live::live))
         .route(paths::ALERT_ACK, post(routes::alerts::acknowledge))
         .route(
             paths::KNOWN_ISSUES,
@@ -218,9 +220,9 @@ pub async fn serve(
         None => None,
     };
     let revocations = tokio::spawn(revocation::watch(state.clone()));
-    let leadership = tokio::spawn(live::lead(state.clone()));
+    let leadership = tokio::spawn(publisher::lead(state.clone()));
     let mut core = tokio::spawn(open_then_write(state.clone(), options.store, views));
-    let mut publisher = tokio::spawn(live::publish_loop(state.clone(), push_interval));
+    let mut publisher = tokio::spawn(publisher::publish_loop(state.clone(), push_interval));
     let queue_log = connectors::queue_log::spawn(state.clone());
     let app = router(state.clone());
     tokio::select! {
@@ -307,7 +309,7 @@ async fn open_then_write(
     let (writer, mut writing) = Writer::start(store.clone(), ledger, applier.clone(), tailed);
     let mut tailer = tokio::spawn(tail::run(store, applier.clone()));
     // Before ready: the first snapshot a display gets is a full board.
-    live::publish(&state);
+    publisher::publish_apart(&state, false).await;
     state.set_ready(writer);
     let rethrow = |error: tokio::task::JoinError| {
         if error.is_panic() {
