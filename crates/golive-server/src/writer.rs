@@ -16,6 +16,9 @@
 //! A large batch is decided in parts of [`PART_EVENTS`] events, which the
 //! store writes while the writer decides the next part (all in the one
 //! transaction), so deciding and writing overlap instead of taking turns.
+//! A large group is decided with the async worker's other tasks handed to
+//! another thread (`crate::offload::in_place`), so requests and sockets
+//! queued there do not wait for it.
 //!
 //! One request never fails another's write. When a commit fails because
 //! the database is unavailable (down, busy, out of space, timed out; see
