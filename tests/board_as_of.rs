@@ -220,7 +220,7 @@ async fn as_of_boards_equal_the_reports(backend: Backend) {
             let site = SITES[rng.random_range(0..SITES.len())];
             let scoped = get_ok(
                 &server,
-                &format!("/api/v1/board?as_of={}&site={}", iso(t), encoded(&site)),
+                &format!("/api/v1/board?as_of={}&site={}", iso(t), encoded(site)),
             )
             .await;
             assert_eq!(scoped["scope"]["site"], site);
@@ -237,7 +237,7 @@ async fn as_of_boards_equal_the_reports(backend: Backend) {
             let queue = QUEUES[rng.random_range(0..QUEUES.len())];
             let scoped = get_ok(
                 &server,
-                &format!("/api/v1/board?queue={}&as_of={}", encoded(&queue), iso(t)),
+                &format!("/api/v1/board?queue={}&as_of={}", encoded(queue), iso(t)),
             )
             .await;
             let queue_offered = sent

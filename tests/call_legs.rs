@@ -113,7 +113,7 @@ impl Expected {
 }
 
 async fn put_queue(server: &Server, token: &str, queue: &str, body: Value) -> (StatusCode, Value) {
-    let path = format!("/api/v1/queues/{}", encoded(&queue));
+    let path = format!("/api/v1/queues/{}", encoded(queue));
     server
         .call(Method::PUT, &path, Some(token), Some(&body))
         .await

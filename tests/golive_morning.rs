@@ -1025,7 +1025,7 @@ impl Client<'_> {
     }
 
     async fn configure(&self, queue: &str, body: Value) -> Value {
-        let path = format!("/api/v1/queues/{}", encoded(&queue));
+        let path = format!("/api/v1/queues/{}", encoded(queue));
         let (status, settings) = self
             .server
             .call(Method::PUT, &path, Some(&self.lead), Some(&body))

@@ -282,7 +282,7 @@ async fn huddle_matches_the_oracle(backend: Backend) {
     for (queue, target) in [("Physician Line", 20), ("Nurse Line", 45)] {
         let (status, body) = server
             .put(
-                &format!("/api/v1/queues/{}", encoded(&queue)),
+                &format!("/api/v1/queues/{}", encoded(queue)),
                 &serde_json::json!({"answer_target_seconds": target}),
             )
             .await;

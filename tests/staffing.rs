@@ -101,7 +101,7 @@ impl Api<'_> {
     }
 
     async fn configure(&self, queue: &str, body: Value) {
-        let path = format!("/api/v1/queues/{}", encoded(&queue));
+        let path = format!("/api/v1/queues/{}", encoded(queue));
         let (status, answer) = self
             .server
             .call(Method::PUT, &path, Some(&self.lead), Some(&body))
