@@ -15,7 +15,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{ADMIN_TOKEN, Backend, Server, TestDb};
+use support::{ADMIN_TOKEN, Backend, Server, TestDb, encoded};
 
 const SECOND: i64 = 1000;
 const MINUTE: i64 = 60 * SECOND;
@@ -220,11 +220,7 @@ async fn as_of_boards_equal_the_reports(backend: Backend) {
             let site = SITES[rng.random_range(0..SITES.len())];
             let scoped = get_ok(
                 &server,
-                &format!(
-                    "/api/v1/board?as_of={}&site={}",
-                    iso(t),
-                    site.replace(' ', "%20")
-                ),
+                &format!("/api/v1/board?as_of={}&site={}", iso(t), encoded(site)),
             )
             .await;
             assert_eq!(scoped["scope"]["site"], site);
@@ -241,11 +237,7 @@ async fn as_of_boards_equal_the_reports(backend: Backend) {
             let queue = QUEUES[rng.random_range(0..QUEUES.len())];
             let scoped = get_ok(
                 &server,
-                &format!(
-                    "/api/v1/board?queue={}&as_of={}",
-                    queue.replace(' ', "%20"),
-                    iso(t)
-                ),
+                &format!("/api/v1/board?queue={}&as_of={}", encoded(queue), iso(t)),
             )
             .await;
             let queue_offered = sent

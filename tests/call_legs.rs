@@ -15,7 +15,7 @@ mod support;
 use chrono::{DateTime, SecondsFormat, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Backend, Server, TestDb, count_rows};
+use support::{Backend, Server, TestDb, count_rows, encoded};
 
 const SECOND: i64 = 1000;
 const MINUTE: i64 = 60 * SECOND;
@@ -113,7 +113,7 @@ impl Expected {
 }
 
 async fn put_queue(server: &Server, token: &str, queue: &str, body: Value) -> (StatusCode, Value) {
-    let path = format!("/api/v1/queues/{}", queue.replace(' ', "%20"));
+    let path = format!("/api/v1/queues/{}", encoded(queue));
     server
         .call(Method::PUT, &path, Some(token), Some(&body))
         .await

@@ -26,7 +26,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
-use support::{Backend, Server, TestDb};
+use support::{Backend, Server, TestDb, encoded};
 
 /// The go-live day.
 const DAY: &str = "2026-03-02";
@@ -1025,7 +1025,7 @@ impl Client<'_> {
     }
 
     async fn configure(&self, queue: &str, body: Value) -> Value {
-        let path = format!("/api/v1/queues/{}", queue.replace(' ', "%20"));
+        let path = format!("/api/v1/queues/{}", encoded(queue));
         let (status, settings) = self
             .server
             .call(Method::PUT, &path, Some(&self.lead), Some(&body))

@@ -17,7 +17,7 @@ use chrono_tz_shim::chicago_midnight;
 use reqwest::{Method, StatusCode};
 use rollout::{HOUR, MINUTE, Plan, go_live, iso, millis, number};
 use serde_json::{Value, json};
-use support::{ADMIN_TOKEN, Backend, Server, TestDb};
+use support::{ADMIN_TOKEN, Backend, Server, TestDb, encoded};
 
 /// Chicago's midnights without a time zone crate in the tests: the zone
 /// is UTC−6 in winter and UTC−5 in summer (second Sunday of March to the
@@ -282,7 +282,7 @@ async fn huddle_matches_the_oracle(backend: Backend) {
     for (queue, target) in [("Physician Line", 20), ("Nurse Line", 45)] {
         let (status, body) = server
             .put(
-                &format!("/api/v1/queues/{}", queue.replace(' ', "%20")),
+                &format!("/api/v1/queues/{}", encoded(queue)),
                 &serde_json::json!({"answer_target_seconds": target}),
             )
             .await;

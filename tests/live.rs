@@ -552,3 +552,90 @@ async fn acknowledgements_reach_every_display_and_survive_a_restart() {
         "Pharmacy is on it"
     );
 }
+
+/// Heavy work does not stall the async workers: with one async worker
+/// (`TOKIO_WORKER_THREADS=1`, so any CPU work on it would hold up
+/// everything else), while a large NDJSON body is parsed, decided and
+/// applied and reports over its whole history are built and serialized,
+/// `/healthz` still answers and a new live socket still gets its snapshot,
+/// each well within a second (a generous bound, not a timing: the figure
+/// is in docs/performance.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heavy_work_leaves_requests_and_sockets_answering() {
+    const LINES: usize = 60_000;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("golive.toml");
+    std::fs::write(&config, "push_interval_ms = 200\n").expect("config");
+    let server = Server::start_with(
+        &db,
+        &["--config", config.to_str().expect("utf-8 path")],
+        &[("TOKIO_WORKER_THREADS", "1")],
+    )
+    .await;
+    let feeder = server.token("integration").await;
+    let display = server.token("display").await;
+    let opened = minutes_ago(30);
+    let mut body = String::new();
+    for n in 0..LINES {
+        let mut line = ticket(json!({
+            "kind": "ticket",
+            "opened_at": opened,
+            "application": format!("App {}", n % 40),
+            "site": format!("Site {}", n % 12),
+        }));
+        line["external_id"] = json!(format!("bulk-{n}"));
+        body.push_str(&line.to_string());
+        body.push('\n');
+    }
+
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let heavy = async {
+        let ingest = server.ingest(&feeder, body);
+        let reports = async {
+            let window = format!(
+                "/api/v1/report?from={}&to={}&group_by=application",
+                minutes_ago(24 * 60),
+                minutes_ago(-5),
+            );
+            for _ in 0..5 {
+                let (status, answer) = server.get(&window).await;
+                assert_eq!(status, StatusCode::OK, "{answer}");
+            }
+        };
+        let ((status, answer), ()) = tokio::join!(ingest, reports);
+        done.store(true, std::sync::atomic::Ordering::Release);
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["accepted"], LINES, "{answer}");
+    };
+    // Probes as long as the heavy work runs.
+    let probe = async {
+        let (mut slowest_health, mut slowest_snapshot) = (Duration::ZERO, Duration::ZERO);
+        let mut probes = 0;
+        while !done.load(std::sync::atomic::Ordering::Acquire) {
+            let started = Instant::now();
+            let (status, _) = server.get("/healthz").await;
+            assert_eq!(status, StatusCode::OK);
+            slowest_health = slowest_health.max(started.elapsed());
+            let started = Instant::now();
+            let mut socket = connect(&server, &format!("token={display}")).await;
+            let first = next_json(&mut socket, Duration::from_secs(10)).await;
+            assert_eq!(first["type"], "snapshot");
+            slowest_snapshot = slowest_snapshot.max(started.elapsed());
+            socket.close(None).await.ok();
+            probes += 1;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        (slowest_health, slowest_snapshot, probes)
+    };
+    let ((), (slowest_health, slowest_snapshot, probes)) = tokio::join!(heavy, probe);
+    assert!(probes >= 3, "the heavy work was over before it was probed");
+    assert!(
+        slowest_health < Duration::from_secs(1),
+        "/healthz took {slowest_health:?} during heavy work"
+    );
+    assert!(
+        slowest_snapshot < Duration::from_secs(1),
+        "a live socket's snapshot took {slowest_snapshot:?} during heavy work"
+    );
+}

@@ -57,6 +57,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::metrics::{Metrics, Sample};
 use support::{ADMIN_TOKEN, Backend, Server, TestDb, ticket};
+use support::{ADMIN_TOKEN, Backend, Server, TestDb, encoded, ticket};
 
 /// A site name that needs escaping in the exposition format.
 const ODD_SITE: &str = "North \"B\" Wing \\ Annex";
@@ -369,21 +370,9 @@ fn at(seconds_ago: i64) -> String {
 
 async fn put_queue(server: &Server, queue: &str, settings: Value) {
     let (status, body) = server
-        .put(&format!("/api/v1/queues/{}", encode(queue)), &settings)
+        .put(&format!("/api/v1/queues/{}", encoded(queue)), &settings)
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-}
-
-fn encode(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 async fn call_event(server: &Server, body: &Value) {
@@ -1065,8 +1054,8 @@ async fn dashboards_and_rules_work_against_a_real_prometheus() {
     let (status, report) = server
         .get(&format!(
             "/api/v1/report?from={}&to={}",
-            encode(&at(3 * 86_400)),
-            encode(&at(-86_400))
+            encoded(&at(3 * 86_400)),
+            encoded(&at(-86_400))
         ))
         .await;
     assert_eq!(status, StatusCode::OK, "{report}");

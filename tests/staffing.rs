@@ -22,7 +22,7 @@ mod support;
 use chrono::{DateTime, SecondsFormat, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Backend, Server, TestDb};
+use support::{Backend, Server, TestDb, encoded};
 
 const SECOND: i64 = 1000;
 const MINUTE: i64 = 60 * SECOND;
@@ -101,7 +101,7 @@ impl Api<'_> {
     }
 
     async fn configure(&self, queue: &str, body: Value) {
-        let path = format!("/api/v1/queues/{}", queue.replace(' ', "%20"));
+        let path = format!("/api/v1/queues/{}", encoded(queue));
         let (status, answer) = self
             .server
             .call(Method::PUT, &path, Some(&self.lead), Some(&body))

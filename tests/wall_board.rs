@@ -31,7 +31,7 @@ use fantoccini::key::Key;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::browser::{Browser, WAIT, browser, eventually, screenshots_wanted};
-use support::{Backend, Server, TestDb};
+use support::{Backend, Server, TestDb, encoded};
 
 /// The five screens of the issue.
 const SIZES: [(u32, u32); 5] = [
@@ -211,22 +211,12 @@ async fn seed_worst_morning(server: &Server) {
     for queue in QUEUES {
         let (status, body) = server
             .put(
-                &format!("/api/v1/queues/{}", urlencode(queue)),
+                &format!("/api/v1/queues/{}", encoded(queue)),
                 &json!({"agents_staffed": 1}),
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
-}
-
-/// Percent-encodes everything but letters and digits.
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => char::from(b).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 async fn api_board(server: &Server, token: &str, query: &str) -> Value {
@@ -488,9 +478,9 @@ async fn worst_morning_fits_every_screen() {
 
     // A site's display: that site's tickets, applications and alerts only.
     let site = SITES[2];
-    let scoped = api_board(&server, &display, &format!("?site={}", urlencode(site))).await;
+    let scoped = api_board(&server, &display, &format!("?site={}", encoded(site))).await;
     browser
-        .goto(&server.url(&format!("/?token={display}&site={}", urlencode(site))))
+        .goto(&server.url(&format!("/?token={display}&site={}", encoded(site))))
         .await;
     live(&browser).await;
     browser.set_viewport(1920, 1080).await;
@@ -528,7 +518,7 @@ async fn worst_morning_fits_every_screen() {
     // A queue's display, and a display set to a site nobody knows.
     let queue = QUEUES[0];
     browser
-        .goto(&server.url(&format!("/?token={display}&queue={}", urlencode(queue))))
+        .goto(&server.url(&format!("/?token={display}&queue={}", encoded(queue))))
         .await;
     live(&browser).await;
     laid_out(&browser, 1920, 1080).await;
@@ -639,7 +629,7 @@ async fn lead_page_acts_on_the_board() {
     .await;
     eventually("the queue saved", WAIT, || async {
         let (_, q) = server
-            .get(&format!("/api/v1/queues/{}", urlencode(queue)))
+            .get(&format!("/api/v1/queues/{}", encoded(queue)))
             .await;
         if q["agents_staffed"] == 7 {
             Ok(())

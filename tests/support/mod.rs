@@ -585,3 +585,10 @@ pub fn ticket(overrides: Value) -> Value {
     }
     base
 }
+
+/// `text` percent-encoded for a URL path segment or query value: every
+/// byte but ASCII letters and digits escaped (`Nursing Line` →
+/// `Nursing%20Line`, `+` → `%2B`).
+pub fn encoded(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}

@@ -15,6 +15,7 @@
 //! the catch-up it does under the log's lock stays small.
 
 use crate::metrics::Metrics;
+use crate::offload;
 use crate::views::Views;
 use golive_core::event::RecordedEvent;
 use golive_core::time::now_millis;
@@ -171,7 +172,7 @@ impl Applier {
             .take_while(|(i, e)| e.seq == *applied + 1 + *i as u64)
             .count();
         events.truncate(contiguous);
-        self.apply_run(&mut applied, events, source);
+        self.apply_run(&mut applied, events, source).await;
         Ok(())
     }
 
@@ -258,17 +259,39 @@ impl Applier {
                     found: until + 1,
                 });
             }
-            self.apply_run(applied, page, Source::Log);
+            self.apply_run(applied, page, Source::Log).await;
         }
         Ok(())
     }
 
-    /// Applies a run that continues the log right after `applied`.
-    fn apply_run(&self, applied: &mut u64, events: Vec<RecordedEvent>, source: Source) {
+    /// Applies a run that continues the log right after `applied`. A large
+    /// run is folded in on the blocking pool (see `crate::offload`); the
+    /// lock on `applied` is held meanwhile, so runs still go in one at a
+    /// time, in order, and the caller (the writer answering its requests)
+    /// goes on only once they are applied.
+    async fn apply_run(&self, applied: &mut u64, events: Vec<RecordedEvent>, source: Source) {
         let Some(last) = events.last().map(|e| e.seq) else {
             return;
         };
-        self.views.apply(&events);
+        let heavy = events.len() >= offload::HEAVY;
+        let fold = {
+            let views = self.views.clone();
+            let metrics = self.metrics.clone();
+            move || {
+                views.apply(&events);
+                metrics.record_events(&events);
+                events
+            }
+        };
+        let events = if heavy {
+            match offload::blocking_or_panic(fold).await {
+                Some(events) => events,
+                // The runtime is stopping: nothing more is applied.
+                None => return,
+            }
+        } else {
+            fold()
+        };
         *applied = last;
         if let Some(event) = events.last() {
             *self
@@ -291,7 +314,6 @@ impl Applier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use golive_core::aggregate::SeriesLimits;
     use golive_core::alerts::AlertRules;
     use golive_core::event::CallRecorded;
     use golive_core::ledger::{Command, Ledger};
@@ -335,12 +357,11 @@ mod tests {
         let events = store.events_after(0, 100).await.expect("log");
         assert_eq!(events.len(), 30);
 
-        let metrics = Metrics::new(SeriesLimits::NONE);
+        let metrics = Metrics::new();
         let views = Arc::new(Views::new(
             StaffingSettings::default(),
             AlertRules::default(),
             None,
-            metrics.clone(),
         ));
         let (applier, mut to_writer) = Applier::new(store, views.clone(), metrics.clone(), 0);
         // seq 11..=20 from the writer: 1..=10 are read from the log first.
@@ -367,7 +388,7 @@ mod tests {
             .report(AT - 3_600_000, AT + 3_600_000, None)
             .expect("report");
         assert_eq!(report["calls"]["offered"], 30, "{report}");
-        let text = metrics.render();
+        let text = metrics.render(Vec::new());
         let applied: f64 = text
             .lines()
             .filter(|l| l.starts_with("golive_events_applied_total"))

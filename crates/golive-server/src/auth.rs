@@ -1,23 +1,23 @@
 //! Bearer-token authentication and role checks.
 //!
-//! Tokens are looked up by their SHA-256 in the store; answers are cached
-//! so a busy desk does not cost a query per request. Revocation does not
-//! wait for the cache: the revocation watcher (`crate::revocation`) sees
-//! every revocation within a second, whichever process made it, and hands
-//! the revoked hashes here, which drops every cached answer and tells live
-//! sockets (each remembers the hash of the token that opened it) to close
-//! if theirs is among them. Cached answers also expire by age
-//! ([`KNOWN_SECONDS`], [`UNKNOWN_SECONDS`]), a backstop should the
-//! watcher be unable to read the database for a while.
+//! Tokens are looked up by their SHA-256 in the store (a token itself is
+//! never kept, logged nor cached: only its hash is); answers are cached in
+//! a bounded `moka` cache so a busy desk does not cost a query per request.
+//! Revocation does not wait for the cache: the revocation watcher
+//! (`crate::revocation`) sees every revocation within a second, whichever
+//! process made it, and hands the revoked hashes here, which drops every
+//! cached answer and tells live sockets (each remembers the hash of the
+//! token that opened it) to close if theirs is among them. Cached answers
+//! also expire by age ([`KNOWN_SECONDS`], [`UNKNOWN_SECONDS`]), a backstop
+//! should the watcher be unable to read the database for a while.
+//!
+//! How a request presents its token is `crate::extract`'s business.
 
 use crate::error::ApiError;
-use crate::state::AppState;
-use axum::extract::FromRequestParts;
-use axum::http::header;
-use axum::http::request::Parts;
-use dashmap::DashMap;
 use golive_core::model::Role;
 use golive_store::{Store, token};
+use moka::Expiry;
+use moka::sync::Cache;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,8 +29,9 @@ const KNOWN_SECONDS: u64 = 60;
 /// How long an unknown (or revoked) token is remembered as such: briefly,
 /// so a token just created by the CLI or another process works at once.
 const UNKNOWN_SECONDS: u64 = 2;
-/// Bounds the cache so a flood of random tokens cannot grow it forever.
-const CACHE_LIMIT: usize = 10_000;
+/// Bounds the cache so a flood of random tokens cannot grow it forever
+/// (the least recently used answers go first).
+const CACHE_LIMIT: u64 = 10_000;
 
 /// The hashes of every revoked token, as last read from the store.
 pub type Revoked = Arc<HashSet<String>>;
@@ -38,7 +39,8 @@ pub type Revoked = Arc<HashSet<String>>;
 /// Resolves tokens to roles.
 pub struct Authenticator {
     admin_token_hash: Option<String>,
-    cache: DashMap<String, Cached>,
+    /// Token hash → the answer the store gave.
+    cache: Cache<String, Cached>,
     /// Bumped whenever a new revocation is seen: answers cached under an
     /// older generation are not trusted (a lookup that started before the
     /// revocation cannot reinstate the token).
@@ -46,17 +48,34 @@ pub struct Authenticator {
     revoked: watch::Sender<Revoked>,
 }
 
+#[derive(Clone, Copy)]
 struct Cached {
     role: Option<Role>,
-    at: Instant,
     generation: u64,
+}
+
+/// A known token's answer lives [`KNOWN_SECONDS`], an unknown one's
+/// [`UNKNOWN_SECONDS`].
+struct ByRole;
+
+impl Expiry<String, Cached> for ByRole {
+    fn expire_after_create(&self, _: &String, cached: &Cached, _: Instant) -> Option<Duration> {
+        Some(Duration::from_secs(if cached.role.is_some() {
+            KNOWN_SECONDS
+        } else {
+            UNKNOWN_SECONDS
+        }))
+    }
 }
 
 impl Authenticator {
     pub fn new(admin_token: Option<&str>) -> Self {
         Authenticator {
             admin_token_hash: admin_token.filter(|t| !t.is_empty()).map(token::hash),
-            cache: DashMap::new(),
+            cache: Cache::builder()
+                .max_capacity(CACHE_LIMIT)
+                .expire_after(ByRole)
+                .build(),
             generation: AtomicU64::new(0),
             revoked: watch::Sender::new(Arc::default()),
         }
@@ -69,28 +88,14 @@ impl Authenticator {
             return Ok(Some(Role::Admin));
         }
         let generation = self.generation.load(Ordering::Acquire);
-        if let Some(entry) = self.cache.get(hashed) {
-            let trusted_for = Duration::from_secs(if entry.role.is_some() {
-                KNOWN_SECONDS
-            } else {
-                UNKNOWN_SECONDS
-            });
-            if entry.generation == generation && entry.at.elapsed() < trusted_for {
-                return Ok(entry.role);
-            }
+        if let Some(cached) = self.cache.get(hashed)
+            && cached.generation == generation
+        {
+            return Ok(cached.role);
         }
         let role = store.token_role(hashed).await?;
-        if self.cache.len() >= CACHE_LIMIT {
-            self.cache.clear();
-        }
-        self.cache.insert(
-            hashed.to_string(),
-            Cached {
-                role,
-                at: Instant::now(),
-                generation,
-            },
-        );
+        self.cache
+            .insert(hashed.to_string(), Cached { role, generation });
         Ok(role)
     }
 
@@ -118,7 +123,7 @@ impl Authenticator {
         });
         if changed {
             self.generation.fetch_add(1, Ordering::AcqRel);
-            self.cache.clear();
+            self.cache.invalidate_all();
         }
     }
 
@@ -163,50 +168,3 @@ pub const LEADS: &[Role] = &[Role::Lead];
 /// phone-system feeds for `agents_staffed` alone (the route checks the
 /// fields).
 pub const QUEUE_SETTERS: &[Role] = &[Role::Lead, Role::Integration];
-
-impl FromRequestParts<Arc<AppState>> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Arc<AppState>,
-    ) -> Result<Self, ApiError> {
-        let presented = bearer(parts)
-            .or_else(|| query_token(parts))
-            .ok_or_else(ApiError::unauthorized)?;
-        let token_hash = token::hash(&presented);
-        match state
-            .auth
-            .role_of(state.store.as_ref(), &token_hash)
-            .await?
-        {
-            Some(role) => Ok(Caller {
-                role,
-                token_hash: token_hash.into(),
-            }),
-            None => Err(ApiError::unauthorized()),
-        }
-    }
-}
-
-fn bearer(parts: &Parts) -> Option<String> {
-    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_string())
-        .filter(|t| !t.is_empty())
-}
-
-/// `?token=` is accepted only for GET requests: wall displays open the
-/// board and its socket that way, and browsers cannot set headers on a
-/// WebSocket. Writes always need the header.
-fn query_token(parts: &Parts) -> Option<String> {
-    if parts.method != axum::http::Method::GET {
-        return None;
-    }
-    form_urlencoded::parse(parts.uri.query()?.as_bytes())
-        .find(|(key, _)| key == "token")
-        .map(|(_, value)| value.into_owned())
-        .filter(|t| !t.is_empty())
-}

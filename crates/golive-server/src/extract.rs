@@ -1,14 +1,18 @@
 //! Request extractors that answer in the contract's error shape: JSON
 //! bodies (415 on the wrong content type, 413 over the limit, 408 when it
 //! does not arrive in time, 400 when not JSON, 422 naming the field; a key
-//! given twice is 422 `duplicate_field`), NDJSON bodies and query strings.
+//! given twice is 422 `duplicate_field`), NDJSON bodies, query strings,
+//! and the caller a request's token names (401 when there is none or it
+//! is unknown or revoked).
 
+use crate::auth::Caller;
 use crate::error::{ApiError, from_json_error};
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
+use golive_store::token;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
@@ -67,6 +71,55 @@ impl FromRequest<Arc<AppState>> for Ndjson {
             .await
             .map(Ndjson)
     }
+}
+
+/// Resolves the token a request presents (the `Authorization: Bearer`
+/// header, or `?token=` on a GET) to its caller.
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        let presented = bearer(parts)
+            .or_else(|| query_token(parts))
+            .ok_or_else(ApiError::unauthorized)?;
+        let token_hash = token::hash(&presented);
+        match state
+            .auth
+            .role_of(state.store.as_ref(), &token_hash)
+            .await?
+        {
+            Some(role) => Ok(Caller {
+                role,
+                token_hash: token_hash.into(),
+            }),
+            None => Err(ApiError::unauthorized()),
+        }
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+/// `?token=` is accepted only for GET requests: wall displays open the
+/// board and its socket that way, and browsers cannot set headers on a
+/// WebSocket. Writes always need the header.
+fn query_token(parts: &Parts) -> Option<String> {
+    if parts.method != axum::http::Method::GET {
+        return None;
+    }
+    form_urlencoded::parse(parts.uri.query()?.as_bytes())
+        .find(|(key, _)| key == "token")
+        .map(|(_, value)| value.into_owned())
+        .filter(|t| !t.is_empty())
 }
 
 /// A query string deserialized into `T`; bad values are 422 naming the field.

@@ -12,6 +12,7 @@
 pub mod applier;
 pub mod auth;
 pub mod connectors;
+pub mod domain_metrics;
 pub mod error;
 pub mod extract;
 pub mod fault;
@@ -22,7 +23,9 @@ mod input_proptests;
 pub mod live;
 pub mod log_guard;
 pub mod metrics;
+pub mod offload;
 pub mod openapi;
+pub mod publisher;
 pub mod revocation;
 pub mod routes;
 pub mod state;
@@ -97,7 +100,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(paths::ERLANG_C, get(routes::report::erlang_c))
         .route(paths::ERLANG_A, get(routes::report::erlang_a))
         .route(paths::STAFFING_PLAN, get(routes::plan::plan))
-        .route(paths::LIVE, get(live::live))
+        .route(paths::LIVE, get(routes::live::live))
         .route(paths::ALERT_ACK, post(routes::alerts::acknowledge))
         .route(
             paths::KNOWN_ISSUES,
@@ -190,14 +193,12 @@ pub async fn serve(
     let connectors =
         connectors::Connectors::new(&options.config.connectors, options.config.name_rules())
             .map_err(|error| ServeError::Connectors(error.to_string()))?;
-    let metrics = metrics::Metrics::new(options.config.series_limits());
+    let metrics = metrics::Metrics::new();
     let views = Arc::new(Views::new(
         options.config.staffing.clone(),
         options.config.alerts.clone(),
         go_live_start,
-        metrics.clone(),
     ));
-    metrics.attach(&views);
     let push_interval = Duration::from_millis(options.config.push_interval_ms);
     let limits = http::HttpLimits {
         header_timeout: Duration::from_secs(options.config.header_timeout_seconds),
@@ -219,9 +220,9 @@ pub async fn serve(
         None => None,
     };
     let revocations = tokio::spawn(revocation::watch(state.clone()));
-    let leadership = tokio::spawn(live::lead(state.clone()));
+    let leadership = tokio::spawn(publisher::lead(state.clone()));
     let mut core = tokio::spawn(open_then_write(state.clone(), options.store, views));
-    let mut publisher = tokio::spawn(live::publish_loop(state.clone(), push_interval));
+    let mut publisher = tokio::spawn(publisher::publish_loop(state.clone(), push_interval));
     let queue_log = connectors::queue_log::spawn(state.clone());
     let app = router(state.clone());
     tokio::select! {
@@ -308,7 +309,7 @@ async fn open_then_write(
     let (writer, mut writing) = Writer::start(store.clone(), ledger, applier.clone(), tailed);
     let mut tailer = tokio::spawn(tail::run(store, applier.clone()));
     // Before ready: the first snapshot a display gets is a full board.
-    live::publish(&state);
+    publisher::publish_apart(&state, false).await;
     state.set_ready(writer);
     let rethrow = |error: tokio::task::JoinError| {
         if error.is_panic() {
@@ -343,7 +344,7 @@ async fn open(state: &AppState, store: &dyn Store, views: &Views) -> Ledger {
         let attempt = async {
             store.prepare().await?;
             state.set_starting("replaying");
-            replay(store, views, state.config.name_rules()).await
+            replay(store, views, &state.metrics, state.config.name_rules()).await
         };
         match attempt.await {
             Ok(ledger) => return ledger,
@@ -361,7 +362,12 @@ async fn open(state: &AppState, store: &dyn Store, views: &Views) -> Ledger {
     }
 }
 
-async fn replay(store: &dyn Store, views: &Views, names: NameRules) -> Result<Ledger, StoreError> {
+async fn replay(
+    store: &dyn Store,
+    views: &Views,
+    metrics: &metrics::Metrics,
+    names: NameRules,
+) -> Result<Ledger, StoreError> {
     let mut ledger = Ledger::with_names(names);
     let started = std::time::Instant::now();
     loop {
@@ -373,6 +379,7 @@ async fn replay(store: &dyn Store, views: &Views, names: NameRules) -> Result<Le
             ledger.apply(event);
         }
         views.apply(&page);
+        metrics.record_events(&page);
     }
     tracing::info!(
         events = ledger.last_seq(),

@@ -4,7 +4,6 @@
 //! One aggregator serves reports, the board, staffing, alerts and the live
 //! feed, so every figure comes from the same definitions.
 
-use crate::metrics::Metrics;
 use golive_core::aggregate::{Aggregator, KnownIssue};
 use golive_core::alerts::{Alert, AlertRules, Condition};
 use golive_core::board::{self, LiveBoard, Parts, Scope, ScopeError};
@@ -17,7 +16,7 @@ use golive_core::time::Millis;
 use golive_core::waves::{Wave, WaveCurve};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::sync::{Mutex, RwLock, RwLockReadGuard};
 use tokio::sync::watch;
 
 /// In-memory state derived from the log.
@@ -28,7 +27,6 @@ pub struct Views {
     staffing: StaffingSettings,
     rules: AlertRules,
     go_live_start: Option<Millis>,
-    metrics: Arc<Metrics>,
     /// Alert events (raised, cleared, acknowledged) applied since the live
     /// hub last took them, in log order.
     alert_events: Mutex<Vec<Event>>,
@@ -61,7 +59,6 @@ impl Views {
         staffing: StaffingSettings,
         rules: AlertRules,
         go_live_start: Option<Millis>,
-        metrics: Arc<Metrics>,
     ) -> Self {
         Views {
             committed: watch::Sender::new(0),
@@ -70,7 +67,6 @@ impl Views {
             staffing,
             rules,
             go_live_start,
-            metrics,
             alert_events: Mutex::new(Vec::new()),
         }
     }
@@ -99,7 +95,6 @@ impl Views {
             }
             crate::fault::trip(crate::fault::Point::Views);
         }
-        self.metrics.record_events(events);
         self.committed.send_replace(last.seq);
     }
 

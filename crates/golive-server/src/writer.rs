@@ -16,6 +16,9 @@
 //! A large batch is decided in parts of [`PART_EVENTS`] events, which the
 //! store writes while the writer decides the next part (all in the one
 //! transaction), so deciding and writing overlap instead of taking turns.
+//! A large group is decided with the async worker's other tasks handed to
+//! another thread (`crate::offload::in_place`), so requests and sockets
+//! queued there do not wait for it.
 //!
 //! One request never fails another's write. When a commit fails because
 //! the database is unavailable (down, busy, out of space, timed out; see
@@ -33,6 +36,7 @@
 //! more than all the rest of deciding it.
 
 use crate::applier::{Applier, Source, Tailed};
+use crate::offload;
 use golive_core::event::RecordedEvent;
 use golive_core::input::Rejection;
 use golive_core::ledger::{Command, Ledger, Outcome};
@@ -380,36 +384,41 @@ async fn commit_group(
     let mut segments = group.iter().peekable();
     let mut position = group.first().map_or(0, |s| s.start);
     let mut started = false;
+    let heavy = group_len(group) >= offload::HEAVY;
     let result = store
         .commit_parts(ledger.last_seq(), &mut |missed: Vec<RecordedEvent>| {
-            if !std::mem::replace(&mut started, true) {
-                for event in &missed {
-                    ledger.apply(event);
+            // Deciding a large part takes milliseconds: not on an async
+            // worker other requests are queued on.
+            offload::in_place(heavy, || {
+                if !std::mem::replace(&mut started, true) {
+                    for event in &missed {
+                        ledger.apply(event);
+                    }
+                    caught_up = missed;
+                    ledger.begin_batch();
                 }
-                caught_up = missed;
-                ledger.begin_batch();
-            }
-            let mut events = Vec::with_capacity(PART_EVENTS);
-            while events.len() < PART_EVENTS {
-                let Some(segment) = segments.peek() else {
-                    break;
-                };
-                if position >= segment.end {
-                    segments.next();
-                    position = segments.peek().map_or(0, |s| s.start);
-                    continue;
+                let mut events = Vec::with_capacity(PART_EVENTS);
+                while events.len() < PART_EVENTS {
+                    let Some(segment) = segments.peek() else {
+                        break;
+                    };
+                    if position >= segment.end {
+                        segments.next();
+                        position = segments.peek().map_or(0, |s| s.start);
+                        continue;
+                    }
+                    let command = requests[segment.request].command(position);
+                    position += 1;
+                    let Some(command) = command else {
+                        decided.push(Err(Rejection::unavailable()));
+                        continue;
+                    };
+                    let decision = ledger.decide_into(command, recorded_at, &mut events);
+                    decided.push(decision);
                 }
-                let command = requests[segment.request].command(position);
-                position += 1;
-                let Some(command) = command else {
-                    decided.push(Err(Rejection::unavailable()));
-                    continue;
-                };
-                let decision = ledger.decide_into(command, recorded_at, &mut events);
-                decided.push(decision);
-            }
-            // The store hands the events back once committed.
-            CommitBatch::from_ledger(ledger, events)
+                // The store hands the events back once committed.
+                CommitBatch::from_ledger(ledger, events)
+            })
         })
         .await;
     // Events other writers committed are real whether or not ours landed.

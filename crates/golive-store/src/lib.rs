@@ -290,17 +290,21 @@ impl CommitBatch {
     /// again), together with the events themselves.
     pub fn from_ledger(ledger: &Ledger, events: Vec<RecordedEvent>) -> CommitBatch {
         let mut batch = CommitBatch::default();
-        let Some(first) = events.first().map(|e| e.seq) else {
-            return batch;
-        };
         let ticket_events = events
             .iter()
             .filter(|e| matches!(e.event, Event::TicketCreated(_) | Event::TicketChanged(_)))
             .count();
         batch.tickets.reserve(ticket_events);
-        // Tickets changed in this batch that it did not create (a ticket's id
-        // is the seq of its creating event, so those created here are the ids
-        // from `first` on, and their rows are written with their creation).
+        // Tickets this batch creates, named by their events: their rows are
+        // written with their creation, as they end up; the others it
+        // changes get one row each.
+        let created: HashSet<TicketId> = events
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::TicketCreated(created) => Some(created.id),
+                _ => None,
+            })
+            .collect();
         let mut changed_rows: HashSet<TicketId> = HashSet::new();
         // One row per call leg: PostgreSQL refuses an upsert that touches a
         // row twice in one statement.
@@ -315,7 +319,7 @@ impl CommitBatch {
                     }
                 }
                 Event::TicketChanged(changed) => {
-                    if changed.id < first
+                    if !created.contains(&changed.id)
                         && changed_rows.insert(changed.id)
                         && let Some(row) = ledger.ticket_record(changed.id)
                     {

@@ -10,9 +10,10 @@
 //! (`write_parts`) is shared.
 
 use crate::{CommitBatch, StoreError};
-use golive_core::event::{Event, RecordedEvent};
+use golive_core::event::{Event, RecordedEvent, TicketId};
 use golive_core::model::{Category, Channel, Role, Severity, TicketStatus};
 use golive_core::record::{CallRecord, TicketRecord};
+use std::collections::HashSet;
 
 pub(crate) const EVENT_COLUMNS: &str = "seq, recorded_at, kind, payload";
 
@@ -156,14 +157,24 @@ impl Part {
             return Ok(None);
         }
         check_sequence(&batch.events, last)?;
-        // A ticket's id is the sequence number of the event that created
-        // it, so a row numbered after the log's last was created in this
-        // part: a plain INSERT (an upsert's conflict check costs about as
-        // much as the insert itself, and a conflict there would mean a
-        // corrupt table, which must fail the commit rather than be
-        // overwritten). Rows of older tickets are upserts (`TICKET_UPSERT`).
-        let (created, changed): (Vec<TicketRecord>, Vec<TicketRecord>) =
-            batch.tickets.into_iter().partition(|t| t.id > last);
+        // A ticket whose creation is among this part's events is new: a
+        // plain INSERT (an upsert's conflict check costs about as much as
+        // the insert itself, and a conflict there would mean a corrupt
+        // table, which must fail the commit rather than be overwritten).
+        // Rows of older tickets are upserts (`TICKET_UPSERT`). The events
+        // say which is which: nothing here assumes how ids are made.
+        let created_here: HashSet<TicketId> = batch
+            .events
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::TicketCreated(created) => Some(created.id),
+                _ => None,
+            })
+            .collect();
+        let (created, changed): (Vec<TicketRecord>, Vec<TicketRecord>) = batch
+            .tickets
+            .into_iter()
+            .partition(|t| created_here.contains(&t.id));
         Ok(Some(Part {
             rows,
             last: last + batch.events.len() as u64,

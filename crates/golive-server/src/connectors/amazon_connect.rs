@@ -12,6 +12,7 @@ use crate::auth::{Caller, FEEDERS};
 use crate::connectors::{Answer, commit};
 use crate::error::ApiError;
 use crate::extract::{read_body, require_content_type};
+use crate::routes::writer;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Request, State};
@@ -61,7 +62,7 @@ pub async fn push(
         }
     }
     drop(records);
-    commit(&state, batch, &mut answer).await?;
+    commit(writer(&state)?, batch, &mut answer).await?;
     state
         .metrics
         .connector_records(NAME, answer.accepted(), answer.rejected_total());

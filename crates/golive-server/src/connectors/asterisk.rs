@@ -15,6 +15,7 @@ use crate::auth::{Caller, FEEDERS};
 use crate::connectors::{Answer, commit};
 use crate::error::ApiError;
 use crate::extract::{read_body, require_content_type};
+use crate::routes::writer;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Request, State};
@@ -151,7 +152,11 @@ pub async fn ingest<'a>(
                 .map(|action| (usize::MAX, command(action))),
         );
     }
-    if let Err(error) = commit(state, batch, &mut answer).await {
+    let committed = match writer(state) {
+        Ok(writer) => commit(writer, batch, &mut answer).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = committed {
         saved.feed = before;
         return Err(error);
     }

@@ -8,6 +8,7 @@ use crate::connectors::servicenow::sync_command;
 use crate::connectors::{Answer, commit};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::routes::writer;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -31,7 +32,7 @@ pub async fn webhook(
                 &IssueRecord(&issue),
                 state.config.clock(),
             ) {
-                Ok(command) => commit(&state, vec![(1, command)], &mut answer).await?,
+                Ok(command) => commit(writer(&state)?, vec![(1, command)], &mut answer).await?,
                 Err(error) => answer.reject_record(1, error),
             }
         }

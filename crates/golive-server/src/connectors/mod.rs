@@ -16,9 +16,7 @@ pub mod queue_log;
 pub mod servicenow;
 
 use crate::error::ApiError;
-use crate::routes::writer;
-use crate::state::AppState;
-use crate::writer::{Decisions, WriteError};
+use crate::writer::{Decisions, WriteError, Writer};
 use golive_connect::amazon_connect::ContactMapper;
 use golive_connect::config::ConnectorsConfig;
 use golive_connect::{QueueResolver, RecordError, TicketMapper};
@@ -178,11 +176,11 @@ impl Answer {
 /// decision into `answer`: accepted when all its commands were, else
 /// refused with the first refusal.
 pub async fn commit(
-    state: &AppState,
+    writer: &Writer,
     batch: Vec<(usize, Command)>,
     answer: &mut Answer,
 ) -> Result<(), ApiError> {
-    InFlight::start(state, batch)?.finish(answer).await
+    InFlight::start(writer, batch).finish(answer).await
 }
 
 /// A batch handed to the writer and not yet answered: a streaming
@@ -194,20 +192,20 @@ pub struct InFlight {
 
 impl InFlight {
     /// Submits `batch` (record number, command) to the writer.
-    pub fn start(state: &AppState, batch: Vec<(usize, Command)>) -> Result<InFlight, ApiError> {
+    pub fn start(writer: &Writer, batch: Vec<(usize, Command)>) -> InFlight {
         if batch.is_empty() {
-            return Ok(InFlight {
+            return InFlight {
                 records: Vec::new(),
                 decisions: None,
-            });
+            };
         }
         let (records, commands): (Vec<usize>, Vec<Command>) = batch.into_iter().unzip();
-        let writer = writer(state)?.clone();
+        let writer = writer.clone();
         let decisions = tokio::spawn(async move { writer.submit(commands).await });
-        Ok(InFlight {
+        InFlight {
             records,
             decisions: Some(decisions),
-        })
+        }
     }
 
     /// Waits for the commit and tallies each record's decision.

@@ -23,6 +23,7 @@
 use crate::connectors::commit;
 use crate::connectors::servicenow::sync_command;
 use crate::connectors::{Answer, PollHealth};
+use crate::routes::writer;
 use crate::state::AppState;
 use golive_connect::config::{PullAuth, ServiceNowPullConfig};
 use golive_connect::servicenow::parse_records;
@@ -257,7 +258,8 @@ impl Poller {
                     }
                 }
             }
-            commit(&self.state, batch, &mut answer)
+            let writer = writer(&self.state).map_err(|e| PollError::Commit(e.message))?;
+            commit(writer, batch, &mut answer)
                 .await
                 .map_err(|e| PollError::Commit(e.message))?;
             self.state

@@ -8,6 +8,7 @@ use crate::auth::{Caller, FEEDERS};
 use crate::connectors::{Answer, InFlight, commit};
 use crate::error::ApiError;
 use crate::extract::{media_type, read_body};
+use crate::routes::writer;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Request, State};
@@ -70,7 +71,7 @@ async fn json(state: &AppState, request: Request) -> Result<Json<Value>, ApiErro
             Err(error) => answer.reject_record(number, error),
         }
     }
-    commit(state, batch, &mut answer).await?;
+    commit(writer(state)?, batch, &mut answer).await?;
     state
         .metrics
         .connector_records("servicenow", answer.accepted(), answer.rejected_total());
@@ -146,7 +147,7 @@ async fn csv(state: &AppState, request: Request) -> Result<Json<Value>, ApiError
             if let Some(previous) = in_flight.take() {
                 previous.finish(&mut answer).await?;
             }
-            in_flight = Some(InFlight::start(state, std::mem::take(&mut batch))?);
+            in_flight = Some(InFlight::start(writer(state)?, std::mem::take(&mut batch)));
         }
     }
     if let Some(last) = in_flight {

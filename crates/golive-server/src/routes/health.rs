@@ -5,6 +5,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use golive_core::time::now_millis;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -95,8 +96,14 @@ pub async fn metrics(
     // A scrape walks the aggregator's whole state (milliseconds for a
     // go-live day, tens for a week): keep it off the async workers so it
     // never stalls requests and live sockets sharing them.
-    let metrics = state.metrics.clone();
-    let body = match tokio::task::spawn_blocking(move || metrics.render()).await {
+    let scraped = state.clone();
+    let body = match tokio::task::spawn_blocking(move || {
+        let limits = scraped.config.series_limits();
+        let domain = crate::domain_metrics::families(&scraped.views, &limits, now_millis());
+        scraped.metrics.render(domain)
+    })
+    .await
+    {
         Ok(body) => body,
         Err(error) => {
             tracing::error!(%error, "rendering metrics failed");

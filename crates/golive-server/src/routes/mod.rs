@@ -6,6 +6,7 @@ pub mod health;
 pub mod huddle;
 pub mod ingest;
 pub mod known_issues;
+pub mod live;
 pub mod plan;
 pub mod queues;
 pub mod report;
@@ -106,6 +107,38 @@ pub(crate) fn writer(state: &AppState) -> Result<&Writer, ApiError> {
     state.writer().ok_or_else(|| {
         ApiError::unavailable("golive is starting (replaying its log); try again shortly")
     })
+}
+
+/// Runs `work` on the blocking pool (`crate::offload`): reports and boards
+/// read the aggregator for milliseconds to tens of milliseconds, and wait
+/// on its lock while a large commit is applied; neither may hold up the
+/// async workers that serve every other request and the live sockets.
+pub(crate) async fn off_runtime<T, F>(work: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    crate::offload::blocking(work).await.map_err(|error| {
+        tracing::error!(%error, "work on the blocking pool failed");
+        ApiError::unavailable("the answer could not be computed; try again")
+    })
+}
+
+/// A JSON body serialized off the async workers: a report over weeks, or
+/// a whole-center board, is a large document.
+pub struct JsonText(Vec<u8>);
+
+impl JsonText {
+    /// Serializes `value`; call it inside [`off_runtime`].
+    pub(crate) fn of<T: serde::Serialize>(value: &T) -> JsonText {
+        JsonText(serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec()))
+    }
+}
+
+impl axum::response::IntoResponse for JsonText {
+    fn into_response(self) -> axum::response::Response {
+        ([(header::CONTENT_TYPE, "application/json")], self.0).into_response()
+    }
 }
 
 /// Whether a read answers CSV: `format=csv`, or no `format` and an

@@ -3,11 +3,12 @@
 use crate::auth::{Caller, READERS};
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
+use crate::routes::{JsonText, off_runtime};
 use crate::state::AppState;
 use crate::views::Grouping;
 use axum::Json;
 use axum::extract::State;
-use golive_core::board::{LiveBoard, Scope};
+use golive_core::board::Scope;
 use golive_core::erlang::{self, ErlangInput};
 use golive_core::erlang_a::{self, ErlangAInput};
 use golive_core::model::{QueueSettings, TicketDimension};
@@ -34,7 +35,7 @@ pub async fn report(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     ApiQuery(query): ApiQuery<ReportQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonText, ApiError> {
     caller.require(READERS)?;
     let from = query_time("from", query.from.as_deref())?;
     let to = query_time("to", query.to.as_deref())?;
@@ -60,10 +61,9 @@ pub async fn report(
             })?,
         )),
     };
-    state
-        .views
-        .report(from, to, group_by)
-        .map(Json)
+    let views = state.views.clone();
+    off_runtime(move || views.report(from, to, group_by).map(|r| JsonText::of(&r)))
+        .await?
         .ok_or_else(|| ApiError::unavailable("state unavailable"))
 }
 
@@ -87,43 +87,49 @@ pub async fn board(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     ApiQuery(query): ApiQuery<BoardQuery>,
-) -> Result<Json<LiveBoard>, ApiError> {
+) -> Result<JsonText, ApiError> {
     caller.require(READERS)?;
     let scope = Scope::from_query(query.site.as_deref(), query.queue.as_deref())?;
-    let unavailable = || ApiError::unavailable("state unavailable");
     let now = now_millis();
-    if let Some(text) = query.as_of.as_deref().filter(|t| !t.is_empty()) {
-        let at = query_time("as_of", Some(text))?;
-        if at > now {
-            return Err(ApiError::invalid(
-                "as_of",
-                "is in the future: the board can be shown as it stood, not as it will be",
-            ));
+    let as_of = match query.as_of.as_deref().filter(|t| !t.is_empty()) {
+        None => None,
+        Some(text) => {
+            let at = query_time("as_of", Some(text))?;
+            if at > now {
+                return Err(ApiError::invalid(
+                    "as_of",
+                    "is in the future: the board can be shown as it stood, not as it will be",
+                ));
+            }
+            Some(at)
         }
-        let board = state
-            .views
-            .board_as_of(at, &scope)
-            .ok_or_else(unavailable)??;
-        return Ok(Json(board));
-    }
-    let tick = state.views.tick(now).ok_or_else(unavailable)?;
-    let board = state
-        .views
-        .board(&tick, &scope, &state.hub.active_alerts())
-        .ok_or_else(unavailable)??;
-    Ok(Json(board))
+    };
+    let views = state.views.clone();
+    let alerts = state.hub.active_alerts();
+    let built = off_runtime(move || {
+        let board = match as_of {
+            Some(at) => views.board_as_of(at, &scope)?,
+            None => views.board(&views.tick(now)?, &scope, &alerts)?,
+        };
+        Some(board.map(|board| JsonText::of(&board)))
+    })
+    .await?;
+    Ok(built.ok_or_else(|| ApiError::unavailable("state unavailable"))??)
 }
 
 pub async fn staffing(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<JsonText, ApiError> {
     caller.require(READERS)?;
-    let live = state
-        .views
-        .live_staffing(now_millis())
-        .ok_or_else(|| ApiError::unavailable("state unavailable"))?;
-    Ok(Json(json!(live)))
+    let views = state.views.clone();
+    off_runtime(move || {
+        views
+            .live_staffing(now_millis())
+            .map(|live| JsonText::of(&live))
+    })
+    .await?
+    .ok_or_else(|| ApiError::unavailable("state unavailable"))
 }
 
 /// The Erlang C parameters every calculator takes.

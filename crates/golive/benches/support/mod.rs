@@ -18,8 +18,12 @@ pub struct BenchServer {
 
 impl BenchServer {
     /// Starts the release binary on `database_url` and waits until ready.
+    /// `GOLIVE_BENCH_BINARY` names another build of golive to measure
+    /// instead (an older commit's, for a before/after figure).
     pub fn start(database_url: &str, admin_token: &str) -> BenchServer {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_golive"))
+        let binary = std::env::var("GOLIVE_BENCH_BINARY")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_golive").to_string());
+        let mut child = Command::new(binary)
             .args([
                 "serve",
                 "--listen",
