@@ -56,7 +56,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::metrics::{Metrics, Sample};
-use support::{ADMIN_TOKEN, Backend, Server, TestDb, ticket};
 use support::{ADMIN_TOKEN, Backend, Server, TestDb, encoded, ticket};
 
 /// A site name that needs escaping in the exposition format.
