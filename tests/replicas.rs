@@ -818,10 +818,18 @@ async fn a_replica_replays_a_log_replaced_under_it() {
     assert!(other.terminate().is_some_and(|s| s.success()));
 
     let new = BTreeMap::from([("New Site".to_string(), 7)]);
+    // The replica may notice the replacement before the other process has
+    // written all of its log, replay what is there and follow the rest: a
+    // prefix of the new log (none of it, or some of its tickets) is a
+    // right answer on the way, as long as it is the new log's alone.
+    let new_so_far = |sites: &BTreeMap<String, u64>| {
+        sites.keys().all(|site| site == "New Site") && sites.values().all(|n| *n <= 7)
+    };
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         // While it notices and starts again, an answer is the old log's
-        // figures, a refusal or no answer; never both logs at once.
+        // figures, the new log's so far, a refusal or no answer; never
+        // both logs at once.
         if let Ok(response) = replica
             .client
             .get(replica.url(&report_path(to)))
@@ -835,7 +843,10 @@ async fn a_replica_replays_a_log_replaced_under_it() {
             if sites == new {
                 break;
             }
-            assert_eq!(sites, old, "a report mixing two logs: {report}");
+            assert!(
+                sites == old || new_so_far(&sites),
+                "a report mixing two logs: {report}"
+            );
         }
         assert!(Instant::now() < deadline, "the replaced log never replayed");
         tokio::time::sleep(Duration::from_millis(100)).await;
