@@ -62,6 +62,36 @@ macro_rules! both_backends {
     };
 }
 
+/// Milliseconds since the epoch as the API writes times: RFC 3339 with
+/// milliseconds and `Z`.
+pub fn iso(ms: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
+        .expect("time in range")
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Polls `probe` until it returns Ok or `timeout` passes; then fails with
+/// the last reason it gave.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        match probe().await {
+            Ok(value) => return value,
+            Err(reason) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "timed out after {timeout:?} waiting for {what}: {reason}"
+                );
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Whether a JSON number equals `expected` to within a relative 1e-9.
 pub fn close(value: &Value, expected: f64) -> bool {
     value
