@@ -78,20 +78,9 @@ struct Api<'a> {
 
 impl Api<'_> {
     async fn event(&self, call_id: &str, queue: &str, event: &str, at: i64, wrap: Option<f64>) {
-        let mut body = json!({"call_id": call_id, "queue": queue, "event": event, "at": iso(at)});
-        if let Some(wrap) = wrap {
-            body["wrap_seconds"] = json!(wrap);
-        }
-        let (status, answer) = self
-            .server
-            .call(
-                Method::POST,
-                "/api/v1/calls/events",
-                Some(&self.feed),
-                Some(&body),
-            )
+        self.server
+            .call_event(&self.feed, (call_id, queue, event), at, wrap)
             .await;
-        assert_eq!(status, StatusCode::ACCEPTED, "{body}: {answer}");
     }
 
     async fn configure(&self, queue: &str, body: Value) {
