@@ -10,12 +10,12 @@
 
 mod support;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::Utc;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{ADMIN_TOKEN, Backend, Server, TestDb, encoded};
+use support::{ADMIN_TOKEN, Backend, Server, TestDb, encoded, iso};
 
 const SECOND: i64 = 1000;
 const MINUTE: i64 = 60 * SECOND;
@@ -24,12 +24,6 @@ const HOUR: i64 = 60 * MINUTE;
 const SITES: [&str; 3] = ["Main Campus", "North Hospital", "West Clinic"];
 const APPLICATIONS: [&str; 4] = ["Orders", "MAR", "Pharmacy", "Lab"];
 const QUEUES: [&str; 2] = ["Physician Line", "Nursing Line"];
-
-fn iso(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .expect("valid time")
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
-}
 
 /// What the test sent, to count from independently.
 struct Sent {

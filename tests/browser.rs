@@ -401,17 +401,7 @@ async fn board_shows_the_api_numbers() {
 
     if screenshots_wanted() {
         // Let the sparklines and live state settle before the picture.
-        eventually("the live feed", WAIT, || async {
-            match browser
-                .attr("[data-testid=conn]", "data-state")
-                .await
-                .as_deref()
-            {
-                Some("live") => Ok(()),
-                other => Err(format!("connection state {other:?}")),
-            }
-        })
-        .await;
+        browser.wait_live().await;
         browser.set_viewport(1920, 1080).await;
         browser.screenshot("board.png").await;
     }
@@ -447,17 +437,7 @@ async fn board_updates_live() {
         .await;
     tiles_match_api(&browser, &server, &display).await;
     // The socket delivered its snapshot.
-    eventually("the live feed", WAIT, || async {
-        match browser
-            .attr("[data-testid=conn]", "data-state")
-            .await
-            .as_deref()
-        {
-            Some("live") => Ok(()),
-            other => Err(format!("connection state {other:?}")),
-        }
-    })
-    .await;
+    browser.wait_live().await;
     let before = tile_number(&browser, "opened").await.expect("opened");
     // A marker that a reload would wipe.
     browser

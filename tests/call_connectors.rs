@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::{ADMIN_TOKEN, Backend, Server, TestDb, close};
+use support::{ADMIN_TOKEN, Backend, Server, TestDb, close, refusals};
 
 const PHYSICIAN_ARN: &str = "arn:aws:connect:us-east-1:111122223333:instance/5f3c1e7a-2b4d-4c6e-8f90-1a2b3c4d5e6f/queue/6c1f0e3a-91b2-4d0c-a7e5-3f2d1c0b9a81";
 const NURSE_ARN: &str = "arn:aws:connect:us-east-1:111122223333:instance/5f3c1e7a-2b4d-4c6e-8f90-1a2b3c4d5e6f/queue/0b7d9e2c-5a4f-4e13-b6c8-9d0e1f2a3b4c";
@@ -100,25 +100,6 @@ fn counts(calls: &Value) -> [u64; 3] {
 
 fn assert_close(value: &Value, expected: f64, what: &str) {
     assert!(close(value, expected), "{what}: {value} != {expected}");
-}
-
-/// Where each refused record is, and the field its error names.
-fn refusals(answer: &Value) -> Vec<(u64, String, String)> {
-    answer["rejected"]
-        .as_array()
-        .expect("rejected")
-        .iter()
-        .map(|r| {
-            (
-                r["record"].as_u64().unwrap_or(0),
-                r["error"]["code"].as_str().unwrap_or("").to_string(),
-                r["error"]["details"]["field"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-            )
-        })
-        .collect()
 }
 
 async fn contact_events(backend: Backend) {

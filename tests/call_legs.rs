@@ -12,22 +12,16 @@
 
 mod support;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::Utc;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Backend, Server, TestDb, count_rows, encoded};
+use support::{Backend, Server, TestDb, count_rows, encoded, iso};
 
 const SECOND: i64 = 1000;
 const MINUTE: i64 = 60 * SECOND;
 const PHYSICIAN: &str = "Physician Line";
 const PHARMACY: &str = "Pharmacy";
 const NURSING: &str = "Nursing Line";
-
-fn iso(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .expect("time in range")
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
-}
 
 /// One call event, `seconds` after the scenario's start.
 struct Leg<'a> {

@@ -11,7 +11,7 @@ mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{ADMIN_TOKEN, Backend, Server, TestDb};
+use support::{ADMIN_TOKEN, Backend, Server, TestDb, refusals};
 
 const CONFIG: &str = r#"
 [connectors.servicenow.values.site]
@@ -387,21 +387,7 @@ async fn bad_records_are_refused_one_by_one() {
     )
     .await;
     assert_eq!(answer["accepted"], 1, "{answer}");
-    let refused: Vec<(u64, String, String)> = answer["rejected"]
-        .as_array()
-        .expect("rejected")
-        .iter()
-        .map(|r| {
-            (
-                r["record"].as_u64().unwrap_or(0),
-                r["error"]["code"].as_str().unwrap_or("").to_string(),
-                r["error"]["details"]["field"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-            )
-        })
-        .collect();
+    let refused = refusals(&answer);
     let expect = |k: u64, code: &str, field: &str| (k, code.to_string(), field.to_string());
     assert_eq!(
         refused,

@@ -28,9 +28,9 @@ use serde_norway::Value as Yaml;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::metrics::Metrics;
-use support::{ADMIN_TOKEN, Backend, Server, TestDb, skip_postgres};
+use support::{ADMIN_TOKEN, Backend, Server, TestDb, eventually, skip_postgres};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -1455,22 +1455,6 @@ impl Drop for Haproxy {
     }
 }
 
-/// Polls `check` every 100 ms until it returns `Ok`, or panics after `limit`.
-async fn within<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, String>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        match check().await {
-            Ok(value) => return value,
-            Err(why) if Instant::now() > deadline => panic!("{what} within {limit:?}: {why}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-}
-
 /// Creates a ticket through the load balancer: its status and body.
 async fn post_ticket(
     client: &reqwest::Client,
@@ -1526,7 +1510,7 @@ async fn haproxy_spreads_checks_and_fails_over_between_replicas() {
         .expect("client");
 
     // The unready replica fails its /readyz check and is taken out.
-    within(Duration::from_secs(20), "c marked down", || async {
+    eventually("c marked down", Duration::from_secs(20), || async {
         let log = lb.log_text();
         if log.contains("golive/c is DOWN") {
             Ok(())
@@ -1651,9 +1635,9 @@ async fn haproxy_spreads_checks_and_fails_over_between_replicas() {
 
     // The killed replica is marked down by its health check; with the
     // survivor gone too, the LB's own health check fails.
-    within(
-        Duration::from_secs(20),
+    eventually(
         "the dead replica marked down",
+        Duration::from_secs(20),
         || async {
             let name = if holder == 0 { "golive/a" } else { "golive/b" };
             let log = lb.log_text();
@@ -1667,9 +1651,9 @@ async fn haproxy_spreads_checks_and_fails_over_between_replicas() {
     .await;
     assert!(lb.compose_health_check(), "still healthy with one replica");
     replicas[1 - holder].kill9();
-    within(
-        Duration::from_secs(20),
+    eventually(
         "the LB reports no replica",
+        Duration::from_secs(20),
         || async {
             if lb.compose_health_check() {
                 Err(lb.log_text())
@@ -1716,7 +1700,7 @@ async fn board_page_reconnects_to_another_replica_through_haproxy() {
         .map(|(n, a)| (n.as_str(), a.as_str()))
         .collect();
     let lb = Haproxy::start(&haproxy, &servers);
-    within(Duration::from_secs(20), "the LB up", || async {
+    eventually("the LB up", Duration::from_secs(20), || async {
         match reqwest::get(lb.url("/readyz")).await {
             Ok(r) if r.status() == StatusCode::OK => Ok(()),
             other => Err(format!("{other:?}")),
@@ -1727,17 +1711,8 @@ async fn board_page_reconnects_to_another_replica_through_haproxy() {
     browser
         .goto(&lb.url(&format!("/?token={ADMIN_TOKEN}")))
         .await;
-    let live = || async {
-        match browser
-            .attr("[data-testid=conn]", "data-state")
-            .await
-            .as_deref()
-        {
-            Some("live") => Ok(()),
-            other => Err(format!("connection state {other:?}")),
-        }
-    };
-    within(Duration::from_secs(30), "the board live", live).await;
+    let live = || browser.live_state();
+    eventually("the board live", Duration::from_secs(30), live).await;
     let mut holder = None;
     for (i, replica) in replicas.iter().enumerate() {
         if replica.metrics().await.sum("golive_live_clients") >= 1.0 {
@@ -1747,9 +1722,9 @@ async fn board_page_reconnects_to_another_replica_through_haproxy() {
     let holder = holder.expect("a replica holds the board's socket");
     replicas[holder].kill9();
     let survivor = &replicas[1 - holder];
-    within(
-        Duration::from_secs(30),
+    eventually(
         "the board live again on the other replica",
+        Duration::from_secs(30),
         || async {
             live().await?;
             let clients = survivor.metrics().await.sum("golive_live_clients");

@@ -15,19 +15,13 @@
 
 mod support;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::{Backend, Server, TestDb};
 
 const SECOND: i64 = 1000;
 const MINUTE: i64 = 60 * SECOND;
-
-fn iso(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .expect("valid time")
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
-}
 
 // ---------------------------------------------------------------------------
 // Erlang A, independent of golive.
@@ -151,21 +145,9 @@ struct Feed<'a> {
 
 impl Feed<'_> {
     async fn event(&self, call_id: &str, event: &str, at: i64, wrap: Option<f64>) {
-        let mut body =
-            json!({"call_id": call_id, "queue": "Nurse Line", "event": event, "at": iso(at)});
-        if let Some(wrap) = wrap {
-            body["wrap_seconds"] = json!(wrap);
-        }
-        let (status, answer) = self
-            .server
-            .call(
-                Method::POST,
-                "/api/v1/calls/events",
-                Some(&self.token),
-                Some(&body),
-            )
+        self.server
+            .call_event(&self.token, (call_id, "Nurse Line", event), at, wrap)
             .await;
-        assert_eq!(status, StatusCode::ACCEPTED, "{body}: {answer}");
     }
 }
 

@@ -21,12 +21,12 @@
 
 mod support;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
-use support::{Backend, Server, TestDb, encoded};
+use support::{Backend, Server, TestDb, encoded, iso};
 
 /// The go-live day.
 const DAY: &str = "2026-03-02";
@@ -105,12 +105,6 @@ fn at(text: &str) -> i64 {
     DateTime::parse_from_rfc3339(&full)
         .unwrap_or_else(|e| panic!("bad time {text:?}: {e}"))
         .timestamp_millis()
-}
-
-fn iso(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .expect("valid time")
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -13,23 +13,17 @@
 
 mod support;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::Utc;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use support::{ADMIN_TOKEN, Backend, Server, TestDb, ticket};
+use support::{ADMIN_TOKEN, Backend, Server, TestDb, iso, ticket};
 
 const SECOND: i64 = 1000;
 const MINUTE: i64 = 60 * SECOND;
 const HOUR: i64 = 60 * MINUTE;
-
-fn iso(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .expect("valid time")
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
-}
 
 fn now() -> i64 {
     Utc::now().timestamp_millis()

@@ -8,21 +8,15 @@
 
 mod support;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Backend, Server, TestDb};
+use support::{Backend, Server, TestDb, iso};
 
 const SECOND: i64 = 1000;
 const MINUTE: i64 = 60 * SECOND;
 const HALF_HOUR: i64 = 30 * MINUTE;
 const DAY: i64 = 24 * 60 * MINUTE;
-
-fn iso(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .expect("valid time")
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
-}
 
 /// Calls per half hour `slot` (0–47, UTC) on day one: quiet nights, a
 /// daytime plateau.

@@ -12,79 +12,30 @@
 
 mod support;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::Utc;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::Duration;
-use support::{Backend, Server, TestDb};
+use support::browser::{chromium, headless};
+use support::{Backend, Server, TestDb, iso};
 
 const MINUTE: i64 = 60_000;
 const HALF_HOUR: i64 = 30 * MINUTE;
 
-fn iso(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .expect("valid time")
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn chromium() -> Option<PathBuf> {
-    if std::env::var("GOLIVE_SKIP_BROWSER").is_ok_and(|v| v == "1") {
-        eprintln!("GOLIVE_SKIP_BROWSER=1: skipping the browser test");
-        return None;
-    }
-    let candidates = std::env::var_os("GOLIVE_CHROMIUM")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(["/usr/bin/chromium", "/usr/bin/chromium-browser"].map(PathBuf::from));
-    let found = candidates.into_iter().find(|p| p.exists());
-    if found.is_none() {
-        // CI installs it (.ci/run), so there a missing browser is a failure.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "chromium not found: apt-get install chromium, or set GOLIVE_CHROMIUM"
-        );
-        eprintln!("chromium not found: skipping (CI is not set)");
-    }
-    found
-}
-
 /// The page's DOM once its script has run, from headless Chromium.
-fn rendered(chromium: &PathBuf, url: &str) -> String {
-    let profile = tempfile::tempdir().expect("profile dir");
-    let mut child = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--window-size=1600,1200",
-            "--virtual-time-budget=15000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromium");
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        if child.try_wait().expect("chromium status").is_some() {
-            break;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("chromium did not finish rendering {url}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let output = child.wait_with_output().expect("chromium output");
-    String::from_utf8_lossy(&output.stdout).into_owned()
+fn rendered(chromium: &Path, url: &str) -> String {
+    let extra = [
+        "--window-size=1600,1200",
+        "--virtual-time-budget=15000",
+        "--dump-dom",
+    ];
+    headless(
+        chromium,
+        url,
+        &extra.map(String::from),
+        Duration::from_secs(90),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -56,7 +56,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::metrics::{Metrics, Sample};
-use support::{ADMIN_TOKEN, Backend, Server, TestDb, encoded, ticket};
+use support::{ADMIN_TOKEN, Backend, Server, TestDb, encoded, eventually, ticket};
 
 /// A site name that needs escaping in the exposition format.
 const ODD_SITE: &str = "North \"B\" Wing \\ Annex";
@@ -929,25 +929,6 @@ fn rules() -> Vec<(String, String, bool)> {
     out
 }
 
-/// Polls `check` every 250 ms until it returns `Some`, or fails after
-/// `limit` with `what`.
-async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, String>>,
-{
-    let deadline = Instant::now() + limit;
-    let mut last = String::new();
-    while Instant::now() < deadline {
-        match check().await {
-            Ok(value) => return value,
-            Err(why) => last = why,
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    panic!("{what} within {limit:?}: {last}");
-}
-
 // ------------------------------------------------------------ the tests
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -996,7 +977,7 @@ async fn dashboards_and_rules_work_against_a_real_prometheus() {
 
     let config = prometheus_config(&[&server.base]);
     let prometheus = Prometheus::start(&prometheus_bin, &promtool_bin, &config).await;
-    eventually(Duration::from_secs(60), "golive scraped", || async {
+    eventually("golive scraped", Duration::from_secs(60), || async {
         match prometheus.value("sum(golive_tickets_opened_total)").await {
             Some(v) if v > 0.0 => Ok(()),
             other => Err(format!(
@@ -1032,7 +1013,7 @@ async fn dashboards_and_rules_work_against_a_real_prometheus() {
         "golive_calls_answered_total",
         "golive_calls_abandoned_total",
     ];
-    eventually(Duration::from_secs(30), "Prometheus caught up", || async {
+    eventually("Prometheus caught up", Duration::from_secs(30), || async {
         for family in families {
             let want = served.sum(family);
             let got = prometheus.value(&format!("sum({family})")).await;
@@ -1237,7 +1218,7 @@ async fn dashboards_and_rules_work_against_a_real_prometheus() {
 
     // The alerts this traffic raises are active, and no others.
     let active: BTreeSet<String> =
-        eventually(Duration::from_secs(20), "the expected alerts", || async {
+        eventually("the expected alerts", Duration::from_secs(20), || async {
             let alerts = prometheus.get("/api/v1/alerts").await;
             let active: BTreeSet<String> = alerts["data"]["alerts"]
                 .as_array()
@@ -1298,7 +1279,7 @@ async fn totals_are_counted_once_across_replicas() {
     let prometheus = Prometheus::start(&prometheus_bin, &promtool_bin, &config).await;
     let served = Metrics::parse(&scrape(&server).await);
     let opened = served.sum("golive_tickets_opened_total");
-    eventually(Duration::from_secs(60), "both targets scraped", || async {
+    eventually("both targets scraped", Duration::from_secs(60), || async {
         match prometheus
             .value("count(sum by (instance) (golive_tickets_opened_total) > 0)")
             .await
@@ -1313,8 +1294,8 @@ async fn totals_are_counted_once_across_replicas() {
     let served = Metrics::parse(&scrape(&server).await);
     let want = served.sum("golive_calls_offered_total");
     eventually(
-        Duration::from_secs(30),
         "both targets caught up",
+        Duration::from_secs(30),
         || async {
             let got = prometheus
                 .value("min(sum by (instance) (golive_calls_offered_total))")

@@ -20,9 +20,9 @@ use reqwest::{Method, StatusCode};
 use rollout::{HOUR, MINUTE, Plan, go_live, iso};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-use support::browser::{self, Browser, WAIT, eventually, find_program};
+use std::process::Command;
+use std::time::Duration;
+use support::browser::{self, Browser, WAIT, eventually, find_program, headless};
 use support::{Backend, Server, TestDb};
 
 async fn wait_ready(browser: &Browser) {
@@ -80,34 +80,12 @@ async fn cells(browser: &Browser, selector: &str) -> Vec<Value> {
 
 /// The huddle page printed by headless Chromium to `pdf`.
 fn print_to_pdf(chromium: &Path, url: &str, pdf: &Path) {
-    let profile = tempfile::tempdir().expect("profile");
-    let mut child = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--no-pdf-header-footer",
-            "--virtual-time-budget=20000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("--print-to-pdf={}", pdf.display()))
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromium");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while child.try_wait().expect("chromium status").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("chromium did not print {url}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let extra = [
+        "--no-pdf-header-footer".to_string(),
+        "--virtual-time-budget=20000".to_string(),
+        format!("--print-to-pdf={}", pdf.display()),
+    ];
+    headless(chromium, url, &extra, Duration::from_secs(120));
     assert!(pdf.exists(), "no PDF printed from {url}");
 }
 

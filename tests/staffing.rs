@@ -19,19 +19,13 @@
 
 mod support;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Backend, Server, TestDb, encoded};
+use support::{Backend, Server, TestDb, encoded, iso};
 
 const SECOND: i64 = 1000;
 const MINUTE: i64 = 60 * SECOND;
-
-fn iso(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .expect("valid time")
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
-}
 
 // ---------------------------------------------------------------------------
 // Textbook Erlang C, independent of golive.
@@ -84,20 +78,9 @@ struct Api<'a> {
 
 impl Api<'_> {
     async fn event(&self, call_id: &str, queue: &str, event: &str, at: i64, wrap: Option<f64>) {
-        let mut body = json!({"call_id": call_id, "queue": queue, "event": event, "at": iso(at)});
-        if let Some(wrap) = wrap {
-            body["wrap_seconds"] = json!(wrap);
-        }
-        let (status, answer) = self
-            .server
-            .call(
-                Method::POST,
-                "/api/v1/calls/events",
-                Some(&self.feed),
-                Some(&body),
-            )
+        self.server
+            .call_event(&self.feed, (call_id, queue, event), at, wrap)
             .await;
-        assert_eq!(status, StatusCode::ACCEPTED, "{body}: {answer}");
     }
 
     async fn configure(&self, queue: &str, body: Value) {

@@ -348,21 +348,6 @@ async fn assert_accessible(browser: &Browser, what: &str) {
     assert_eq!(violations, json!([]), "axe on {what}: {violations:#}");
 }
 
-/// Waits until the page's live feed is up.
-async fn live(browser: &Browser) {
-    eventually("the live feed", WAIT, || async {
-        match browser
-            .attr("[data-testid=conn]", "data-state")
-            .await
-            .as_deref()
-        {
-            Some("live") => Ok(()),
-            other => Err(format!("connection {other:?}")),
-        }
-    })
-    .await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn worst_morning_fits_every_screen() {
     let Some(browser) = browser().await else {
@@ -419,7 +404,7 @@ async fn worst_morning_fits_every_screen() {
     browser
         .goto(&server.url(&format!("/?token={display}")))
         .await;
-    live(&browser).await;
+    browser.wait_live().await;
     for (width, height) in SIZES {
         browser.set_viewport(width, height).await;
         laid_out(&browser, width, height).await;
@@ -482,7 +467,7 @@ async fn worst_morning_fits_every_screen() {
     browser
         .goto(&server.url(&format!("/?token={display}&site={}", encoded(site))))
         .await;
-    live(&browser).await;
+    browser.wait_live().await;
     browser.set_viewport(1920, 1080).await;
     laid_out(&browser, 1920, 1080).await;
     let shown = browser
@@ -520,7 +505,7 @@ async fn worst_morning_fits_every_screen() {
     browser
         .goto(&server.url(&format!("/?token={display}&queue={}", encoded(queue))))
         .await;
-    live(&browser).await;
+    browser.wait_live().await;
     laid_out(&browser, 1920, 1080).await;
     let rows = browser
         .js(
@@ -601,7 +586,7 @@ async fn lead_page_acts_on_the_board() {
     browser
         .goto(&server.url(&format!("/?token={display}")))
         .await;
-    live(&browser).await;
+    browser.wait_live().await;
     let display_window = browser.client.window().await.expect("window");
     let lead_window = browser
         .client
@@ -754,7 +739,7 @@ async fn lead_page_acts_on_the_board() {
         .await
         .expect("switch");
     browser.goto(&url).await;
-    live(&browser).await;
+    browser.wait_live().await;
     assert!(browser.visible("[data-testid=tiles]").await);
     assert!(
         browser

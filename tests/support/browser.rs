@@ -14,11 +14,12 @@ use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
-use std::future::Future;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+pub use super::eventually;
 
 /// How long any one UI condition may take to become true.
 pub const WAIT: Duration = Duration::from_secs(20);
@@ -56,6 +57,69 @@ pub fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
         }
     }
     None
+}
+
+/// Chromium itself (`GOLIVE_CHROMIUM`, else the usual names), for tests
+/// that only load a page: `None` when the developer asked to skip or,
+/// outside CI, when it is not installed; in CI a missing browser fails.
+pub fn chromium() -> Option<PathBuf> {
+    if skip_browser() {
+        eprintln!("GOLIVE_SKIP_BROWSER=1: skipping the browser test");
+        return None;
+    }
+    let found = find_program(
+        "GOLIVE_CHROMIUM",
+        &["/usr/bin/chromium", "chromium", "chromium-browser"],
+    );
+    if found.is_none() {
+        // CI installs it (.ci/run), so there a missing browser is a failure.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium not found: apt-get install chromium, or set GOLIVE_CHROMIUM"
+        );
+        eprintln!("chromium not found: skipping (CI is not set)");
+    }
+    found
+}
+
+/// Loads `url` in headless Chromium (a fresh profile, `extra` arguments
+/// saying what to do with the page) and waits, at most `limit`, for it to
+/// exit; returns what it printed.
+pub fn headless(chromium: &Path, url: &str, extra: &[String], limit: Duration) -> String {
+    let profile = tempfile::tempdir().expect("profile dir");
+    let mut child = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+        ])
+        .args(extra)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromium");
+    // Read while it runs: a page larger than the pipe would block it.
+    let mut stdout = child.stdout.take().expect("chromium stdout");
+    let reader = std::thread::spawn(move || {
+        let mut printed = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stdout, &mut printed);
+        printed
+    });
+    let deadline = Instant::now() + limit;
+    while child.try_wait().expect("chromium status").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("chromium did not finish {url}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    String::from_utf8_lossy(&reader.join().expect("chromium output")).into_owned()
 }
 
 /// A headless Chromium session behind its own chromedriver. Dropping it
@@ -258,6 +322,23 @@ impl Browser {
         .await;
     }
 
+    /// Whether the page's live feed is up (else the state it is in).
+    pub async fn live_state(&self) -> Result<(), String> {
+        match self
+            .attr("[data-testid=conn]", "data-state")
+            .await
+            .as_deref()
+        {
+            Some("live") => Ok(()),
+            other => Err(format!("connection state {other:?}")),
+        }
+    }
+
+    /// Waits until the page's live feed is up.
+    pub async fn wait_live(&self) {
+        eventually("the live feed", WAIT, || self.live_state()).await;
+    }
+
     /// Signs in to the agent console, opened with its token in the
     /// address: the form asks for the display name only, typed as an agent
     /// would, then Enter.
@@ -429,27 +510,5 @@ impl Browser {
         let client = self.client.clone();
         let _ = client.close().await;
         drop(self);
-    }
-}
-
-/// Polls `probe` until it returns Ok or `timeout` passes; then fails with
-/// the last reason it gave.
-pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, String>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        match probe().await {
-            Ok(value) => return value,
-            Err(reason) => {
-                assert!(
-                    Instant::now() < deadline,
-                    "timed out after {timeout:?} waiting for {what}: {reason}"
-                );
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -62,6 +62,56 @@ macro_rules! both_backends {
     };
 }
 
+/// Where each refused record of a connector's answer is, its error code
+/// and the field the error names.
+pub fn refusals(answer: &Value) -> Vec<(u64, String, String)> {
+    answer["rejected"]
+        .as_array()
+        .expect("rejected")
+        .iter()
+        .map(|r| {
+            (
+                r["record"].as_u64().unwrap_or(0),
+                r["error"]["code"].as_str().unwrap_or("").to_string(),
+                r["error"]["details"]["field"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Milliseconds since the epoch as the API writes times: RFC 3339 with
+/// milliseconds and `Z`.
+pub fn iso(ms: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
+        .expect("time in range")
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Polls `probe` until it returns Ok or `timeout` passes; then fails with
+/// the last reason it gave.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        match probe().await {
+            Ok(value) => return value,
+            Err(reason) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "timed out after {timeout:?} waiting for {what}: {reason}"
+                );
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Whether a JSON number equals `expected` to within a relative 1e-9.
 pub fn close(value: &Value, expected: f64) -> bool {
     value
@@ -406,6 +456,31 @@ impl Server {
             .text()
             .await
             .expect("metrics text")
+    }
+
+    /// Posts one call event as `token` (`at` in milliseconds since the
+    /// epoch, `wrap` its wrap-up seconds); panics unless it is accepted.
+    pub async fn call_event(
+        &self,
+        token: &str,
+        (call_id, queue, event): (&str, &str, &str),
+        at: i64,
+        wrap: Option<f64>,
+    ) {
+        let mut body =
+            serde_json::json!({"call_id": call_id, "queue": queue, "event": event, "at": iso(at)});
+        if let Some(wrap) = wrap {
+            body["wrap_seconds"] = serde_json::json!(wrap);
+        }
+        let (status, answer) = self
+            .call(
+                Method::POST,
+                "/api/v1/calls/events",
+                Some(token),
+                Some(&body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}: {answer}");
     }
 
     /// Posts an NDJSON body to the bulk ingest endpoint.

@@ -11,28 +11,11 @@
 
 mod support;
 
+use support::{APPS, DEPTS, SITES};
+
 use serde_json::{Value, json};
 
 const ADMIN: &str = "bench-admin-token";
-const SITES: [&str; 3] = ["Main Campus", "North Hospital", "Children's Pavilion"];
-const APPS: [&str; 8] = [
-    "Orders",
-    "Clinical Documentation",
-    "MAR",
-    "Pharmacy",
-    "Lab",
-    "Radiology",
-    "Scheduling",
-    "Registration",
-];
-const DEPTS: [&str; 6] = [
-    "Emergency",
-    "ICU",
-    "Med-Surg",
-    "Pharmacy",
-    "Radiology",
-    "Clinic",
-];
 /// (state code, label, golive status) of the tickets, by n % 3.
 const STATES: [(&str, &str, &str); 3] = [
     ("1", "New", "open"),

@@ -15,6 +15,7 @@
 mod support;
 
 use support::BenchServer;
+use support::{APPS, DEPTS, SITES};
 
 use golive_core::event::{Event, RecordedEvent, TicketCreated};
 use golive_core::model::{Category, Channel, Severity, TicketStatus};
@@ -27,25 +28,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const ADMIN: &str = "bench-admin-token";
-const SITES: [&str; 3] = ["Main Campus", "North Hospital", "Children's Pavilion"];
-const APPS: [&str; 8] = [
-    "Orders",
-    "Clinical Documentation",
-    "MAR",
-    "Pharmacy",
-    "Lab",
-    "Radiology",
-    "Scheduling",
-    "Registration",
-];
-const DEPTS: [&str; 6] = [
-    "Emergency",
-    "ICU",
-    "Med-Surg",
-    "Pharmacy",
-    "Radiology",
-    "Clinic",
-];
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()

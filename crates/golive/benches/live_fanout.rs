@@ -35,16 +35,9 @@ fn main() {
     runtime.block_on(run());
 }
 
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 async fn run() {
-    let sockets = env_number("GOLIVE_BENCH_SOCKETS", 5000) as usize;
-    let seconds = env_number("GOLIVE_BENCH_SECONDS", 20);
+    let sockets = support::setting::<u64>("GOLIVE_BENCH_SOCKETS", 5000) as usize;
+    let seconds = support::setting::<u64>("GOLIVE_BENCH_SECONDS", 20);
     let rate = 200u64;
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("live.db").display());

@@ -33,25 +33,13 @@ const TICKS_PER_SECOND: f64 = 100.0;
 /// Concurrent clients sharing the load.
 const CLIENTS: u64 = 32;
 
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(run());
+    support::block_on(run());
 }
 
 async fn run() {
-    let rate = env_u64("GOLIVE_BENCH_RATE", 500);
-    let seconds = env_u64("GOLIVE_BENCH_SECONDS", 20);
+    let rate = support::setting::<u64>("GOLIVE_BENCH_RATE", 500);
+    let seconds = support::setting::<u64>("GOLIVE_BENCH_SECONDS", 20);
     let admin = std::env::var("GOLIVE_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let mut conn = sqlx::PgConnection::connect(&admin)

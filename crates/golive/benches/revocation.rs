@@ -12,6 +12,8 @@
 //!
 //! Run: `cargo bench -p golive --bench revocation`.
 
+mod support;
+
 use golive_core::model::Role;
 use golive_store::{Store, connect, token};
 use sqlx::Connection;
@@ -20,25 +22,13 @@ use std::time::Instant;
 
 const POLLS_PER_SECOND: f64 = 2.0;
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(run());
+    support::block_on(run());
 }
 
 async fn run() {
-    let tokens = env_usize("GOLIVE_BENCH_TOKENS", 500);
-    let rounds = env_usize("GOLIVE_BENCH_ROUNDS", 5000);
+    let tokens = support::setting::<usize>("GOLIVE_BENCH_TOKENS", 500);
+    let rounds = support::setting::<usize>("GOLIVE_BENCH_ROUNDS", 5000);
     println!("{tokens} tokens ({} revoked), {rounds} rounds", tokens / 5);
 
     let dir = tempfile::tempdir().expect("tempdir");

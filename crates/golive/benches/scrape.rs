@@ -42,30 +42,18 @@ const CATEGORIES: [&str; 8] = [
 const QUEUES: usize = 40;
 const BUDGET_MS: f64 = 20.0;
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(run());
+    support::block_on(run());
 }
 
 async fn run() {
-    let tickets = env_usize("GOLIVE_BENCH_TICKETS", 16_000);
-    let calls = env_usize("GOLIVE_BENCH_CALLS", 20_000);
-    let scrapes = env_usize("GOLIVE_BENCH_SCRAPES", 300);
-    let span_seconds = env_usize("GOLIVE_BENCH_SPAN_HOURS", 3) as f64 * 3600.0;
+    let tickets = support::setting::<usize>("GOLIVE_BENCH_TICKETS", 16_000);
+    let calls = support::setting::<usize>("GOLIVE_BENCH_CALLS", 20_000);
+    let scrapes = support::setting::<usize>("GOLIVE_BENCH_SCRAPES", 300);
+    let span_seconds = support::setting::<usize>("GOLIVE_BENCH_SPAN_HOURS", 3) as f64 * 3600.0;
     let labels = Labels {
-        sites: env_usize("GOLIVE_BENCH_SITES", 5).max(1),
-        apps: env_usize("GOLIVE_BENCH_APPS", 10).max(1),
+        sites: support::setting::<usize>("GOLIVE_BENCH_SITES", 5).max(1),
+        apps: support::setting::<usize>("GOLIVE_BENCH_APPS", 10).max(1),
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(

@@ -1,6 +1,8 @@
 //! Shared by the benchmarks that drive the real binary: start `golive
 //! serve` on a free port, wait for `/readyz`, read the server process's
-//! memory and CPU, and stop it; post a benchmark's bodies to one.
+//! memory and CPU, and stop it; post a benchmark's bodies to one. Also
+//! what several benchmarks set up alike: their settings from the
+//! environment, a two-worker runtime, the synthetic tickets' names.
 
 #![allow(dead_code)]
 
@@ -8,6 +10,46 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// Sites, applications and departments of the synthetic tickets.
+pub const SITES: [&str; 3] = ["Main Campus", "North Hospital", "Children's Pavilion"];
+pub const APPS: [&str; 8] = [
+    "Orders",
+    "Clinical Documentation",
+    "MAR",
+    "Pharmacy",
+    "Lab",
+    "Radiology",
+    "Scheduling",
+    "Registration",
+];
+pub const DEPTS: [&str; 6] = [
+    "Emergency",
+    "ICU",
+    "Med-Surg",
+    "Pharmacy",
+    "Radiology",
+    "Clinic",
+];
+
+/// A benchmark setting (`GOLIVE_BENCH_…`) from the environment, else
+/// `default`.
+pub fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Runs a benchmark's body on two runtime workers, the machine's cores.
+pub fn block_on<F: std::future::Future>(body: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(body)
+}
 
 /// A running `golive serve` with `admin_token` as its admin token.
 pub struct BenchServer {
