@@ -343,6 +343,7 @@ pub async fn write(state: &AppState, writer: &Writer) -> Result<Option<Written>,
     if state.views.last_seq() <= written {
         return Ok(None);
     }
+    tracing::info!(from = written, "writing a checkpoint");
     let started = Instant::now();
     let (ledger_seq, ledger) = writer
         .checkpoint()
