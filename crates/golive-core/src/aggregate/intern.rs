@@ -150,12 +150,12 @@ impl CallIds {
             let Some(queue) = queue_of(index) else {
                 continue;
             };
-            let id = self.id(index);
-            let hash = self.hash(id, queue);
-            if self.by_hash.contains_key(&hash) {
-                self.collisions.insert((Box::from(id), queue), index);
+            let hash = self.hash(self.id(index), queue);
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.by_hash.entry(hash) {
+                slot.insert(index);
             } else {
-                self.by_hash.insert(hash, index);
+                let id = Box::from(self.id(index));
+                self.collisions.insert((id, queue), index);
             }
         }
     }
