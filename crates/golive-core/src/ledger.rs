@@ -39,6 +39,8 @@ use crate::time::{Millis, format_rfc3339};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
+mod checkpoint;
+
 /// Hashes ticket ids, which the server hands out (sequence numbers), so no
 /// client can choose keys that collide: foldhash's fixed-seed variant,
 /// where the default SipHash costs more than the rest of a lookup. Keys
@@ -141,7 +143,7 @@ pub enum Outcome {
     AlertChanged,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct TicketState {
     external_id: Option<Arc<str>>,
     opened_at: Millis,
@@ -169,7 +171,7 @@ struct TicketState {
 
 /// What the ledger keeps of a known issue: enough to tell a change from
 /// a repeat.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct KnownIssueState {
     title: Arc<str>,
     workaround: Option<Arc<str>>,
@@ -184,7 +186,7 @@ pub const MAX_RECLASSIFICATIONS: u8 = 250;
 /// legs, so this is 56 plain bytes: times use `NOT_YET` for "no such event
 /// yet", the agent is an id in the ledger's call name table, a missing
 /// wrap time is NaN. The queue is part of the leg's key ([`leg_key`]).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 struct CallState {
     offered: Millis,
     answered: Millis,
@@ -251,7 +253,11 @@ enum Undo {
 }
 
 /// The write side's state. See the module documentation.
-#[derive(Default)]
+///
+/// It goes into checkpoints (`Ledger::checkpoint`): a field added here
+/// must be serializable too, or marked `#[serde(skip)]` and rebuilt in
+/// `restore`.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct Ledger {
     last_seq: u64,
     tickets: HashMap<TicketId, TicketState, IdState>,
@@ -262,14 +268,20 @@ pub struct Ledger {
     calls: HashMap<Box<[u8]>, CallState>,
     /// Queue and agent names of call legs, by id (see `CallState`).
     call_names: Vec<Arc<str>>,
+    #[serde(skip)]
     call_name_ids: HashMap<Arc<str>, u32>,
     queues: BTreeMap<Arc<str>, QueueSettings>,
     known_issues: HashMap<Arc<str>, KnownIssueState>,
     names: HashSet<Arc<str>>,
-    /// Configured canonical names and aliases.
+    /// Configured canonical names and aliases: from the configuration,
+    /// never from a checkpoint.
+    #[serde(skip)]
     rules: NameRules,
     /// Display names of sites, departments, applications and queues.
     book: NameBook,
+    /// Between `begin_batch` and its end only; a checkpoint is taken
+    /// between batches.
+    #[serde(skip)]
     undo: Option<Vec<Undo>>,
 }
 

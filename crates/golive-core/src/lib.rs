@@ -10,6 +10,7 @@ pub mod aggregate;
 pub mod alerts;
 pub mod ate_model;
 pub mod board;
+pub mod checkpoint;
 pub mod csv;
 pub mod erlang;
 pub mod erlang_a;

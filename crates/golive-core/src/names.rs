@@ -212,13 +212,15 @@ fn checked(kind: NameKind, text: &str) -> Result<String, String> {
 /// name of every fold key, plus a cache from exact spellings to what they
 /// resolve to, so that the common case (a spelling seen before) costs one
 /// lookup and no folding.
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct NameBook {
     /// Per kind: fold key → the first spelling the log saw.
     by_key: [HashMap<Box<str>, Arc<str>>; 4],
     /// Per kind: an exact spelling → its display name. Only holds spellings
     /// of keys that are in `by_key` or configured, whose answer cannot
-    /// change any more.
+    /// change any more. Depends on the configuration: a checkpoint leaves
+    /// it out and it fills again as names are looked up.
+    #[serde(skip)]
     by_spelling: [HashMap<Box<str>, Arc<str>>; 4],
 }
 

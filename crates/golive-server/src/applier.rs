@@ -276,10 +276,8 @@ impl Applier {
         let heavy = events.len() >= offload::HEAVY;
         let fold = {
             let views = self.views.clone();
-            let metrics = self.metrics.clone();
             move || {
                 views.apply(&events);
-                metrics.record_events(&events);
                 events
             }
         };
@@ -362,6 +360,7 @@ mod tests {
             StaffingSettings::default(),
             AlertRules::default(),
             None,
+            metrics.clone(),
         ));
         let (applier, mut to_writer) = Applier::new(store, views.clone(), metrics.clone(), 0);
         // seq 11..=20 from the writer: 1..=10 are read from the log first.

@@ -11,6 +11,7 @@
 
 pub mod applier;
 pub mod auth;
+pub mod checkpoint;
 pub mod connectors;
 pub mod domain_metrics;
 pub mod error;
@@ -56,6 +57,9 @@ pub use state::{ConfigError, ServerConfig};
 
 /// Events read per page while replaying the log.
 const REPLAY_PAGE: u32 = 10_000;
+
+/// Longest a graceful shutdown waits for its checkpoint.
+const SHUTDOWN_CHECKPOINT_LIMIT: Duration = Duration::from_secs(20);
 
 /// Builds the router over shared state.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -198,6 +202,7 @@ pub async fn serve(
         options.config.staffing.clone(),
         options.config.alerts.clone(),
         go_live_start,
+        metrics.clone(),
     ));
     let push_interval = Duration::from_millis(options.config.push_interval_ms);
     let limits = http::HttpLimits {
@@ -249,6 +254,11 @@ pub async fn serve(
         pull.abort();
     }
     if let Some(writer) = state.writer() {
+        if state.config.checkpoints().is_some() {
+            // After the last request, so that the next start replays
+            // nothing.
+            checkpoint::at_shutdown(&state, writer, SHUTDOWN_CHECKPOINT_LIMIT).await;
+        }
         writer.close().await;
     }
     core.abort();
@@ -288,7 +298,7 @@ async fn open_then_write(
     store: Arc<dyn Store>,
     views: Arc<Views>,
 ) -> Result<(), CoreStop> {
-    let ledger = open(&state, store.as_ref(), &views).await;
+    let (ledger, restored) = open(&state, store.as_ref(), &views).await;
     let (tickets, calls) = ledger.counts();
     tracing::info!(
         last_seq = ledger.last_seq(),
@@ -308,9 +318,20 @@ async fn open_then_write(
     }
     let (writer, mut writing) = Writer::start(store.clone(), ledger, applier.clone(), tailed);
     let mut tailer = tokio::spawn(tail::run(store, applier.clone()));
+    let checkpoints = state.config.checkpoints().map(|schedule| {
+        tokio::spawn(checkpoint::run(
+            state.clone(),
+            writer.clone(),
+            schedule,
+            restored,
+        ))
+    });
     // Before ready: the first snapshot a display gets is a full board.
     publisher::publish_apart(&state, false).await;
     state.set_ready(writer);
+    // Ends with this task however it ends (a checkpoint half written is
+    // rolled back with its transaction).
+    let _checkpoints = AbortOnDrop(checkpoints);
     let rethrow = |error: tokio::task::JoinError| {
         if error.is_panic() {
             std::panic::resume_unwind(error.into_panic());
@@ -336,15 +357,29 @@ async fn open_then_write(
     }
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
+    }
+}
+
 /// Prepares the database and replays the log into a fresh ledger and the
-/// views, retrying (with backoff up to 10 s) until both succeed.
-async fn open(state: &AppState, store: &dyn Store, views: &Views) -> Ledger {
+/// views (from the latest checkpoint when one can be trusted), retrying
+/// (with backoff up to 10 s) until both succeed. Returns the ledger and
+/// the position the state was restored at (0 after a whole replay).
+async fn open(state: &AppState, store: &dyn Store, views: &Views) -> (Ledger, u64) {
     let mut delay = Duration::from_millis(200);
     loop {
         let attempt = async {
             store.prepare().await?;
             state.set_starting("replaying");
-            replay(store, views, &state.metrics, state.config.name_rules()).await
+            let checkpoints = state.config.checkpoints().is_some();
+            replay(store, views, state.config.name_rules(), checkpoints).await
         };
         match attempt.await {
             Ok(ledger) => return ledger,
@@ -362,14 +397,24 @@ async fn open(state: &AppState, store: &dyn Store, views: &Views) -> Ledger {
     }
 }
 
+/// Folds the log into a ledger and the views: from the latest checkpoint
+/// when `checkpoints` are on and it can be trusted (`crate::checkpoint`),
+/// else from the start. The views take only events past what they hold
+/// (a checkpoint's views may be ahead of its ledger; a retry after a
+/// failed read must not apply anything twice).
 async fn replay(
     store: &dyn Store,
     views: &Views,
-    metrics: &metrics::Metrics,
     names: NameRules,
-) -> Result<Ledger, StoreError> {
-    let mut ledger = Ledger::with_names(names);
+    checkpoints: bool,
+) -> Result<(Ledger, u64), StoreError> {
     let started = std::time::Instant::now();
+    let restored = match checkpoints {
+        true => checkpoint::restore(store, views, names.clone()).await,
+        false => None,
+    };
+    let from = restored.as_ref().map_or(0, Ledger::last_seq);
+    let mut ledger = restored.unwrap_or_else(|| Ledger::with_names(names));
     loop {
         let page = store.events_after(ledger.last_seq(), REPLAY_PAGE).await?;
         if page.is_empty() {
@@ -378,13 +423,14 @@ async fn replay(
         for event in &page {
             ledger.apply(event);
         }
-        views.apply(&page);
-        metrics.record_events(&page);
+        let applied = views.last_seq();
+        views.apply(&page[page.partition_point(|event| event.seq <= applied)..]);
     }
     tracing::info!(
-        events = ledger.last_seq(),
+        from,
+        events = ledger.last_seq() - from,
         millis = started.elapsed().as_millis() as u64,
         "replay finished"
     );
-    Ok(ledger)
+    Ok((ledger, from))
 }

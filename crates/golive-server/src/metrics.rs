@@ -188,6 +188,32 @@ impl Metrics {
         }
     }
 
+    /// `golive_events_applied_total` per kind, for a checkpoint.
+    pub fn events_applied(&self) -> Vec<(String, u64)> {
+        self.events
+            .collect()
+            .iter()
+            .flat_map(|family| family.get_metric())
+            .filter_map(|metric| {
+                let kind = metric.get_label().iter().find(|l| l.name() == "kind")?;
+                Some((
+                    kind.value().to_string(),
+                    metric.get_counter().get_value() as u64,
+                ))
+            })
+            .collect()
+    }
+
+    /// Sets `golive_events_applied_total` to a checkpoint's counts: a
+    /// restart from a checkpoint counts the events it holds as applied,
+    /// as a replay would.
+    pub fn restore_events_applied(&self, counts: &[(String, u64)]) {
+        self.events.reset();
+        for (kind, count) in counts {
+            self.events.with_label_values(&[kind]).inc_by(*count);
+        }
+    }
+
     pub fn record_events(&self, events: &[RecordedEvent]) {
         for event in events {
             self.events.with_label_values(&[event.event.kind()]).inc();

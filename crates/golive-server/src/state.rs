@@ -72,6 +72,13 @@ pub struct ServerConfig {
     pub waves: Vec<WaveConfig>,
     /// The daily huddle report: time zone, shifts, list length.
     pub huddle: HuddleConfig,
+    /// Seconds between two checkpoints of the in-memory state while the
+    /// log moves on (`crate::checkpoint`); 0 turns checkpoints off (none
+    /// written or read: every start replays the whole log).
+    pub checkpoint_interval_seconds: u64,
+    /// A checkpoint sooner, once this many events were applied since the
+    /// last one (a bulk import).
+    pub checkpoint_every_events: u64,
 }
 
 impl Default for ServerConfig {
@@ -96,6 +103,8 @@ impl Default for ServerConfig {
             shutdown_timeout_seconds: 10,
             waves: Vec::new(),
             huddle: HuddleConfig::default(),
+            checkpoint_interval_seconds: 300,
+            checkpoint_every_events: 100_000,
         }
     }
 }
@@ -175,6 +184,18 @@ impl ServerConfig {
             "push_interval_ms",
             self.push_interval_ms,
             "must be from 50 to 60000",
+        )?;
+        check(
+            self.checkpoint_interval_seconds <= 86_400,
+            "checkpoint_interval_seconds",
+            self.checkpoint_interval_seconds,
+            "must be 0 (off) or at most 86400 (a day)",
+        )?;
+        check(
+            (1_000..=100_000_000).contains(&self.checkpoint_every_events),
+            "checkpoint_every_events",
+            self.checkpoint_every_events,
+            "must be from 1000 to 100000000",
         )?;
         check(
             self.max_clock_skew_seconds <= 86_400,
@@ -305,6 +326,14 @@ impl ServerConfig {
     }
 
     /// The clock bodies are validated against right now.
+    /// When checkpoints are written; `None` when they are off.
+    pub fn checkpoints(&self) -> Option<crate::checkpoint::Schedule> {
+        (self.checkpoint_interval_seconds > 0).then(|| crate::checkpoint::Schedule {
+            interval: std::time::Duration::from_secs(self.checkpoint_interval_seconds),
+            every_events: self.checkpoint_every_events,
+        })
+    }
+
     pub fn clock(&self) -> Clock {
         let skew = i64::try_from(self.max_clock_skew_seconds).unwrap_or(86_400);
         Clock::new(now_millis(), skew * 1000)
@@ -320,6 +349,7 @@ pub struct AppState {
     pub hub: Arc<LiveHub>,
     pub metrics: Arc<Metrics>,
     pub connectors: Connectors,
+    pub checkpoints: crate::checkpoint::Checkpoints,
     writer: OnceLock<Writer>,
     ready: AtomicBool,
     /// What the server is doing before it is ready, for `/readyz`.
@@ -343,6 +373,7 @@ impl AppState {
             hub: Arc::new(LiveHub::new()),
             metrics,
             connectors,
+            checkpoints: Default::default(),
             writer: OnceLock::new(),
             ready: AtomicBool::new(false),
             starting: Mutex::new("starting"),

@@ -14,9 +14,10 @@ use golive_core::plan::{self, Plan};
 use golive_core::staffing::{self, LiveStaffing, StaffingSettings};
 use golive_core::time::Millis;
 use golive_core::waves::{Wave, WaveCurve};
+use crate::metrics::Metrics;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::sync::{Mutex, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use tokio::sync::watch;
 
 /// In-memory state derived from the log.
@@ -27,9 +28,30 @@ pub struct Views {
     staffing: StaffingSettings,
     rules: AlertRules,
     go_live_start: Option<Millis>,
+    /// `golive_events_applied_total` is counted under the aggregator's
+    /// lock, so a checkpoint reads counts and position of the same events.
+    metrics: Arc<Metrics>,
     /// Alert events (raised, cleared, acknowledged) applied since the live
     /// hub last took them, in log order.
     alert_events: Mutex<Vec<Event>>,
+    /// Every alert event applied, in log order, for checkpoints (the live
+    /// hub's alert book is their fold). A few per hour at most.
+    alert_log: Mutex<Vec<RecordedEvent>>,
+    /// The last event the aggregator applied: (seq, recorded at, kind).
+    last_applied: Mutex<Option<(u64, Millis, String)>>,
+}
+
+/// Everything the views folded from the log, as of the last event the
+/// aggregator applied (`last`): what a checkpoint holds of the read side.
+pub struct Folded {
+    pub aggregator: Aggregator,
+    /// (seq, recorded at, kind) of the last event folded in.
+    pub last: Option<(u64, Millis, String)>,
+    pub configured_queues: Vec<String>,
+    /// Every alert event up to `last`, in log order.
+    pub alert_events: Vec<RecordedEvent>,
+    /// `golive_events_applied_total` per kind.
+    pub events_applied: Vec<(String, u64)>,
 }
 
 /// One tick of the board: the center-wide figures, computed under one
@@ -59,6 +81,7 @@ impl Views {
         staffing: StaffingSettings,
         rules: AlertRules,
         go_live_start: Option<Millis>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Views {
             committed: watch::Sender::new(0),
@@ -67,7 +90,10 @@ impl Views {
             staffing,
             rules,
             go_live_start,
+            metrics,
             alert_events: Mutex::new(Vec::new()),
+            alert_log: Mutex::new(Vec::new()),
+            last_applied: Mutex::new(None),
         }
     }
 
@@ -81,21 +107,102 @@ impl Views {
                 }
             }
         }
+        let is_alert = |recorded: &&RecordedEvent| {
+            matches!(
+                recorded.event,
+                Event::AlertAcknowledged(_) | Event::AlertRaised(_) | Event::AlertCleared(_)
+            )
+        };
         if let Ok(mut alerts) = self.alert_events.lock() {
-            alerts.extend(events.iter().filter_map(|recorded| match &recorded.event {
-                Event::AlertAcknowledged(_) | Event::AlertRaised(_) | Event::AlertCleared(_) => {
-                    Some(recorded.event.clone())
-                }
-                _ => None,
-            }));
+            alerts.extend(
+                events
+                    .iter()
+                    .filter(is_alert)
+                    .map(|recorded| recorded.event.clone()),
+            );
+        }
+        if let Ok(mut log) = self.alert_log.lock() {
+            log.extend(events.iter().filter(is_alert).cloned());
         }
         if let Ok(mut aggregator) = self.aggregator.write() {
             for recorded in events {
                 aggregator.apply(recorded);
             }
             crate::fault::trip(crate::fault::Point::Views);
+            // Under the aggregator's lock, so that a checkpoint reads
+            // counts and position of the same events.
+            self.metrics.record_events(events);
+            if let Ok(mut mark) = self.last_applied.lock() {
+                *mark = Some((last.seq, last.recorded_at, last.event.kind().to_string()));
+            }
         }
         self.committed.send_replace(last.seq);
+    }
+
+    /// A copy of everything folded in, for a checkpoint. The aggregator is
+    /// cloned under its read lock (applying waits that long: a copy of its
+    /// vectors, far shorter than encoding them); the copy is encoded after.
+    /// `None` when the read side is poisoned.
+    pub fn folded(&self) -> Option<Folded> {
+        let aggregator = self.aggregator.read().ok()?;
+        let last = self.last_applied.lock().ok()?.clone();
+        let events_applied = self.metrics.events_applied();
+        let copy = aggregator.clone();
+        drop(aggregator);
+        let seq = last.as_ref().map_or(0, |(seq, _, _)| *seq);
+        // Both are updated before the aggregator: they may hold a few
+        // events past `last`. Queues are a set (applying them again is a
+        // no-op); alert events are cut at `last`.
+        let configured_queues = self
+            .configured_queues
+            .read()
+            .ok()?
+            .iter()
+            .cloned()
+            .collect();
+        let alert_events = self
+            .alert_log
+            .lock()
+            .ok()?
+            .iter()
+            .filter(|recorded| recorded.seq <= seq)
+            .cloned()
+            .collect();
+        Some(Folded {
+            aggregator: copy,
+            last,
+            configured_queues,
+            alert_events,
+            events_applied,
+        })
+    }
+
+    /// Starts from a checkpoint's folds instead of an empty log (before
+    /// anything else is applied). The alert events go to the live hub as
+    /// a replay's would.
+    pub fn restore(&self, folded: Folded) {
+        let seq = folded.last.as_ref().map_or(0, |(seq, _, _)| *seq);
+        if let Ok(mut configured) = self.configured_queues.write() {
+            *configured = folded.configured_queues.into_iter().collect();
+        }
+        if let Ok(mut alerts) = self.alert_events.lock() {
+            *alerts = folded
+                .alert_events
+                .iter()
+                .map(|recorded| recorded.event.clone())
+                .collect();
+        }
+        if let Ok(mut log) = self.alert_log.lock() {
+            *log = folded.alert_events;
+        }
+        if let Ok(mut aggregator) = self.aggregator.write() {
+            *aggregator = folded.aggregator;
+            self.metrics.restore_events_applied(&folded.events_applied);
+            if let Ok(mut mark) = self.last_applied.lock() {
+                *mark = folded.last;
+            }
+        }
+        self.committed.send_replace(seq);
     }
 
     /// Sequence number of the last event folded in.

@@ -68,6 +68,9 @@ pub enum WriteError {
 
 enum Message {
     Write(WriteRequest),
+    /// The ledger as checkpoint bytes (`crate::checkpoint`), with the
+    /// sequence number it holds the log up to.
+    Checkpoint(oneshot::Sender<Result<(u64, Vec<u8>), String>>),
     /// Sent after the HTTP server has finished its in-flight requests.
     Close(oneshot::Sender<()>),
 }
@@ -157,6 +160,22 @@ impl Writer {
         }
     }
 
+    /// The ledger as checkpoint bytes and the position it is at, taken
+    /// between two batches. Writes wait while it is encoded (off the
+    /// runtime, on the blocking pool).
+    pub async fn checkpoint(&self) -> Result<(u64, Vec<u8>), WriteError> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(Message::Checkpoint(reply))
+            .await
+            .map_err(|_| WriteError::Stopped)?;
+        match answer.await {
+            Ok(Ok(taken)) => Ok(taken),
+            Ok(Err(message)) => Err(WriteError::Commit(message)),
+            Err(_) => Err(WriteError::Stopped),
+        }
+    }
+
     /// Stops the writer once everything queued before is committed.
     pub async fn close(&self) {
         let (done, finished) = oneshot::channel();
@@ -198,7 +217,15 @@ async fn run(
                 closing = Some(done);
                 break;
             }
+            Message::Checkpoint(reply) => {
+                while let Ok(events) = tailed.try_recv() {
+                    follow(&mut ledger, &events);
+                }
+                let _ = reply.send(checkpoint(&mut ledger).await);
+                continue;
+            }
         };
+        let mut checkpoints = Vec::new();
         let mut queued = first.commands.len();
         let mut requests = vec![first];
         while queued < MAX_BATCH_COMMANDS {
@@ -211,6 +238,7 @@ async fn run(
                     closing = Some(done);
                     break;
                 }
+                Ok(Message::Checkpoint(reply)) => checkpoints.push(reply),
                 Err(_) => break,
             }
         }
@@ -220,6 +248,9 @@ async fn run(
             follow(&mut ledger, &events);
         }
         commit_requests(&store, &mut ledger, &applier, requests).await;
+        for reply in checkpoints {
+            let _ = reply.send(checkpoint(&mut ledger).await);
+        }
         if closing.is_some() {
             break;
         }
@@ -227,6 +258,28 @@ async fn run(
     tracing::info!("writer stopped: every accepted write is committed");
     if let Some(done) = closing {
         let _ = done.send(());
+    }
+}
+
+/// Encodes the ledger on the blocking pool (it is moved there and back:
+/// nothing else uses it meanwhile). Returns its position and bytes.
+async fn checkpoint(ledger: &mut Ledger) -> Result<(u64, Vec<u8>), String> {
+    let taken = std::mem::take(ledger);
+    let encoded = tokio::task::spawn_blocking(move || {
+        let bytes = taken.checkpoint();
+        (taken, bytes)
+    })
+    .await;
+    match encoded {
+        Ok((back, bytes)) => {
+            *ledger = back;
+            bytes
+                .map(|bytes| (ledger.last_seq(), bytes))
+                .map_err(|error| error.to_string())
+        }
+        // The ledger went with the task: the writer cannot go on.
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(error) => panic!("the ledger was lost while encoding a checkpoint: {error}"),
     }
 }
 

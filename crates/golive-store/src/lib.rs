@@ -71,6 +71,23 @@ impl Leadership {
     }
 }
 
+/// A checkpoint of the in-memory state, as stored (`checkpoints` table).
+/// The store keeps the bytes without reading them: what they hold and
+/// when they can be trusted is the server's business.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredCheckpoint {
+    /// The log position it was taken at.
+    pub seq: u64,
+    /// What wrote it (format and binary); a reader checks it first.
+    pub format: String,
+    pub created_at: Millis,
+    pub body: Vec<u8>,
+}
+
+/// Checkpoints kept: the newest two (by log position), so that one is
+/// always whole while the next is written.
+pub const CHECKPOINTS_KEPT: i64 = 2;
+
 /// Filters for listing tickets, newest first.
 #[derive(Clone, Debug, Default)]
 pub struct TicketFilter {
@@ -208,6 +225,14 @@ pub trait Store: Send + Sync + 'static {
         cursor: &str,
         now: Millis,
     ) -> Result<(), StoreError>;
+
+    /// Saves a checkpoint and drops all but the newest
+    /// [`CHECKPOINTS_KEPT`] (by log position), in one transaction.
+    async fn save_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<(), StoreError>;
+
+    /// The checkpoint at the furthest log position, whichever process
+    /// wrote it.
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError>;
 
     /// Stores a new token by its hash; returns its id.
     async fn create_token(

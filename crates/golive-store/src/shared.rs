@@ -501,6 +501,50 @@ macro_rules! backend_queries {
             Ok(())
         }
 
+        pub(crate) async fn save_checkpoint(
+            conn: &mut DbConnection,
+            checkpoint: &crate::StoredCheckpoint,
+        ) -> Result<(), StoreError> {
+            use sqlx::Connection;
+            let mut tx = conn.begin().await?;
+            sqlx::query(
+                "INSERT INTO checkpoints (seq, format, created_at, body) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(to_i64(checkpoint.seq))
+            .bind(checkpoint.format.as_str())
+            .bind(checkpoint.created_at)
+            .bind(checkpoint.body.as_slice())
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "DELETE FROM checkpoints WHERE id NOT IN \
+                 (SELECT id FROM checkpoints ORDER BY seq DESC, id DESC LIMIT $1)",
+            )
+            .bind(crate::CHECKPOINTS_KEPT)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        pub(crate) async fn latest_checkpoint(
+            conn: &mut DbConnection,
+        ) -> Result<Option<crate::StoredCheckpoint>, StoreError> {
+            let row = sqlx::query(
+                "SELECT seq, format, created_at, body FROM checkpoints ORDER BY seq DESC, id DESC LIMIT 1",
+            )
+            .fetch_optional(&mut *conn)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            let seq: i64 = row.try_get("seq")?;
+            Ok(Some(crate::StoredCheckpoint {
+                seq: u64::try_from(seq).map_err(|_| StoreError::BadRow(format!("checkpoint at seq {seq}")))?,
+                format: row.try_get("format")?,
+                created_at: row.try_get("created_at")?,
+                body: row.try_get("body")?,
+            }))
+        }
+
         pub(crate) async fn create_token(
             conn: &mut DbConnection,
             name: &str,
@@ -747,6 +791,21 @@ macro_rules! store_impl {
             ) -> Result<(), StoreError> {
                 let mut conn = self.pool.acquire().await?;
                 set_connector_cursor(&mut conn, name, cursor, now).await
+            }
+
+            async fn save_checkpoint(
+                &self,
+                checkpoint: &crate::StoredCheckpoint,
+            ) -> Result<(), StoreError> {
+                let mut conn = self.acquire().await?;
+                save_checkpoint(&mut conn, checkpoint).await
+            }
+
+            async fn latest_checkpoint(
+                &self,
+            ) -> Result<Option<crate::StoredCheckpoint>, StoreError> {
+                let mut conn = self.acquire().await?;
+                latest_checkpoint(&mut conn).await
             }
 
             async fn create_token(

@@ -2,8 +2,8 @@
 //! temp file) and PostgreSQL (a fresh database) through the [`Store`]
 //! trait only, so both backends are held to one behaviour: commits and
 //! reading the log back, projection upserts, refusal of batches that would
-//! leave a gap, tokens, ticket listing, and several writers (each with its
-//! own ledger) sharing one database.
+//! leave a gap, tokens, ticket listing, checkpoints, and several writers
+//! (each with its own ledger) sharing one database.
 //!
 //! PostgreSQL: `GOLIVE_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`) names a server where the
@@ -17,7 +17,9 @@ use golive_core::ledger::{Command, Ledger, Outcome};
 use golive_core::model::{Role, TicketStatus};
 use golive_core::record::{CallRecord, TicketRecord};
 use golive_core::time::Millis;
-use golive_store::{CommitBatch, Store, StoreError, TicketFilter, connect};
+use golive_store::{
+    CHECKPOINTS_KEPT, CommitBatch, Store, StoreError, StoredCheckpoint, TicketFilter, connect,
+};
 use serde_json::{Value, json};
 use sqlx::Connection;
 use std::collections::{BTreeMap, HashSet};
@@ -66,6 +68,7 @@ macro_rules! conformance {
 
 conformance!(
     connector_cursors,
+    checkpoints,
     commits_read_back_in_order,
     projections_upsert,
     gaps_are_refused_and_leave_nothing,
@@ -140,6 +143,27 @@ impl TestDb {
 
     async fn store(&self) -> Arc<dyn Store> {
         connect(&self.url).await.expect("connect")
+    }
+
+    /// A `SELECT COUNT(*)` straight from the database, outside the store.
+    async fn count(&self, sql: &str) -> i64 {
+        if self.pg_name.is_some() {
+            let mut conn = sqlx::PgConnection::connect(&self.url)
+                .await
+                .expect("connect");
+            sqlx::query_scalar(sql)
+                .fetch_one(&mut conn)
+                .await
+                .expect("count")
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&self.url)
+                .await
+                .expect("connect");
+            sqlx::query_scalar(sql)
+                .fetch_one(&mut conn)
+                .await
+                .expect("count")
+        }
     }
 }
 
@@ -749,6 +773,55 @@ async fn writers_get_the_events_they_missed(backend: Backend) {
     let log = all_events(a.store.as_ref()).await;
     assert_eq!(log.len(), 3);
     assert_eq!(log[2], b.committed[0]);
+}
+
+/// Checkpoints come back byte for byte (every byte value, several MB),
+/// the one at the furthest log position first whatever order they were
+/// saved in, and only the newest two are kept.
+async fn checkpoints(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    assert_eq!(store.latest_checkpoint().await.expect("read"), None);
+    let checkpoint = |seq: u64, len: usize| StoredCheckpoint {
+        seq,
+        format: format!("test/{seq}"),
+        created_at: T0 + seq as Millis,
+        body: (0..len).map(|i| (i * 7 + seq as usize) as u8).collect(),
+    };
+    let large = checkpoint(40, 5 << 20);
+    store.save_checkpoint(&large).await.expect("saved");
+    assert_eq!(
+        store.latest_checkpoint().await.expect("read"),
+        Some(large.clone())
+    );
+    // A replica behind the others saves an older position: not the latest.
+    store
+        .save_checkpoint(&checkpoint(10, 3))
+        .await
+        .expect("saved");
+    assert_eq!(
+        store
+            .latest_checkpoint()
+            .await
+            .expect("read")
+            .map(|c| c.seq),
+        Some(40)
+    );
+    for seq in [50, 60, 70] {
+        store
+            .save_checkpoint(&checkpoint(seq, 0))
+            .await
+            .expect("saved");
+    }
+    let reopened = db.store().await;
+    assert_eq!(
+        reopened.latest_checkpoint().await.expect("read"),
+        Some(checkpoint(70, 0))
+    );
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM checkpoints").await,
+        CHECKPOINTS_KEPT
+    );
 }
 
 async fn connector_cursors(backend: Backend) {

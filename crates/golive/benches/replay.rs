@@ -19,10 +19,17 @@
 //! Then the same ticket events and the same call events each in a log of
 //! their own, for memory per ticket and per call.
 //!
+//! Checkpoints (issue #16): the runs above replay the whole log
+//! (checkpoints off). Then a server writes a checkpoint at a graceful stop
+//! (its size, time and how long writes waited are printed) and three more
+//! restarts read it and replay only what follows it (nothing, here): their
+//! time to ready against the same floor and against the empty database's
+//! time to ready, the floor of any restart.
+//!
 //! Run: `cargo bench -p golive --bench replay` (`GOLIVE_BENCH_EVENTS` to
-//! change the number of events; `GOLIVE_BENCH_SPLIT=0` to skip the
-//! per-kind logs; `GOLIVE_BENCH_KEEP=1` to keep the database and print its
-//! path).
+//! change the number of events; `GOLIVE_BENCH_DAYS` for the days they are
+//! spread over, 7 by default; `GOLIVE_BENCH_SPLIT=0` to skip the per-kind
+//! logs; `GOLIVE_BENCH_KEEP=1` to keep the database and print its path).
 
 use golive_core::event::{CallRecorded, Event, RecordedEvent, TicketId};
 use golive_core::input::{NewTicket, TicketPatch, TicketRef};
@@ -41,7 +48,15 @@ use std::time::{Duration, Instant};
 const START: Millis = 1_772_409_600_000;
 const MINUTE: Millis = 60_000;
 const HOUR: Millis = 60 * MINUTE;
-const WEEK: Millis = 7 * 24 * HOUR;
+/// The span the generated traffic covers: `GOLIVE_BENCH_DAYS` days, a
+/// week by default.
+fn span() -> Millis {
+    let days: Millis = std::env::var("GOLIVE_BENCH_DAYS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7);
+    days * 24 * HOUR
+}
 /// Events per `Store::commit`.
 const BATCH: usize = 25_000;
 /// Events per `events_after` page: the server's replay page.
@@ -161,6 +176,7 @@ async fn run(events: u64) {
     let empty_url = format!("sqlite://{}", empty_dir.path().join("empty.db").display());
     let empty = Server::start(&empty_url).await;
     let rss_empty = empty.rss_kb();
+    let empty_ready = empty.ready_after.as_secs_f64();
     println!(
         "empty database: ready after {:.3} s, VmRSS {:.1} MB",
         empty.ready_after.as_secs_f64(),
@@ -212,6 +228,44 @@ async fn run(events: u64) {
         tickets,
         calls,
         grown / (tickets + calls) as f64
+    );
+
+    // --- Restarts from a checkpoint. ----------------------------------------
+    let mut writer = Server::start_with(&url, None).await;
+    writer.stop();
+    let written = writer
+        .line("checkpoint written")
+        .expect("a checkpoint written at the graceful stop");
+    println!(
+        "checkpoint at the graceful stop: {:.1} MB in {:.2} s, writes waited {} ms (ledger encoded, aggregator copied)",
+        field(&written, "bytes=").unwrap_or(0) as f64 / 1e6,
+        field(&written, "millis=").unwrap_or(0) as f64 / 1000.0,
+        field(&written, "writes_waited_ms=").unwrap_or(0)
+    );
+    drop(writer);
+    let mut restarts = Vec::new();
+    for run in 1..=3 {
+        let server = Server::start_with(&url, None).await;
+        let restored = server
+            .line("restored the checkpoint")
+            .and_then(|line| field(&line, "millis="));
+        let ready = server.ready_after.as_secs_f64();
+        println!(
+            "checkpoint run {run}: /readyz 200 after {ready:.2} s (server's own restore log: {}); VmRSS {:.0} MB",
+            restored.map_or("n/a".into(), |ms| format!("{:.2} s", ms as f64 / 1000.0)),
+            server.rss_kb() as f64 / 1024.0
+        );
+        assert!(restored.is_some(), "the checkpoint was restored");
+        restarts.push(ready);
+    }
+    let restart = restarts.iter().copied().fold(f64::INFINITY, f64::min);
+    println!(
+        "time to ready from the checkpoint: best {restart:.2} s of {} runs {restarts:.2?} (target < 2 s); {:.2}x the replay floor, {:.1}x the empty database's {:.2} s; {:.1}x faster than the whole replay",
+        restarts.len(),
+        restart / floor,
+        restart / empty_ready,
+        empty_ready,
+        ready / restart
     );
 
     // Tickets and calls apart: the same events of each kind in a log of
@@ -402,7 +456,7 @@ impl Rng {
     /// A time in the week, busier in the day than at night.
     fn moment(&mut self) -> Millis {
         loop {
-            let at = START + self.below(WEEK as u64) as Millis;
+            let at = START + self.below(span() as u64) as Millis;
             let hour = (at - START) / HOUR % 24;
             let busy = if (7..19).contains(&hour) { 100 } else { 30 };
             if self.chance(busy) {
@@ -538,7 +592,7 @@ fn week_commands(events: u64) -> Vec<Planned> {
             _ => {}
         }
     }
-    plan.retain(|p| p.recorded_at() < START + WEEK);
+    plan.retain(|p| p.recorded_at() < START + span());
     plan.sort_by_key(Planned::recorded_at);
     plan
 }
@@ -550,15 +604,35 @@ fn week_commands(events: u64) -> Vec<Planned> {
 struct Server {
     child: Child,
     ready_after: Duration,
-    replay: mpsc::Receiver<u64>,
+    /// The server's log lines, as they come.
+    log: mpsc::Receiver<String>,
+}
+
+/// A configuration file turning checkpoints off (written once).
+fn checkpoints_off() -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("golive-bench-{}-off.toml", std::process::id()));
+    std::fs::write(&path, "checkpoint_interval_seconds = 0\n").expect("config written");
+    path
 }
 
 impl Server {
     /// Spawns `golive serve` and waits for `/readyz` 200, timing from spawn.
     async fn start(url: &str) -> Server {
+        Self::start_with(url, Some(&checkpoints_off())).await
+    }
+
+    /// [`Server::start`] with a configuration file (`None`: defaults,
+    /// checkpoints on).
+    async fn start_with(url: &str, config: Option<&std::path::Path>) -> Server {
         let started = Instant::now();
         let mut child = Process::new(env!("CARGO_BIN_EXE_golive"))
             .args(["serve", "--listen", "127.0.0.1:0", "--database", url])
+            .args(
+                config
+                    .map(|path| ["--config".into(), path.display().to_string()])
+                    .into_iter()
+                    .flatten(),
+            )
             .env("GOLIVE_ADMIN_TOKEN", "bench-admin-token")
             .env("RUST_LOG", "info,sqlx=warn,tower_http=warn")
             .env("NO_COLOR", "1")
@@ -576,15 +650,11 @@ impl Server {
             }
             for _ in lines {}
         });
-        // The server logs "replay finished" with its own timing.
-        let (replay_tx, replay) = mpsc::channel();
+        // The server logs its replay and its checkpoints with their timing.
+        let (log_tx, log) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("replay finished")
-                    && let Some(ms) = field(&line, "millis=")
-                {
-                    let _ = replay_tx.send(ms);
-                }
+                let _ = log_tx.send(strip_ansi(&line));
             }
         });
         let line = address_rx
@@ -609,7 +679,7 @@ impl Server {
         Server {
             child,
             ready_after: started.elapsed(),
-            replay,
+            log,
         }
     }
 
@@ -633,7 +703,27 @@ impl Server {
     }
 
     fn replay_millis(&self) -> Option<u64> {
-        self.replay.recv_timeout(Duration::from_secs(5)).ok()
+        field(&self.line("replay finished")?, "millis=")
+    }
+
+    /// The next log line containing `needle` (waiting up to 30 s for it).
+    fn line(&self, needle: &str) -> Option<String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            let line = self.log.recv_timeout(left).ok()?;
+            if line.contains(needle) {
+                return Some(line);
+            }
+        }
+        None
+    }
+
+    /// SIGTERM (a graceful stop writes a checkpoint), then the exit.
+    fn stop(&mut self) {
+        let _ = Process::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
     }
 }
 

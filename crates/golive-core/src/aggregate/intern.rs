@@ -13,11 +13,25 @@ use std::hash::BuildHasher;
 /// Dense ids for a small set of names (sites, departments, applications,
 /// queues), in order of first appearance (which `/metrics` relies on to
 /// keep label choices the same on every replica and after a restart).
-/// Keyed by client text: foldhash with a random seed per table.
-#[derive(Clone, Debug, Default)]
+/// Keyed by client text: foldhash with a random seed per table. A
+/// checkpoint holds the names alone; the table is built again on restore.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(from = "Vec<Box<str>>")]
 pub(super) struct Interner {
     names: Vec<Box<str>>,
+    #[serde(skip)]
     ids: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
+}
+
+impl From<Vec<Box<str>>> for Interner {
+    /// The interner that handed out `names`' ids in that order.
+    fn from(names: Vec<Box<str>>) -> Self {
+        let mut interner = Interner::default();
+        for name in names {
+            interner.intern(&name);
+        }
+        interner
+    }
 }
 
 impl Interner {
@@ -66,16 +80,21 @@ impl Interner {
 /// caller keeps it with the leg and answers `queue_of`. Ids come from
 /// outside, so the hash is std's keyed SipHash: nobody can aim for
 /// collisions, and the few natural ones (dozens in a million legs) go to a
-/// side table.
-#[derive(Clone, Debug, Default)]
+/// side table. A checkpoint holds the ids alone: the keys are secret and
+/// new in every process, so the tables are built again on restore
+/// ([`CallIds::rebuild`]).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct CallIds {
     text: String,
     /// End of leg `i`'s call id in `text`; it starts where leg `i - 1`'s
     /// ends.
     ends: Vec<u32>,
+    #[serde(skip)]
     by_hash: HashMap<u32, u32, FastState>,
     /// Legs that share their 32 hash bits with an earlier leg.
+    #[serde(skip)]
     collisions: HashMap<(Box<str>, u32), u32>,
+    #[serde(skip)]
     keys: RandomState,
 }
 
@@ -116,6 +135,29 @@ impl CallIds {
         self.text.push_str(id);
         self.ends.push(end);
         Some(index)
+    }
+
+    /// Builds the tables again under this process's keys, from the ids
+    /// and each leg's queue (`queue_of`), as `find_or_insert` filed them.
+    pub(super) fn rebuild(&mut self, queue_of: impl Fn(u32) -> Option<u32>) {
+        self.by_hash.clear();
+        self.collisions.clear();
+        self.by_hash.reserve(self.ends.len());
+        for index in 0..self.ends.len() {
+            let Ok(index) = u32::try_from(index) else {
+                break;
+            };
+            let Some(queue) = queue_of(index) else {
+                continue;
+            };
+            let hash = self.hash(self.id(index), queue);
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.by_hash.entry(hash) {
+                slot.insert(index);
+            } else {
+                let id = Box::from(self.id(index));
+                self.collisions.insert((id, queue), index);
+            }
+        }
     }
 
     /// The table's 32 bits of a leg: any 32 bits of the keyed SipHash of

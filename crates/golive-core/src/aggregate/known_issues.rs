@@ -30,7 +30,7 @@ const HOUR_MS: Millis = 3_600_000;
 pub const KNOWN_ISSUE_TREND_BUCKETS: usize = 6;
 
 /// Every known issue and every link.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct KnownIssues {
     ids: Interner,
     /// By interned id.
@@ -44,7 +44,7 @@ pub(super) struct KnownIssues {
     links_made: Vec<u64>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Issue {
     title: String,
     application: Option<String>,

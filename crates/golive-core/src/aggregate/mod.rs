@@ -141,6 +141,7 @@
 //! proportional to the open backlog, not to history.
 
 mod board;
+mod checkpoint;
 mod figures;
 mod intern;
 mod known_issues;
@@ -182,7 +183,7 @@ use timeline::{Timeline, change};
 
 /// Where a ticket belongs: its classification, as interned ids and enum
 /// indices. 15 bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct Class {
     site: u32,
     department: u32,
@@ -212,7 +213,7 @@ impl Class {
 /// One ticket as the aggregator needs it: when it opened, where it belongs
 /// now (its current [`Class`], version [`Aggregator::version_of`], kept
 /// flat so the record stays 32 bytes) and where it stands.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 struct Ticket {
     opened_at: Millis,
     /// Time of the latest change (status or classification, or of the
@@ -263,7 +264,7 @@ mod call_flag {
 /// One call leg (`call_id`, `queue`), assembled from its events in
 /// whatever order they came. A time is meaningful only when its flag is
 /// set. 40 bytes.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 struct Call {
     offered_at: Millis,
     /// The time of the leg's `answered` or `abandoned` event, whichever it
@@ -326,7 +327,7 @@ impl Call {
 /// Current backlog per group of every dimension, including facts dated in
 /// the future, so a backlog as of a recent `to` only has to subtract the
 /// few facts at or after `to`.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 struct BacklogTotals {
     overall: i64,
     /// Indexed by [`dimension_index`], then by group.
@@ -371,7 +372,11 @@ fn dimension_index(dimension: TicketDimension) -> usize {
 }
 
 /// The in-memory fold of the event log that every figure is computed from.
-#[derive(Clone, Debug, Default)]
+///
+/// It goes into checkpoints whole (`Aggregator::checkpoint`): a field
+/// added here must be serializable too, or marked `#[serde(skip)]` and
+/// rebuilt in `restore`.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Aggregator {
     last_seq: u64,
     tickets: Vec<Ticket>,

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 const HOUR_MS: Millis = 3_600_000;
 
 /// Active tickets by (opened_at, index), and every ticket's tier.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct OpenTickets {
     by_opened: BTreeSet<(Millis, u32)>,
     /// Indexed by ticket; 0 when no tier was ever given.

@@ -13,6 +13,7 @@ use crate::model::{Severity, TicketDimension};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap as StdHashMap};
 
+mod restart;
 mod steps;
 
 /// 2026-03-02T00:00:00Z.

@@ -7,7 +7,7 @@ use super::Aggregator;
 use crate::time::Millis;
 
 /// Per queue id: (recorded at, agents staffed from then on), by time.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct StaffedHistory {
     by_queue: Vec<Vec<(Millis, u32)>>,
 }

@@ -37,7 +37,7 @@ pub(super) mod change {
 /// A counted ticket status change (or the reclassification of an active
 /// ticket): 8 bytes, the time being the bucket's start plus `offset_ms`.
 /// `version` is the ticket's classification version the fact belongs to.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct Change {
     pub ticket: u32,
     pub offset_ms: u16,
@@ -46,7 +46,7 @@ pub(super) struct Change {
 }
 
 /// The facts dated in one minute, in arrival order.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Bucket {
     /// Tickets opened in this minute (their `opened_at` is on the record).
     pub opened: Vec<u32>,
@@ -57,7 +57,7 @@ pub(super) struct Bucket {
 
 /// Sparse minute buckets keyed by `time.div_euclid(BUCKET_MS)`; sparse so
 /// a stray timestamp years away costs one bucket, not years of them.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Timeline {
     buckets: BTreeMap<i64, Bucket>,
 }
