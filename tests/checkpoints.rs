@@ -436,6 +436,20 @@ async fn a_checkpoint_of_another_log_is_not_used() {
     falls_back(&replacement, &dir, "of another log", &expected).await;
 }
 
+/// How many lines of `log` contain `needle`.
+fn occurrences(log: &std::path::Path, needle: &str) -> usize {
+    read_log(log).lines().filter(|l| l.contains(needle)).count()
+}
+
+/// Waits until `log` holds `count` lines containing `needle`.
+async fn wait_for(log: &std::path::Path, needle: &str, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while occurrences(log, needle) < count {
+        assert!(Instant::now() < deadline, "no {needle:?} in the log");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
 /// SIGKILL while a checkpoint is being written (right after the server
 /// says it starts one), several times under load: every restart is ready
 /// and answers what a whole replay of the log answers.
@@ -452,12 +466,13 @@ async fn kill_9_while_writing_a_checkpoint_leaves_a_working_restart() {
     for round in 0..4 {
         let log = dir.path().join(format!("round-{round}.log"));
         let mut server = start_logged(&db, &often, &log).await;
+        // One whole checkpoint, then more events and the next one, which
+        // the kill interrupts.
         feed(&server, &mut rng, round * 1000, 300, 400).await;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !read_log(&log).contains("writing a checkpoint") {
-            assert!(Instant::now() < deadline, "no checkpoint started");
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
+        wait_for(&log, "checkpoint written", 1).await;
+        feed(&server, &mut rng, round * 1000 + 500, 300, 400).await;
+        let started = occurrences(&log, "writing a checkpoint");
+        wait_for(&log, "writing a checkpoint", started + 1).await;
         server.kill9();
     }
     let log = dir.path().join("after.log");

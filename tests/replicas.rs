@@ -774,6 +774,16 @@ fn opened_15m(board: &Value) -> u64 {
         .unwrap_or(0)
 }
 
+/// Whether `/readyz` answers 200 now.
+async fn is_ready(server: &Server) -> bool {
+    server
+        .client
+        .get(server.url("/readyz"))
+        .send()
+        .await
+        .is_ok_and(|response| response.status() == StatusCode::OK)
+}
+
 /// A log replaced under a running replica (a new database behind the same
 /// URL, as a restored backup would be) is noticed, and the replica starts
 /// again in the same process and replays it: its reports go from the old
@@ -827,9 +837,11 @@ async fn a_replica_replays_a_log_replaced_under_it() {
     };
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        // While it notices and starts again, an answer is the old log's
-        // figures, the new log's so far, a refusal or no answer; never
-        // both logs at once.
+        // While it notices and starts again, a ready replica's answer is
+        // the old log's figures, the new log's so far, a refusal or no
+        // answer; never both logs at once. (Reads are refused while it
+        // replays; a load balancer routes on `/readyz`.)
+        let ready_before = is_ready(&replica).await;
         if let Ok(response) = replica
             .client
             .get(replica.url(&report_path(to)))
@@ -837,6 +849,8 @@ async fn a_replica_replays_a_log_replaced_under_it() {
             .send()
             .await
             && response.status() == StatusCode::OK
+            && ready_before
+            && is_ready(&replica).await
         {
             let report: Value = response.json().await.unwrap_or(Value::Null);
             let sites = opened_by_site(&report);

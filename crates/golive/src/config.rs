@@ -36,6 +36,8 @@ mod tests {
         let config: golive_server::ServerConfig =
             toml::from_str(block).expect("README config parses");
         assert_eq!(config.push_interval_ms, 1000);
+        assert_eq!(config.checkpoint_interval_seconds, 300);
+        assert_eq!(config.checkpoint_every_events, 100_000);
         assert_eq!(config.alerts.understaffed_by, 2);
         assert!(
             config.validate().expect("valid").is_some(),
@@ -71,6 +73,11 @@ mod tests {
             ("max_clock_skew_seconds = 100000", "max_clock_skew_seconds"),
             ("header_timeout_seconds = 0", "header_timeout_seconds"),
             ("max_body_bytes = 10", "max_body_bytes"),
+            (
+                "checkpoint_interval_seconds = 100000",
+                "checkpoint_interval_seconds",
+            ),
+            ("checkpoint_every_events = 5", "checkpoint_every_events"),
         ] {
             let config: golive_server::ServerConfig = toml::from_str(text).expect(text);
             match config.validate() {
