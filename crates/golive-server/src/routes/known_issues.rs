@@ -7,7 +7,7 @@
 use crate::auth::{Caller, LEADS, READERS};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::routes::{off_runtime, writer};
+use crate::routes::{off_runtime, replayed, writer};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -25,7 +25,7 @@ pub async fn list(
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(READERS)?;
-    let views = state.views.clone();
+    let views = replayed(&state)?;
     let issues = off_runtime(move || views.known_issues(now_millis()))
         .await?
         .ok_or_else(unavailable)?;

@@ -9,7 +9,7 @@
 use crate::auth::{Caller, QUEUE_SETTERS, READERS};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::routes::{off_runtime, writer};
+use crate::routes::{off_runtime, replayed, writer};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -66,7 +66,7 @@ pub async fn get(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(READERS)?;
     let queue = queue_name(&queue)?;
-    let (views, name) = (state.views.clone(), queue.clone());
+    let (views, name) = (replayed(&state)?, queue.clone());
     let (settings, configured) = off_runtime(move || views.queue(&name))
         .await?
         .ok_or_else(|| ApiError::unavailable("state unavailable"))?;
@@ -78,7 +78,7 @@ pub async fn list(
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(READERS)?;
-    let views = state.views.clone();
+    let views = replayed(&state)?;
     let queues: Vec<Value> = off_runtime(move || views.queues())
         .await?
         .ok_or_else(|| ApiError::unavailable("state unavailable"))?
