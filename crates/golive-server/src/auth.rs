@@ -30,7 +30,8 @@ const KNOWN_SECONDS: u64 = 60;
 /// so a token just created by the CLI or another process works at once.
 const UNKNOWN_SECONDS: u64 = 2;
 /// Bounds the cache so a flood of random tokens cannot grow it forever
-/// (the least recently used answers go first).
+/// (moka's TinyLFU admission keeps the answers asked for often: a flood
+/// of one-off tokens does not push out the desk's).
 const CACHE_LIMIT: u64 = 10_000;
 
 /// The hashes of every revoked token, as last read from the store.

@@ -6,6 +6,7 @@ use crate::auth::{Caller, READERS};
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::huddle::SpanError;
+use crate::routes::replayed;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -89,7 +90,7 @@ pub async fn huddle(
     };
     // An hour's staffing line solves Erlang C and A per queue: keep the
     // day's worth off the async workers.
-    let views = state.views.clone();
+    let views = replayed(&state)?;
     let report = tokio::task::spawn_blocking(move || views.huddle(&request))
         .await
         .map_err(|_| ApiError::unavailable("the report could not be computed"))?

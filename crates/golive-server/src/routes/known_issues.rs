@@ -7,7 +7,7 @@
 use crate::auth::{Caller, LEADS, READERS};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::routes::writer;
+use crate::routes::{off_runtime, replayed, writer};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -25,9 +25,9 @@ pub async fn list(
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(READERS)?;
-    let issues = state
-        .views
-        .known_issues(now_millis())
+    let views = replayed(&state)?;
+    let issues = off_runtime(move || views.known_issues(now_millis()))
+        .await?
         .ok_or_else(unavailable)?;
     Ok(Json(json!({ "known_issues": issues })))
 }

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::live;
 use crate::offload;
-use crate::routes::off_runtime;
+use crate::routes::{off_runtime, replayed};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
@@ -46,7 +46,7 @@ pub async fn live(
     caller.require(READERS)?;
     let scope =
         Scope::from_query(query.site.as_deref(), query.queue.as_deref()).map_err(ApiError::from)?;
-    let views = state.views.clone();
+    let views = replayed(&state)?;
     let checked = scope.clone();
     off_runtime(move || views.check_scope(&checked))
         .await?

@@ -16,8 +16,10 @@ pub mod waves;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::views::Views;
 use crate::writer::{WriteError, Writer};
 use axum::http::{HeaderMap, header};
+use std::sync::Arc;
 
 /// Every path the API serves, as the router and the OpenAPI document name
 /// it (a test checks the two agree).
@@ -107,6 +109,18 @@ pub(crate) fn writer(state: &AppState) -> Result<&Writer, ApiError> {
     state.writer().ok_or_else(|| {
         ApiError::unavailable("golive is starting (replaying its log); try again shortly")
     })
+}
+
+/// The views to answer a read from, or 503 while the log is being replayed
+/// (at start, or again after it was replaced): figures from part of a log
+/// would be wrong, not just late.
+pub(crate) fn replayed(state: &AppState) -> Result<Arc<Views>, ApiError> {
+    if !state.is_ready() {
+        return Err(ApiError::unavailable(
+            "golive is starting (replaying its log); try again shortly",
+        ));
+    }
+    Ok(state.views.clone())
 }
 
 /// Runs `work` on the blocking pool (`crate::offload`): reports and boards

@@ -4,6 +4,7 @@
 use crate::auth::{Caller, READERS};
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
+use crate::routes::replayed;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -51,7 +52,7 @@ pub async fn plan(
     let csv = super::wants_csv(&headers, query.format.as_deref())?;
     // A plan solves an integer program per queue and site: keep it off the
     // async workers.
-    let views = state.views.clone();
+    let views = replayed(&state)?;
     let now = now_millis();
     let built = tokio::task::spawn_blocking(move || views.plan(now, hours))
         .await

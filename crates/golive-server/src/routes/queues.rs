@@ -9,7 +9,7 @@
 use crate::auth::{Caller, QUEUE_SETTERS, READERS};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::routes::writer;
+use crate::routes::{off_runtime, replayed, writer};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -66,9 +66,9 @@ pub async fn get(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(READERS)?;
     let queue = queue_name(&queue)?;
-    let (settings, configured) = state
-        .views
-        .queue(&queue)
+    let (views, name) = (replayed(&state)?, queue.clone());
+    let (settings, configured) = off_runtime(move || views.queue(&name))
+        .await?
         .ok_or_else(|| ApiError::unavailable("state unavailable"))?;
     Ok(Json(queue_json(&queue, &settings, configured)))
 }
@@ -78,9 +78,9 @@ pub async fn list(
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(READERS)?;
-    let queues: Vec<Value> = state
-        .views
-        .queues()
+    let views = replayed(&state)?;
+    let queues: Vec<Value> = off_runtime(move || views.queues())
+        .await?
         .ok_or_else(|| ApiError::unavailable("state unavailable"))?
         .iter()
         .map(|(name, settings, configured)| queue_json(name, settings, *configured))

@@ -3,7 +3,7 @@
 use crate::auth::{Caller, READERS};
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
-use crate::routes::{JsonText, off_runtime};
+use crate::routes::{JsonText, off_runtime, replayed};
 use crate::state::AppState;
 use crate::views::Grouping;
 use axum::Json;
@@ -61,7 +61,7 @@ pub async fn report(
             })?,
         )),
     };
-    let views = state.views.clone();
+    let views = replayed(&state)?;
     off_runtime(move || views.report(from, to, group_by).map(|r| JsonText::of(&r)))
         .await?
         .ok_or_else(|| ApiError::unavailable("state unavailable"))
@@ -104,7 +104,7 @@ pub async fn board(
             Some(at)
         }
     };
-    let views = state.views.clone();
+    let views = replayed(&state)?;
     let alerts = state.hub.active_alerts();
     let built = off_runtime(move || {
         let board = match as_of {
@@ -122,7 +122,7 @@ pub async fn staffing(
     caller: Caller,
 ) -> Result<JsonText, ApiError> {
     caller.require(READERS)?;
-    let views = state.views.clone();
+    let views = replayed(&state)?;
     off_runtime(move || {
         views
             .live_staffing(now_millis())

@@ -4,6 +4,7 @@
 use crate::auth::{Caller, READERS};
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
+use crate::routes::{off_runtime, replayed};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -47,11 +48,10 @@ pub async fn waves(
     };
     let waves = state.config.waves();
     // Weeks of waves scan weeks of the log: keep that off the async workers.
-    let views = state.views.clone();
+    let views = replayed(&state)?;
     let now = now_millis();
-    let curves = tokio::task::spawn_blocking(move || views.waves(&waves, now, hours))
-        .await
-        .map_err(|_| ApiError::unavailable("the waves could not be computed"))?
+    let curves = off_runtime(move || views.waves(&waves, now, hours))
+        .await?
         .ok_or_else(|| ApiError::unavailable("state unavailable"))?;
     Ok(Json(json!({ "waves": curves })))
 }
