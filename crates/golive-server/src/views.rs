@@ -63,10 +63,16 @@ impl Views {
         go_live_start: Option<Millis>,
         metrics: Arc<Metrics>,
     ) -> Self {
+        // The board's since-go-live window is kept as events apply rather
+        // than walked every second.
+        let mut aggregator = Aggregator::new();
+        if let Some(start) = go_live_start {
+            aggregator.keep_since(start);
+        }
         Views {
             committed: watch::Sender::new(0),
             configured_queues: RwLock::new(BTreeSet::new()),
-            aggregator: RwLock::new(Aggregator::new()),
+            aggregator: RwLock::new(aggregator),
             staffing,
             rules,
             go_live_start,
