@@ -519,8 +519,7 @@ impl Aggregator {
     /// `fill_backlog` over the classifications `keep` accepts: counted from
     /// the tickets open now under their current classification (every fact
     /// applied, as the running totals are), less the facts at or after
-    /// `to`, each under the classification it was filed with (a
-    /// reclassification at or after `to` moves the ticket back).
+    /// `to` ([`Aggregator::backlog_after`]).
     pub(super) fn fill_backlog_of(
         &self,
         to: Millis,
@@ -531,19 +530,41 @@ impl Aggregator {
         clear_backlog(overall, groupings);
         let mut adjust = |class: &Class, delta: i64| {
             if keep(class) {
-                overall.backlog -= delta;
+                overall.backlog += delta;
                 for grouping in groupings.iter_mut() {
-                    grouping.of(class).backlog -= delta;
+                    grouping.of(class).backlog += delta;
                 }
             }
         };
         for index in self.open_indexes() {
-            adjust(&self.tickets[index as usize].class(), -1);
+            adjust(&self.tickets[index as usize].class(), 1);
         }
+        self.backlog_after(to, |class, delta| adjust(class, -delta));
+    }
+
+    /// The backlog as of `to` per (site, application, severity), the
+    /// cells of `/metrics`' backlog gauge: the running counts (every fact
+    /// applied) less the facts at or after `to`, as every report's backlog.
+    pub(super) fn backlog_cells_at(&self, to: Millis) -> Vec<((u32, u32, u8), i64)> {
+        let mut cells = self.backlog.cells.clone();
+        self.backlog_after(to, |class, delta| {
+            *cells
+                .entry((class.site, class.application, class.severity))
+                .or_default() -= delta;
+        });
+        cells.into_iter().collect()
+    }
+
+    /// Calls `effect(class, delta)` for every backlog effect of the facts
+    /// dated at or after `to`, each under the classification it was filed
+    /// with: what the running backlog counts hold beyond the backlog as of
+    /// `to`. A reclassification at or after `to` moved the ticket from its
+    /// previous classification to its new one then.
+    pub(super) fn backlog_after(&self, to: Millis, mut effect: impl FnMut(&Class, i64)) {
         for (start, bucket) in self.timeline.since(to) {
             for &index in &bucket.opened {
                 if self.tickets[index as usize].opened_at >= to {
-                    adjust(&self.class_of(index, 0), 1);
+                    effect(&self.class_of(index, 0), 1);
                 }
             }
             for change in &bucket.changes {
@@ -551,16 +572,14 @@ impl Aggregator {
                     continue;
                 }
                 if change.kind & change::RECLASSIFIED != 0 {
-                    // The ticket was active and moved from `before` to
-                    // `after` then: as of `to` it still counted in `before`.
                     let before = self.class_of(change.ticket, change.version.saturating_sub(1));
-                    adjust(&self.class_of(change.ticket, change.version), 1);
-                    adjust(&before, -1);
+                    effect(&self.class_of(change.ticket, change.version), 1);
+                    effect(&before, -1);
                     continue;
                 }
                 let delta = change::backlog_delta(change.kind);
                 if delta != 0 {
-                    adjust(&self.class_of(change.ticket, change.version), delta);
+                    effect(&self.class_of(change.ticket, change.version), delta);
                 }
             }
         }

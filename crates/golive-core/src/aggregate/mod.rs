@@ -140,7 +140,8 @@
 //!
 //! Figures that cover the whole history are kept as events are applied
 //! rather than recomputed: the board's since-go-live window (`since`,
-//! once [`Aggregator::keep_since`] is called). Every change of a call leg goes through
+//! once [`Aggregator::keep_since`] is called) and the all-time totals
+//! behind `/metrics` (`totals`). Every change of a call leg goes through
 //! one pair: the leg's contribution is taken out, the leg changes, its new
 //! contribution is added (`Aggregator::change_leg`), so no running figure
 //! assumes a leg only moves forward.
@@ -323,6 +324,7 @@ impl Call {
     }
 
     /// [`Call::handle_nanos`] in seconds.
+    #[cfg(test)]
     fn handle_seconds(&self) -> Option<f64> {
         self.handle_nanos().map(|nanos| nanos as f64 / 1e9)
     }
@@ -343,6 +345,8 @@ struct BacklogTotals {
     overall: i64,
     /// Indexed by [`dimension_index`], then by group.
     by_dimension: [Vec<i64>; 6],
+    /// By (site, application, severity): the cells of `/metrics`' backlog.
+    cells: HashMap<(u32, u32, u8), i64, FastState>,
 }
 
 impl BacklogTotals {
@@ -353,6 +357,10 @@ impl BacklogTotals {
 
     /// Moves `delta` in every dimension's group of `class`, not overall.
     fn adjust_groups(&mut self, class: &Class, delta: i64) {
+        *self
+            .cells
+            .entry((class.site, class.application, class.severity))
+            .or_default() += delta;
         for (dimension, counts) in TicketDimension::ALL.iter().zip(&mut self.by_dimension) {
             let group = class.group(*dimension);
             if counts.len() <= group {
@@ -408,6 +416,8 @@ pub struct Aggregator {
     known: known_issues::KnownIssues,
     /// The since-go-live figures, once [`Aggregator::keep_since`] is called.
     since: Option<since::SinceStart>,
+    /// The all-time totals behind `/metrics`.
+    totals: totals::RunningTotals,
 }
 
 impl Aggregator {
@@ -496,6 +506,11 @@ impl Aggregator {
             + self.staffed.heap_bytes()
             + self.known.heap_bytes()
             + self.since.as_ref().map_or(0, since::SinceStart::heap_bytes)
+            + self.totals.heap_bytes()
+            + table_bytes(
+                self.backlog.cells.capacity(),
+                size_of::<((u32, u32, u8), i64)>(),
+            )
             + self
                 .backlog
                 .by_dimension
@@ -555,6 +570,7 @@ impl Aggregator {
         if let Some(since) = &mut self.since {
             since.opened(&ticket.class(), opened_at);
         }
+        self.totals.opened(index, &ticket.class());
         self.backlog.adjust(&ticket.class(), 1);
         self.open.created(
             index,
@@ -650,6 +666,7 @@ impl Aggregator {
         let at = changed.at.max(ticket.last_at);
         ticket.last_at = at;
         ticket.set_class(new);
+        self.totals.version(index, &new);
         if ticket.status.is_active() {
             self.timeline
                 .push_change(at, index, change::RECLASSIFIED, version);
@@ -664,6 +681,10 @@ impl Aggregator {
         self.timeline.push_change(at, index, kind, version);
         if let Some(since) = &mut self.since {
             since.changed(&ticket.class(), at, kind, at - ticket.opened_at);
+        }
+        if kind & change::RESOLVED != 0 {
+            self.totals
+                .resolved(index, &ticket.class(), at - ticket.opened_at);
         }
     }
 
@@ -693,6 +714,7 @@ impl Aggregator {
         if let Some(since) = &mut self.since {
             since.count_leg(call, target, sign);
         }
+        self.totals.count_leg(call, sign);
     }
 
     fn call_recorded(&mut self, recorded: &CallRecorded) {

@@ -1117,6 +1117,47 @@ fn assert_sketched_report(actual: &Report, expected: &Report) {
     assert_report(&actual, &expected);
 }
 
+/// Totals kept as events apply against totals recomputed from scratch:
+/// equal, histogram sums to rounding (the running ones are integers).
+fn assert_totals(kept: &Totals, scanned: &Totals) {
+    assert_eq!(kept.tickets, scanned.tickets, "ticket counters");
+    assert_eq!(kept.backlog, scanned.backlog, "backlog gauges");
+    let histograms = |a: &HistogramTotals, b: &HistogramTotals, what: &str| {
+        assert_eq!((&a.buckets, a.count), (&b.buckets, b.count), "{what}");
+        close(Some(a.sum), Some(b.sum), what);
+    };
+    assert_eq!(
+        kept.resolution_seconds.keys().collect::<Vec<_>>(),
+        scanned.resolution_seconds.keys().collect::<Vec<_>>()
+    );
+    for (application, histogram) in &scanned.resolution_seconds {
+        histograms(
+            &kept.resolution_seconds[application],
+            histogram,
+            application,
+        );
+    }
+    assert_eq!(
+        kept.queues.keys().collect::<Vec<_>>(),
+        scanned.queues.keys().collect::<Vec<_>>()
+    );
+    for (queue, theirs) in &scanned.queues {
+        let mine = &kept.queues[queue];
+        assert_eq!(
+            (mine.offered, mine.answered, mine.abandoned, mine.waiting),
+            (
+                theirs.offered,
+                theirs.answered,
+                theirs.abandoned,
+                theirs.waiting
+            ),
+            "{queue}"
+        );
+        histograms(&mine.wait_seconds, &theirs.wait_seconds, queue);
+        histograms(&mine.handle_seconds, &theirs.handle_seconds, queue);
+    }
+}
+
 /// A leg's times: offered, answered, abandoned (by the definition).
 type LegTimes = (Option<Millis>, Option<Millis>, Option<Millis>);
 
@@ -1256,10 +1297,8 @@ proptest! {
         }
         // /metrics counters: opened under the classification at opening,
         // resolutions under the one at resolution.
-        let bounds = HistogramBounds { resolution: &[3600.0], wait: &[20.0], handle: &[300.0] };
         let totals = aggregator.totals(
             T0 + 100 * 24 * 60 * MINUTE,
-            &bounds,
             &crate::aggregate::SeriesLimits::NONE,
         );
         let mut expected_totals: BTreeMap<(String, String, String, String), (u64, u64)> =
@@ -1458,6 +1497,50 @@ proptest! {
                     None => prop_assert!(false, "no since_go_live window"),
                 }
             }
+        }
+    }
+
+    /// The totals behind `/metrics`, kept as events apply, equal the same
+    /// totals recomputed from scratch by one pass over every record, on
+    /// a prefix of the stream and on all of it (reclassifications,
+    /// reopenings, late and out-of-order call events), at a moment before
+    /// or after the last facts, unbounded and with tight label bounds.
+    /// The backlog gauge is the report's backlog as of the same moment.
+    #[test]
+    fn metrics_totals_are_kept_as_events_apply(
+        plan in plan(),
+        now_step in 0i64..(30 * 180),
+        label_values in 1usize..5,
+        label_sets in 1usize..30,
+        split in 0.0f64..1.0,
+    ) {
+        let events = events_of(&plan);
+        let now = T0 - 60 * MINUTE + now_step * STEP;
+        let cut = ((events.len() as f64) * split) as usize;
+        for prefix in [&events[..cut], &events[..]] {
+            let aggregator = aggregate(prefix);
+            let bounded = SeriesLimits { label_values, label_sets };
+            for limits in [SeriesLimits::NONE, bounded] {
+                assert_totals(
+                    &aggregator.totals(now, &limits),
+                    &aggregator.totals_by_scan(now, &HistogramBounds::METRICS, &limits),
+                );
+            }
+            let totals = aggregator.totals(now, &SeriesLimits::NONE);
+            let report = aggregator.report(now, now, Some(TicketDimension::Site));
+            let mut by_site: BTreeMap<String, u64> = BTreeMap::new();
+            for ((site, _, _), count) in &totals.backlog {
+                *by_site.entry(site.clone()).or_default() += count;
+            }
+            by_site.retain(|_, count| *count > 0);
+            let expected: BTreeMap<String, u64> = report
+                .tickets_by
+                .as_ref()
+                .and_then(|by| by.get("site"))
+                .map(|groups| groups.iter().map(|(k, f)| (k.clone(), f.backlog)).collect())
+                .unwrap_or_default();
+            prop_assert_eq!(by_site, expected);
+            prop_assert_eq!(totals.backlog.values().sum::<u64>(), report.tickets.backlog);
         }
     }
 
