@@ -9,7 +9,10 @@
 //! reported as the bucket's value `2γ^k / (γ + 1)`, which is within `α` of
 //! every duration in the bucket, relative. `α` is 0.9 %, so a reported
 //! quantile is within 1 % of the exact one even with the rounding of the
-//! logarithm at a bucket's edge. The mean is exact (an integer sum).
+//! logarithm at a bucket's edge. The mean is exact (an integer sum). Only
+//! buckets holding a duration are stored, so memory follows the spread of
+//! the durations, not their number: at most ~1,400 buckets (a year), a few
+//! for a tally of a few tickets.
 //! Counts can be taken out again (a fact dated after the window's end),
 //! which is what makes "running total minus the facts at or after now"
 //! work for quantiles too.
@@ -22,9 +25,11 @@ const ALPHA: f64 = 0.009;
 pub(super) struct Sketch {
     count: u64,
     sum_ms: i128,
-    zeros: u64,
-    /// Index `k` of `(γ^(k-1), γ^k]`, from `k = 0` (1 ms) up.
-    buckets: Vec<u64>,
+    /// (bucket, count) for the buckets holding any duration, by bucket:
+    /// bucket 0 holds 0 ms, bucket `k + 1` holds `(γ^(k-1), γ^k]`. Sparse,
+    /// so a tally of a few durations (one site's application) stays a few
+    /// bytes, and a busy one at most ~1,400 entries (a year in ms).
+    buckets: Vec<(u16, u32)>,
 }
 
 fn gamma() -> f64 {
@@ -46,54 +51,60 @@ impl Sketch {
         let ms = ms.max(0);
         self.count = self.count.saturating_add_signed(sign);
         self.sum_ms += i128::from(sign) * i128::from(ms);
-        let slot = match bucket_of(ms) {
-            None => &mut self.zeros,
-            Some(k) => {
-                if self.buckets.len() <= k {
-                    self.buckets.resize(k + 1, 0);
+        let bucket = bucket_of(ms);
+        match self.buckets.binary_search_by_key(&bucket, |&(b, _)| b) {
+            Ok(at) => {
+                let count = &mut self.buckets[at].1;
+                *count = count.saturating_add_signed(sign as i32);
+                if *count == 0 {
+                    self.buckets.remove(at);
                 }
-                &mut self.buckets[k]
             }
-        };
-        *slot = slot.saturating_add_signed(sign);
+            Err(at) if sign > 0 => self.buckets.insert(at, (bucket, 1)),
+            // Taking out what was never added: nothing to take.
+            Err(_) => {}
+        }
     }
 
     /// The `rank`-th smallest duration (1-based), to within the bucket's
     /// accuracy, in milliseconds; `None` when empty.
     pub(super) fn rank_ms(&self, rank: u64) -> Option<f64> {
-        if self.count == 0 {
-            return None;
-        }
-        let rank = rank.clamp(1, self.count);
-        let mut seen = self.zeros;
-        if seen >= rank {
-            return Some(0.0);
-        }
-        let gamma = gamma();
-        for (k, &count) in self.buckets.iter().enumerate() {
-            seen += count;
-            if seen >= rank {
-                return Some(2.0 * gamma.powi(k as i32) / (gamma + 1.0));
-            }
-        }
-        // Unreachable while counts add up; the largest bucket otherwise.
-        let k = self.buckets.len().saturating_sub(1);
-        Some(2.0 * gamma.powi(k as i32) / (gamma + 1.0))
+        let &(last, _) = self.buckets.last()?;
+        let rank = rank.clamp(1, self.count.max(1));
+        let mut seen = 0u64;
+        let found = self
+            .buckets
+            .iter()
+            .find(|&&(_, count)| {
+                seen += u64::from(count);
+                seen >= rank
+            })
+            .map_or(last, |&(bucket, _)| bucket);
+        Some(value_of(found))
     }
 
     pub(super) fn heap_bytes(&self) -> usize {
-        self.buckets.capacity() * size_of::<u64>()
+        self.buckets.capacity() * size_of::<(u16, u32)>()
     }
 }
 
-/// The bucket of a duration of `ms` (`None`: the zero bucket).
-fn bucket_of(ms: i64) -> Option<usize> {
+/// The bucket of a duration of `ms` (0 for 0 ms).
+fn bucket_of(ms: i64) -> u16 {
     if ms <= 0 {
-        return None;
+        return 0;
     }
-    let k = ((ms as f64).ln() / gamma().ln()).ceil();
-    // A year in ms is bucket ~1,400; the cast is safe for any i64.
-    Some(k.max(0.0) as usize)
+    let k = ((ms as f64).ln() / gamma().ln()).ceil().max(0.0);
+    // i64::MAX ms is bucket ~2,400: far inside a u16.
+    (k as u16).saturating_add(1)
+}
+
+/// The value a bucket reports: within `α` of every duration in it.
+fn value_of(bucket: u16) -> f64 {
+    if bucket == 0 {
+        return 0.0;
+    }
+    let gamma = gamma();
+    2.0 * gamma.powi(i32::from(bucket) - 1) / (gamma + 1.0)
 }
 
 #[cfg(test)]
