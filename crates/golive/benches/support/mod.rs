@@ -1,8 +1,11 @@
 //! Shared by the benchmarks that drive the real binary: start `golive
 //! serve` on a free port, wait for `/readyz`, read the server process's
-//! memory and CPU, and stop it; post a benchmark's bodies to one.
+//! memory and CPU, and stop it; post a benchmark's bodies to one; write a
+//! generated go-live log (`golive_log`).
 
 #![allow(dead_code)]
+
+pub mod golive_log;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
@@ -19,6 +22,12 @@ pub struct BenchServer {
 impl BenchServer {
     /// Starts the release binary on `database_url` and waits until ready.
     pub fn start(database_url: &str, admin_token: &str) -> BenchServer {
+        Self::start_with(database_url, admin_token, &[])
+    }
+
+    /// [`BenchServer::start`] with more environment variables (e.g.
+    /// `GOLIVE_CONFIG`).
+    pub fn start_with(database_url: &str, admin_token: &str, env: &[(&str, &str)]) -> BenchServer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_golive"))
             .args([
                 "serve",
@@ -29,6 +38,7 @@ impl BenchServer {
             ])
             .env("GOLIVE_ADMIN_TOKEN", admin_token)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
