@@ -1,7 +1,8 @@
-//! The domain series of `GET /metrics` (tickets, calls, staffing),
-//! computed at scrape time from the views, the same source as the reports,
-//! so counters agree with `/api/v1/report` and survive restarts as a
-//! replay. The service's own instruments are in `crate::metrics`; the
+//! The domain series of `GET /metrics` (tickets, calls, staffing), read
+//! at scrape time from the aggregator's running totals, kept from the same
+//! facts as the reports, so counters agree with `/api/v1/report` and
+//! survive restarts as a replay; a scrape costs time proportional to the
+//! series, not to the history. The service's own instruments are in `crate::metrics`; the
 //! scrape (`routes::health::metrics`) renders both.
 //!
 //! Series are bounded, so a typo-happy feed cannot blow up Grafana: past
@@ -19,19 +20,14 @@ use golive_core::time::Millis;
 use prometheus::proto::{self, MetricFamily, MetricType};
 use std::collections::HashMap;
 
-/// Ticket resolution: minutes to days.
-pub const RESOLUTION_BUCKETS: &[f64] = &[
-    60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 172800.0, 604800.0,
-];
+/// Ticket resolution: minutes to days (the bounds the aggregator keeps
+/// its running totals on).
+pub const RESOLUTION_BUCKETS: &[f64] = HistogramBounds::METRICS.resolution;
 /// Call waits: seconds to minutes, with a bucket at each common answer
 /// target (20 s default, 30 s, 60 s) so service level can be read off.
-pub const WAIT_BUCKETS: &[f64] = &[
-    5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0,
-];
+pub const WAIT_BUCKETS: &[f64] = HistogramBounds::METRICS.wait;
 /// Call handle time (talk + wrap): one to sixty minutes.
-pub const HANDLE_BUCKETS: &[f64] = &[
-    60.0, 120.0, 180.0, 240.0, 300.0, 420.0, 600.0, 900.0, 1200.0, 1800.0, 3600.0,
-];
+pub const HANDLE_BUCKETS: &[f64] = HistogramBounds::METRICS.handle;
 
 const DOMAIN_FAMILIES: &[(&str, &str)] = &[
     (
@@ -91,16 +87,11 @@ const DOMAIN_FAMILIES: &[(&str, &str)] = &[
 /// The domain series as of `now`, bounded by `limits`. Empty when the
 /// read side is poisoned (its figures may be half-updated).
 pub fn families(views: &Views, limits: &SeriesLimits, now: Millis) -> Vec<MetricFamily> {
-    let bounds = HistogramBounds {
-        resolution: RESOLUTION_BUCKETS,
-        wait: WAIT_BUCKETS,
-        handle: HANDLE_BUCKETS,
-    };
     let (totals, staffing, known_issues) = {
         let Some(aggregator) = views.aggregator() else {
             return Vec::new();
         };
-        let totals = aggregator.totals(now, &bounds, limits);
+        let totals = aggregator.totals(now, limits);
         let known_issues = aggregator.known_issue_links(limits);
         let staffing: Vec<(String, u32, u32)> =
             golive_core::staffing::for_recent(&aggregator, now, views.staffing_settings())

@@ -4,6 +4,7 @@
 //! One aggregator serves reports, the board, staffing, alerts and the live
 //! feed, so every figure comes from the same definitions.
 
+use crate::metrics::Metrics;
 use golive_core::aggregate::{Aggregator, KnownIssue};
 use golive_core::alerts::{Alert, AlertRules, Condition};
 use golive_core::board::{self, LiveBoard, Parts, Scope, ScopeError};
@@ -14,7 +15,6 @@ use golive_core::plan::{self, Plan};
 use golive_core::staffing::{self, LiveStaffing, StaffingSettings};
 use golive_core::time::Millis;
 use golive_core::waves::{Wave, WaveCurve};
-use crate::metrics::Metrics;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
@@ -83,10 +83,16 @@ impl Views {
         go_live_start: Option<Millis>,
         metrics: Arc<Metrics>,
     ) -> Self {
+        // The board's since-go-live window is kept as events apply rather
+        // than walked every second.
+        let mut aggregator = Aggregator::new();
+        if let Some(start) = go_live_start {
+            aggregator.keep_since(start);
+        }
         Views {
             committed: watch::Sender::new(0),
             configured_queues: RwLock::new(BTreeSet::new()),
-            aggregator: RwLock::new(Aggregator::new()),
+            aggregator: RwLock::new(aggregator),
             staffing,
             rules,
             go_live_start,
@@ -197,6 +203,7 @@ impl Views {
         }
         if let Ok(mut aggregator) = self.aggregator.write() {
             *aggregator = folded.aggregator;
+            aggregator.keep_since_only(self.go_live_start);
             self.metrics.restore_events_applied(&folded.events_applied);
             if let Ok(mut mark) = self.last_applied.lock() {
                 *mark = folded.last;

@@ -186,7 +186,12 @@ impl Aggregator {
             windows: BoardWindows {
                 last_15m: window(now.saturating_sub(SHORT_WINDOW_MS)),
                 last_60m: window(now.saturating_sub(LONG_WINDOW_MS)),
-                since_go_live: go_live_start.map(window),
+                // Kept as events are applied when the aggregator tracks
+                // this start; a walk of the window otherwise.
+                since_go_live: go_live_start.map(|start| {
+                    self.since_report(start, now, only, &backlog)
+                        .unwrap_or_else(|| window(start))
+                }),
             },
             trend: Trend {
                 bucket_seconds: MINUTE_MS / 1000,

@@ -1,6 +1,7 @@
 //! Reports: ticket and call figures for a window, overall and grouped,
 //! computed from the aggregator's time index.
 
+use super::sketch::Sketch;
 use super::timeline::{Bucket, change};
 use super::{Aggregator, Call, Class};
 use crate::model::TicketDimension;
@@ -79,8 +80,9 @@ pub struct CallFigures {
     pub aht_seconds: Option<f64>,
 }
 
-/// Running ticket counts of one group while a window is scanned.
-#[derive(Clone, Debug, Default)]
+/// Running ticket counts of one group while a window is scanned, or
+/// kept as events are applied (then with a [`Sketch`] of the durations).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct TicketTally {
     pub(super) opened: u64,
     resolved: u64,
@@ -88,18 +90,64 @@ pub(super) struct TicketTally {
     escalated: u64,
     first_contact: u64,
     pub(super) backlog: i64,
-    mttr_ms: Vec<i64>,
+    durations: Durations,
+}
+
+/// The resolution durations of a tally: every sample (exact quantiles),
+/// or a sketch (quantiles within 1 %, see `sketch`).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+enum Durations {
+    Samples(Vec<i64>),
+    Sketched(Sketch),
+}
+
+impl Default for Durations {
+    fn default() -> Self {
+        Durations::Samples(Vec::new())
+    }
 }
 
 impl TicketTally {
-    pub(super) fn add_change(&mut self, kind: u8, resolve_ms: i64) {
-        if kind & change::RESOLVED != 0 {
-            self.resolved += 1;
-            self.first_contact += u64::from(kind & change::FIRST_CONTACT != 0);
-            self.mttr_ms.push(resolve_ms);
+    /// An empty tally keeping its durations in a sketch.
+    pub(super) fn sketched() -> Self {
+        TicketTally {
+            durations: Durations::Sketched(Sketch::default()),
+            ..TicketTally::default()
         }
-        self.reopened += u64::from(kind & change::REOPENED != 0);
-        self.escalated += u64::from(kind & change::ESCALATED != 0);
+    }
+
+    pub(super) fn add_change(&mut self, kind: u8, resolve_ms: i64) {
+        self.count_change(kind, resolve_ms, 1);
+    }
+
+    /// Adds (`sign` 1) or takes out (`sign` -1) one counted fact.
+    pub(super) fn count_change(&mut self, kind: u8, resolve_ms: i64, sign: i64) {
+        if kind & change::RESOLVED != 0 {
+            self.resolved = self.resolved.saturating_add_signed(sign);
+            if kind & change::FIRST_CONTACT != 0 {
+                self.first_contact = self.first_contact.saturating_add_signed(sign);
+            }
+            match &mut self.durations {
+                Durations::Samples(samples) if sign > 0 => samples.push(resolve_ms),
+                Durations::Samples(samples) => {
+                    if let Some(at) = samples.iter().position(|&ms| ms == resolve_ms) {
+                        samples.swap_remove(at);
+                    }
+                }
+                Durations::Sketched(sketch) => sketch.record(resolve_ms, sign),
+            }
+        }
+        if kind & change::REOPENED != 0 {
+            self.reopened = self.reopened.saturating_add_signed(sign);
+        }
+        if kind & change::ESCALATED != 0 {
+            self.escalated = self.escalated.saturating_add_signed(sign);
+        }
+    }
+
+    /// Adds (`sign` 1) or takes out one opening.
+    pub(super) fn count_opened(&mut self, sign: i64) {
+        self.opened = self.opened.saturating_add_signed(sign);
     }
 
     pub(super) fn is_empty(&self) -> bool {
@@ -119,7 +167,17 @@ impl TicketTally {
             backlog: u64::try_from(self.backlog).unwrap_or(0),
             resolution_rate: ratio(self.resolved, self.opened),
             first_contact_resolution_rate: ratio(self.first_contact, self.resolved),
-            mttr_seconds: mttr(&mut self.mttr_ms),
+            mttr_seconds: match &mut self.durations {
+                Durations::Samples(samples) => mttr(samples),
+                Durations::Sketched(sketch) => sketched_mttr(sketch),
+            },
+        }
+    }
+
+    pub(super) fn heap_bytes(&self) -> usize {
+        match &self.durations {
+            Durations::Samples(samples) => samples.capacity() * size_of::<i64>(),
+            Durations::Sketched(sketch) => sketch.heap_bytes(),
         }
     }
 }
@@ -134,7 +192,7 @@ pub(super) struct BacklogAt {
 
 impl BacklogAt {
     /// Sets the backlog of `overall` and of every group of `groupings`.
-    fn fill(&self, overall: &mut TicketTally, groupings: &mut [GroupTally]) {
+    pub(super) fn fill(&self, overall: &mut TicketTally, groupings: &mut [GroupTally]) {
         overall.backlog = self.overall;
         for grouping in groupings.iter_mut() {
             let known = self
@@ -179,31 +237,44 @@ impl GroupTally {
     }
 }
 
-/// Running call counts of one queue (or of all) while a window is scanned.
-#[derive(Clone, Copy, Debug, Default)]
+/// Running call counts of one queue (or of all) while a window is scanned,
+/// or kept as legs change.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct CallTally {
-    offered: u64,
+    pub(super) offered: u64,
     answered: u64,
     abandoned: u64,
-    within_target: u64,
+    pub(super) within_target: u64,
     wait_ms: i128,
     handled: u64,
-    handle_seconds: f64,
+    /// Integer nanoseconds, so that taking a leg out undoes adding it
+    /// exactly, whatever the order.
+    handle_nanos: i128,
 }
 
 impl CallTally {
     pub(super) fn add(&mut self, call: &Call, target_ms: f64) {
-        self.offered += 1;
+        self.count(call, target_ms, 1);
+    }
+
+    /// Adds (`sign` 1) or takes out (`sign` -1) an offered leg's
+    /// contribution, as it stands.
+    pub(super) fn count(&mut self, call: &Call, target_ms: f64, sign: i64) {
+        self.offered = self.offered.saturating_add_signed(sign);
         if let Some(wait_ms) = call.wait_ms() {
-            self.answered += 1;
-            self.wait_ms += i128::from(wait_ms);
-            self.within_target += u64::from(wait_ms as f64 <= target_ms);
-            if let Some(handle) = call.handle_seconds() {
-                self.handled += 1;
-                self.handle_seconds += handle;
+            self.answered = self.answered.saturating_add_signed(sign);
+            self.wait_ms += i128::from(sign) * i128::from(wait_ms);
+            if wait_ms as f64 <= target_ms {
+                self.within_target = self.within_target.saturating_add_signed(sign);
+            }
+            if let Some(handle) = call.handle_nanos() {
+                self.handled = self.handled.saturating_add_signed(sign);
+                self.handle_nanos += i128::from(sign) * handle;
             }
         }
-        self.abandoned += u64::from(call.abandoned_at().is_some());
+        if call.abandoned_at().is_some() {
+            self.abandoned = self.abandoned.saturating_add_signed(sign);
+        }
     }
 
     pub(super) fn figures(&self) -> CallFigures {
@@ -215,7 +286,8 @@ impl CallTally {
             service_level: ratio(self.within_target, self.offered),
             asa_seconds: (self.answered > 0)
                 .then(|| self.wait_ms as f64 / self.answered as f64 / 1000.0),
-            aht_seconds: (self.handled > 0).then(|| self.handle_seconds / self.handled as f64),
+            aht_seconds: (self.handled > 0)
+                .then(|| self.handle_nanos as f64 / 1e9 / self.handled as f64),
         }
     }
 }
@@ -315,9 +387,7 @@ impl Aggregator {
             .iter()
             .map(|&dimension| GroupTally::new(dimension, self.group_count(dimension)))
             .collect();
-        let targets_ms: Vec<f64> = (0..self.queues.len())
-            .map(|queue| self.settings_of(queue).answer_target_seconds * 1000.0)
-            .collect();
+        let targets_ms = self.targets_ms();
         let mut calls = CallTally::default();
         let mut by_queue = vec![CallTally::default(); self.queues.len()];
 
@@ -369,7 +439,28 @@ impl Aggregator {
             (None, Some(_)) => self.fill_backlog_of(to, &keep, &mut overall, &mut groupings),
         }
 
-        let tickets_by = (!dimensions.is_empty()).then(|| {
+        self.assemble_report(from, to, overall, groupings, &calls, &by_queue)
+    }
+
+    /// The answer target of every queue, in ms, by queue id.
+    pub(super) fn targets_ms(&self) -> Vec<f64> {
+        (0..self.queues.len())
+            .map(|queue| self.settings_of(queue).answer_target_seconds * 1000.0)
+            .collect()
+    }
+
+    /// A report from its tallies (backlog included): groups with nothing
+    /// to show and queues with nothing offered are left out.
+    pub(super) fn assemble_report(
+        &self,
+        from: Millis,
+        to: Millis,
+        mut overall: TicketTally,
+        mut groupings: Vec<GroupTally>,
+        calls: &CallTally,
+        by_queue: &[CallTally],
+    ) -> Report {
+        let tickets_by = (!groupings.is_empty()).then(|| {
             groupings
                 .iter_mut()
                 .map(|grouping| {
@@ -428,8 +519,7 @@ impl Aggregator {
     /// `fill_backlog` over the classifications `keep` accepts: counted from
     /// the tickets open now under their current classification (every fact
     /// applied, as the running totals are), less the facts at or after
-    /// `to`, each under the classification it was filed with (a
-    /// reclassification at or after `to` moves the ticket back).
+    /// `to` ([`Aggregator::backlog_after`]).
     pub(super) fn fill_backlog_of(
         &self,
         to: Millis,
@@ -440,19 +530,41 @@ impl Aggregator {
         clear_backlog(overall, groupings);
         let mut adjust = |class: &Class, delta: i64| {
             if keep(class) {
-                overall.backlog -= delta;
+                overall.backlog += delta;
                 for grouping in groupings.iter_mut() {
-                    grouping.of(class).backlog -= delta;
+                    grouping.of(class).backlog += delta;
                 }
             }
         };
         for index in self.open_indexes() {
-            adjust(&self.tickets[index as usize].class(), -1);
+            adjust(&self.tickets[index as usize].class(), 1);
         }
+        self.backlog_after(to, |class, delta| adjust(class, -delta));
+    }
+
+    /// The backlog as of `to` per (site, application, severity), the
+    /// cells of `/metrics`' backlog gauge: the running counts (every fact
+    /// applied) less the facts at or after `to`, as every report's backlog.
+    pub(super) fn backlog_cells_at(&self, to: Millis) -> Vec<((u32, u32, u8), i64)> {
+        let mut cells = self.backlog.cells.clone();
+        self.backlog_after(to, |class, delta| {
+            *cells
+                .entry((class.site, class.application, class.severity))
+                .or_default() -= delta;
+        });
+        cells.into_iter().collect()
+    }
+
+    /// Calls `effect(class, delta)` for every backlog effect of the facts
+    /// dated at or after `to`, each under the classification it was filed
+    /// with: what the running backlog counts hold beyond the backlog as of
+    /// `to`. A reclassification at or after `to` moved the ticket from its
+    /// previous classification to its new one then.
+    pub(super) fn backlog_after(&self, to: Millis, mut effect: impl FnMut(&Class, i64)) {
         for (start, bucket) in self.timeline.since(to) {
             for &index in &bucket.opened {
                 if self.tickets[index as usize].opened_at >= to {
-                    adjust(&self.class_of(index, 0), 1);
+                    effect(&self.class_of(index, 0), 1);
                 }
             }
             for change in &bucket.changes {
@@ -460,16 +572,14 @@ impl Aggregator {
                     continue;
                 }
                 if change.kind & change::RECLASSIFIED != 0 {
-                    // The ticket was active and moved from `before` to
-                    // `after` then: as of `to` it still counted in `before`.
                     let before = self.class_of(change.ticket, change.version.saturating_sub(1));
-                    adjust(&self.class_of(change.ticket, change.version), 1);
-                    adjust(&before, -1);
+                    effect(&self.class_of(change.ticket, change.version), 1);
+                    effect(&before, -1);
                     continue;
                 }
                 let delta = change::backlog_delta(change.kind);
                 if delta != 0 {
-                    adjust(&self.class_of(change.ticket, change.version), delta);
+                    effect(&self.class_of(change.ticket, change.version), delta);
                 }
             }
         }
@@ -538,6 +648,24 @@ fn clear_backlog(overall: &mut TicketTally, groupings: &mut [GroupTally]) {
 /// `part / whole`, `None` when `whole` is 0.
 fn ratio(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// Mean (exact) and nearest-rank p50 / p90 within 1 % of a sketch of
+/// durations in milliseconds, as seconds.
+fn sketched_mttr(sketch: &Sketch) -> Mttr {
+    let n = sketch.count();
+    if n == 0 {
+        return Mttr {
+            mean: None,
+            p50: None,
+            p90: None,
+        };
+    }
+    Mttr {
+        mean: Some(sketch.sum_ms() as f64 / n as f64 / 1000.0),
+        p50: sketch.rank_ms(n.div_ceil(2)).map(|ms| ms / 1000.0),
+        p90: sketch.rank_ms((9 * n).div_ceil(10)).map(|ms| ms / 1000.0),
+    }
 }
 
 /// Mean and exact nearest-rank p50 / p90 of durations in milliseconds,

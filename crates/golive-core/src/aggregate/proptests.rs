@@ -1155,6 +1155,84 @@ fn assert_report(actual: &Report, expected: &Report) {
     }
 }
 
+/// A report kept as events apply against the same report walked from the
+/// time index: equal, but for MTTR quantiles, which are within 1 %.
+fn assert_sketched_report(actual: &Report, expected: &Report) {
+    fn quantiles(figures: &mut TicketFigures) -> [Option<f64>; 2] {
+        let mttr = &mut figures.mttr_seconds;
+        [mttr.p50.take(), mttr.p90.take()]
+    }
+    fn near(actual: [Option<f64>; 2], expected: [Option<f64>; 2], what: &str) {
+        for (a, e) in actual.into_iter().zip(expected) {
+            match (a, e) {
+                (Some(a), Some(e)) => assert!((a - e).abs() <= 0.01 * e, "{what}: {a} vs {e}"),
+                (a, e) => assert_eq!(a, e, "{what}"),
+            }
+        }
+    }
+    let (mut actual, mut expected) = (actual.clone(), expected.clone());
+    near(
+        quantiles(&mut actual.tickets),
+        quantiles(&mut expected.tickets),
+        "overall",
+    );
+    if let (Some(mine), Some(theirs)) = (&mut actual.tickets_by, &mut expected.tickets_by) {
+        for (dimension, groups) in theirs.iter_mut() {
+            for (key, figures) in groups.iter_mut() {
+                if let Some(own) = mine.get_mut(dimension).and_then(|g| g.get_mut(key)) {
+                    near(
+                        quantiles(own),
+                        quantiles(figures),
+                        &format!("{dimension}={key}"),
+                    );
+                }
+            }
+        }
+    }
+    assert_report(&actual, &expected);
+}
+
+/// Totals kept as events apply against totals recomputed from scratch:
+/// equal, histogram sums to rounding (the running ones are integers).
+fn assert_totals(kept: &Totals, scanned: &Totals) {
+    assert_eq!(kept.tickets, scanned.tickets, "ticket counters");
+    assert_eq!(kept.backlog, scanned.backlog, "backlog gauges");
+    let histograms = |a: &HistogramTotals, b: &HistogramTotals, what: &str| {
+        assert_eq!((&a.buckets, a.count), (&b.buckets, b.count), "{what}");
+        close(Some(a.sum), Some(b.sum), what);
+    };
+    assert_eq!(
+        kept.resolution_seconds.keys().collect::<Vec<_>>(),
+        scanned.resolution_seconds.keys().collect::<Vec<_>>()
+    );
+    for (application, histogram) in &scanned.resolution_seconds {
+        histograms(
+            &kept.resolution_seconds[application],
+            histogram,
+            application,
+        );
+    }
+    assert_eq!(
+        kept.queues.keys().collect::<Vec<_>>(),
+        scanned.queues.keys().collect::<Vec<_>>()
+    );
+    for (queue, theirs) in &scanned.queues {
+        let mine = &kept.queues[queue];
+        assert_eq!(
+            (mine.offered, mine.answered, mine.abandoned, mine.waiting),
+            (
+                theirs.offered,
+                theirs.answered,
+                theirs.abandoned,
+                theirs.waiting
+            ),
+            "{queue}"
+        );
+        histograms(&mine.wait_seconds, &theirs.wait_seconds, queue);
+        histograms(&mine.handle_seconds, &theirs.handle_seconds, queue);
+    }
+}
+
 /// A leg's times: offered, answered, abandoned (by the definition).
 type LegTimes = (Option<Millis>, Option<Millis>, Option<Millis>);
 
@@ -1294,10 +1372,8 @@ proptest! {
         }
         // /metrics counters: opened under the classification at opening,
         // resolutions under the one at resolution.
-        let bounds = HistogramBounds { resolution: &[3600.0], wait: &[20.0], handle: &[300.0] };
         let totals = aggregator.totals(
             T0 + 100 * 24 * 60 * MINUTE,
-            &bounds,
             &crate::aggregate::SeriesLimits::NONE,
         );
         let mut expected_totals: BTreeMap<(String, String, String, String), (u64, u64)> =
@@ -1457,6 +1533,90 @@ proptest! {
         prop_assert_eq!(since, Some(oracle.report(T0, now, &[]).tickets.opened));
         let sev: u64 = board.backlog_by_severity.values().sum();
         prop_assert_eq!(sev, oracle.report(now, now, &[]).tickets.backlog);
+    }
+
+    /// The board's since-go-live window, kept as events apply (from the
+    /// first event, or from a point in the middle of the stream, with
+    /// reclassifications, reopenings, late and out-of-order call events
+    /// and queue reconfigurations), equals the same window walked from
+    /// the time index, for the whole center and each site, at moments
+    /// before and after the last facts.
+    #[test]
+    fn since_go_live_is_kept_as_events_apply(
+        plan in plan(),
+        windows in prop::collection::vec(window(), 3),
+        split in 0.0f64..1.0,
+    ) {
+        let events = events_of(&plan);
+        let walked = aggregate(&events);
+        let start = windows[0].0;
+        let split = ((events.len() as f64) * split) as usize;
+        let mut kept = Aggregator::new();
+        for event in &events[..split] {
+            kept.apply(event);
+        }
+        kept.keep_since(start);
+        for event in &events[split..] {
+            kept.apply(event);
+        }
+        let grouped = [TicketDimension::Application, TicketDimension::Site];
+        let mut sites: Vec<Option<&str>> = SITES.iter().map(|s| Some(*s)).collect();
+        sites.extend([None, Some("Nowhere")]);
+        for &(_, now) in &windows {
+            for &site in &sites {
+                let board = kept.board_where(now, Some(start), site);
+                let only = site.map(|name| (TicketDimension::Site, name));
+                let expected = walked.report_where(start, now, &grouped, only);
+                match &board.windows.since_go_live {
+                    Some(actual) => assert_sketched_report(actual, &expected),
+                    None => prop_assert!(false, "no since_go_live window"),
+                }
+            }
+        }
+    }
+
+    /// The totals behind `/metrics`, kept as events apply, equal the same
+    /// totals recomputed from scratch by one pass over every record, on
+    /// a prefix of the stream and on all of it (reclassifications,
+    /// reopenings, late and out-of-order call events), at a moment before
+    /// or after the last facts, unbounded and with tight label bounds.
+    /// The backlog gauge is the report's backlog as of the same moment.
+    #[test]
+    fn metrics_totals_are_kept_as_events_apply(
+        plan in plan(),
+        now_step in 0i64..(30 * 180),
+        label_values in 1usize..5,
+        label_sets in 1usize..30,
+        split in 0.0f64..1.0,
+    ) {
+        let events = events_of(&plan);
+        let now = T0 - 60 * MINUTE + now_step * STEP;
+        let cut = ((events.len() as f64) * split) as usize;
+        for prefix in [&events[..cut], &events[..]] {
+            let aggregator = aggregate(prefix);
+            let bounded = SeriesLimits { label_values, label_sets };
+            for limits in [SeriesLimits::NONE, bounded] {
+                assert_totals(
+                    &aggregator.totals(now, &limits),
+                    &aggregator.totals_by_scan(now, &HistogramBounds::METRICS, &limits),
+                );
+            }
+            let totals = aggregator.totals(now, &SeriesLimits::NONE);
+            let report = aggregator.report(now, now, Some(TicketDimension::Site));
+            let mut by_site: BTreeMap<String, u64> = BTreeMap::new();
+            for ((site, _, _), count) in &totals.backlog {
+                *by_site.entry(site.clone()).or_default() += count;
+            }
+            by_site.retain(|_, count| *count > 0);
+            let expected: BTreeMap<String, u64> = report
+                .tickets_by
+                .as_ref()
+                .and_then(|by| by.get("site"))
+                .map(|groups| groups.iter().map(|(k, f)| (k.clone(), f.backlog)).collect())
+                .unwrap_or_default();
+            prop_assert_eq!(by_site, expected);
+            prop_assert_eq!(totals.backlog.values().sum::<u64>(), report.tickets.backlog);
+        }
     }
 
     /// A sane feed (transfers, ends without answers, exact repeats) is

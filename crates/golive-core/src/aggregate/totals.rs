@@ -1,9 +1,18 @@
-//! All-time totals for Prometheus, computed when scraped from the same
-//! records the reports use, so `/metrics` and `/api/v1/report` cannot
+//! All-time totals for Prometheus, kept as events are applied from the
+//! same facts the reports count, so `/metrics` and `/api/v1/report` cannot
 //! disagree and a restart (a replay) rebuilds the counters exactly.
 //!
-//! One pass over tickets, counted status changes and calls: a few
-//! milliseconds for a go-live week, paid once per scrape.
+//! Kept on the interned ids, unbounded ([`RunningTotals`]): per ticket
+//! label set the openings and resolutions, per application the resolution
+//! histogram, per queue the call counters and histograms (a leg's
+//! contribution taken out and added back at every change of the leg, see
+//! `Aggregator::change_leg`). A scrape bounds and names them, which costs
+//! time proportional to the label sets and queues, not to the history.
+//! Histogram sums are kept in integer nanoseconds so a leg taken out
+//! leaves no rounding behind. The backlog is the report's backlog as of
+//! now (`opened_at < now`, the status and classification after every fact
+//! dated before now): running counts per (site, application, severity)
+//! less the facts at or after now, with the function the reports use.
 //!
 //! The series are bounded ([`SeriesLimits`]), by rules that depend only on
 //! the log, so every replica and every restart (a replay of the same log)
@@ -25,8 +34,9 @@
 //! would read as a reset of one and a jump of the other).
 
 use super::intern::FastState;
+#[cfg(test)]
 use super::timeline::change;
-use super::{Aggregator, call_flag};
+use super::{Aggregator, Call, Class, call_flag};
 use crate::model::{Category, TicketDimension};
 use crate::time::Millis;
 use std::collections::{BTreeMap, HashMap};
@@ -61,6 +71,7 @@ impl HistogramTotals {
         self.count += other.count;
     }
 
+    #[cfg(test)]
     fn observe(&mut self, bounds: &[f64], value: f64) {
         let slot = bounds
             .iter()
@@ -154,29 +165,196 @@ impl SeriesLimits {
 }
 
 /// Upper bounds of the three histograms, in seconds.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct HistogramBounds<'a> {
     pub resolution: &'a [f64],
     pub wait: &'a [f64],
     pub handle: &'a [f64],
 }
 
+impl HistogramBounds<'static> {
+    /// The bounds `/metrics` uses, which the running totals are kept on.
+    pub const METRICS: HistogramBounds<'static> = HistogramBounds {
+        // Ticket resolution: minutes to days.
+        resolution: &[
+            60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 172800.0,
+            604800.0,
+        ],
+        // Call waits: seconds to minutes, with a bucket at each common
+        // answer target (20 s default, 30 s, 60 s) so service level can
+        // be read off.
+        wait: &[
+            5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0,
+        ],
+        // Call handle time (talk + wrap): one to sixty minutes.
+        handle: &[
+            60.0, 120.0, 180.0, 240.0, 300.0, 420.0, 600.0, 900.0, 1200.0, 1800.0, 3600.0,
+        ],
+    };
+}
+
+/// A histogram kept as values come and go: bucket counts (not
+/// cumulative, one per bound then `+Inf`), count and an integer sum.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+struct RunningHistogram {
+    buckets: Vec<u64>,
+    sum_nanos: i128,
+    count: u64,
+}
+
+impl RunningHistogram {
+    /// Adds (`sign` 1) or takes out (-1) one value of `nanos` ns.
+    fn record(&mut self, bounds: &[f64], nanos: i128, sign: i64) {
+        let value = nanos as f64 / 1e9;
+        let slot = bounds
+            .iter()
+            .position(|bound| value <= *bound)
+            .unwrap_or(bounds.len());
+        if self.buckets.len() <= bounds.len() {
+            self.buckets.resize(bounds.len() + 1, 0);
+        }
+        self.buckets[slot] = self.buckets[slot].saturating_add_signed(sign);
+        self.sum_nanos += i128::from(sign) * nanos;
+        self.count = self.count.saturating_add_signed(sign);
+    }
+
+    fn totals(&self, bounds: &[f64]) -> HistogramTotals {
+        let mut buckets = self.buckets.clone();
+        buckets.resize(bounds.len() + 1, 0);
+        HistogramTotals {
+            buckets,
+            sum: self.sum_nanos as f64 / 1e9,
+            count: self.count,
+        }
+    }
+}
+
+/// Call totals of one queue, kept as legs change.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+struct RunningQueue {
+    offered: u64,
+    answered: u64,
+    abandoned: u64,
+    wait: RunningHistogram,
+    handle: RunningHistogram,
+}
+
+/// The all-time totals on interned ids, unbounded, kept as events are
+/// applied (see the module documentation).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub(super) struct RunningTotals {
+    /// (site, application, category, severity) → opened, resolved, the
+    /// first ticket with the set.
+    tickets: HashMap<(u32, u32, u8, u8), SetCounts, FastState>,
+    /// (site, application, severity) → classification versions of
+    /// tickets with the set (a series exists once one had it), the first
+    /// ticket with it.
+    backlog_sets: HashMap<(u32, u32, u8), SetCounts, FastState>,
+    /// By application id.
+    resolution: Vec<RunningHistogram>,
+    /// By queue id.
+    queues: Vec<RunningQueue>,
+}
+
+impl RunningTotals {
+    /// Ticket `index` was created under `class`.
+    pub(super) fn opened(&mut self, index: u32, class: &Class) {
+        let key = (
+            class.site,
+            class.application,
+            class.category,
+            class.severity,
+        );
+        self.tickets
+            .entry(key)
+            .or_default()
+            .first_seen(index as usize)
+            .0 += 1;
+        self.version(index, class);
+    }
+
+    /// Ticket `index` has a classification (version) `class`.
+    pub(super) fn version(&mut self, index: u32, class: &Class) {
+        let key = (class.site, class.application, class.severity);
+        self.backlog_sets
+            .entry(key)
+            .or_default()
+            .first_seen(index as usize)
+            .0 += 1;
+    }
+
+    /// Ticket `index` was resolved under `class`, `resolve_ms` after it
+    /// opened.
+    pub(super) fn resolved(&mut self, index: u32, class: &Class, resolve_ms: i64) {
+        let key = (
+            class.site,
+            class.application,
+            class.category,
+            class.severity,
+        );
+        self.tickets
+            .entry(key)
+            .or_default()
+            .first_seen(index as usize)
+            .1 += 1;
+        let application = class.application as usize;
+        if self.resolution.len() <= application {
+            self.resolution
+                .resize(application + 1, RunningHistogram::default());
+        }
+        let nanos = i128::from(resolve_ms.max(0)) * 1_000_000;
+        self.resolution[application].record(HistogramBounds::METRICS.resolution, nanos, 1);
+    }
+
+    /// Adds (`sign` 1) or takes out (-1) a leg's contribution as it stands.
+    pub(super) fn count_leg(&mut self, call: &Call, sign: i64) {
+        if !call.has(call_flag::OFFERED) {
+            return;
+        }
+        let queue = call.queue as usize;
+        if self.queues.len() <= queue {
+            self.queues.resize(queue + 1, RunningQueue::default());
+        }
+        let totals = &mut self.queues[queue];
+        let bounds = HistogramBounds::METRICS;
+        totals.offered = totals.offered.saturating_add_signed(sign);
+        if let Some(wait_ms) = call.wait_ms() {
+            totals.answered = totals.answered.saturating_add_signed(sign);
+            let nanos = i128::from(wait_ms) * 1_000_000;
+            totals.wait.record(bounds.wait, nanos, sign);
+            if let Some(handle) = call.handle_nanos() {
+                totals.handle.record(bounds.handle, handle, sign);
+            }
+        } else if call.abandoned_at().is_some() {
+            totals.abandoned = totals.abandoned.saturating_add_signed(sign);
+        }
+    }
+
+    pub(super) fn heap_bytes(&self) -> usize {
+        use super::intern::table_bytes;
+        table_bytes(
+            self.tickets.capacity(),
+            size_of::<((u32, u32, u8, u8), SetCounts)>(),
+        ) + table_bytes(
+            self.backlog_sets.capacity(),
+            size_of::<((u32, u32, u8), SetCounts)>(),
+        ) + (self.resolution.capacity() + 2 * self.queues.capacity())
+            * (size_of::<RunningHistogram>() + 13 * size_of::<u64>())
+    }
+}
+
+#[cfg(test)]
 impl Aggregator {
-    /// All-time totals as of `now` (see the module documentation), with
-    /// labels bounded by `limits`.
-    pub fn totals(
+    /// [`Aggregator::totals`] recomputed from scratch by one pass over
+    /// every record, the backlog by replaying each ticket's facts dated
+    /// before `now`: the oracle the running totals are tested against.
+    pub(super) fn totals_by_scan(
         &self,
         now: Millis,
         bounds: &HistogramBounds<'_>,
         limits: &SeriesLimits,
     ) -> Totals {
         let (sites, applications) = (self.sites.len(), self.applications.len());
-        let label = |dimension, interned: usize, id: u32| {
-            if (id as usize) < interned.min(limits.label_values) {
-                self.group_name(dimension, id as usize)
-            } else {
-                OTHER.to_string()
-            }
-        };
         // Counted on bounded label ids in tables indexed by them (no hashing
         // per ticket or call); the named, ordered maps are built once per
         // label set at the end.
@@ -198,20 +376,24 @@ impl Aggregator {
                 .first_seen(index)
                 .0 += 1;
             let now_class = ticket.class();
-            // Every label set that has tickets gets a backlog series, 0 when
-            // none is active, so a cleared backlog reads 0 instead of
-            // vanishing (a vanished gauge is "no data" on a dashboard).
-            let counts = backlog
+            backlog
                 .get_mut(
                     limits.bound(now_class.site, sites),
                     limits.bound(now_class.application, applications),
                     0,
                     now_class.severity,
                 )
-                .first_seen(index);
-            counts.0 += 1;
-            if ticket.status.is_active() && ticket.opened_at <= now {
-                counts.1 += 1;
+                .first_seen(index)
+                .0 += 1;
+            if let Some(then) = self.active_class_by_scan(index as u32, now) {
+                backlog
+                    .get_mut(
+                        limits.bound(then.site, sites),
+                        limits.bound(then.application, applications),
+                        0,
+                        then.severity,
+                    )
+                    .1 += 1;
             }
         }
         // A label set a reclassified ticket left keeps its series (at 0 if
@@ -285,6 +467,127 @@ impl Aggregator {
                 totals.abandoned += 1;
             }
         }
+        self.named_totals(
+            now,
+            limits,
+            per_ticket,
+            backlog,
+            resolution,
+            queues
+                .into_iter()
+                .map(|q| q.unwrap_or_else(new_queue))
+                .collect(),
+        )
+    }
+
+    /// The classification ticket `index` is in the backlog under as of
+    /// `to` (`None` when it is not), by replaying its facts dated before
+    /// `to` in order.
+    fn active_class_by_scan(&self, index: u32, to: Millis) -> Option<Class> {
+        let ticket = self.tickets.get(index as usize)?;
+        if ticket.opened_at >= to {
+            return None;
+        }
+        let (mut active, mut version) = (true, 0);
+        for (start, bucket) in self.timeline.before(to) {
+            for fact in bucket.changes.iter().filter(|f| f.ticket == index) {
+                if fact.at(start) < to {
+                    version = fact.version;
+                    match change::backlog_delta(fact.kind) {
+                        1 => active = true,
+                        -1 => active = false,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        active.then(|| self.class_of(index, version))
+    }
+}
+
+impl Aggregator {
+    /// All-time totals as of `now` (see the module documentation), with
+    /// labels bounded by `limits`, from the running totals.
+    pub fn totals(&self, now: Millis, limits: &SeriesLimits) -> Totals {
+        let running = &self.totals;
+        let (sites, applications) = (self.sites.len(), self.applications.len());
+        let (site_ids, application_ids) = (limits.ids(sites), limits.ids(applications));
+        let site = |id: u32| limits.bound(id, sites);
+        let application = |id: u32| limits.bound(id, applications);
+        let mut per_ticket: LabelTable<SetCounts> = LabelTable::new(site_ids, application_ids);
+        for (&(s, a, category, severity), counts) in &running.tickets {
+            per_ticket
+                .get_mut(site(s), application(a), category, severity)
+                .merge(counts);
+        }
+        // Every label set that has had tickets gets a backlog series, 0
+        // when none is active, so a cleared backlog reads 0 instead of
+        // vanishing (a vanished gauge is "no data" on a dashboard); a set a
+        // reclassified ticket left keeps its series.
+        let mut backlog: LabelTable<SetCounts> = LabelTable::new(site_ids, application_ids);
+        for (&(s, a, severity), counts) in &running.backlog_sets {
+            backlog
+                .get_mut(site(s), application(a), 0, severity)
+                .merge(counts);
+        }
+        for ((s, a, severity), active) in self.backlog_cells_at(now) {
+            backlog.get_mut(site(s), application(a), 0, severity).1 +=
+                u64::try_from(active).unwrap_or(0);
+        }
+        let bounds = HistogramBounds::METRICS;
+        let mut resolution: Vec<Option<HistogramTotals>> = vec![None; application_ids];
+        for (id, histogram) in running.resolution.iter().enumerate() {
+            if histogram.count == 0 {
+                continue;
+            }
+            if let Some(slot) = resolution.get_mut(application(id as u32) as usize) {
+                slot.get_or_insert_with(|| HistogramTotals::new(bounds.resolution))
+                    .add(&histogram.totals(bounds.resolution));
+            }
+        }
+        let queues: Vec<QueueTotals> = running
+            .queues
+            .iter()
+            .map(|q| QueueTotals {
+                offered: q.offered,
+                answered: q.answered,
+                abandoned: q.abandoned,
+                waiting: 0,
+                wait_seconds: q.wait.totals(bounds.wait),
+                handle_seconds: q.handle.totals(bounds.handle),
+            })
+            .collect();
+        self.named_totals(now, limits, per_ticket, backlog, resolution, queues)
+    }
+
+    /// The totals with their label values: sets past the bound folded
+    /// (`kept_sets`), ids named, queues merged under their labels, and
+    /// the calls waiting now.
+    fn named_totals(
+        &self,
+        now: Millis,
+        limits: &SeriesLimits,
+        per_ticket: LabelTable<SetCounts>,
+        backlog: LabelTable<SetCounts>,
+        resolution: Vec<Option<HistogramTotals>>,
+        queues: Vec<QueueTotals>,
+    ) -> Totals {
+        let bounds = HistogramBounds::METRICS;
+        let (sites, applications) = (self.sites.len(), self.applications.len());
+        let (site_ids, application_ids) = (limits.ids(sites), limits.ids(applications));
+        let label = |dimension, interned: usize, id: u32| {
+            if (id as usize) < interned.min(limits.label_values) {
+                self.group_name(dimension, id as usize)
+            } else {
+                OTHER.to_string()
+            }
+        };
+        let queue_count = self.queues.len();
+        let new_queue = || QueueTotals {
+            wait_seconds: HistogramTotals::new(bounds.wait),
+            handle_seconds: HistogramTotals::new(bounds.handle),
+            ..QueueTotals::default()
+        };
         let other_site = u32::try_from(site_ids).unwrap_or(u32::MAX);
         let other_application = u32::try_from(application_ids).unwrap_or(u32::MAX);
         let site_name = |id: u32| {
@@ -346,12 +649,12 @@ impl Aggregator {
                 OTHER.to_string()
             }
         };
-        for (queue, totals) in queues.into_iter().enumerate() {
-            if let Some(totals) = totals {
+        for (queue, totals) in queues.iter().enumerate() {
+            if totals.offered > 0 {
                 out.queues
-                    .entry(queue_name(queue))
+                    .entry(queue_name(limits.bound(queue as u32, queue_count) as usize))
                     .or_insert_with(new_queue)
-                    .add(&totals);
+                    .add(totals);
             }
         }
         for (queue, waiting) in self.calls_waiting(now) {
@@ -376,7 +679,7 @@ impl Aggregator {
 
 /// Per label set: (count, second count), and the index of the first ticket
 /// with that set (the order of first appearance in the log).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 struct SetCounts(u64, u64, u32);
 
 impl Default for SetCounts {
@@ -386,6 +689,13 @@ impl Default for SetCounts {
 }
 
 impl SetCounts {
+    /// Adds another set's counts (sets folded into one label set).
+    fn merge(&mut self, other: &SetCounts) {
+        self.0 += other.0;
+        self.1 += other.1;
+        self.2 = self.2.min(other.2);
+    }
+
     /// Notes that ticket `index` has this label set; the set is ordered by
     /// the first (lowest-indexed) ticket that has it. A set a reclassified
     /// ticket moved into is ordered by that ticket.
@@ -546,11 +856,6 @@ mod tests {
 
     /// 2026-03-02T08:00:00Z.
     const T: Millis = 1_772_438_400_000;
-    const BOUNDS: HistogramBounds<'static> = HistogramBounds {
-        resolution: &[60.0, 3600.0],
-        wait: &[20.0, 60.0],
-        handle: &[300.0],
-    };
 
     fn apply(aggregator: &mut Aggregator, seq: u64, event: Event) {
         aggregator.apply(&RecordedEvent {
@@ -664,7 +969,7 @@ mod tests {
         );
 
         let now = T + 3_600_000;
-        let totals = aggregator.totals(now, &BOUNDS, &SeriesLimits::NONE);
+        let totals = aggregator.totals(now, &SeriesLimits::NONE);
         let sev1 = ("Main".to_string(), "Orders".to_string(), "1");
         assert_eq!(totals.backlog.get(&sev1), Some(&0), "sev-1 cleared: 0");
         let sev3 = ("Main".to_string(), "Orders".to_string(), "3");
@@ -681,10 +986,47 @@ mod tests {
         assert_eq!(queue.offered, report.calls.offered);
         assert_eq!(queue.answered, report.calls.answered);
         assert_eq!(queue.abandoned, report.calls.abandoned);
-        assert_eq!(queue.wait_seconds.buckets, [1, 0, 0]);
+        // Bounds 5, 10, 15, 20 s…: a wait of 10 s.
+        assert_eq!(queue.wait_seconds.buckets[..3], [0, 1, 0]);
         let resolution = &totals.resolution_seconds["Orders"];
-        assert_eq!(resolution.buckets, [1, 1, 0], "30 s and 120 s");
+        // Bounds 60, 300, 900 s…: 30 s and 120 s.
+        assert_eq!(resolution.buckets[..3], [1, 1, 0], "30 s and 120 s");
         assert_eq!(resolution.count, 2);
+    }
+
+    /// The backlog gauge is the report's backlog as of now: a resolution
+    /// dated after now does not take a ticket out yet, an opening dated
+    /// after now does not put one in.
+    #[test]
+    fn backlog_gauge_is_the_reports_backlog_with_future_facts() {
+        let mut aggregator = Aggregator::new();
+        apply(&mut aggregator, 1, created(1, 2, TicketStatus::Open));
+        let Event::TicketCreated(mut later) = created(2, 2, TicketStatus::Open) else {
+            unreachable!("created makes a creation")
+        };
+        later.opened_at = T + 2 * 3_600_000;
+        apply(&mut aggregator, 2, Event::TicketCreated(later));
+        apply(
+            &mut aggregator,
+            3,
+            Event::TicketChanged(TicketChanged {
+                id: 1,
+                at: T + 90 * 60_000,
+                status: Some(TicketStatus::Resolved),
+                ..TicketChanged::default()
+            }),
+        );
+        let labels = ("Main".to_string(), "Orders".to_string(), "2");
+        for (now, active) in [
+            (T + 3_600_000, 1),
+            (T + 100 * 60_000, 0),
+            (T + 3 * 3_600_000, 1),
+        ] {
+            let totals = aggregator.totals(now, &SeriesLimits::NONE);
+            let report = aggregator.report(now, now, None);
+            assert_eq!(totals.backlog.get(&labels), Some(&active), "as of {now}");
+            assert_eq!(report.tickets.backlog, active, "as of {now}");
+        }
     }
 
     /// Bounded totals against a brute-force reading of the rules: values
@@ -720,7 +1062,7 @@ mod tests {
             apply(&mut aggregator, seq, Event::TicketCreated(event));
             tickets.push((site, application, category.as_str(), severity, status));
         }
-        let totals = aggregator.totals(T + 3_600_000, &BOUNDS, &limits);
+        let totals = aggregator.totals(T + 3_600_000, &limits);
 
         // The oracle: ranks by first appearance, then the folding rules.
         fn rank(order: &mut Vec<String>, value: &str) -> usize {

@@ -1,10 +1,13 @@
 //! Shared by the benchmarks that drive the real binary: start `golive
 //! serve` on a free port, wait for `/readyz`, read the server process's
-//! memory and CPU, and stop it; post a benchmark's bodies to one. Also
-//! what several benchmarks set up alike: their settings from the
-//! environment, a two-worker runtime, the synthetic tickets' names.
+//! memory and CPU, and stop it; post a benchmark's bodies to one; write a
+//! generated go-live log (`golive_log`). Also what several benchmarks set
+//! up alike: their settings from the environment, a two-worker runtime,
+//! the synthetic tickets' names.
 
 #![allow(dead_code)]
+
+pub mod golive_log;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
@@ -63,6 +66,12 @@ impl BenchServer {
     /// `GOLIVE_BENCH_BINARY` names another build of golive to measure
     /// instead (an older commit's, for a before/after figure).
     pub fn start(database_url: &str, admin_token: &str) -> BenchServer {
+        Self::start_with(database_url, admin_token, &[])
+    }
+
+    /// [`BenchServer::start`] with more environment variables (e.g.
+    /// `GOLIVE_CONFIG`).
+    pub fn start_with(database_url: &str, admin_token: &str, env: &[(&str, &str)]) -> BenchServer {
         let binary = std::env::var("GOLIVE_BENCH_BINARY")
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_golive").to_string());
         let mut child = Command::new(binary)
@@ -75,6 +84,7 @@ impl BenchServer {
             ])
             .env("GOLIVE_ADMIN_TOKEN", admin_token)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -76,11 +76,10 @@ proptest! {
             prop_assert_eq!(restored.trend(from, to, 5 * MINUTE), never_stopped.trend(from, to, 5 * MINUTE));
         }
         let now = T0 + now_step * STEP;
-        let bounds = HistogramBounds { resolution: &[3600.0], wait: &[20.0], handle: &[300.0] };
         for limits in [SeriesLimits::NONE, SeriesLimits { label_values: 2, label_sets: 5 }] {
             prop_assert_eq!(
-                restored.totals(now, &bounds, &limits),
-                never_stopped.totals(now, &bounds, &limits)
+                restored.totals(now, &limits),
+                never_stopped.totals(now, &limits)
             );
         }
         prop_assert_eq!(restored.open_summary(now, None), never_stopped.open_summary(now, None));
