@@ -176,6 +176,17 @@ impl BenchServer {
     }
 }
 
+impl BenchServer {
+    /// Stops the server as an orchestrator does (SIGTERM, then waits for
+    /// it to exit): a graceful stop, which writes a checkpoint.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for BenchServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
