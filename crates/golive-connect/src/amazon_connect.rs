@@ -324,20 +324,20 @@ impl ContactMapper {
             Some(value) => timestamp(name, value, clock).map(|t| Some((name, t))),
             None => Ok(None),
         };
-        let mut leg = Leg {
-            call_id: checked_id("call_id", contact)
-                .map_err(|r| RecordError::from_rejection(&r, "ContactId", contact))?,
-            queue: queue_name,
-            offered: time(queue, "EnqueueTimestamp", "Queue.EnqueueTimestamp")?,
-            disconnected: time(ctr, "DisconnectTimestamp", "DisconnectTimestamp")?,
-            ..Leg::default()
-        };
-        if leg.offered.is_none() {
+        let Some(offered) = time(queue, "EnqueueTimestamp", "Queue.EnqueueTimestamp")? else {
             return Err(RecordError::missing(
                 "Queue.EnqueueTimestamp",
                 "a queued contact has its enqueue time",
             ));
-        }
+        };
+        let mut leg = Leg {
+            call_id: checked_id("call_id", contact)
+                .map_err(|r| RecordError::from_rejection(&r, "ContactId", contact))?,
+            queue: queue_name,
+            offered: Some(offered),
+            disconnected: time(ctr, "DisconnectTimestamp", "DisconnectTimestamp")?,
+            ..Leg::default()
+        };
         if let Some(Light::Object(agent)) = at(ctr, &["Agent"]) {
             leg.answered = time(
                 agent,
@@ -353,7 +353,7 @@ impl ContactMapper {
                 "Agent.AfterContactWorkDuration",
             )?;
         }
-        leg.record(updated)
+        leg.record(offered.1, updated)
     }
 
     /// The golive queue of a queue ARN: the configured map, else the ARN's
@@ -427,16 +427,15 @@ impl Leg {
             .and_then(|agent| checked_name("agent", agent).ok())
     }
 
-    /// The whole leg, as a CTR updated at `updated` gives it.
-    fn record(self, updated: Option<Millis>) -> Result<CallLegReplaced, RecordError> {
+    /// The whole leg, enqueued at `offered_at`, as a CTR updated at
+    /// `updated` gives it.
+    fn record(
+        self,
+        offered_at: Millis,
+        updated: Option<Millis>,
+    ) -> Result<CallLegReplaced, RecordError> {
         self.check_order()?;
         let agent = self.agent();
-        let Some((_, offered_at)) = self.offered else {
-            return Err(RecordError::missing(
-                "Queue.EnqueueTimestamp",
-                "a queued contact has its enqueue time",
-            ));
-        };
         Ok(CallLegReplaced {
             agent,
             call_id: self.call_id,

@@ -897,6 +897,23 @@ impl Ledger {
         Ok(self.accept(Outcome::CallRecorded { duplicate: false }, event))
     }
 
+    /// The key of leg (`call_id`, `queue`) and the id of `agent`, with the
+    /// queue's name recorded and the leg's state remembered for undo: what
+    /// applying any event of a leg starts with.
+    fn touch_leg(
+        &mut self,
+        call_id: &str,
+        queue: &str,
+        agent: &Option<String>,
+    ) -> (Box<[u8]>, Option<u32>) {
+        self.named(NameKind::Queue, queue);
+        let queue = self.call_name(queue);
+        let agent = agent.as_deref().map(|a| self.call_name(a));
+        let key = leg_key(queue, call_id);
+        self.remember(|l| Undo::Call(key.clone(), l.calls.get(&key).copied()));
+        (key, agent)
+    }
+
     fn intern(&mut self, text: &str) -> Arc<str> {
         if let Some(existing) = self.names.get(text) {
             return existing.clone();
@@ -1038,20 +1055,17 @@ impl Ledger {
                 }
             }
             Event::CallRecorded(call) => {
-                self.named(NameKind::Queue, &call.queue);
-                let queue = self.call_name(&call.queue);
-                let agent = call.agent.as_deref().map(|a| self.call_name(a));
-                let key = leg_key(queue, &call.call_id);
-                self.remember(|l| Undo::Call(key.clone(), l.calls.get(&key).copied()));
+                let (key, agent) = self.touch_leg(&call.call_id, &call.queue, &call.agent);
                 let state = self.calls.entry(key).or_insert(CallState::EMPTY);
                 // The aggregator's rule (aggregate module docs): the first
                 // event of each kind wins and a later one is ignored whole,
-                // and the wrap time is the first `ended`'s own. `decide`
-                // never commits a duplicate, but a log written by an older
-                // version may hold one; both sides must read it alike.
+                // the wrap time is the first `ended`'s own, and a leg a
+                // record replaced takes no single events. `decide` never
+                // commits such an event, but a raw log may hold one; both
+                // sides must read it alike.
                 let first_of_its_kind = state.time_of(call.event).is_none();
                 match call.event {
-                    _ if !first_of_its_kind => {}
+                    _ if !first_of_its_kind || state.replaced != NOT_YET => {}
                     CallEventKind::Offered => state.offered = call.at,
                     CallEventKind::Answered => {
                         state.answered = call.at;
@@ -1067,11 +1081,7 @@ impl Ledger {
                 }
             }
             Event::CallLegReplaced(leg) => {
-                self.named(NameKind::Queue, &leg.queue);
-                let queue = self.call_name(&leg.queue);
-                let agent = leg.agent.as_deref().map(|a| self.call_name(a));
-                let key = leg_key(queue, &leg.call_id);
-                self.remember(|l| Undo::Call(key.clone(), l.calls.get(&key).copied()));
+                let (key, agent) = self.touch_leg(&leg.call_id, &leg.queue, &leg.agent);
                 let time = |at: Option<Millis>| at.unwrap_or(NOT_YET);
                 self.calls.insert(
                     key,
