@@ -352,8 +352,7 @@ impl Aggregator {
             None => self.fill_backlog(to, &mut overall, &mut groups),
             Some((dimension, value)) => {
                 let group = self.group_of_value(dimension, value).unwrap_or(usize::MAX);
-                let keep = |class: &Class| class.group(dimension) == group;
-                self.fill_backlog_of(to, &keep, &mut overall, &mut groups);
+                self.fill_backlog_of(to, (dimension, group), &mut overall, &mut groups);
             }
         }
         BacklogAt {
@@ -436,7 +435,7 @@ impl Aggregator {
         match (backlog, filter) {
             (Some(known), _) => known.fill(&mut overall, &mut groupings),
             (None, None) => self.fill_backlog(to, &mut overall, &mut groupings),
-            (None, Some(_)) => self.fill_backlog_of(to, &keep, &mut overall, &mut groupings),
+            (None, Some(only)) => self.fill_backlog_of(to, only, &mut overall, &mut groupings),
         }
 
         self.assemble_report(from, to, overall, groupings, &calls, &by_queue)
@@ -516,28 +515,55 @@ impl Aggregator {
         }
     }
 
-    /// `fill_backlog` over the classifications `keep` accepts: counted from
-    /// the tickets open now under their current classification (every fact
-    /// applied, as the running totals are), less the facts at or after
-    /// `to` ([`Aggregator::backlog_after`]).
+    /// `fill_backlog` of the tickets whose `dimension` is `group`
+    /// (`only`): counted from the tickets open now under their current
+    /// classification (every fact applied, as the running totals are),
+    /// less the facts at or after `to` ([`Aggregator::backlog_after`]).
+    /// When the scope and every grouping are by site, application or
+    /// severity, the open tickets are counted from the running
+    /// (site, application, severity) cells, so a site's board costs no
+    /// walk of them.
     pub(super) fn fill_backlog_of(
         &self,
         to: Millis,
-        keep: &dyn Fn(&Class) -> bool,
+        (dimension, group): (TicketDimension, usize),
         overall: &mut TicketTally,
         groupings: &mut [GroupTally],
     ) {
         clear_backlog(overall, groupings);
+        let in_cell = |dimension: TicketDimension| {
+            matches!(
+                dimension,
+                TicketDimension::Site | TicketDimension::Application | TicketDimension::Severity
+            )
+        };
+        let by_cell = in_cell(dimension) && groupings.iter().all(|g| in_cell(g.dimension));
         let mut adjust = |class: &Class, delta: i64| {
-            if keep(class) {
+            if class.group(dimension) == group {
                 overall.backlog += delta;
                 for grouping in groupings.iter_mut() {
                     grouping.of(class).backlog += delta;
                 }
             }
         };
-        for index in self.open_indexes() {
-            adjust(&self.tickets[index as usize].class(), 1);
+        if by_cell {
+            for (&(site, application, severity), &count) in &self.backlog.cells {
+                // The other fields are never read: the scope and every
+                // grouping are by a cell's own fields.
+                let class = Class {
+                    site,
+                    application,
+                    severity,
+                    department: 0,
+                    category: 0,
+                    channel: 0,
+                };
+                adjust(&class, count);
+            }
+        } else {
+            for index in self.open.indexes() {
+                adjust(&self.tickets[index as usize].class(), 1);
+            }
         }
         self.backlog_after(to, |class, delta| adjust(class, -delta));
     }

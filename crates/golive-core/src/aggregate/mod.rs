@@ -588,12 +588,7 @@ impl Aggregator {
         }
         self.totals.opened(index, &ticket.class());
         self.backlog.adjust(&ticket.class(), 1);
-        self.open.created(
-            index,
-            opened_at,
-            created.status.is_active(),
-            created.tier.unwrap_or(0),
-        );
+        self.open.set_tier(index, created.tier.unwrap_or(0));
         if created.status.is_done() {
             let resolved_at = created.resolved_at.unwrap_or(opened_at).max(opened_at);
             ticket.last_at = resolved_at;
@@ -604,6 +599,7 @@ impl Aggregator {
             self.file_change(opened_at, index, change::ESCALATED, 0, &ticket);
         }
         self.tickets.push(ticket);
+        self.refile_open(index);
         if let Some(issue) = &created.known_issue {
             self.known.link(index, issue);
         }
@@ -613,8 +609,15 @@ impl Aggregator {
         let Some(&index) = self.ticket_index.get(&changed.id) else {
             return;
         };
+        self.change_ticket(index, changed);
+        // Whatever changed (status, tier, classification), the open sets
+        // file the ticket as it stands now.
+        self.refile_open(index);
+    }
+
+    fn change_ticket(&mut self, index: u32, changed: &TicketChanged) {
         if let Some(tier) = changed.tier {
-            self.open.tier(index, tier);
+            self.open.set_tier(index, tier);
         }
         if let Some(issue) = &changed.known_issue {
             self.known.link(index, issue);
@@ -636,10 +639,6 @@ impl Aggregator {
         ticket.status = status;
         let ticket = *ticket;
         let class = ticket.class();
-        let opened_at = ticket.opened_at;
-        if previous.is_active() != status.is_active() {
-            self.open.status(index, opened_at, status.is_active());
-        }
         let kind = transition(previous, status);
         if kind != 0 {
             self.file_change(at, index, kind, version, &ticket);
