@@ -40,6 +40,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 mod checkpoint;
+mod rows;
+
+pub use rows::Rows;
 
 /// Hashes ticket ids, which the server hands out (sequence numbers), so no
 /// client can choose keys that collide: foldhash's fixed-seed variant,

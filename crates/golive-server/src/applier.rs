@@ -348,7 +348,7 @@ mod tests {
                 for n in 0..30 {
                     let _ = ledger.decide_into(offered(n), AT, &mut out);
                 }
-                CommitBatch::from_ledger(&ledger, out)
+                CommitBatch::new(ledger.rows_of(&out), out)
             })
             .await
             .expect("commit");

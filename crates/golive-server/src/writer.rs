@@ -470,7 +470,7 @@ async fn commit_group(
                     decided.push(decision);
                 }
                 // The store hands the events back once committed.
-                CommitBatch::from_ledger(ledger, events)
+                CommitBatch::new(ledger.rows_of(&events), events)
             })
         })
         .await;

@@ -18,12 +18,11 @@ pub use health::WriteFailure;
 pub use postgres::{LISTENER_APPLICATION, LOG_CHANNEL, LogListener, LogNotice};
 
 use async_trait::async_trait;
-use golive_core::event::{CallLegReplaced, CallRecorded, Event, RecordedEvent, TicketId};
-use golive_core::ledger::Ledger;
+use golive_core::event::{RecordedEvent, TicketId};
+use golive_core::ledger::Rows;
 use golive_core::model::{QueueSettings, Role, TicketStatus};
 use golive_core::record::{CallRecord, TicketRecord};
 use golive_core::time::Millis;
-use std::collections::HashSet;
 use std::sync::Arc;
 
 /// What one commit writes: the new events and the projection rows they
@@ -309,70 +308,15 @@ pub fn redact(url: &str) -> String {
 }
 
 impl CommitBatch {
-    /// Projection rows for everything one part touched, from the ledger's
-    /// state after that part (so a ticket created and updated in one part is
-    /// written once, as it ends up; a later part that changes it writes it
-    /// again), together with the events themselves.
-    pub fn from_ledger(ledger: &Ledger, events: Vec<RecordedEvent>) -> CommitBatch {
-        let mut batch = CommitBatch::default();
-        let ticket_events = events
-            .iter()
-            .filter(|e| matches!(e.event, Event::TicketCreated(_) | Event::TicketChanged(_)))
-            .count();
-        batch.tickets.reserve(ticket_events);
-        // Tickets this batch creates, named by their events: their rows are
-        // written with their creation, as they end up; the others it
-        // changes get one row each.
-        let created: HashSet<TicketId> = events
-            .iter()
-            .filter_map(|e| match &e.event {
-                Event::TicketCreated(created) => Some(created.id),
-                _ => None,
-            })
-            .collect();
-        let mut changed_rows: HashSet<TicketId> = HashSet::new();
-        // One row per call leg: PostgreSQL refuses an upsert that touches a
-        // row twice in one statement.
-        let mut call_rows: HashSet<(&str, &str)> = HashSet::new();
-        for recorded in &events {
-            match &recorded.event {
-                Event::TicketCreated(created) => {
-                    if let Some(mut row) = ledger.ticket_record(created.id) {
-                        row.summary = created.summary.clone();
-                        row.reporter_role = created.reporter_role.clone();
-                        batch.tickets.push(row);
-                    }
-                }
-                Event::TicketChanged(changed) => {
-                    if !created.contains(&changed.id)
-                        && changed_rows.insert(changed.id)
-                        && let Some(row) = ledger.ticket_record(changed.id)
-                    {
-                        batch.tickets.push(row);
-                    }
-                }
-                Event::CallRecorded(CallRecorded { call_id, queue, .. })
-                | Event::CallLegReplaced(CallLegReplaced { call_id, queue, .. }) => {
-                    if call_rows.insert((call_id.as_str(), queue.as_str()))
-                        && let Some(row) = ledger.call_record(call_id, queue)
-                    {
-                        batch.calls.push(row);
-                    }
-                }
-                Event::QueueConfigured(q) => {
-                    batch.queues.retain(|(name, _)| name != &q.queue);
-                    batch.queues.push((q.queue.clone(), q.settings));
-                }
-                // Kept in the log only: no projection table shows them.
-                Event::AlertAcknowledged(_)
-                | Event::AlertRaised(_)
-                | Event::AlertCleared(_)
-                | Event::KnownIssueCreated(_)
-                | Event::KnownIssueChanged(_) => {}
-            }
+    /// The batch of `events` with the projection rows they touched (the
+    /// writer's [`golive_core::ledger::Rows`]).
+    pub fn new(rows: Rows, events: Vec<RecordedEvent>) -> CommitBatch {
+        CommitBatch {
+            events,
+            tickets: rows.tickets,
+            calls: rows.calls,
+            queues: rows.queues,
         }
-        batch.events = events;
-        batch
     }
 }
 

@@ -301,7 +301,7 @@ impl Writer {
                 for command in commands.take().unwrap_or_default() {
                     decided.push(ledger.decide_into(command, recorded_at, &mut new_events));
                 }
-                CommitBatch::from_ledger(ledger, new_events.clone())
+                CommitBatch::new(ledger.rows_of(&new_events), new_events.clone())
             })
             .await;
         match result {

@@ -155,7 +155,8 @@ pub async fn write_log(
 
 async fn commit(store: &dyn Store, ledger: &mut Ledger, pending: &mut Vec<RecordedEvent>) {
     let first = pending.first().map_or(0, |e| e.seq);
-    let mut batch = Some(CommitBatch::from_ledger(ledger, std::mem::take(pending)));
+    let events = std::mem::take(pending);
+    let mut batch = Some(CommitBatch::new(ledger.rows_of(&events), events));
     let known = first - 1;
     let last = store
         .commit(known, &mut |missed: Vec<RecordedEvent>| {
