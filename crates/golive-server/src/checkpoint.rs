@@ -31,7 +31,6 @@
 //! PostgreSQL writes its own; a restart loads the furthest one, whichever
 //! replica wrote it (they follow one log). The store keeps the newest two.
 
-use crate::state::AppState;
 use crate::views::{Folded, Views};
 use crate::writer::Writer;
 use golive_core::aggregate::Aggregator;
@@ -335,144 +334,151 @@ pub struct Written {
     pub took: Duration,
 }
 
-/// Writes a checkpoint of this process's state now. Skipped (`Ok(None)`)
-/// when nothing was applied since the last one.
-pub async fn write(state: &AppState, writer: &Writer) -> Result<Option<Written>, CheckpointError> {
-    let _writing = state.checkpoints.writing.lock().await;
-    let written = state.checkpoints.written.load(Ordering::Acquire);
-    if state.views.last_seq() <= written {
-        return Ok(None);
-    }
-    tracing::info!(from = written, "writing a checkpoint");
-    let started = Instant::now();
-    let (ledger_seq, ledger) = writer
-        .checkpoint()
-        .await
-        .map_err(|error| CheckpointError::new(format!("the ledger: {error}")))?;
-    let ledger_waited = started.elapsed();
-    let views = state.views.clone();
-    let (folded, copy_waited) = blocking(move || {
-        let copying = Instant::now();
-        let folded = views.folded();
-        (folded, copying.elapsed())
-    })
-    .await?;
-    let folded = folded.ok_or_else(|| CheckpointError::new("the read side is poisoned"))?;
-    let views_mark = match folded.last {
-        Some((seq, recorded_at, ref kind)) => Mark {
-            seq,
-            recorded_at,
-            kind: kind.clone(),
-        },
-        None => return Ok(None),
-    };
-    if views_mark.seq < ledger_seq {
-        return Err(CheckpointError::new(format!(
-            "the read side (at {}) is behind the ledger (at {ledger_seq})",
-            views_mark.seq
-        )));
-    }
-    let store = state.store.as_ref();
-    let ledger_mark = mark_in_log(store, ledger_seq)
-        .await?
-        .ok_or_else(|| CheckpointError::new(format!("the log has no event {ledger_seq}")))?;
-    // The log is still the one applied (`crate::log_guard` would stop
-    // the process otherwise): never write a checkpoint of another log.
-    check_in_log(store, &views_mark).await?;
-    let body = blocking(move || {
-        let aggregator = folded
-            .aggregator
+/// What writes this process's checkpoints: the log, the read side, the
+/// writer (for its ledger) and the marks the periodic and the shutdown
+/// checkpoints share. Cheap to clone.
+#[derive(Clone)]
+pub struct Checkpointer {
+    pub store: Arc<dyn Store>,
+    pub views: Arc<Views>,
+    pub writer: Writer,
+    pub marks: Arc<Checkpoints>,
+}
+
+impl Checkpointer {
+    /// Writes a checkpoint of this process's state now. Skipped
+    /// (`Ok(None)`) when nothing was applied since the last one.
+    pub async fn write(&self) -> Result<Option<Written>, CheckpointError> {
+        let _writing = self.marks.writing.lock().await;
+        let written = self.marks.written.load(Ordering::Acquire);
+        if self.views.last_seq() <= written {
+            return Ok(None);
+        }
+        tracing::info!(from = written, "writing a checkpoint");
+        let started = Instant::now();
+        let (ledger_seq, ledger) = self
+            .writer
             .checkpoint()
-            .map_err(|error| CheckpointError::new(format!("the aggregator: {error}")))?;
-        let alert_events = serde_json::to_string(&folded.alert_events)
-            .map_err(|_| CheckpointError::new("cannot encode the alert events"))?;
-        let header = Header {
-            ledger: ledger_mark,
-            views: views_mark,
-            configured_queues: folded.configured_queues,
-            alert_events,
-            events_applied: folded.events_applied,
-            ledger_len: ledger.len() as u64,
-            aggregator_len: aggregator.len() as u64,
+            .await
+            .map_err(|error| CheckpointError::new(format!("the ledger: {error}")))?;
+        let ledger_waited = started.elapsed();
+        let views = self.views.clone();
+        let (folded, copy_waited) = blocking(move || {
+            let copying = Instant::now();
+            let folded = views.folded();
+            (folded, copying.elapsed())
+        })
+        .await?;
+        let folded = folded.ok_or_else(|| CheckpointError::new("the read side is poisoned"))?;
+        let views_mark = match folded.last {
+            Some((seq, recorded_at, ref kind)) => Mark {
+                seq,
+                recorded_at,
+                kind: kind.clone(),
+            },
+            None => return Ok(None),
         };
-        frame(&header, &ledger, &aggregator)
-    })
-    .await??;
-    let bytes = body.len();
-    let checkpoint = StoredCheckpoint {
-        seq: ledger_seq,
-        format: format_id(),
-        created_at: now_millis(),
-        body,
-    };
-    state
-        .store
-        .save_checkpoint(&checkpoint)
-        .await
-        .map_err(|error| CheckpointError::new(format!("cannot store it: {error}")))?;
-    state
-        .checkpoints
-        .written
-        .fetch_max(ledger_seq, Ordering::AcqRel);
-    Ok(Some(Written {
-        seq: ledger_seq,
-        bytes,
-        writes_waited: ledger_waited + copy_waited,
-        took: started.elapsed(),
-    }))
-}
-
-/// Writes a checkpoint and logs what it cost, or why it failed (a failed
-/// checkpoint costs only a longer replay at the next start).
-pub async fn write_logged(state: &AppState, writer: &Writer, why: &'static str) {
-    match write(state, writer).await {
-        Ok(Some(written)) => tracing::info!(
-            why,
-            seq = written.seq,
-            bytes = written.bytes,
-            writes_waited_ms = written.writes_waited.as_millis() as u64,
-            millis = written.took.as_millis() as u64,
-            "checkpoint written"
-        ),
-        Ok(None) => {}
-        Err(reason) => tracing::warn!(why, %reason, "checkpoint not written"),
+        if views_mark.seq < ledger_seq {
+            return Err(CheckpointError::new(format!(
+                "the read side (at {}) is behind the ledger (at {ledger_seq})",
+                views_mark.seq
+            )));
+        }
+        let store = self.store.as_ref();
+        let ledger_mark = mark_in_log(store, ledger_seq)
+            .await?
+            .ok_or_else(|| CheckpointError::new(format!("the log has no event {ledger_seq}")))?;
+        // The log is still the one applied (`crate::log_guard` would stop
+        // the process otherwise): never write a checkpoint of another log.
+        check_in_log(store, &views_mark).await?;
+        let body = blocking(move || {
+            let aggregator = folded
+                .aggregator
+                .checkpoint()
+                .map_err(|error| CheckpointError::new(format!("the aggregator: {error}")))?;
+            let alert_events = serde_json::to_string(&folded.alert_events)
+                .map_err(|_| CheckpointError::new("cannot encode the alert events"))?;
+            let header = Header {
+                ledger: ledger_mark,
+                views: views_mark,
+                configured_queues: folded.configured_queues,
+                alert_events,
+                events_applied: folded.events_applied,
+                ledger_len: ledger.len() as u64,
+                aggregator_len: aggregator.len() as u64,
+            };
+            frame(&header, &ledger, &aggregator)
+        })
+        .await??;
+        let bytes = body.len();
+        let checkpoint = StoredCheckpoint {
+            seq: ledger_seq,
+            format: format_id(),
+            created_at: now_millis(),
+            body,
+        };
+        store
+            .save_checkpoint(&checkpoint)
+            .await
+            .map_err(|error| CheckpointError::new(format!("cannot store it: {error}")))?;
+        self.marks.written.fetch_max(ledger_seq, Ordering::AcqRel);
+        Ok(Some(Written {
+            seq: ledger_seq,
+            bytes,
+            writes_waited: ledger_waited + copy_waited,
+            took: started.elapsed(),
+        }))
     }
-}
 
-/// Writes checkpoints on `schedule` for as long as the server runs.
-/// `restored` is where the state started from (a checkpoint's position,
-/// or 0 after a whole replay, which makes a large log's first one due at
-/// once).
-pub async fn run(state: Arc<AppState>, writer: Writer, schedule: Schedule, restored: u64) {
-    state
-        .checkpoints
-        .written
-        .fetch_max(restored, Ordering::AcqRel);
-    let mut last = Instant::now();
-    loop {
-        tokio::time::sleep(POLL).await;
-        let written = state.checkpoints.written.load(Ordering::Acquire);
-        let applied = state.views.last_seq();
-        let behind = applied.saturating_sub(written);
-        let due =
-            behind >= schedule.every_events || (behind > 0 && last.elapsed() >= schedule.interval);
-        if due {
-            write_logged(&state, &writer, "periodic").await;
-            last = Instant::now();
+    /// Writes a checkpoint and logs what it cost, or why it failed (a
+    /// failed checkpoint costs only a longer replay at the next start).
+    pub async fn write_logged(&self, why: &'static str) {
+        match self.write().await {
+            Ok(Some(written)) => tracing::info!(
+                why,
+                seq = written.seq,
+                bytes = written.bytes,
+                writes_waited_ms = written.writes_waited.as_millis() as u64,
+                millis = written.took.as_millis() as u64,
+                "checkpoint written"
+            ),
+            Ok(None) => {}
+            Err(reason) => tracing::warn!(why, %reason, "checkpoint not written"),
         }
     }
-}
 
-/// The checkpoint at a graceful shutdown, after the last requests were
-/// answered and before the writer stops, bounded by `limit`.
-pub async fn at_shutdown(state: &AppState, writer: &Writer, limit: Duration) {
-    if tokio::time::timeout(limit, write_logged(state, writer, "shutdown"))
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            seconds = limit.as_secs(),
-            "the shutdown checkpoint took too long; not written"
-        );
+    /// Writes checkpoints on `schedule` for as long as the server runs.
+    /// `restored` is where the state started from (a checkpoint's
+    /// position, or 0 after a whole replay, which makes a large log's
+    /// first one due at once).
+    pub async fn run(self, schedule: Schedule, restored: u64) {
+        self.marks.written.fetch_max(restored, Ordering::AcqRel);
+        let mut last = Instant::now();
+        loop {
+            tokio::time::sleep(POLL).await;
+            let written = self.marks.written.load(Ordering::Acquire);
+            let applied = self.views.last_seq();
+            let behind = applied.saturating_sub(written);
+            let due = behind >= schedule.every_events
+                || (behind > 0 && last.elapsed() >= schedule.interval);
+            if due {
+                self.write_logged("periodic").await;
+                last = Instant::now();
+            }
+        }
+    }
+
+    /// The checkpoint at a graceful shutdown, after the last requests
+    /// were answered and before the writer stops, bounded by `limit`.
+    pub async fn at_shutdown(&self, limit: Duration) {
+        if tokio::time::timeout(limit, self.write_logged("shutdown"))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                seconds = limit.as_secs(),
+                "the shutdown checkpoint took too long; not written"
+            );
+        }
     }
 }

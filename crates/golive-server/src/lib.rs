@@ -24,6 +24,8 @@ mod input_proptests;
 pub mod live;
 pub mod log_guard;
 pub mod metrics;
+#[cfg(test)]
+mod module_graph;
 pub mod offload;
 pub mod openapi;
 pub mod publisher;
@@ -257,7 +259,9 @@ pub async fn serve(
         if state.config.checkpoints().is_some() {
             // After the last request, so that the next start replays
             // nothing.
-            checkpoint::at_shutdown(&state, writer, SHUTDOWN_CHECKPOINT_LIMIT).await;
+            checkpointer(&state, writer)
+                .at_shutdown(SHUTDOWN_CHECKPOINT_LIMIT)
+                .await;
         }
         writer.close().await;
     }
@@ -289,6 +293,16 @@ fn died(
     ServeError::TaskDied { task, reason }
 }
 
+/// What writes this process's checkpoints, from the shared state.
+fn checkpointer(state: &AppState, writer: &Writer) -> checkpoint::Checkpointer {
+    checkpoint::Checkpointer {
+        store: state.store.clone(),
+        views: state.views.clone(),
+        writer: writer.clone(),
+        marks: state.checkpoints.clone(),
+    }
+}
+
 /// Makes the database ready and replays the log (retrying while the
 /// database is down or read-only), publishes a first board, starts the
 /// writer and the tailer (which follows other replicas' commits) and
@@ -318,14 +332,10 @@ async fn open_then_write(
     }
     let (writer, mut writing) = Writer::start(store.clone(), ledger, applier.clone(), tailed);
     let mut tailer = tokio::spawn(tail::run(store, applier.clone()));
-    let checkpoints = state.config.checkpoints().map(|schedule| {
-        tokio::spawn(checkpoint::run(
-            state.clone(),
-            writer.clone(),
-            schedule,
-            restored,
-        ))
-    });
+    let checkpoints = state
+        .config
+        .checkpoints()
+        .map(|schedule| tokio::spawn(checkpointer(&state, &writer).run(schedule, restored)));
     // Before ready: the first snapshot a display gets is a full board.
     publisher::publish_apart(&state, false).await;
     state.set_ready(writer);

@@ -349,7 +349,8 @@ pub struct AppState {
     pub hub: Arc<LiveHub>,
     pub metrics: Arc<Metrics>,
     pub connectors: Connectors,
-    pub checkpoints: crate::checkpoint::Checkpoints,
+    /// The marks this process's checkpoints share (`crate::checkpoint`).
+    pub checkpoints: Arc<crate::checkpoint::Checkpoints>,
     writer: OnceLock<Writer>,
     ready: AtomicBool,
     /// What the server is doing before it is ready, for `/readyz`.

@@ -1,8 +1,9 @@
 //! `POST /api/v1/connectors/asterisk` (queue_log lines as text, K = the
-//! line number) and what the queue_log follower ([`super::queue_log`])
-//! shares with it: one [`QueueLogFeed`] (queue members, waiting calls)
-//! and the followed file's position, saved together in the database
-//! (`connector_state`, name `asterisk`) after every commit.
+//! line number) and the ingest the queue_log follower
+//! ([`super::queue_log`]) shares with it, over one saved state
+//! ([`super::asterisk_feed`]: queue members, waiting calls and the
+//! followed file's position, saved together in the database
+//! (`connector_state`, name `asterisk`) after every commit).
 //!
 //! Lines are mapped in order under one lock, their commands committed
 //! through the writer, then the state saved. If golive stops between the
@@ -11,6 +12,7 @@
 //! recorded (idempotent per `(call_id, queue, event)`) and the member
 //! counts come out the same, so nothing is counted twice.
 
+use super::asterisk_feed::{FilePosition, NAME, Saved};
 use crate::auth::{Caller, FEEDERS};
 use crate::connectors::{Answer, commit};
 use crate::error::ApiError;
@@ -19,89 +21,13 @@ use crate::routes::writer;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Request, State};
-use golive_connect::asterisk::{Action, AsteriskConfig, QueueLogFeed, parse_line};
-use golive_connect::{QueueResolver, RecordError};
+use golive_connect::RecordError;
+use golive_connect::asterisk::{Action, parse_line};
 use golive_core::input::QueueBody;
 use golive_core::ledger::Command;
 use golive_core::time::now_millis;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
-use tokio::sync::Mutex;
-
-/// The connector's name in metrics and `connector_state`.
-pub const NAME: &str = "asterisk";
-
-/// Where the follower is in its file.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FilePosition {
-    pub dev: u64,
-    pub ino: u64,
-    /// Bytes read (always at a line's start).
-    pub offset: u64,
-    /// FNV-1a hash of the file's first `head_len` bytes: a file truncated
-    /// and written again (copytruncate) has other first bytes.
-    pub head: u64,
-    pub head_len: u64,
-}
-
-/// What is saved: the feed and the file position.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct Saved {
-    pub feed: QueueLogFeed,
-    pub file: Option<FilePosition>,
-}
-
-/// The connector's compiled configuration and its state.
-pub struct Asterisk {
-    pub config: AsteriskConfig,
-    pub queues: QueueResolver,
-    state: Mutex<Option<Saved>>,
-}
-
-impl Asterisk {
-    pub fn new(config: AsteriskConfig, queues: QueueResolver) -> Result<Asterisk, String> {
-        if config.poll_interval_ms == 0 || config.close_waiting_after_seconds == 0 {
-            return Err(
-                "connectors.asterisk: poll_interval_ms and close_waiting_after_seconds must be \
-                 at least 1"
-                    .into(),
-            );
-        }
-        Ok(Asterisk {
-            config,
-            queues,
-            state: Mutex::new(None),
-        })
-    }
-
-    /// The saved state, loaded from the database on first use.
-    pub async fn lock(
-        &self,
-        state: &AppState,
-    ) -> Result<tokio::sync::MappedMutexGuard<'_, Saved>, ApiError> {
-        let mut guard = self.state.lock().await;
-        if guard.is_none() {
-            let saved = match state.store.connector_cursor(NAME).await {
-                Ok(Some(text)) => serde_json::from_str(&text).unwrap_or_else(|error| {
-                    tracing::error!(%error, "the saved Asterisk state is unreadable; starting afresh");
-                    Saved::default()
-                }),
-                Ok(None) => Saved::default(),
-                Err(error) => {
-                    tracing::error!(%error, "could not read the saved Asterisk state");
-                    return Err(ApiError::unavailable(
-                        "the database is unavailable; try again shortly",
-                    ));
-                }
-            };
-            *guard = Some(saved);
-        }
-        Ok(tokio::sync::MutexGuard::map(guard, |saved| {
-            saved.get_or_insert_with(Saved::default)
-        }))
-    }
-}
 
 /// One line to map: its number (K) and text.
 pub type NumberedLine<'a> = (usize, Result<&'a str, RecordError>);
@@ -222,7 +148,7 @@ pub async fn push(
     require_content_type(&request, &["text/plain"])?;
     let bytes = read_body(request.into_body(), state.config.max_ingest_bytes, &state).await?;
     let connector = &state.connectors.asterisk;
-    let mut saved = connector.lock(&state).await?;
+    let mut saved = connector.lock(state.store.as_ref()).await?;
     let answer = ingest(&state, &mut saved, numbered_lines(&bytes), false, None).await?;
     drop(saved);
     state

@@ -10,6 +10,7 @@
 
 pub mod amazon_connect;
 pub mod asterisk;
+pub mod asterisk_feed;
 pub mod jira;
 pub mod pull;
 pub mod queue_log;
@@ -37,7 +38,7 @@ pub struct Connectors {
     pub jira: TicketMapper,
     pub max_csv_bytes: usize,
     pub amazon_connect: ContactMapper,
-    pub asterisk: asterisk::Asterisk,
+    pub asterisk: asterisk_feed::Asterisk,
     health: Mutex<BTreeMap<&'static str, PollHealth>>,
 }
 
@@ -71,7 +72,7 @@ impl Connectors {
                 "amazon_connect",
                 &config.amazon_connect.queues,
             )?),
-            asterisk: asterisk::Asterisk::new(
+            asterisk: asterisk_feed::Asterisk::new(
                 config.asterisk.clone(),
                 resolver("asterisk", &config.asterisk.queues)?,
             )?,

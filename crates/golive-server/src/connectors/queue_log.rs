@@ -23,7 +23,8 @@
 //! the end of the file, so a backlog read after a restart is never
 //! mistaken for calls that never left their queue.
 
-use crate::connectors::asterisk::{FilePosition, Saved, ingest, numbered_lines};
+use crate::connectors::asterisk::{ingest, numbered_lines};
+use crate::connectors::asterisk_feed::{FilePosition, Saved};
 use crate::state::AppState;
 use golive_connect::asterisk::StartAt;
 use std::io::{Read, Seek, SeekFrom};
@@ -71,7 +72,10 @@ pub fn spawn(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
 /// One poll: everything new in the file, then the waiting calls.
 async fn poll(state: &AppState) -> Result<(), String> {
     let connector = &state.connectors.asterisk;
-    let mut saved = connector.lock(state).await.map_err(|e| e.message)?;
+    let mut saved = connector
+        .lock(state.store.as_ref())
+        .await
+        .map_err(|e| e.message)?;
     if let Some(path) = connector.config.queue_log.clone() {
         loop {
             let caught_up = read_some(state, &mut saved, &path).await?;
