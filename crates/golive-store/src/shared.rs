@@ -530,8 +530,11 @@ macro_rules! backend_queries {
         pub(crate) async fn latest_checkpoint(
             conn: &mut DbConnection,
         ) -> Result<Option<crate::StoredCheckpoint>, StoreError> {
+            // The newest is chosen by id first: sorting whole rows would
+            // copy every kept body (tens of MB each) through the sorter.
             let row = sqlx::query(
-                "SELECT seq, format, created_at, body FROM checkpoints ORDER BY seq DESC, id DESC LIMIT 1",
+                "SELECT seq, format, created_at, body FROM checkpoints WHERE id = \
+                 (SELECT id FROM checkpoints ORDER BY seq DESC, id DESC LIMIT 1)",
             )
             .fetch_optional(&mut *conn)
             .await?;

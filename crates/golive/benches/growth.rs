@@ -13,8 +13,8 @@
 //!   start restores it and replays nothing; the second is the one measured
 //!   further;
 //! - RSS after ready;
-//! - `GET /api/v1/board` (the whole center) and `GET /metrics`: p50 of
-//!   sequential requests;
+//! - `GET /api/v1/board` (the whole center), `GET /api/v1/board?site=`
+//!   (one site's display) and `GET /metrics`: p50 of sequential requests;
 //! - `GET /api/v1/report` over the last 7 days grouped by application: p50;
 //! - idle CPU: the server's CPU time over `GOLIVE_BENCH_IDLE_SECONDS`
 //!   (default 20) with one display socket connected and nothing written,
@@ -29,6 +29,8 @@
 //! (default `1,7,28`), `GOLIVE_BENCH_TICKETS_PER_DAY` (7000),
 //! `GOLIVE_BENCH_CALLS_PER_DAY` (15000), `GOLIVE_BENCH_SAMPLES` (30
 //! requests per figure; the report takes a third of them).
+//! `GOLIVE_BENCH_KEEP=1` keeps each length's SQLite log (and its
+//! configuration) and prints where, for profiling a server on it.
 
 mod support;
 
@@ -36,7 +38,7 @@ use futures::StreamExt;
 use golive_core::time::Millis;
 use std::time::{Duration, Instant};
 use support::BenchServer;
-use support::golive_log::{DAY, commands, write_log};
+use support::golive_log::{DAY, SITES, commands, write_log};
 
 const ADMIN: &str = "bench-admin-token";
 
@@ -66,6 +68,7 @@ struct Row {
     replay_s: f64,
     rss_mb: f64,
     board_ms: f64,
+    site_board_ms: f64,
     metrics_ms: f64,
     report_ms: f64,
     idle_cpu_percent: f64,
@@ -116,8 +119,16 @@ async fn measure(
 ) -> Row {
     let now: Millis = chrono::Utc::now().timestamp_millis();
     let start = now - days as Millis * DAY;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("growth.db").display());
+    let temp = tempfile::tempdir().expect("temp dir");
+    // Deleted when `temp` drops, unless kept.
+    let (dir, _temp) = if std::env::var_os("GOLIVE_BENCH_KEEP").is_some() {
+        let kept = temp.keep();
+        println!("keeping the log in {}", kept.display());
+        (kept, None)
+    } else {
+        (temp.path().to_path_buf(), Some(temp))
+    };
+    let url = format!("sqlite://{}", dir.join("growth.db").display());
     let started = Instant::now();
     let plan = commands(
         start,
@@ -134,7 +145,7 @@ async fn measure(
         started.elapsed().as_secs_f64()
     );
 
-    let config = dir.path().join("golive.toml");
+    let config = dir.join("golive.toml");
     let go_live = chrono::DateTime::from_timestamp_millis(start)
         .expect("start")
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -156,6 +167,11 @@ async fn measure(
     let client = reqwest::Client::new();
     let board_url = server.url("/api/v1/board");
     let board = p50(samples, || get(&client, &board_url)).await;
+    let site_url = server.url(&format!(
+        "/api/v1/board?site={}",
+        percent_encoding::utf8_percent_encode(SITES[0], percent_encoding::NON_ALPHANUMERIC)
+    ));
+    let site_board = p50(samples, || get(&client, &site_url)).await;
     let metrics_url = server.url("/metrics");
     let metrics = p50(samples, || get(&client, &metrics_url)).await;
     let to = chrono::Utc::now();
@@ -169,7 +185,7 @@ async fn measure(
     let healthz_url = server.url("/healthz");
     let healthz = p50(samples, || get(&client, &healthz_url)).await;
     println!(
-        "p50: board {board:.2} ms, /metrics {metrics:.2} ms, 7-day report by application {report:.1} ms, /healthz {healthz:.2} ms (floor)"
+        "p50: board {board:.2} ms, a site's board {site_board:.2} ms, /metrics {metrics:.2} ms, 7-day report by application {report:.1} ms, /healthz {healthz:.2} ms (floor)"
     );
 
     // Idle: one display connected, nothing written.
@@ -197,6 +213,7 @@ async fn measure(
         replay_s,
         rss_mb,
         board_ms: board,
+        site_board_ms: site_board,
         metrics_ms: metrics,
         report_ms: report,
         idle_cpu_percent,
@@ -219,9 +236,10 @@ fn print_table(rows: &[Row]) {
     rule += "---|";
     println!("{header}\n{rule}");
     type Figure = (&'static str, fn(&Row) -> f64, usize);
-    let figures: [Figure; 9] = [
+    let figures: [Figure; 10] = [
         ("events in the log", |r| r.events as f64, 0),
         ("`GET /api/v1/board` p50, ms", |r| r.board_ms, 2),
+        ("`GET /api/v1/board?site=` p50, ms", |r| r.site_board_ms, 2),
         ("`GET /metrics` p50, ms", |r| r.metrics_ms, 2),
         ("idle CPU, % of a core", |r| r.idle_cpu_percent, 2),
         ("7-day report by application p50, ms", |r| r.report_ms, 1),

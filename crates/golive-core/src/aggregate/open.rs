@@ -364,49 +364,42 @@ impl Aggregator {
                 put_back.push(filed);
             }
         }
-        let oldest_back = |keep: &dyn Fn(&Filed) -> bool| {
-            put_back
+        // The earliest opening among a set's entries still counted and the
+        // tickets put back that `keep` accepts.
+        let oldest = |set: Option<&Entries>, keep: &dyn Fn(&Filed) -> bool| {
+            let back = put_back
                 .iter()
                 .filter(|filed| keep(filed))
                 .map(|filed| filed.opened_at)
-                .min()
+                .min();
+            earliest(set.and_then(|set| first_until(set, now, &flips)), back)
         };
 
         let aging = Aging {
             over_1h: unsigned(counts.over_1h),
             over_4h: unsigned(counts.over_4h),
             over_24h: unsigned(counts.over_24h),
-            oldest_opened_at: earliest(
-                first_until(&group.open, now, &flips),
-                oldest_back(&|_| true),
-            ),
+            oldest_opened_at: oldest(Some(&group.open), &|_| true),
         };
         let escalations = Escalations {
             tier_2: unsigned(counts.tier_2),
             tier_3: unsigned(counts.tier_3),
             status_escalated: unsigned(counts.escalated),
-            oldest_opened_at: earliest(
-                first_until(&group.upper_tiers, now, &flips),
-                oldest_back(&|filed| filed.tier >= 2),
-            ),
+            oldest_opened_at: oldest(Some(&group.upper_tiers), &|filed| filed.tier >= 2),
         };
         let mut sev1: Vec<Sev1Group> = counts
             .sev1
             .iter()
             .filter(|(_, count)| **count > 0)
             .filter_map(|(&(site, application), &count)| {
-                let filed_since = group
-                    .sev1
-                    .get(&(site, application))
-                    .and_then(|set| first_until(set, now, &flips));
-                let back_since = oldest_back(&|filed| {
+                let since = oldest(group.sev1.get(&(site, application)), &|filed| {
                     filed.sev1 && filed.site == site && filed.application == application
                 });
                 Some(Sev1Group {
                     site: self.sites.name(site as usize).to_owned(),
                     application: self.applications.name(application as usize).to_owned(),
                     open: unsigned(count),
-                    since: earliest(filed_since, back_since)?,
+                    since: since?,
                 })
             })
             .collect();
