@@ -1,6 +1,7 @@
 //! Reports: ticket and call figures for a window, overall and grouped,
 //! computed from the aggregator's time index.
 
+use super::rollup::{self, HOUR_MS};
 use super::sketch::Sketch;
 use super::timeline::{Bucket, change};
 use super::{Aggregator, Call, Class};
@@ -146,6 +147,35 @@ impl TicketTally {
     }
 
     /// Adds (`sign` 1) or takes out one opening.
+    /// Adds `other`'s counts and durations (not its backlog, which is as
+    /// of a moment, not summed over time).
+    pub(super) fn absorb(&mut self, other: &TicketTally) {
+        self.opened += other.opened;
+        self.resolved += other.resolved;
+        self.reopened += other.reopened;
+        self.escalated += other.escalated;
+        self.first_contact += other.first_contact;
+        match (&mut self.durations, &other.durations) {
+            (Durations::Samples(mine), Durations::Samples(theirs)) => {
+                mine.extend_from_slice(theirs)
+            }
+            (Durations::Sketched(mine), Durations::Samples(theirs)) => {
+                for &ms in theirs {
+                    mine.record(ms, 1);
+                }
+            }
+            (Durations::Sketched(mine), Durations::Sketched(theirs)) => mine.absorb(theirs),
+            (Durations::Samples(mine), Durations::Sketched(theirs)) => {
+                // Exact samples and a sketch make a sketch.
+                let mut sketch = theirs.clone();
+                for &ms in mine.iter() {
+                    sketch.record(ms, 1);
+                }
+                self.durations = Durations::Sketched(sketch);
+            }
+        }
+    }
+
     pub(super) fn count_opened(&mut self, sign: i64) {
         self.opened = self.opened.saturating_add_signed(sign);
     }
@@ -237,6 +267,14 @@ impl GroupTally {
     }
 }
 
+/// What a report adds up over its window, before its backlog.
+pub(super) struct Tallies {
+    pub(super) overall: TicketTally,
+    pub(super) groupings: Vec<GroupTally>,
+    pub(super) calls: CallTally,
+    pub(super) by_queue: Vec<CallTally>,
+}
+
 /// Running call counts of one queue (or of all) while a window is scanned,
 /// or kept as legs change.
 #[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
@@ -275,6 +313,17 @@ impl CallTally {
         if call.abandoned_at().is_some() {
             self.abandoned = self.abandoned.saturating_add_signed(sign);
         }
+    }
+
+    /// Adds `other`'s counts.
+    pub(super) fn absorb(&mut self, other: &CallTally) {
+        self.offered += other.offered;
+        self.answered += other.answered;
+        self.abandoned += other.abandoned;
+        self.within_target += other.within_target;
+        self.wait_ms += other.wait_ms;
+        self.handled += other.handled;
+        self.handle_nanos += other.handle_nanos;
     }
 
     pub(super) fn figures(&self) -> CallFigures {
@@ -380,26 +429,66 @@ impl Aggregator {
         // Event-time attribution: a fact is in the scope when the ticket's
         // classification at that fact is.
         let keep = |class: &Class| filter.is_none_or(|(d, group)| class.group(d) == group);
-        let in_window = |at: Millis| from <= at && at < to;
-        let mut overall = TicketTally::default();
-        let mut groupings: Vec<GroupTally> = dimensions
-            .iter()
-            .map(|&dimension| GroupTally::new(dimension, self.group_count(dimension)))
-            .collect();
+        let mut tallies = Tallies {
+            overall: TicketTally::default(),
+            groupings: dimensions
+                .iter()
+                .map(|&dimension| GroupTally::new(dimension, self.group_count(dimension)))
+                .collect(),
+            calls: CallTally::default(),
+            by_queue: vec![CallTally::default(); self.queues.len()],
+        };
         let targets_ms = self.targets_ms();
-        let mut calls = CallTally::default();
-        let mut by_queue = vec![CallTally::default(); self.queues.len()];
+        // The whole hours of an unfiltered window come from the hourly
+        // roll-ups; only its partial hours are walked.
+        match rollup::whole_hours(from, to).filter(|_| filter.is_none()) {
+            Some((first, end)) => {
+                self.walk_facts(from, first * HOUR_MS, &keep, &targets_ms, &mut tallies);
+                self.rollup.add_hours((first, end), &mut tallies);
+                self.walk_facts(end * HOUR_MS, to, &keep, &targets_ms, &mut tallies);
+            }
+            None => self.walk_facts(from, to, &keep, &targets_ms, &mut tallies),
+        }
+        let Tallies {
+            mut overall,
+            mut groupings,
+            calls,
+            by_queue,
+        } = tallies;
+        match (backlog, filter) {
+            (Some(known), _) => known.fill(&mut overall, &mut groupings),
+            (None, None) => self.fill_backlog(to, &mut overall, &mut groupings),
+            (None, Some(only)) => self.fill_backlog_of(to, only, &mut overall, &mut groupings),
+        }
 
+        self.assemble_report(from, to, overall, groupings, &calls, &by_queue)
+    }
+
+    /// Adds the facts dated in `[from, to)` whose classification `keep`
+    /// accepts to `tallies`, walking the time index.
+    pub(super) fn walk_facts(
+        &self,
+        from: Millis,
+        to: Millis,
+        keep: &dyn Fn(&Class) -> bool,
+        targets_ms: &[f64],
+        tallies: &mut Tallies,
+    ) {
+        let in_window = |at: Millis| from <= at && at < to;
+        let Tallies {
+            overall,
+            groupings,
+            calls,
+            by_queue,
+        } = tallies;
         for (start, bucket) in self.timeline.window(from, to) {
             for &index in &bucket.opened {
                 let ticket = &self.tickets[index as usize];
                 let class = self.class_of(index, 0);
                 if in_window(ticket.opened_at) && keep(&class) {
                     overall.opened += 1;
-                    if !groupings.is_empty() {
-                        for grouping in &mut groupings {
-                            grouping.of(&class).opened += 1;
-                        }
+                    for grouping in groupings.iter_mut() {
+                        grouping.of(&class).opened += 1;
                     }
                 }
             }
@@ -413,10 +502,8 @@ impl Aggregator {
                     }
                     let resolve_ms = at - ticket.opened_at;
                     overall.add_change(change.kind, resolve_ms);
-                    if !groupings.is_empty() {
-                        for grouping in &mut groupings {
-                            grouping.of(&class).add_change(change.kind, resolve_ms);
-                        }
+                    for grouping in groupings.iter_mut() {
+                        grouping.of(&class).add_change(change.kind, resolve_ms);
                     }
                 }
             }
@@ -424,7 +511,7 @@ impl Aggregator {
                 let call = &self.calls[index as usize];
                 if in_window(call.offered_at) {
                     let queue = call.queue as usize;
-                    let target_ms = targets_ms[queue];
+                    let target_ms = targets_ms.get(queue).copied().unwrap_or(0.0);
                     calls.add(call, target_ms);
                     if let Some(tally) = by_queue.get_mut(queue) {
                         tally.add(call, target_ms);
@@ -432,13 +519,6 @@ impl Aggregator {
                 }
             }
         }
-        match (backlog, filter) {
-            (Some(known), _) => known.fill(&mut overall, &mut groupings),
-            (None, None) => self.fill_backlog(to, &mut overall, &mut groupings),
-            (None, Some(only)) => self.fill_backlog_of(to, only, &mut overall, &mut groupings),
-        }
-
-        self.assemble_report(from, to, overall, groupings, &calls, &by_queue)
     }
 
     /// The answer target of every queue, in ms, by queue id.

@@ -139,15 +139,17 @@
 //! proportional to what happened in it. The backlog as of `to` is either
 //! summed from the start or taken from running totals minus whatever lies
 //! at or after `to`, whichever side is shorter, so the live board (where
-//! `to` is now) never scans history. The tickets open now are also kept
-//! ordered by opening time (with each ticket's tier), so the board's aging,
-//! escalation and severity-1 figures and a site's backlog cost time
-//! proportional to the open backlog, not to history.
+//! `to` is now) never scans history. The tickets open now are also filed
+//! by opening time in sets by site, tier, status and severity-1 place
+//! (`open`), so the board's aging, escalation and severity-1 figures cost
+//! the same however many tickets are open, and a site's backlog comes from
+//! the running (site, application, severity) cells.
 //!
 //! Figures that cover the whole history are kept as events are applied
 //! rather than recomputed: the board's since-go-live window (`since`,
-//! once [`Aggregator::keep_since`] is called) and the all-time totals
-//! behind `/metrics` (`totals`). Every change of a call leg goes through
+//! once [`Aggregator::keep_since`] is called), the all-time totals
+//! behind `/metrics` (`totals`) and every counted fact by the hour
+//! (`rollup`), from which a long report adds up its whole hours. Every change of a call leg goes through
 //! one pair: the leg's contribution is taken out, the leg changes, its new
 //! contribution is added (`Aggregator::change_leg`), so no running figure
 //! assumes a leg only moves forward.
@@ -160,6 +162,7 @@ mod known_issues;
 mod open;
 #[cfg(test)]
 mod proptests;
+mod rollup;
 mod series;
 mod since;
 mod sites;
@@ -433,6 +436,8 @@ pub struct Aggregator {
     since: Option<since::SinceStart>,
     /// The all-time totals behind `/metrics`.
     totals: totals::RunningTotals,
+    /// Every counted fact by the hour, for long reports.
+    rollup: rollup::Rollup,
 }
 
 impl Aggregator {
@@ -522,6 +527,7 @@ impl Aggregator {
             + self.staffed.heap_bytes()
             + self.known.heap_bytes()
             + self.since.as_ref().map_or(0, since::SinceStart::heap_bytes)
+            + self.rollup.heap_bytes()
             + self.totals.heap_bytes()
             + table_bytes(
                 self.backlog.cells.capacity(),
@@ -586,6 +592,7 @@ impl Aggregator {
         if let Some(since) = &mut self.since {
             since.opened(&ticket.class(), opened_at);
         }
+        self.rollup.opened(&ticket.class(), opened_at);
         self.totals.opened(index, &ticket.class());
         self.backlog.adjust(&ticket.class(), 1);
         self.open.set_tier(index, created.tier.unwrap_or(0));
@@ -697,6 +704,8 @@ impl Aggregator {
         if let Some(since) = &mut self.since {
             since.changed(&ticket.class(), at, kind, at - ticket.opened_at);
         }
+        self.rollup
+            .changed(&ticket.class(), at, kind, at - ticket.opened_at);
         if kind & change::RESOLVED != 0 {
             self.totals
                 .resolved(index, &ticket.class(), at - ticket.opened_at);
@@ -729,7 +738,24 @@ impl Aggregator {
         if let Some(since) = &mut self.since {
             since.count_leg(call, target, sign);
         }
+        self.rollup.count_leg(call, target, sign);
         self.totals.count_leg(call, sign);
+    }
+
+    /// The answer target of `queue` changed: its legs are counted again
+    /// under the new one in the running tallies that count answers within
+    /// the target (the since-go-live window, the hourly roll-ups).
+    fn retarget(&mut self, queue: usize, old_ms: f64, new_ms: f64) {
+        for call in &self.calls {
+            if call.queue as usize == queue {
+                if let Some(since) = self.since.as_mut() {
+                    since.count_leg(call, old_ms, -1);
+                    since.count_leg(call, new_ms, 1);
+                }
+                self.rollup.count_leg(call, old_ms, -1);
+                self.rollup.count_leg(call, new_ms, 1);
+            }
+        }
     }
 
     /// The index of leg (`call_id`, `queue`), made (with no events) on
@@ -850,7 +876,7 @@ impl Aggregator {
         self.queue_settings[queue] = Some(configured.settings);
         let new_ms = configured.settings.answer_target_seconds * 1000.0;
         if old_ms != new_ms {
-            self.since_retarget(queue, old_ms, new_ms);
+            self.retarget(queue, old_ms, new_ms);
         }
         self.staffed
             .record(queue, recorded_at, configured.settings.agents_staffed);

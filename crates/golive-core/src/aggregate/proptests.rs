@@ -1580,6 +1580,30 @@ proptest! {
         }
     }
 
+    /// A report adds the whole hours of its window from the hourly
+    /// roll-ups: the same report, every dimension grouped, as a walk of
+    /// every fact in the window (exact MTTR quantiles included), for
+    /// windows of any length and alignment, before, among and after the
+    /// facts (late and out-of-order events, replaced legs, reclassified
+    /// tickets and queues retargeted).
+    #[test]
+    fn hourly_rollups_add_up_to_the_walk(
+        plan in plan(),
+        windows in prop::collection::vec(window(), 4),
+    ) {
+        let events = events_of(&plan);
+        let aggregator = aggregate(&events);
+        let mut windows = windows;
+        // A day and more, on whole hours and off them.
+        windows.push((T0 - 60 * MINUTE, T0 + 30 * 60 * MINUTE));
+        windows.push((T0 + 7 * MINUTE + 3, T0 + 26 * 60 * MINUTE + 11));
+        for (from, to) in windows {
+            let added = aggregator.report_grouped(from, to, &TicketDimension::ALL);
+            let walked = aggregator.report_walked(from, to, &TicketDimension::ALL);
+            prop_assert_eq!(added, walked, "[{}, {})", from, to);
+        }
+    }
+
     /// The open-ticket figures kept in the open sets (aging, escalations,
     /// severity-1 places) equal a walk of every ticket open at the moment,
     /// for the whole center, each site and an unknown one, at moments

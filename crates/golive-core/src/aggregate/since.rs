@@ -153,20 +153,6 @@ impl Aggregator {
         }
     }
 
-    /// The answer target of `queue` changed: its legs since the start are
-    /// counted again under the new one.
-    pub(super) fn since_retarget(&mut self, queue: usize, old_ms: f64, new_ms: f64) {
-        let Some(since) = self.since.as_mut() else {
-            return;
-        };
-        for call in &self.calls {
-            if call.queue as usize == queue {
-                since.count_leg(call, old_ms, -1);
-                since.count_leg(call, new_ms, 1);
-            }
-        }
-    }
-
     /// The board's since-go-live report, `[start, now)` grouped by
     /// application and site, from the running tallies, when they are kept
     /// for `start` and `now` is after it; its backlog from `backlog` (as of

@@ -68,6 +68,18 @@ impl Sketch {
 
     /// The `rank`-th smallest duration (1-based), to within the bucket's
     /// accuracy, in milliseconds; `None` when empty.
+    /// Adds every duration `other` holds.
+    pub(super) fn absorb(&mut self, other: &Sketch) {
+        self.count += other.count;
+        self.sum_ms += other.sum_ms;
+        for &(bucket, count) in &other.buckets {
+            match self.buckets.binary_search_by_key(&bucket, |&(b, _)| b) {
+                Ok(at) => self.buckets[at].1 = self.buckets[at].1.saturating_add(count),
+                Err(at) => self.buckets.insert(at, (bucket, count)),
+            }
+        }
+    }
+
     pub(super) fn rank_ms(&self, rank: u64) -> Option<f64> {
         let &(last, _) = self.buckets.last()?;
         let rank = rank.clamp(1, self.count.max(1));
