@@ -358,6 +358,14 @@ async fn sqlite_restart_on_a_full_disk_waits_for_room() {
         ids.insert(body["id"].as_str().expect("id").parse::<u64>().expect("id"));
     }
     assert!(server.terminate().is_some_and(|s| s.success()));
+    // A graceful stop closes the database: no WAL or shared-memory file
+    // is left with room to write into, so the restart below finds none.
+    for leftover in ["golive.db-wal", "golive.db-shm"] {
+        assert!(
+            !disk.path().join(leftover).exists(),
+            "{leftover} left after a graceful stop"
+        );
+    }
 
     let filler = disk.fill();
     let server = Server::launch(&db.url, &[], &[], Stdio::inherit());

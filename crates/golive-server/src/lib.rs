@@ -57,6 +57,9 @@ use tokio::net::TcpListener;
 
 pub use state::{ConfigError, ServerConfig};
 
+/// Longest a graceful stop waits for the database connections to close.
+const STORE_CLOSE_LIMIT: Duration = Duration::from_secs(5);
+
 /// Events read per page while replaying the log.
 const REPLAY_PAGE: u32 = 10_000;
 
@@ -266,6 +269,13 @@ pub async fn serve(
         writer.close().await;
     }
     core.abort();
+    // After the last write: on SQLite this leaves one file, no WAL.
+    if tokio::time::timeout(STORE_CLOSE_LIMIT, state.store.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the database connections did not close in time");
+    }
     tracing::info!("stopped");
     Ok(())
 }

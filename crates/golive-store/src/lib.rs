@@ -135,6 +135,13 @@ pub trait Store: Send + Sync + 'static {
     /// of serving reads while every write fails.
     async fn prepare(&self) -> Result<(), StoreError>;
 
+    /// Closes every connection, waiting for those in use to be returned
+    /// (a graceful stop, after the last write). On SQLite the last close
+    /// folds the WAL into the database file and removes the WAL and
+    /// shared-memory files, so a stopped service leaves one
+    /// self-contained file.
+    async fn close(&self);
+
     /// Follows commits made by every process on the database (each commit
     /// notifies, inside its transaction). `None` where one process alone
     /// writes the log (SQLite), so there is nothing to follow.

@@ -117,6 +117,10 @@ impl PgStore {
         })
     }
 
+    async fn close_backend(&self) {
+        self.pool.close().await;
+    }
+
     /// Migrations (once, on a connection of their own without the pool's
     /// statement timeout: a migration of a large table may take longer
     /// than any request should), then a check that the server takes

@@ -683,6 +683,10 @@ macro_rules! store_impl {
                 self.prepare_backend().await
             }
 
+            async fn close(&self) {
+                self.close_backend().await
+            }
+
             async fn listen(&self) -> Result<Option<crate::LogListener>, StoreError> {
                 self.listen_backend().await
             }

@@ -153,6 +153,12 @@ impl SqliteStore {
         Ok(self.pool.acquire().await?)
     }
 
+    /// Stops the background checkpoints, then closes the pool.
+    async fn close_backend(&self) {
+        self.checkpointer.abort();
+        self.pool.close().await;
+    }
+
     /// Wakes the checkpointer after a commit.
     fn committed(&self) {
         self.checkpoint.notify_one();
