@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::{ADMIN_TOKEN, Backend, Server, TestDb, close, refusals};
+use support::{Backend, Server, TestDb, close, refusals};
 
 const PHYSICIAN_ARN: &str = "arn:aws:connect:us-east-1:111122223333:instance/5f3c1e7a-2b4d-4c6e-8f90-1a2b3c4d5e6f/queue/6c1f0e3a-91b2-4d0c-a7e5-3f2d1c0b9a81";
 const NURSE_ARN: &str = "arn:aws:connect:us-east-1:111122223333:instance/5f3c1e7a-2b4d-4c6e-8f90-1a2b3c4d5e6f/queue/0b7d9e2c-5a4f-4e13-b6c8-9d0e1f2a3b4c";
@@ -71,16 +71,7 @@ async fn start_in(db: &TestDb, dir: &Path, extra: &str) -> Server {
 }
 
 async fn post(server: &Server, path: &str, content_type: &str, body: Vec<u8>) -> Value {
-    let auth = format!("Bearer {ADMIN_TOKEN}");
-    let (status, _, answer) = server
-        .raw(
-            Method::POST,
-            path,
-            Some(&auth),
-            Some(content_type),
-            Some(body),
-        )
-        .await;
+    let (status, answer) = server.post_bytes(path, content_type, body).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     answer
 }
@@ -284,14 +275,11 @@ async fn contact_trace_records(backend: Backend) {
 
     // Malformed JSON is the whole request's error; a body of other things
     // is refused record by record.
-    let auth = format!("Bearer {ADMIN_TOKEN}");
-    let (status, _, _) = server
-        .raw(
-            Method::POST,
+    let (status, _) = server
+        .post_bytes(
             "/api/v1/connectors/amazon-connect",
-            Some(&auth),
-            Some("application/json"),
-            Some(b"{\"ContactId\": ".to_vec()),
+            "application/json",
+            b"{\"ContactId\": ".to_vec(),
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -304,15 +292,7 @@ async fn contact_trace_records(backend: Backend) {
             "application/x-www-form-urlencoded",
         ),
     ] {
-        let (status, _, body) = server
-            .raw(
-                Method::POST,
-                path,
-                Some(&auth),
-                Some(content_type),
-                Some(b"[]".to_vec()),
-            )
-            .await;
+        let (status, body) = server.post_bytes(path, content_type, b"[]".to_vec()).await;
         assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{path}: {body}");
     }
     let answer = post(

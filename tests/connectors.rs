@@ -11,7 +11,7 @@ mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{ADMIN_TOKEN, Backend, Server, TestDb, refusals};
+use support::{Backend, Server, TestDb, refusals};
 
 const CONFIG: &str = r#"
 [connectors.servicenow.values.site]
@@ -44,27 +44,10 @@ async fn start(db: &TestDb) -> (Server, tempfile::TempDir) {
     (server, dir)
 }
 
-async fn post(
-    server: &Server,
-    path: &str,
-    content_type: &str,
-    body: Vec<u8>,
-) -> (StatusCode, Value) {
-    let auth = format!("Bearer {ADMIN_TOKEN}");
-    let (status, _, body) = server
-        .raw(
-            Method::POST,
-            path,
-            Some(&auth),
-            Some(content_type),
-            Some(body),
-        )
-        .await;
-    (status, body)
-}
-
 async fn servicenow(server: &Server, content_type: &str, body: Vec<u8>) -> Value {
-    let (status, answer) = post(server, "/api/v1/connectors/servicenow", content_type, body).await;
+    let (status, answer) = server
+        .post_bytes("/api/v1/connectors/servicenow", content_type, body)
+        .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     answer
 }
@@ -269,13 +252,9 @@ async fn jira_webhooks(backend: Backend) {
     let jira = |path: &'static str| {
         let server = &server;
         async move {
-            let (status, answer) = post(
-                server,
-                "/api/v1/connectors/jira",
-                "application/json",
-                fixture(path),
-            )
-            .await;
+            let (status, answer) = server
+                .post_bytes("/api/v1/connectors/jira", "application/json", fixture(path))
+                .await;
             assert_eq!(status, StatusCode::OK, "{answer}");
             answer
         }
@@ -413,31 +392,27 @@ async fn bad_records_are_refused_one_by_one() {
     assert_eq!(server.all_tickets().await.len(), 1);
 
     // A CSV with a wrong header: 422, nothing read.
-    let (status, body) = post(
-        &server,
-        "/api/v1/connectors/servicenow",
-        "text/csv",
-        b"\"Number\",\"Updated\"\n\"INC1\",\"2026-03-02 07:00:00\"\n".to_vec(),
-    )
-    .await;
+    let (status, body) = server
+        .post_bytes(
+            "/api/v1/connectors/servicenow",
+            "text/csv",
+            b"\"Number\",\"Updated\"\n\"INC1\",\"2026-03-02 07:00:00\"\n".to_vec(),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["details"]["field"], "header");
     // Not JSON, wrong media type, no token, wrong role.
-    let (status, _) = post(
-        &server,
-        "/api/v1/connectors/servicenow",
-        "application/json",
-        b"{\"result\": [".to_vec(),
-    )
-    .await;
+    let (status, _) = server
+        .post_bytes(
+            "/api/v1/connectors/servicenow",
+            "application/json",
+            b"{\"result\": [".to_vec(),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = post(
-        &server,
-        "/api/v1/connectors/servicenow",
-        "text/plain",
-        b"x".to_vec(),
-    )
-    .await;
+    let (status, _) = server
+        .post_bytes("/api/v1/connectors/servicenow", "text/plain", b"x".to_vec())
+        .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let (status, _, _) = server
         .raw(

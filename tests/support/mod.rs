@@ -398,6 +398,27 @@ impl Server {
             .await
     }
 
+    /// POSTs `body` as given, with `content_type`, as the admin (what a
+    /// connector's source sends: NDJSON, CSV, queue_log text, …).
+    pub async fn post_bytes(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        let (status, _, answer) = self
+            .raw(
+                Method::POST,
+                path,
+                Some(&auth),
+                Some(content_type),
+                Some(body),
+            )
+            .await;
+        (status, answer)
+    }
+
     pub async fn patch(&self, path: &str, body: &Value) -> (StatusCode, Value) {
         self.call(Method::PATCH, path, Some(ADMIN_TOKEN), Some(body))
             .await

@@ -429,15 +429,7 @@ impl Aggregator {
         // Event-time attribution: a fact is in the scope when the ticket's
         // classification at that fact is.
         let keep = |class: &Class| filter.is_none_or(|(d, group)| class.group(d) == group);
-        let mut tallies = Tallies {
-            overall: TicketTally::default(),
-            groupings: dimensions
-                .iter()
-                .map(|&dimension| GroupTally::new(dimension, self.group_count(dimension)))
-                .collect(),
-            calls: CallTally::default(),
-            by_queue: vec![CallTally::default(); self.queues.len()],
-        };
+        let mut tallies = self.empty_tallies(dimensions);
         let targets_ms = self.targets_ms();
         // The whole hours of an unfiltered window come from the hourly
         // roll-ups; only its partial hours are walked.
@@ -462,6 +454,20 @@ impl Aggregator {
         }
 
         self.assemble_report(from, to, overall, groupings, &calls, &by_queue)
+    }
+
+    /// Nothing counted yet, with a group for every value `dimensions`
+    /// have and a tally for every queue.
+    pub(super) fn empty_tallies(&self, dimensions: &[TicketDimension]) -> Tallies {
+        Tallies {
+            overall: TicketTally::default(),
+            groupings: dimensions
+                .iter()
+                .map(|&dimension| GroupTally::new(dimension, self.group_count(dimension)))
+                .collect(),
+            calls: CallTally::default(),
+            by_queue: vec![CallTally::default(); self.queues.len()],
+        }
     }
 
     /// Adds the facts dated in `[from, to)` whose classification `keep`

@@ -152,17 +152,7 @@ impl super::Aggregator {
         to: Millis,
         dimensions: &[TicketDimension],
     ) -> super::figures::Report {
-        let mut tallies = Tallies {
-            overall: TicketTally::default(),
-            groupings: dimensions
-                .iter()
-                .map(|&dimension| {
-                    super::figures::GroupTally::new(dimension, self.group_count(dimension))
-                })
-                .collect(),
-            calls: CallTally::default(),
-            by_queue: vec![CallTally::default(); self.queues.len()],
-        };
+        let mut tallies = self.empty_tallies(dimensions);
         self.walk_facts(from, to, &|_| true, &self.targets_ms(), &mut tallies);
         self.fill_backlog(to, &mut tallies.overall, &mut tallies.groupings);
         self.assemble_report(
