@@ -423,14 +423,15 @@ async fn sqlite_wal_stays_bounded_under_sustained_writes() {
         "{} tickets written; WAL at most {largest} bytes, database {database} bytes",
         acknowledged.len()
     );
-    // The checkpointer truncates the WAL past 4 MiB, and the committing
-    // connection checkpoints by itself past 8 MiB; what commits add while a
-    // checkpoint runs is a few MiB on a quiet machine, and up to a few tens
-    // on a starved one (seen: 33 MiB with other builds on both cores).
-    // (Before, the WAL only grew: 37 MB after 5,000 tickets, twice that
-    // after 10,000, and it was never truncated.)
+    // The checkpointer truncates the WAL past 4 MiB, and past 16 MiB a
+    // commit waits for a truncating checkpoint first: the WAL exceeds that
+    // ceiling by one commit at most (a few hundred KiB here), however
+    // slow the disk. (Before the ceiling, a checkpoint slowed by a busy
+    // disk let the WAL reach 69 MB in CI and 73 MB on a quiet machine;
+    // before any checkpointing, it only grew: 37 MB after 5,000 tickets,
+    // twice that after 10,000.)
     assert!(
-        largest <= 64 << 20,
+        largest <= 20 << 20,
         "WAL grew to {largest} bytes beside a {database}-byte database"
     );
     // Once writes stop, the last checkpoint truncates it.

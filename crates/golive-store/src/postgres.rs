@@ -155,8 +155,10 @@ impl PgStore {
         Ok(self.pool.acquire().await?)
     }
 
-    /// PostgreSQL checkpoints on its own: nothing to do after a commit.
+    /// PostgreSQL checkpoints on its own: nothing to do around a commit.
     fn committed(&self) {}
+
+    async fn before_commit(&self) {}
 
     /// A listener on the log's channel, on a connection of its own (named
     /// [`LISTENER_APPLICATION`] in `pg_stat_activity`) that it opens again

@@ -700,6 +700,7 @@ macro_rules! store_impl {
                 known_last: u64,
                 build: &mut crate::BatchBuilder<'_>,
             ) -> Result<(u64, Vec<RecordedEvent>), StoreError> {
+                self.before_commit().await;
                 let result = async {
                     let mut conn = self.acquire().await?;
                     let result =

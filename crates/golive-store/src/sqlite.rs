@@ -16,7 +16,12 @@
 //! checkpointer waits for the writer, copies everything and truncates the
 //! file, `journal_size_limit` trims it whenever SQLite starts it over, and
 //! past [`WAL_BACKSTOP_FRAMES`] the committing connection checkpoints by
-//! itself.
+//! itself. Neither holds when a checkpoint is slow (a busy disk can take
+//! over a second to sync the database file): a checkpoint in progress
+//! makes the others give up at once, and the writer keeps appending
+//! meanwhile (the WAL was seen at 73 MB beside a 4 MB database). So past
+//! [`WAL_CEILING_BYTES`] a commit first waits for a truncating checkpoint:
+//! the WAL never exceeds that ceiling by more than one commit.
 //!
 //! A full (or failing) disk is survivable: a commit that fails discards its
 //! connection (SQLite may have rolled the transaction back already, which
@@ -37,6 +42,7 @@ use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -76,6 +82,21 @@ const WAL_BACKSTOP_FRAMES: &str = "512";
 /// checkpoint (`journal_size_limit`): the same 4 MiB.
 const WAL_KEPT_BYTES: &str = "4194304";
 
+/// WAL file size past which the next commit waits for a checkpoint that
+/// truncates the log (see the module docs). The file only exceeds
+/// [`WAL_KEPT_BYTES`] while the log has not started over, so its size is
+/// an upper bound of what the log holds, read with one `stat`.
+const WAL_CEILING_BYTES: u64 = 16 << 20;
+
+/// Longest a commit waits for that checkpoint. Past it the commit goes
+/// ahead anyway: a WAL over its ceiling costs disk, a refused write costs
+/// a ticket.
+const WAL_CEILING_WAIT: Duration = Duration::from_secs(10);
+
+/// Pause between attempts while another checkpoint holds SQLite's
+/// checkpoint lock (a contender is told at once, never queued).
+const WAL_CEILING_RETRY: Duration = Duration::from_millis(2);
+
 /// A SQLite database file.
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -84,6 +105,8 @@ pub struct SqliteStore {
     health: WriteHealth,
     checkpoint: Arc<Notify>,
     checkpointer: tokio::task::JoinHandle<()>,
+    /// The `-wal` file beside the database (`None` in memory).
+    wal: Option<PathBuf>,
 }
 
 impl SqliteStore {
@@ -99,6 +122,7 @@ impl SqliteStore {
             // SQLite's own, in the committing connection, only backs it up.
             .pragma("wal_autocheckpoint", WAL_BACKSTOP_FRAMES)
             .pragma("journal_size_limit", WAL_KEPT_BYTES);
+        let wal = wal_path(&options);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_lazy_with(options);
@@ -110,6 +134,7 @@ impl SqliteStore {
             health: WriteHealth::default(),
             checkpoint,
             checkpointer,
+            wal,
         };
         match store.migrate().await {
             // A database that opens but cannot take a write (a full disk
@@ -162,6 +187,41 @@ impl SqliteStore {
     /// Wakes the checkpointer after a commit.
     fn committed(&self) {
         self.checkpoint.notify_one();
+    }
+
+    /// Before a commit: holds the WAL under [`WAL_CEILING_BYTES`] by
+    /// waiting for a checkpoint that truncates it (see the module docs).
+    async fn before_commit(&self) {
+        let Some(wal) = &self.wal else { return };
+        let size = || std::fs::metadata(wal).map_or(0, |m| m.len());
+        if size() <= WAL_CEILING_BYTES {
+            return;
+        }
+        let started = Instant::now();
+        loop {
+            let truncate = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&self.pool)
+                .await;
+            match truncate {
+                // Done, or some other checkpoint brought it down meanwhile.
+                Ok((0, _, _)) => return,
+                Ok(_) if size() <= WAL_CEILING_BYTES => return,
+                // Another checkpoint holds the lock: try again shortly.
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "WAL over its ceiling and the checkpoint failed; committing anyway");
+                    return;
+                }
+            }
+            if started.elapsed() >= WAL_CEILING_WAIT {
+                tracing::warn!(
+                    waited_ms = started.elapsed().as_millis() as u64,
+                    "WAL over its ceiling and no checkpoint could truncate it; committing anyway"
+                );
+                return;
+            }
+            tokio::time::sleep(WAL_CEILING_RETRY).await;
+        }
     }
 
     /// Checks that a write can commit: a file opened read-only (its
@@ -245,6 +305,18 @@ store_impl!(
     lock = "",
     notify = None
 );
+
+/// The `-wal` file of a database on disk.
+fn wal_path(options: &SqliteConnectOptions) -> Option<PathBuf> {
+    let file = options.get_filename();
+    let name = file.to_string_lossy();
+    if name.is_empty() || name == ":memory:" || name.starts_with("file:") {
+        return None;
+    }
+    let mut wal = file.as_os_str().to_owned();
+    wal.push("-wal");
+    Some(PathBuf::from(wal))
+}
 
 /// Whether `error` is the disk's (full, or failing to read or write):
 /// SQLite's `SQLITE_FULL` and `SQLITE_IOERR` with any extended code.
