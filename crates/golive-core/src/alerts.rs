@@ -109,43 +109,9 @@ pub struct Thresholds {
 /// Minutes between the backlog samples of `backlog_rising`.
 pub const BACKLOG_STEP_MINUTES: u32 = 5;
 
-/// How urgent an alert is. Ordered: critical before warning.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Critical,
-    Warning,
-}
-
-/// Where an alert holds; every part absent for the whole center.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct AlertScope {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub site: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub application: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub queue: Option<String>,
-}
-
-impl AlertScope {
-    fn queue(name: &str) -> Self {
-        AlertScope {
-            queue: Some(name.to_owned()),
-            ..AlertScope::default()
-        }
-    }
-
-    /// The place in words, for the board: "Main Campus · MAR".
-    pub fn place(&self) -> String {
-        [&self.site, &self.application, &self.queue]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" · ")
-    }
-}
+// Severity and scope are part of the logged fact (`AlertRaised`): they
+// live with the events, which need nothing from this module.
+pub use crate::event::{AlertScope, AlertSeverity as Severity};
 
 /// A condition that holds now.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -240,6 +240,45 @@ pub struct KnownIssueChanged {
     pub status: Option<KnownIssueStatus>,
 }
 
+/// How urgent an alert is. Ordered: critical before warning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertSeverity {
+    Critical,
+    Warning,
+}
+
+/// Where an alert holds; every part absent for the whole center.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AlertScope {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+}
+
+impl AlertScope {
+    /// A queue's scope.
+    pub fn queue(name: &str) -> Self {
+        AlertScope {
+            queue: Some(name.to_owned()),
+            ..AlertScope::default()
+        }
+    }
+
+    /// The place in words, for the board: "Main Campus · MAR".
+    pub fn place(&self) -> String {
+        [&self.site, &self.application, &self.queue]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+}
+
 /// An alert was raised: its condition began to hold, as the leader (one
 /// process per database, `crate::alerts`) found in the figures at `at`.
 /// In the log so that every replica shows the same alerts with the same
@@ -249,10 +288,10 @@ pub struct AlertRaised {
     /// The alert's stable id (rule plus scope).
     pub alert_id: String,
     pub rule: String,
-    pub severity: crate::alerts::Severity,
+    pub severity: AlertSeverity,
     pub message: String,
     #[serde(default)]
-    pub scope: crate::alerts::AlertScope,
+    pub scope: AlertScope,
     /// When the condition began, where the figures say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<Millis>,

@@ -1166,6 +1166,16 @@ impl Ledger {
         self.queues.get(queue).copied().unwrap_or_default()
     }
 
+    /// The rows `events` (decided by this ledger, in order) touched, from
+    /// its state after them (see [`Rows::of`]).
+    pub fn rows_of(&self, events: &[RecordedEvent]) -> Rows {
+        Rows::of(
+            events,
+            |id| self.ticket_record(id),
+            |call, queue| self.call_record(call, queue),
+        )
+    }
+
     /// The projection row of a ticket, without the free text (summary and
     /// reporter role live only in the creation event and the table).
     pub fn ticket_record(&self, id: TicketId) -> Option<TicketRecord> {

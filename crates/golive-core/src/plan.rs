@@ -549,15 +549,18 @@ fn site_plan(
 
 /// Reads from the aggregator everything a plan for the `hours` after `now`
 /// is computed from; [`build`] then needs no aggregator, so a caller can
-/// release its lock before the integer programs run.
+/// release its lock before the integer programs run. The at-the-elbow
+/// model and the AHT of a queue with no measured handle time come from the
+/// staffing settings that hold `settings`.
 pub fn input_from(
     aggregator: &Aggregator,
     now: Millis,
     go_live_start: Option<Millis>,
     hours: u32,
-    staffing: &crate::staffing::StaffingSettings,
+    settings: &PlanSettings,
+    ate: AteSettings,
+    default_aht_seconds: f64,
 ) -> PlanInput {
-    let settings = &staffing.plan;
     let offset = settings.utc_offset_minutes;
     let current = interval_floor(now, offset);
     let earliest = current - Millis::from(settings.history_days) * DAY_MS;
@@ -598,7 +601,7 @@ pub fn input_from(
                 .calls_by_queue
                 .get(&queue)
                 .and_then(|f| f.aht_seconds)
-                .unwrap_or(staffing.default_aht_seconds);
+                .unwrap_or(default_aht_seconds);
             QueueHistory {
                 exposure: exposures.get(&queue).copied().unwrap_or_default(),
                 queue,
@@ -636,7 +639,7 @@ pub fn input_from(
         hours,
         queues,
         sites,
-        ate: staffing.ate,
+        ate,
     }
 }
 

@@ -295,7 +295,15 @@ impl Views {
     pub fn plan(&self, now: Millis, hours: u32) -> Option<Result<Plan, String>> {
         let input = {
             let aggregator = self.aggregator()?;
-            plan::input_from(&aggregator, now, self.go_live_start, hours, &self.staffing)
+            plan::input_from(
+                &aggregator,
+                now,
+                self.go_live_start,
+                hours,
+                &self.staffing.plan,
+                self.staffing.ate,
+                self.staffing.default_aht_seconds,
+            )
         };
         Some(plan::build(&input, &self.staffing.plan))
     }

@@ -1,7 +1,6 @@
 //! Reports: ticket and call figures for a window, overall and grouped,
 //! computed from the aggregator's time index.
 
-use super::rollup::{self, HOUR_MS};
 use super::sketch::Sketch;
 use super::timeline::{Bucket, change};
 use super::{Aggregator, Call, Class};
@@ -433,11 +432,14 @@ impl Aggregator {
         let targets_ms = self.targets_ms();
         // The whole hours of an unfiltered window come from the hourly
         // roll-ups; only its partial hours are walked.
-        match rollup::whole_hours(from, to).filter(|_| filter.is_none()) {
-            Some((first, end)) => {
-                self.walk_facts(from, first * HOUR_MS, &keep, &targets_ms, &mut tallies);
-                self.rollup.add_hours((first, end), &mut tallies);
-                self.walk_facts(end * HOUR_MS, to, &keep, &targets_ms, &mut tallies);
+        let rolled_up = match filter {
+            None => self.rollup.add_whole_hours(from, to, &mut tallies),
+            Some(_) => None,
+        };
+        match rolled_up {
+            Some((start, end)) => {
+                self.walk_facts(from, start, &keep, &targets_ms, &mut tallies);
+                self.walk_facts(end, to, &keep, &targets_ms, &mut tallies);
             }
             None => self.walk_facts(from, to, &keep, &targets_ms, &mut tallies),
         }
@@ -454,6 +456,29 @@ impl Aggregator {
         }
 
         self.assemble_report(from, to, overall, groupings, &calls, &by_queue)
+    }
+
+    /// [`Aggregator::report_grouped`] by a walk of every fact in the
+    /// window, none from the roll-ups: what the property tests compare
+    /// the roll-ups with.
+    #[cfg(test)]
+    pub(super) fn report_walked(
+        &self,
+        from: Millis,
+        to: Millis,
+        dimensions: &[TicketDimension],
+    ) -> Report {
+        let mut tallies = self.empty_tallies(dimensions);
+        self.walk_facts(from, to, &|_| true, &self.targets_ms(), &mut tallies);
+        self.fill_backlog(to, &mut tallies.overall, &mut tallies.groupings);
+        self.assemble_report(
+            from,
+            to,
+            tallies.overall,
+            tallies.groupings,
+            &tallies.calls,
+            &tallies.by_queue,
+        )
     }
 
     /// Nothing counted yet, with a group for every value `dimensions`

@@ -97,9 +97,16 @@ impl Rollup {
         hour.by_queue[queue].count(call, target_ms, sign);
     }
 
-    /// Adds the hours `[first, end)` (keys, not times) to a report's
-    /// tallies.
-    pub(super) fn add_hours(&self, (first, end): (i64, i64), tallies: &mut Tallies) {
+    /// Adds the whole hours inside `[from, to)` to a report's tallies, and
+    /// gives the times they span (`None` when there is no whole hour): the
+    /// caller walks the rest of the window.
+    pub(super) fn add_whole_hours(
+        &self,
+        from: Millis,
+        to: Millis,
+        tallies: &mut Tallies,
+    ) -> Option<(Millis, Millis)> {
+        let (first, end) = whole_hours(from, to)?;
         for hour in self.hours.range(first..end).map(|(_, hour)| hour) {
             tallies.overall.absorb(&hour.overall);
             for grouping in &mut tallies.groupings {
@@ -113,6 +120,7 @@ impl Rollup {
                 mine.absorb(theirs);
             }
         }
+        Some((first * HOUR_MS, end * HOUR_MS))
     }
 
     pub(super) fn heap_bytes(&self) -> usize {
@@ -135,33 +143,8 @@ impl Rollup {
 }
 
 /// The whole hours inside `[from, to)` as keys `[first, end)`, if any.
-pub(super) fn whole_hours(from: Millis, to: Millis) -> Option<(i64, i64)> {
+fn whole_hours(from: Millis, to: Millis) -> Option<(i64, i64)> {
     let first = from.div_euclid(HOUR_MS) + i64::from(from.rem_euclid(HOUR_MS) != 0);
     let end = to.div_euclid(HOUR_MS);
     (first < end).then_some((first, end))
-}
-
-impl super::Aggregator {
-    /// [`Aggregator::report_grouped`](super::Aggregator::report_grouped)
-    /// by a walk of every fact in the window, none from the roll-ups: what
-    /// the property tests compare the roll-ups with.
-    #[cfg(test)]
-    pub(super) fn report_walked(
-        &self,
-        from: Millis,
-        to: Millis,
-        dimensions: &[TicketDimension],
-    ) -> super::figures::Report {
-        let mut tallies = self.empty_tallies(dimensions);
-        self.walk_facts(from, to, &|_| true, &self.targets_ms(), &mut tallies);
-        self.fill_backlog(to, &mut tallies.overall, &mut tallies.groupings);
-        self.assemble_report(
-            from,
-            to,
-            tallies.overall,
-            tallies.groupings,
-            &tallies.calls,
-            &tallies.by_queue,
-        )
-    }
 }

@@ -1,9 +1,9 @@
 //! The projection rows a batch of newly decided events touched, as the
 //! ledger holds them after the batch: what the writer hands the store to
 //! write beside the events, so the store persists rows and never reads
-//! the write side's state.
+//! the write side's state. The ledger hands its rows in
+//! ([`Ledger::rows_of`](super::Ledger::rows_of)); nothing here reads it.
 
-use super::Ledger;
 use crate::event::{CallLegReplaced, CallRecorded, Event, RecordedEvent, TicketId};
 use crate::model::QueueSettings;
 use crate::record::{CallRecord, TicketRecord};
@@ -19,13 +19,17 @@ pub struct Rows {
     pub queues: Vec<(String, QueueSettings)>,
 }
 
-impl Ledger {
-    /// The rows `events` (decided by this ledger, in order) touched, from
-    /// its state after them: a ticket created and updated in the batch is
-    /// one row, as it ends up, and so is a call leg touched twice
-    /// (PostgreSQL refuses an upsert that touches a row twice in one
+impl Rows {
+    /// The rows `events` (decided in order) touched, as `ticket` and
+    /// `call` give them after the batch: a ticket created and updated in
+    /// the batch is one row, as it ends up, and so is a call leg touched
+    /// twice (PostgreSQL refuses an upsert that touches a row twice in one
     /// statement).
-    pub fn rows_of(&self, events: &[RecordedEvent]) -> Rows {
+    pub fn of(
+        events: &[RecordedEvent],
+        ticket: impl Fn(TicketId) -> Option<TicketRecord>,
+        call: impl Fn(&str, &str) -> Option<CallRecord>,
+    ) -> Rows {
         let mut rows = Rows::default();
         let created: HashSet<TicketId> = events
             .iter()
@@ -45,7 +49,7 @@ impl Ledger {
         for recorded in events {
             match &recorded.event {
                 Event::TicketCreated(created) => {
-                    if let Some(mut row) = self.ticket_record(created.id) {
+                    if let Some(mut row) = ticket(created.id) {
                         row.summary = created.summary.clone();
                         row.reporter_role = created.reporter_role.clone();
                         rows.tickets.push(row);
@@ -54,7 +58,7 @@ impl Ledger {
                 Event::TicketChanged(change) => {
                     if !created.contains(&change.id)
                         && changed.insert(change.id)
-                        && let Some(row) = self.ticket_record(change.id)
+                        && let Some(row) = ticket(change.id)
                     {
                         rows.tickets.push(row);
                     }
@@ -62,7 +66,7 @@ impl Ledger {
                 Event::CallRecorded(CallRecorded { call_id, queue, .. })
                 | Event::CallLegReplaced(CallLegReplaced { call_id, queue, .. }) => {
                     if legs.insert((call_id.as_str(), queue.as_str()))
-                        && let Some(row) = self.call_record(call_id, queue)
+                        && let Some(row) = call(call_id, queue)
                     {
                         rows.calls.push(row);
                     }
