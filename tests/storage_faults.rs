@@ -1,7 +1,7 @@
 //! Storage faults under load, against the real binary: SQLite on a disk
 //! that fills up and frees again (a small tmpfs mounted by the test), a
-//! restart on a full disk, the WAL's size under sustained writes, and a
-//! private PostgreSQL cluster stopped (fast and immediate) and restarted
+//! restart on a full disk, the WAL's size under sustained writes, a reader
+//! holding the WAL while writes go on, and a private PostgreSQL cluster stopped (fast and immediate) and restarted
 //! under 8 writers. Each checks that nothing acknowledged is lost and that
 //! the service comes back by itself, without restarting golive.
 //!
@@ -444,6 +444,88 @@ async fn sqlite_wal_stays_bounded_under_sustained_writes() {
         assert!(
             Instant::now() < settled,
             "WAL still {now} bytes 20 s after the writes stopped"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_nothing_lost(&acknowledged, &stored_ids(&db.url).await);
+}
+
+/// A reader that holds a snapshot (a backup, a replication tool, a shell
+/// left inside a transaction) keeps SQLite from starting the WAL over, so
+/// no checkpoint can bring it under its ceiling: commits must stop waiting
+/// for one after a short while instead of stalling every write, and the
+/// WAL comes back down once the reader lets go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_reader_holding_the_wal_does_not_stall_writes() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("golive.db");
+    let db = TestDb::sqlite_at(&path);
+    let server = Server::start(&db).await;
+    let wal = dir.path().join("golive.db-wal");
+    let wal_size = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    let load = Load::start(&server.base);
+    load.wait_for_acks(200, Duration::from_secs(60), "before the reader")
+        .await;
+
+    let mut reader = sqlx::SqliteConnection::connect(&db.url)
+        .await
+        .expect("reader connects");
+    sqlx::query("BEGIN")
+        .execute(&mut reader)
+        .await
+        .expect("BEGIN");
+    let held: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets")
+        .fetch_one(&mut reader)
+        .await
+        .expect("the reader's snapshot");
+    assert!(held > 0, "the reader sees tickets");
+
+    // Writes go on while the reader holds its snapshot, until the WAL is
+    // well past the 16 MiB ceiling (no checkpoint can bring it down).
+    // The longest time without an acknowledgement says whether commits
+    // waited on checkpoints that could not succeed: 2 s once, then not
+    // for 30 s (each attempt used to wait the pool's 10 s busy timeout).
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let (mut last_count, mut last_change) = (load.acknowledged(), Instant::now());
+    let mut longest_gap = Duration::ZERO;
+    while wal_size() < 24 << 20 {
+        assert!(
+            Instant::now() < deadline,
+            "the WAL stayed at {} bytes for 150 s under a reader",
+            wal_size()
+        );
+        let count = load.acknowledged();
+        if count != last_count {
+            (last_count, last_change) = (count, Instant::now());
+        }
+        longest_gap = longest_gap.max(last_change.elapsed());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    eprintln!(
+        "WAL at {} bytes under the reader; longest wait for an acknowledgement {longest_gap:?}",
+        wal_size()
+    );
+    assert!(
+        longest_gap < Duration::from_secs(8),
+        "writes stalled for {longest_gap:?} while a reader held the WAL"
+    );
+
+    sqlx::query("COMMIT")
+        .execute(&mut reader)
+        .await
+        .expect("COMMIT");
+    reader.close().await.expect("reader closes");
+    let (acknowledged, _) = load.finish().await;
+    let settled = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = wal_size();
+        if now <= 4 << 20 {
+            break;
+        }
+        assert!(
+            Instant::now() < settled,
+            "WAL still {now} bytes 30 s after the reader let go and writes stopped"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

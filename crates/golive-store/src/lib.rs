@@ -12,6 +12,7 @@ mod postgres;
 mod shared;
 mod sqlite;
 pub mod token;
+mod wal;
 
 pub use error::StoreError;
 pub use health::WriteFailure;

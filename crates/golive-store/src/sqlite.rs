@@ -8,20 +8,8 @@
 //! cost of a bulk insert through sqlx, and `?` needs no name lookup while an
 //! owned `String` moves into the arguments instead of being copied.
 //!
-//! Checkpoints (copying committed pages from the WAL into the database
-//! file) run on a background task instead of inside the commit that happens
-//! to cross SQLite's threshold: a commit is durable once the WAL is synced,
-//! so the writer need not wait for that copy, and bulk commits no longer
-//! pay for it. The WAL is bounded: past [`WAL_TRUNCATE_FRAMES`] the
-//! checkpointer waits for the writer, copies everything and truncates the
-//! file, `journal_size_limit` trims it whenever SQLite starts it over, and
-//! past [`WAL_BACKSTOP_FRAMES`] the committing connection checkpoints by
-//! itself. Neither holds when a checkpoint is slow (a busy disk can take
-//! over a second to sync the database file): a checkpoint in progress
-//! makes the others give up at once, and the writer keeps appending
-//! meanwhile (the WAL was seen at 73 MB beside a 4 MB database). So past
-//! [`WAL_CEILING_BYTES`] a commit first waits for a truncating checkpoint:
-//! the WAL never exceeds that ceiling by more than one commit.
+//! The WAL is kept small by [`crate::wal`]: checkpoints on a background
+//! task, and a ceiling a commit waits under.
 //!
 //! A full (or failing) disk is survivable: a commit that fails discards its
 //! connection (SQLite may have rolled the transaction back already, which
@@ -36,17 +24,16 @@ use crate::shared::{
     CALL_COLUMNS, CALL_UPSERT, Chunk, EVENT_COLUMNS, TICKET_COLUMNS, TICKET_UPSERT,
     backend_queries, encode_event, store_impl,
 };
+use crate::wal::{self, WalKeeper};
 use sqlx::Arguments;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
-use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::sync::Notify;
+use std::time::Duration;
 
 backend_queries!(sqlx::Sqlite);
 
@@ -55,58 +42,14 @@ backend_queries!(sqlx::Sqlite);
 /// existing file keeps the size it was created with.
 const PAGE_SIZE: u32 = 16_384;
 
-/// Shortest time between two background checkpoints: each one syncs the
-/// database file, so a stream of small commits shares one.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
-
-/// WAL frames (pages) beyond which a checkpoint waits for the writer to
-/// finish its transaction, copies every frame and truncates the WAL
-/// (`TRUNCATE`). Passive checkpoints between commits cannot finish while a
-/// writer keeps appending, so without this the WAL grows for as long as
-/// writes never pause (it reached 273 MB in 25 s beside a 12 MB database).
-/// 256 frames of 16 KiB pages: 4 MiB. A checkpoint copies each page once
-/// however many frames hold it, so under a stream of small commits (which
-/// rewrite the same few pages) this is cheap.
-const WAL_TRUNCATE_FRAMES: i64 = 256;
-
-/// WAL frames past which the committing connection checkpoints by itself
-/// (SQLite's `wal_autocheckpoint`, 8 MiB), should the background task fall
-/// behind a writer that commits faster than it checks (it looks at most
-/// every [`CHECKPOINT_INTERVAL`]). Only the writer commits, so that
-/// checkpoint finishes before the next commit, which then starts the WAL
-/// over, unless the background task holds the checkpoint at that moment:
-/// the WAL stays within this plus what commits add while a checkpoint runs.
-const WAL_BACKSTOP_FRAMES: &str = "512";
-
-/// Bytes of WAL file kept when SQLite starts the log over after a
-/// checkpoint (`journal_size_limit`): the same 4 MiB.
-const WAL_KEPT_BYTES: &str = "4194304";
-
-/// WAL file size past which the next commit waits for a checkpoint that
-/// truncates the log (see the module docs). The file only exceeds
-/// [`WAL_KEPT_BYTES`] while the log has not started over, so its size is
-/// an upper bound of what the log holds, read with one `stat`.
-const WAL_CEILING_BYTES: u64 = 16 << 20;
-
-/// Longest a commit waits for that checkpoint. Past it the commit goes
-/// ahead anyway: a WAL over its ceiling costs disk, a refused write costs
-/// a ticket.
-const WAL_CEILING_WAIT: Duration = Duration::from_secs(10);
-
-/// Pause between attempts while another checkpoint holds SQLite's
-/// checkpoint lock (a contender is told at once, never queued).
-const WAL_CEILING_RETRY: Duration = Duration::from_millis(2);
-
 /// A SQLite database file.
 pub struct SqliteStore {
     pool: SqlitePool,
     /// Set once the migrations have run (see the module docs).
     migrated: tokio::sync::OnceCell<()>,
     health: WriteHealth,
-    checkpoint: Arc<Notify>,
+    wal: Arc<WalKeeper>,
     checkpointer: tokio::task::JoinHandle<()>,
-    /// The `-wal` file beside the database (`None` in memory).
-    wal: Option<PathBuf>,
 }
 
 impl SqliteStore {
@@ -118,23 +61,24 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             .page_size(PAGE_SIZE)
-            // Checkpoints are the background task's (see the module docs);
-            // SQLite's own, in the committing connection, only backs it up.
-            .pragma("wal_autocheckpoint", WAL_BACKSTOP_FRAMES)
-            .pragma("journal_size_limit", WAL_KEPT_BYTES);
-        let wal = wal_path(&options);
+            // Checkpoints are `WalKeeper`'s (see `crate::wal`); SQLite's
+            // own, in the committing connection, only backs it up.
+            .pragma("wal_autocheckpoint", wal::BACKSTOP_FRAMES)
+            .pragma("journal_size_limit", wal::KEPT_BYTES);
+        let wal = Arc::new(WalKeeper::new(&options));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_lazy_with(options);
-        let checkpoint = Arc::new(Notify::new());
-        let checkpointer = tokio::spawn(checkpoints(pool.clone(), checkpoint.clone()));
+        let checkpointer = tokio::spawn({
+            let (wal, pool) = (wal.clone(), pool.clone());
+            async move { wal.run(pool).await }
+        });
         let store = SqliteStore {
             pool,
             migrated: tokio::sync::OnceCell::new(),
             health: WriteHealth::default(),
-            checkpoint,
-            checkpointer,
             wal,
+            checkpointer,
         };
         match store.migrate().await {
             // A database that opens but cannot take a write (a full disk
@@ -181,47 +125,18 @@ impl SqliteStore {
     /// Stops the background checkpoints, then closes the pool.
     async fn close_backend(&self) {
         self.checkpointer.abort();
+        self.wal.close().await;
         self.pool.close().await;
     }
 
     /// Wakes the checkpointer after a commit.
     fn committed(&self) {
-        self.checkpoint.notify_one();
+        self.wal.committed();
     }
 
-    /// Before a commit: holds the WAL under [`WAL_CEILING_BYTES`] by
-    /// waiting for a checkpoint that truncates it (see the module docs).
+    /// Holds the WAL under its ceiling (see `crate::wal`).
     async fn before_commit(&self) {
-        let Some(wal) = &self.wal else { return };
-        let size = || std::fs::metadata(wal).map_or(0, |m| m.len());
-        if size() <= WAL_CEILING_BYTES {
-            return;
-        }
-        let started = Instant::now();
-        loop {
-            let truncate = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
-                .fetch_one(&self.pool)
-                .await;
-            match truncate {
-                // Done, or some other checkpoint brought it down meanwhile.
-                Ok((0, _, _)) => return,
-                Ok(_) if size() <= WAL_CEILING_BYTES => return,
-                // Another checkpoint holds the lock: try again shortly.
-                Ok(_) => {}
-                Err(error) => {
-                    tracing::warn!(%error, "WAL over its ceiling and the checkpoint failed; committing anyway");
-                    return;
-                }
-            }
-            if started.elapsed() >= WAL_CEILING_WAIT {
-                tracing::warn!(
-                    waited_ms = started.elapsed().as_millis() as u64,
-                    "WAL over its ceiling and no checkpoint could truncate it; committing anyway"
-                );
-                return;
-            }
-            tokio::time::sleep(WAL_CEILING_RETRY).await;
-        }
+        self.wal.hold_down().await;
     }
 
     /// Checks that a write can commit: a file opened read-only (its
@@ -259,33 +174,6 @@ impl Drop for SqliteStore {
     }
 }
 
-/// The background checkpointer: after commits, copies what the WAL holds
-/// into the database file without blocking the writer (`PASSIVE`), at most
-/// once per [`CHECKPOINT_INTERVAL`]. A failed checkpoint loses nothing (the
-/// pages stay in the WAL) and is retried after the next commit.
-async fn checkpoints(pool: SqlitePool, wake: Arc<Notify>) {
-    loop {
-        wake.notified().await;
-        let started = Instant::now();
-        let passive = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_one(&pool)
-            .await;
-        let result = match passive {
-            Ok((_, wal_frames, _)) if wal_frames >= WAL_TRUNCATE_FRAMES => {
-                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .execute(&pool)
-                    .await
-                    .map(drop)
-            }
-            other => other.map(drop),
-        };
-        if let Err(error) = result {
-            tracing::warn!(%error, "WAL checkpoint failed; retrying after the next commit");
-        }
-        tokio::time::sleep(CHECKPOINT_INTERVAL.saturating_sub(started.elapsed())).await;
-    }
-}
-
 impl SqliteStore {
     /// A SQLite file has one process writing it: nothing to follow.
     async fn listen_backend(&self) -> Result<Option<crate::LogListener>, StoreError> {
@@ -305,18 +193,6 @@ store_impl!(
     lock = "",
     notify = None
 );
-
-/// The `-wal` file of a database on disk.
-fn wal_path(options: &SqliteConnectOptions) -> Option<PathBuf> {
-    let file = options.get_filename();
-    let name = file.to_string_lossy();
-    if name.is_empty() || name == ":memory:" || name.starts_with("file:") {
-        return None;
-    }
-    let mut wal = file.as_os_str().to_owned();
-    wal.push("-wal");
-    Some(PathBuf::from(wal))
-}
 
 /// Whether `error` is the disk's (full, or failing to read or write):
 /// SQLite's `SQLITE_FULL` and `SQLITE_IOERR` with any extended code.
