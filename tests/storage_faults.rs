@@ -175,6 +175,12 @@ impl Load {
         self.tally.lock().expect("tally").acknowledged.len()
     }
 
+    /// The ticket ids acknowledged so far.
+    fn acknowledged_ids(&self) -> BTreeSet<u64> {
+        let tally = self.tally.lock().expect("tally");
+        tally.acknowledged.iter().copied().collect()
+    }
+
     /// Waits until `n` more writes are acknowledged after now, or panics
     /// with `what` after `within`.
     async fn wait_for_acks(&self, n: usize, within: Duration, what: &str) {
@@ -530,6 +536,78 @@ async fn sqlite_reader_holding_the_wal_does_not_stall_writes() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_nothing_lost(&acknowledged, &stored_ids(&db.url).await);
+}
+
+/// The online backup `docs/deploy.md` gives for SQLite, `VACUUM INTO` from
+/// a second connection while 8 writers go on: the writes go on,
+/// the copy is a consistent database holding every ticket acknowledged
+/// before it began, and golive started on the copy replays it and serves
+/// the same tickets and figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_online_backup_while_writing_restores() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = TestDb::sqlite_at(&dir.path().join("golive.db"));
+    let server = Server::start(&db).await;
+    let started_ms = chrono::Utc::now().timestamp_millis();
+    let load = Load::start(&server.base);
+    load.wait_for_acks(500, Duration::from_secs(60), "before the backup")
+        .await;
+
+    let copy = dir.path().join("backup.db");
+    let before = load.acknowledged_ids();
+    let mut conn = sqlx::SqliteConnection::connect(&db.url)
+        .await
+        .expect("backup connection");
+    sqlx::query(&format!("VACUUM INTO '{}'", copy.display()))
+        .execute(&mut conn)
+        .await
+        .expect("VACUUM INTO");
+    conn.close().await.expect("backup connection closes");
+    load.wait_for_acks(500, Duration::from_secs(60), "after the backup")
+        .await;
+    let (acknowledged, _) = load.finish().await;
+    assert_nothing_lost(&acknowledged, &stored_ids(&db.url).await);
+
+    let copy_db = TestDb::sqlite_at(&copy);
+    assert_eq!(
+        query_strings(&copy_db.url, "PRAGMA integrity_check").await,
+        vec!["ok".to_string()]
+    );
+    let in_copy = stored_ids(&copy_db.url).await;
+    assert!(
+        before.is_subset(&in_copy),
+        "{} tickets acknowledged before the backup are missing from it",
+        before.difference(&in_copy).count()
+    );
+    assert!(
+        in_copy.is_subset(&acknowledged),
+        "the backup holds tickets never acknowledged"
+    );
+
+    // Restored: a server on the copy replays its log.
+    drop(server);
+    let restored = Server::start(&copy_db).await;
+    let listed: BTreeSet<u64> = restored
+        .all_tickets()
+        .await
+        .iter()
+        .map(|t| t["id"].as_str().expect("id").parse().expect("id"))
+        .collect();
+    assert_eq!(listed, in_copy, "the restored server lists the copy's tickets");
+    let (status, report) = restored
+        .get(&format!(
+            "/api/v1/report?from={}&to={}",
+            support::iso(started_ms - 3_600_000),
+            support::iso(chrono::Utc::now().timestamp_millis() + 60_000)
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        report["tickets"]["opened"].as_u64(),
+        Some(in_copy.len() as u64),
+        "the replayed figures count the copy's tickets: {report}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
