@@ -594,7 +594,10 @@ async fn sqlite_online_backup_while_writing_restores() {
         .iter()
         .map(|t| t["id"].as_str().expect("id").parse().expect("id"))
         .collect();
-    assert_eq!(listed, in_copy, "the restored server lists the copy's tickets");
+    assert_eq!(
+        listed, in_copy,
+        "the restored server lists the copy's tickets"
+    );
     let (status, report) = restored
         .get(&format!(
             "/api/v1/report?from={}&to={}",
