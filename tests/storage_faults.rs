@@ -223,6 +223,38 @@ async fn stored_ids(db_url: &str) -> BTreeSet<u64> {
         .collect()
 }
 
+/// Every ticket id `server` lists through the API.
+async fn listed_ids(server: &Server) -> BTreeSet<u64> {
+    server
+        .all_tickets()
+        .await
+        .iter()
+        .map(|t| t["id"].as_str().expect("id").parse().expect("id"))
+        .collect()
+}
+
+/// A file's size; 0 when it is not there.
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// Waits until the WAL at `wal` is back under 4 MiB, or panics after
+/// `within` (counted from when `after` happened).
+async fn wal_settles(wal: &Path, within: Duration, after: &str) {
+    let settled = Instant::now() + within;
+    loop {
+        let now = file_size(wal);
+        if now <= 4 << 20 {
+            return;
+        }
+        assert!(
+            Instant::now() < settled,
+            "WAL still {now} bytes {within:?} after {after}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn assert_nothing_lost(acknowledged: &BTreeSet<u64>, stored: &BTreeSet<u64>) {
     let lost: Vec<&u64> = acknowledged.difference(stored).collect();
     assert!(
@@ -396,12 +428,7 @@ async fn sqlite_restart_on_a_full_disk_waits_for_room() {
         .post("/api/v1/tickets", &ticket(json!({"external_id": "after"})))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let listed: BTreeSet<u64> = server
-        .all_tickets()
-        .await
-        .iter()
-        .map(|t| t["id"].as_str().expect("id").parse().expect("id"))
-        .collect();
+    let listed = listed_ids(&server).await;
     assert!(ids.is_subset(&listed), "tickets from before the restart");
 }
 
@@ -420,11 +447,11 @@ async fn sqlite_wal_stays_bounded_under_sustained_writes() {
     let mut largest = 0u64;
     while load.acknowledged() < 10_000 {
         assert!(Instant::now() < deadline, "10,000 tickets took over 150 s");
-        largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+        largest = largest.max(file_size(&wal));
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let (acknowledged, _) = load.finish().await;
-    let database = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let database = file_size(&path);
     eprintln!(
         "{} tickets written; WAL at most {largest} bytes, database {database} bytes",
         acknowledged.len()
@@ -441,18 +468,7 @@ async fn sqlite_wal_stays_bounded_under_sustained_writes() {
         "WAL grew to {largest} bytes beside a {database}-byte database"
     );
     // Once writes stop, the last checkpoint truncates it.
-    let settled = Instant::now() + Duration::from_secs(20);
-    loop {
-        let now = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
-        if now <= 4 << 20 {
-            break;
-        }
-        assert!(
-            Instant::now() < settled,
-            "WAL still {now} bytes 20 s after the writes stopped"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wal_settles(&wal, Duration::from_secs(20), "the writes stopped").await;
     assert_nothing_lost(&acknowledged, &stored_ids(&db.url).await);
 }
 
@@ -469,7 +485,7 @@ async fn sqlite_reader_holding_the_wal_does_not_stall_writes() {
     let db = TestDb::sqlite_at(&path);
     let server = Server::start(&db).await;
     let wal = dir.path().join("golive.db-wal");
-    let wal_size = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    let wal_size = || file_size(&wal);
     let load = Load::start(&server.base);
     load.wait_for_acks(200, Duration::from_secs(60), "before the reader")
         .await;
@@ -523,18 +539,12 @@ async fn sqlite_reader_holding_the_wal_does_not_stall_writes() {
         .expect("COMMIT");
     reader.close().await.expect("reader closes");
     let (acknowledged, _) = load.finish().await;
-    let settled = Instant::now() + Duration::from_secs(30);
-    loop {
-        let now = wal_size();
-        if now <= 4 << 20 {
-            break;
-        }
-        assert!(
-            Instant::now() < settled,
-            "WAL still {now} bytes 30 s after the reader let go and writes stopped"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wal_settles(
+        &wal,
+        Duration::from_secs(30),
+        "the reader let go and writes stopped",
+    )
+    .await;
     assert_nothing_lost(&acknowledged, &stored_ids(&db.url).await);
 }
 
@@ -588,14 +598,9 @@ async fn sqlite_online_backup_while_writing_restores() {
     // Restored: a server on the copy replays its log.
     drop(server);
     let restored = Server::start(&copy_db).await;
-    let listed: BTreeSet<u64> = restored
-        .all_tickets()
-        .await
-        .iter()
-        .map(|t| t["id"].as_str().expect("id").parse().expect("id"))
-        .collect();
     assert_eq!(
-        listed, in_copy,
+        listed_ids(&restored).await,
+        in_copy,
         "the restored server lists the copy's tickets"
     );
     let (status, report) = restored
