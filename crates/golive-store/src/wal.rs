@@ -15,7 +15,8 @@
 //! (the WAL was seen at 73 MB beside a 4 MB database). So past
 //! [`CEILING_BYTES`] a commit first waits for a truncating checkpoint
 //! ([`WalKeeper::hold_down`]): the WAL exceeds that ceiling by one commit
-//! at most.
+//! at most, unless other checkpoints kept it waiting [`CEILING_WAIT`] (then
+//! commits go ahead for [`SHORT_RESPITE`]).
 //!
 //! A truncating checkpoint waits for readers to move on, and new writers
 //! wait while it is pending. A reader that holds a snapshot (a backup, a
@@ -80,11 +81,17 @@ const CEILING_RETRY: Duration = Duration::from_millis(2);
 /// wait while it does.
 const TRUNCATE_BUSY: Duration = Duration::from_millis(200);
 
-/// How long no truncation is tried after one was held up past
-/// [`TRUNCATE_BUSY`] or failed (a full disk): whatever held it is unlikely
+/// How long no truncation is tried after a reader of an older snapshot
+/// held one up, or one failed (a full disk): whatever held it is unlikely
 /// to be gone at the next commit, and trying at every commit would stall
 /// every write (and log the same warning for each).
 const RESPITE: Duration = Duration::from_secs(10);
+
+/// How long commits do not wait for a truncation after one waited
+/// [`CEILING_WAIT`] in vain while other checkpoints ran: those will
+/// finish, so the ceiling is back soon, but a disk that slow should not
+/// make every commit wait 2 s.
+const SHORT_RESPITE: Duration = Duration::from_secs(1);
 
 /// What a truncating checkpoint came to.
 enum Truncation {
@@ -162,7 +169,7 @@ impl WalKeeper {
                     _ => match self.truncate().await {
                         Ok(Truncation::Done) => None,
                         Ok(Truncation::Soon) => Some(Instant::now() + INTERVAL),
-                        Ok(Truncation::HeldUp) => Some(self.rest()),
+                        Ok(Truncation::HeldUp) => Some(self.rest(RESPITE)),
                         Err(error) => {
                             tracing::warn!(%error, "WAL truncation failed; retrying after the next commit");
                             None
@@ -201,7 +208,7 @@ impl WalKeeper {
                         waited_ms = started.elapsed().as_millis() as u64,
                         "WAL over its ceiling and not truncated in time; committing anyway"
                     );
-                    self.rest();
+                    self.rest(SHORT_RESPITE);
                     return;
                 }
                 Ok(Truncation::HeldUp) => {
@@ -209,12 +216,12 @@ impl WalKeeper {
                         "WAL over its ceiling and a reader keeps it from being truncated; \
                          committing anyway"
                     );
-                    self.rest();
+                    self.rest(RESPITE);
                     return;
                 }
                 Err(error) => {
                     tracing::warn!(%error, "WAL over its ceiling and the checkpoint failed; committing anyway");
-                    self.rest();
+                    self.rest(RESPITE);
                     return;
                 }
             }
@@ -243,9 +250,9 @@ impl WalKeeper {
         *self.respite.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Starts a respite; gives its end.
-    fn rest(&self) -> Instant {
-        let until = Instant::now() + RESPITE;
+    /// Starts a respite of `length`; gives its end.
+    fn rest(&self, length: Duration) -> Instant {
+        let until = Instant::now() + length;
         *self.respite.lock().unwrap_or_else(PoisonError::into_inner) = Some(until);
         until
     }
