@@ -145,7 +145,6 @@ impl TicketTally {
         }
     }
 
-    /// Adds (`sign` 1) or takes out one opening.
     /// Adds `other`'s counts and durations (not its backlog, which is as
     /// of a moment, not summed over time).
     pub(super) fn absorb(&mut self, other: &TicketTally) {
@@ -175,6 +174,7 @@ impl TicketTally {
         }
     }
 
+    /// Adds (`sign` 1) or takes out one opening.
     pub(super) fn count_opened(&mut self, sign: i64) {
         self.opened = self.opened.saturating_add_signed(sign);
     }

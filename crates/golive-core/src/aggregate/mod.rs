@@ -149,10 +149,11 @@
 //! rather than recomputed: the board's since-go-live window (`since`,
 //! once [`Aggregator::keep_since`] is called), the all-time totals
 //! behind `/metrics` (`totals`) and every counted fact by the hour
-//! (`rollup`), from which a long report adds up its whole hours. Every change of a call leg goes through
-//! one pair: the leg's contribution is taken out, the leg changes, its new
-//! contribution is added (`Aggregator::change_leg`), so no running figure
-//! assumes a leg only moves forward.
+//! (`rollup`), from which a long report adds up its whole hours. Every
+//! change of a call leg goes through one pair: the leg's contribution is
+//! taken out, the leg changes, its new contribution is added
+//! (`Aggregator::change_leg`), so no running figure assumes a leg only
+//! moves forward.
 
 mod board;
 mod checkpoint;

@@ -66,8 +66,6 @@ impl Sketch {
         }
     }
 
-    /// The `rank`-th smallest duration (1-based), to within the bucket's
-    /// accuracy, in milliseconds; `None` when empty.
     /// Adds every duration `other` holds.
     pub(super) fn absorb(&mut self, other: &Sketch) {
         self.count += other.count;
@@ -80,6 +78,8 @@ impl Sketch {
         }
     }
 
+    /// The `rank`-th smallest duration (1-based), to within the bucket's
+    /// accuracy, in milliseconds; `None` when empty.
     pub(super) fn rank_ms(&self, rank: u64) -> Option<f64> {
         let &(last, _) = self.buckets.last()?;
         let rank = rank.clamp(1, self.count.max(1));
