@@ -632,6 +632,56 @@ pub async fn count_rows(db_url: &str, sql: &str) -> i64 {
     }
 }
 
+/// The event log as one snapshot sees it (a single statement, so a commit
+/// landing between two reads, such as an alert the running server raises,
+/// cannot make the figures disagree).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogShape {
+    pub events: i64,
+    pub min_seq: i64,
+    pub max_seq: i64,
+    pub counter: i64,
+}
+
+impl LogShape {
+    /// Gap-free from 1 and the counter at its last event.
+    pub fn is_whole(&self) -> bool {
+        (self.events == 0 || self.min_seq == 1)
+            && self.events == self.max_seq - self.min_seq + 1
+            && self.counter == self.max_seq
+    }
+}
+
+pub async fn log_shape(db_url: &str) -> LogShape {
+    const SQL: &str = "SELECT (SELECT COUNT(*) FROM events), \
+         (SELECT COALESCE(MIN(seq), 0) FROM events), \
+         (SELECT COALESCE(MAX(seq), 0) FROM events), \
+         (SELECT last_seq FROM event_counter WHERE id = 1)";
+    let (events, min_seq, max_seq, counter) = if db_url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(db_url)
+            .await
+            .expect("sqlite connect");
+        sqlx::query_as::<_, (i64, i64, i64, i64)>(SQL)
+            .fetch_one(&mut conn)
+            .await
+            .expect("log shape")
+    } else {
+        let mut conn = sqlx::PgConnection::connect(db_url)
+            .await
+            .expect("pg connect");
+        sqlx::query_as::<_, (i64, i64, i64, i64)>(SQL)
+            .fetch_one(&mut conn)
+            .await
+            .expect("log shape")
+    };
+    LogShape {
+        events,
+        min_seq,
+        max_seq,
+        counter,
+    }
+}
+
 /// Runs a query whose first column is text (cast it in SQL) and returns
 /// that column of every row, in the query's order.
 pub async fn query_strings(db_url: &str, sql: &str) -> Vec<String> {
