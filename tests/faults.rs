@@ -5,7 +5,8 @@
 //! - NUL characters are 422 on every backend, under concurrent load, and
 //!   never fail another client's write;
 //! - a write the database itself refuses (a test trigger refusing one
-//!   site) fails only its own request, alone, never the batch it shared;
+//!   site) fails only its own request, alone, never the batch it shared,
+//!   and leaves readiness alone;
 //! - timestamps from the future are 422;
 //! - `/metrics` is 503 until the log is replayed;
 //! - a dead writer or publisher ends the process (non-zero), and a
@@ -384,9 +385,8 @@ async fn refused_write_is_isolated(backend: Backend) {
     assert_eq!(answer["rejected"][1]["status"], 404);
 
     // The log is gap-free and matches the projection.
-    let events = count_rows(&db.url, "SELECT COUNT(*) FROM events").await;
-    let last = count_rows(&db.url, "SELECT last_seq FROM event_counter").await;
-    assert_eq!(events, last);
+    let log = support::log_shape(&db.url).await;
+    assert!(log.is_whole(), "{log:?}");
     assert_eq!(
         count_rows(&db.url, "SELECT COUNT(*) FROM tickets").await,
         480 + 1000
@@ -396,6 +396,41 @@ async fn refused_write_is_isolated(backend: Backend) {
     assert_eq!(status, StatusCode::CREATED);
 }
 both_backends!(isolation, refused_write_is_isolated);
+
+/// A record the database refuses is that record's fault, not the
+/// database's: readiness stays 200 and nothing logs that writes fail (a
+/// load balancer must not take the replica out over one bad record).
+async fn a_refused_record_leaves_readiness_alone(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let logs = tempfile::NamedTempFile::new().expect("log file");
+    let server = Server::launch(
+        &db.url,
+        &[],
+        &[],
+        Stdio::from(logs.reopen().expect("log file")),
+    );
+    server.wait_ready().await;
+    install_poison_trigger(&db).await;
+    for i in 0..3 {
+        let (status, answer) = server
+            .post(
+                "/api/v1/tickets",
+                &ticket(json!({"site": POISON_SITE, "external_id": format!("R-{i}")})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        assert_eq!(answer["error"]["code"], "refused_by_database", "{answer}");
+        let (status, ready) = server.call(Method::GET, "/readyz", None, None).await;
+        assert_eq!(status, StatusCode::OK, "{ready}");
+    }
+    let logged = std::fs::read_to_string(logs.path()).expect("logs");
+    assert!(logged.contains("it alone is refused"), "{logged}");
+    assert!(
+        !logged.contains("database writes fail"),
+        "a refused record was logged as failing writes: {logged}"
+    );
+}
+both_backends!(refused_record, a_refused_record_leaves_readiness_alone);
 
 /// A bulk request that meets a database outage part-way says where to
 /// resume: the chunks before it are committed and reported, the rest is

@@ -705,13 +705,14 @@ macro_rules! store_impl {
                     let mut conn = self.acquire().await?;
                     let result =
                         commit_on(&mut conn, $begin, $lock, $notify, known_last, build).await;
-                    if result.is_err() {
-                        // A failed commit may leave the connection unusable:
+                    if result.as_ref().is_err_and(StoreError::is_unavailable) {
+                        // Such a failure may leave the connection unusable:
                         // SQLite rolls a transaction back by itself on a full
                         // disk, while sqlx still counts it as open (every
                         // later BEGIN on that connection would fail), and a
                         // PostgreSQL connection may be talking to a server
-                        // that restarted. Never hand it out again.
+                        // that restarted. Never hand it out again. (A value
+                        // the database refused leaves it as good as new.)
                         conn.close_on_drop();
                     }
                     result
@@ -724,7 +725,10 @@ macro_rules! store_impl {
                             self.committed();
                         }
                     }
-                    Err(error) => self.health.failed(error),
+                    // A value the database refused says nothing of whether
+                    // writes can commit: readiness stays as it was.
+                    Err(error) if error.is_unavailable() => self.health.failed(error),
+                    Err(_) => {}
                 }
                 result
             }
