@@ -1,8 +1,9 @@
 //! Storage faults under load, against the real binary: SQLite on a disk
 //! that fills up and frees again (a small tmpfs mounted by the test), a
 //! restart on a full disk, the WAL's size under sustained writes, a reader
-//! holding the WAL while writes go on, and a private PostgreSQL cluster stopped (fast and immediate) and restarted
-//! under 8 writers. Each checks that nothing acknowledged is lost and that
+//! holding the WAL while writes go on, an online backup, and a private
+//! PostgreSQL cluster stopped (fast and immediate) and restarted under 8
+//! writers. Each checks that nothing acknowledged is lost and that
 //! the service comes back by itself, without restarting golive.
 //!
 //! The tmpfs tests need root (`mount -t tmpfs`); where mounting is
@@ -238,6 +239,15 @@ fn file_size(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
+/// A server on a new SQLite file in `dir`: the database, the server, the
+/// file and its WAL.
+async fn sqlite_server(dir: &Path) -> (TestDb, Server, PathBuf, PathBuf) {
+    let path = dir.join("golive.db");
+    let db = TestDb::sqlite_at(&path);
+    let server = Server::start(&db).await;
+    (db, server, path, dir.join("golive.db-wal"))
+}
+
 /// Waits until the WAL at `wal` is back under 4 MiB, or panics after
 /// `within` (counted from when `after` happened).
 async fn wal_settles(wal: &Path, within: Duration, after: &str) {
@@ -435,10 +445,7 @@ async fn sqlite_restart_on_a_full_disk_waits_for_room() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_wal_stays_bounded_under_sustained_writes() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("golive.db");
-    let db = TestDb::sqlite_at(&path);
-    let server = Server::start(&db).await;
-    let wal = dir.path().join("golive.db-wal");
+    let (db, server, path, wal) = sqlite_server(dir.path()).await;
     let load = Load::start(&server.base);
     // Until a fixed number of tickets rather than for a fixed time: the WAL
     // grows with what is written, and a loaded machine writes less per
@@ -481,10 +488,7 @@ async fn sqlite_wal_stays_bounded_under_sustained_writes() {
 async fn sqlite_reader_holding_the_wal_does_not_stall_writes() {
     use sqlx::Connection;
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("golive.db");
-    let db = TestDb::sqlite_at(&path);
-    let server = Server::start(&db).await;
-    let wal = dir.path().join("golive.db-wal");
+    let (db, server, _, wal) = sqlite_server(dir.path()).await;
     let wal_size = || file_size(&wal);
     let load = Load::start(&server.base);
     load.wait_for_acks(200, Duration::from_secs(60), "before the reader")

@@ -611,30 +611,31 @@ pub fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
         .and_then(|kib| kib.parse().ok())
 }
 
-/// Opens the test database directly (to check projections).
-pub async fn count_rows(db_url: &str, sql: &str) -> i64 {
-    if db_url.starts_with("sqlite:") {
-        let mut conn = sqlx::SqliteConnection::connect(db_url)
-            .await
-            .expect("sqlite connect");
-        sqlx::query_scalar::<_, i64>(sql)
-            .fetch_one(&mut conn)
-            .await
-            .expect("count")
-    } else {
-        let mut conn = sqlx::PgConnection::connect(db_url)
-            .await
-            .expect("pg connect");
-        sqlx::query_scalar::<_, i64>(sql)
-            .fetch_one(&mut conn)
-            .await
-            .expect("count")
-    }
+/// Binds `$conn` to a new connection to the test database `$url`
+/// (SQLite or PostgreSQL) and evaluates `$body` with it.
+macro_rules! with_connection {
+    ($url:expr, |$conn:ident| $body:expr) => {
+        if $url.starts_with("sqlite:") {
+            let mut $conn = sqlx::SqliteConnection::connect($url)
+                .await
+                .expect("sqlite connect");
+            $body
+        } else {
+            let mut $conn = sqlx::PgConnection::connect($url).await.expect("pg connect");
+            $body
+        }
+    };
 }
 
-/// The event log as one snapshot sees it (a single statement, so a commit
-/// landing between two reads, such as an alert the running server raises,
-/// cannot make the figures disagree).
+/// Opens the test database directly (to check projections).
+pub async fn count_rows(db_url: &str, sql: &str) -> i64 {
+    with_connection!(db_url, |conn| sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(&mut conn)
+        .await
+        .expect("count"))
+}
+
+/// The event log as one snapshot sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LogShape {
     pub events: i64,
@@ -644,36 +645,31 @@ pub struct LogShape {
 }
 
 impl LogShape {
-    /// Gap-free from 1 and the counter at its last event.
+    /// Gap-free from 1 (or empty) and the counter at its last event.
     pub fn is_whole(&self) -> bool {
-        (self.events == 0 || self.min_seq == 1)
-            && self.events == self.max_seq - self.min_seq + 1
-            && self.counter == self.max_seq
+        let gap_free = if self.events == 0 {
+            self.max_seq == 0
+        } else {
+            self.min_seq == 1 && self.events == self.max_seq
+        };
+        gap_free && self.counter == self.max_seq
     }
 }
 
+/// Reads the log's length, ends and counter in a single statement, so
+/// that a commit landing between two reads (such as an alert the running
+/// server raises) cannot make them disagree.
 pub async fn log_shape(db_url: &str) -> LogShape {
     const SQL: &str = "SELECT (SELECT COUNT(*) FROM events), \
          (SELECT COALESCE(MIN(seq), 0) FROM events), \
          (SELECT COALESCE(MAX(seq), 0) FROM events), \
          (SELECT last_seq FROM event_counter WHERE id = 1)";
-    let (events, min_seq, max_seq, counter) = if db_url.starts_with("sqlite:") {
-        let mut conn = sqlx::SqliteConnection::connect(db_url)
-            .await
-            .expect("sqlite connect");
+    let (events, min_seq, max_seq, counter) = with_connection!(db_url, |conn| {
         sqlx::query_as::<_, (i64, i64, i64, i64)>(SQL)
             .fetch_one(&mut conn)
             .await
             .expect("log shape")
-    } else {
-        let mut conn = sqlx::PgConnection::connect(db_url)
-            .await
-            .expect("pg connect");
-        sqlx::query_as::<_, (i64, i64, i64, i64)>(SQL)
-            .fetch_one(&mut conn)
-            .await
-            .expect("log shape")
-    };
+    });
     LogShape {
         events,
         min_seq,
@@ -685,23 +681,10 @@ pub async fn log_shape(db_url: &str) -> LogShape {
 /// Runs a query whose first column is text (cast it in SQL) and returns
 /// that column of every row, in the query's order.
 pub async fn query_strings(db_url: &str, sql: &str) -> Vec<String> {
-    if db_url.starts_with("sqlite:") {
-        let mut conn = sqlx::SqliteConnection::connect(db_url)
-            .await
-            .expect("sqlite connect");
-        sqlx::query_scalar::<_, String>(sql)
-            .fetch_all(&mut conn)
-            .await
-            .expect("query")
-    } else {
-        let mut conn = sqlx::PgConnection::connect(db_url)
-            .await
-            .expect("pg connect");
-        sqlx::query_scalar::<_, String>(sql)
-            .fetch_all(&mut conn)
-            .await
-            .expect("query")
-    }
+    with_connection!(db_url, |conn| sqlx::query_scalar::<_, String>(sql)
+        .fetch_all(&mut conn)
+        .await
+        .expect("query"))
 }
 
 /// Runs a golive subcommand to completion and returns its stdout.

@@ -11,9 +11,10 @@
 //! The WAL is kept small by [`crate::wal`]: checkpoints on a background
 //! task, and a ceiling a commit waits under.
 //!
-//! A full (or failing) disk is survivable: a commit that fails discards its
-//! connection (SQLite may have rolled the transaction back already, which
-//! would leave sqlx's connection believing it is still inside one), and a
+//! A full (or failing) disk is survivable: a commit that fails for the
+//! disk's sake discards its connection (SQLite may have rolled the
+//! transaction back already, which would leave sqlx's connection believing
+//! it is still inside one), and a
 //! database that cannot even be opened at start (no room for its `-shm`
 //! file) is opened lazily: the store is returned not yet migrated, every
 //! operation fails until the disk has room again, and the first one that
